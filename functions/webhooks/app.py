@@ -1,0 +1,36 @@
+"""webhooks: `POST /v1/webhooks/conversions` — partners report conversions (Standard Webhooks)."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from afterglow.api import create_app, lambda_handler_for, stores
+from afterglow.models import ConversionResult, ConversionWebhook
+from afterglow.services.conversions import receive_conversion
+from afterglow.store import Stores
+
+app = create_app(
+    "Afterglow partner webhooks",
+    "Conversions signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature).",
+)
+
+
+@app.post(
+    "/v1/webhooks/conversions",
+    response_model=ConversionResult,
+    tags=["partners"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ConversionWebhook.model_json_schema()}},
+        }
+    },
+)
+async def post_conversion(request: Request, stores: Annotated[Stores, Depends(stores)]) -> ConversionResult:
+    """Record a conversion once. Bad signature → 401; refused for a business reason → 200 `rejected`."""
+    # The signature covers the raw bytes, so the body is read raw and parsed only after verification.
+    body = await request.body()
+    return receive_conversion(stores.catalog, stores.ledger, request.headers, body)
+
+
+lambda_handler = lambda_handler_for(app)

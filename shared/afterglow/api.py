@@ -1,0 +1,168 @@
+"""What every HTTP function shares: the app factory, error mapping, authentication, Lambda wrapper."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from botocore.exceptions import BotoCoreError, ClientError
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from mangum import Mangum
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from afterglow.errors import AfterglowError, PayloadTooLarge, Unauthorized
+from afterglow.models import ErrorBody, ErrorDetail
+from afterglow.observability import logger, metrics, tracer
+from afterglow.services.auth import Principal, authenticate
+from afterglow.settings import get_settings
+from afterglow.store import Stores, get_stores
+
+MAX_BODY_BYTES = 256 * 1024
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "Malformed request",
+        401: "Missing or invalid credentials",
+        403: "Not allowed for this key",
+        404: "Not found",
+        413: "Body too large",
+        422: "Invalid input; `error.field` names the field",
+    }.items()
+}
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    """The one error body: `{"error": {"code", "message", "field"}}`."""
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
+    return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
+
+
+def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(part) for part in location if part != "body"]
+    return ".".join(parts) or "body"
+
+
+async def _validation_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    first = error.errors()[0]
+    if first.get("type") == "json_invalid":
+        return error_response(400, "malformed_json", "body is not valid JSON", "body")
+    if isinstance(first.get("input"), bytes | str) and tuple(first.get("loc", ())) == ("body",):
+        # FastAPI only parses JSON when told so; say that instead of "not a dictionary".
+        message = "body must be a JSON object sent with Content-Type: application/json"
+        return error_response(400, "malformed_json", message, "body")
+    field = _field_of(first.get("loc", ()))
+    return error_response(422, "invalid_input", f"{field}: {first.get('msg', 'invalid')}", field)
+
+
+async def _domain_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, AfterglowError)
+    return error_response(error.status, error.code, error.message, error.field)
+
+
+async def _http_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    return error_response(error.status_code, _CODES.get(error.status_code, "error"), str(error.detail))
+
+
+async def _aws_error(_: Request, error: Exception) -> JSONResponse:
+    logger.exception("AWS call failed after retries")
+    response = error_response(503, "unavailable", "temporarily unavailable, retry later")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
+    logger.exception("unhandled error")
+    return error_response(500, "internal", "internal error")
+
+
+def create_app(title: str, description: str) -> FastAPI:
+    """A FastAPI app with the shared error mapping and body-size limit. No per-app OpenAPI route:
+    the merged document is served at `GET /v1/openapi.json`."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        responses=ERROR_RESPONSES,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(AfterglowError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(BotoCoreError, _aws_error)
+    app.add_exception_handler(ClientError, _aws_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    @app.middleware("http")
+    async def limit_body_size(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            error = PayloadTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
+            return error_response(error.status, error.code, error.message, "body")
+        return await call_next(request)
+
+    return app
+
+
+def lambda_handler_for(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point for an HTTP app: Mangum inside Powertools logging, metrics and tracing."""
+    asgi = Mangum(app, lifespan="off")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False)
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return asgi(event, context)
+
+    return lambda_handler
+
+
+# --- dependencies ------------------------------------------------------------------------------
+
+
+def stores() -> Stores:
+    """The stores of this process (override in tests with `app.dependency_overrides`)."""
+    return get_stores()
+
+
+def bearer_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def principal(request: Request, stores: Annotated[Stores, Depends(stores)]) -> Principal:
+    """The authenticated caller of this request."""
+    return authenticate(stores.catalog, bearer_key(request))
+
+
+def api_base_url(request: Request) -> str:
+    """Public base URL for links this API hands out (click URLs)."""
+    configured = get_settings().public_api_url
+    return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
+
+
+__all__ = [
+    "Principal",
+    "Unauthorized",
+    "api_base_url",
+    "create_app",
+    "lambda_handler_for",
+    "principal",
+    "stores",
+]

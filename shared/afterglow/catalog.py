@@ -1,0 +1,36 @@
+"""The in-memory catalog a warm `decide` holds: active offers indexed by category."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from afterglow.models import Offer, Partner
+from afterglow.taxonomy import RELATIONS
+
+
+@dataclass
+class CatalogIndex:
+    """Active offers of active partners, looked up by category instead of scanned per request."""
+
+    offers: dict[str, Offer] = field(default_factory=dict)
+    by_category: dict[str, list[Offer]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def build(cls, offers: list[Offer], partners: list[Partner]) -> "CatalogIndex":
+        active_partners = {p.partner_id for p in partners if p.status == "active"}
+        index = cls()
+        for offer in offers:
+            if offer.status == "active" and offer.partner_id in active_partners:
+                index.offers[offer.offer_id] = offer
+                index.by_category[offer.category].append(offer)
+        return index
+
+    def candidates_for(self, purchased_categories: set[str]) -> list[Offer]:
+        """Offers in the purchased categories or in categories related to them, each once."""
+        wanted = set(purchased_categories)
+        for category in purchased_categories:
+            wanted.update(RELATIONS.get(category, {}))
+        seen: dict[str, Offer] = {}
+        for category in sorted(wanted):
+            for offer in self.by_category.get(category, ()):
+                seen.setdefault(offer.offer_id, offer)
+        return list(seen.values())

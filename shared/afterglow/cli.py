@@ -1,0 +1,141 @@
+"""`afterglow`: the command line for operators and developers. `afterglow --help` lists commands."""
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+
+
+def _local(args: argparse.Namespace) -> int:
+    from afterglow.local.demo import seed_demo
+    from afterglow.local.stack import find_template, start
+    from afterglow.services.admin import create_platform_key
+    from afterglow.store import get_stores
+
+    stack = start(find_template(), host=args.host, port=args.port, moto_port=args.moto_port)
+    catalog = get_stores().catalog
+    extra = {"AFTERGLOW_ADMIN_KEY": create_platform_key(catalog)}
+    if not args.no_demo:
+        demo = seed_demo(catalog)
+        extra["AFTERGLOW_DEMO_PUBLISHABLE_KEY"] = demo.publishable_key
+        extra["AFTERGLOW_DEMO_RETAILER_ID"] = demo.retailer_id
+        for name, secret in demo.partner_secrets.items():
+            slug = name.upper().replace(" ", "_").replace("&", "AND")
+            extra[f"AFTERGLOW_DEMO_PARTNER_{slug}_ID"] = demo.partner_ids[name]
+            extra[f"AFTERGLOW_DEMO_PARTNER_{slug}_SECRET"] = secret
+    env_file = Path(args.env_file)
+    stack.write_env_file(env_file, extra)
+    print(f"Afterglow local stack is up.\n  API:      {stack.api_url}\n  AWS (moto): {stack.aws_endpoint}")
+    print(f"  env file: {env_file}  (in another terminal: set -a; . {env_file}; set +a)")
+    if not args.no_demo:
+        order = {
+            "order_id": "demo-1001",
+            "order_value_minor": 24900,
+            "currency": "EUR",
+            "line_items": [{"sku": "TENT-2P", "category": "camping", "price_minor": 24900}],
+            "customer": {"email": "ada@example.com", "country": "DE"},
+        }
+        print("\nTry a decision for a camping order:\n")
+        print(
+            f"  curl -s -X POST {stack.api_url}/v1/decisions \\\n"
+            f"    -H 'Authorization: Bearer {extra['AFTERGLOW_DEMO_PUBLISHABLE_KEY']}' \\\n"
+            f"    -H 'Content-Type: application/json' \\\n"
+            f"    -d '{json.dumps(order)}'\n"
+        )
+    print(f"ready: {stack.api_url}", flush=True)
+    if args.exit_after_start:
+        stack.stop()
+        return 0
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    print("\nStopping the local stack.")
+    stack.stop()
+    return 0
+
+
+def _platform_key(_: argparse.Namespace) -> int:
+    from afterglow.services.admin import create_platform_key
+    from afterglow.store import get_stores
+
+    print(create_platform_key(get_stores().catalog))
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from afterglow.services.reconcile import reconcile_range
+    from afterglow.store import get_stores
+
+    stores = get_stores()
+    try:
+        summaries = reconcile_range(stores.ledger, stores.reports, args.date, args.until or args.date)
+    except ValueError as error:
+        print(f"afterglow reconcile: {error}", file=sys.stderr)
+        return 2
+    for summary in summaries:
+        print(json.dumps(summary, sort_keys=True))
+    print(f"reports written to s3://{stores.reports.bucket}/reports/daily/", file=sys.stderr)
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from afterglow.local.stack import find_template
+    from afterglow.local.template import Template
+    from afterglow.openapi import DOCUMENT_PATH, merged_openapi, render
+
+    text = render(merged_openapi(Template(find_template())))
+    if args.check:
+        if DOCUMENT_PATH.read_text() != text:
+            print("openapi.json is out of date: run `afterglow openapi --write`", file=sys.stderr)
+            return 1
+        return 0
+    if args.write:
+        DOCUMENT_PATH.write_text(text)
+        print(f"wrote {DOCUMENT_PATH}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="afterglow", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    local = commands.add_parser("local", help="run the whole stack locally on moto (Ctrl-C stops it)")
+    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--port", type=int, default=8000, help="API port (0 = any free port)")
+    local.add_argument("--moto-port", type=int, default=5000, help="moto port (0 = any free port)")
+    local.add_argument("--env-file", default=".afterglow/local.env")
+    local.add_argument("--no-demo", action="store_true", help="do not seed the demo catalog")
+    local.add_argument("--exit-after-start", action="store_true", help="start, print, stop (smoke test)")
+    local.set_defaults(run=_local)
+
+    key = commands.add_parser("platform-key", help="create a platform-scoped secret key (shown once)")
+    key.set_defaults(run=_platform_key)
+
+    reconcile = commands.add_parser("reconcile", help="reconcile the ledger of a day (or a range) into S3")
+    reconcile.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    reconcile.add_argument("--until", type=date.fromisoformat, help="last day of a backfill, inclusive")
+    reconcile.set_defaults(run=_reconcile)
+
+    openapi = commands.add_parser("openapi", help="print (or --write/--check) the merged OpenAPI document")
+    mode = openapi.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="write shared/afterglow/openapi.json")
+    mode.add_argument("--check", action="store_true", help="fail if the committed document is stale")
+    openapi.set_defaults(run=_openapi)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

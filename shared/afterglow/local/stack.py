@@ -1,0 +1,91 @@
+"""`afterglow local`: moto server + data resources + API gateway, all from template.yaml."""
+
+import os
+import secrets
+from dataclasses import dataclass
+from http.server import HTTPServer
+from pathlib import Path
+from typing import Any
+
+from afterglow.local.gateway import LocalGateway, serve
+from afterglow.local.resources import create_data_resources
+from afterglow.local.template import Template
+
+REGION = "us-east-1"
+STACK = "afterglow-local"
+
+
+@dataclass
+class LocalStack:
+    api_url: str
+    aws_endpoint: str
+    environment: dict[str, str]
+    gateway: LocalGateway
+    http_server: HTTPServer
+    moto_server: Any
+
+    def stop(self) -> None:
+        """Stop everything this stack started."""
+        self.http_server.shutdown()
+        self.http_server.server_close()
+        self.moto_server.stop()
+
+    def write_env_file(self, path: Path, extra: dict[str, str]) -> None:
+        """Write `KEY=value` lines that point the CLI and boto3 at this stack (`set -a; . file`)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{key}={value}" for key, value in sorted({**self.environment, **extra}.items())]
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+
+
+def find_template(start: Path | None = None) -> Path:
+    """template.yaml in this directory or the nearest parent."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / "template.yaml").is_file():
+            return directory / "template.yaml"
+    raise FileNotFoundError("template.yaml not found here or in any parent directory")
+
+
+def start(
+    template_path: Path, host: str = "127.0.0.1", port: int = 8000, moto_port: int = 5000
+) -> LocalStack:
+    """Start moto, create the template's resources, point this process at them and serve the API."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
+    moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
+    moto.start()
+    moto_host, bound_moto_port = moto.get_host_and_port()  # port 0 picks a free one
+    endpoint = f"http://{moto_host}:{bound_moto_port}"
+    aws_env = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    os.environ.update(aws_env)
+    template = Template(template_path)
+    session = boto3.session.Session()
+    clients = {name: session.client(name) for name in ("dynamodb", "s3", "sqs")}
+    names = create_data_resources(template, STACK, clients)
+    parameters = {**template.parameter_defaults(), "TokenKeys": f"local:{secrets.token_urlsafe(32)}"}
+    function_env = template.environment(names, parameters)
+    os.environ.update(function_env)
+
+    from afterglow.settings import get_settings
+    from afterglow.store import get_stores
+
+    get_settings.cache_clear()
+    get_stores.cache_clear()
+    gateway = LocalGateway(template)
+    server = serve(gateway, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    api_url = f"http://{bound_host!s}:{bound_port}"
+    environment = {**aws_env, **function_env, "AFTERGLOW_API_URL": api_url}
+    return LocalStack(api_url, endpoint, environment, gateway, server, moto)

@@ -1,0 +1,286 @@
+"""Pydantic models: API input, API output and stored items, each for its own job."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from afterglow.taxonomy import CATEGORIES
+
+
+def _known_category(value: str) -> str:
+    if value not in CATEGORIES:
+        raise ValueError(f"unknown category {value!r}; see afterglow.taxonomy.CATEGORIES")
+    return value
+
+
+def _https(value: HttpUrl) -> HttpUrl:
+    if value.scheme != "https":
+        raise ValueError("URL must use https")
+    return value
+
+
+Category = Annotated[str, AfterValidator(_known_category), Field(description="A category of the taxonomy")]
+HttpsUrl = Annotated[HttpUrl, AfterValidator(_https)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
+MinorUnits = Annotated[int, Field(ge=0, le=10**12, description="Money in integer minor units")]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+class Strict(BaseModel):
+    """Base for API input: unknown fields are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Arm(StrEnum):
+    HOLDOUT = "holdout"
+    FIRST_PARTY_ONLY = "first_party_only"
+    PARTNER_ONLY = "partner_only"
+    MIXED = "mixed"
+
+
+class ActionType(StrEnum):
+    SIGNUP = "signup"
+    FIRST_PURCHASE = "first_purchase"
+    SUBSCRIPTION = "subscription"
+    LEAD = "lead"
+    INSTALL = "install"
+
+
+# --- retailers ---------------------------------------------------------------------------------
+
+
+class ExperimentSplit(Strict):
+    """Share of transactions (percent) assigned to each experiment arm; the four sum to 100."""
+
+    holdout: Annotated[int, Field(ge=0, le=100)] = 5
+    first_party_only: Annotated[int, Field(ge=0, le=100)] = 0
+    partner_only: Annotated[int, Field(ge=0, le=100)] = 0
+    mixed: Annotated[int, Field(ge=0, le=100)] = 95
+
+    @model_validator(mode="after")
+    def _sums_to_100(self) -> Self:
+        if self.holdout + self.first_party_only + self.partner_only + self.mixed != 100:
+            raise ValueError("experiment split must sum to 100")
+        return self
+
+
+class RetailerCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    currency: Currency
+    revenue_share_bps: Annotated[
+        int, Field(ge=0, le=10_000, description="Retailer's share of partner revenue, basis points")
+    ] = 5_000
+    allowed_origins: Annotated[list[HttpsUrl], Field(max_length=20)] = []
+    max_offers: Annotated[int, Field(ge=1, le=3)] = 3
+    min_relevance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    experiment: ExperimentSplit = ExperimentSplit()
+
+
+class Retailer(BaseModel):
+    retailer_id: str
+    name: str
+    currency: str
+    revenue_share_bps: int
+    allowed_origins: list[str]
+    max_offers: int
+    min_relevance: float
+    experiment: ExperimentSplit
+    salt: Annotated[str, Field(exclude=True)] = ""
+    created_at: datetime
+    version: int = 1
+
+
+class RetailerCreated(BaseModel):
+    retailer: Retailer
+    publishable_key: Annotated[str, Field(description="pk_…: for the storefront; shown once")]
+    secret_key: Annotated[str, Field(description="sk_…: for the retailer's back office; shown once")]
+
+
+# --- partners ----------------------------------------------------------------------------------
+
+
+class PartnerCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    contact_email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    default_attribution_window_days: Annotated[int, Field(ge=1, le=90)] = 30
+    default_lock_days: Annotated[int, Field(ge=0, le=120)] = 30
+
+
+class Partner(BaseModel):
+    partner_id: str
+    name: str
+    status: Literal["active", "paused"] = "active"
+    contact_email: str | None = None
+    default_attribution_window_days: int
+    default_lock_days: int
+    created_at: datetime
+    version: int = 1
+
+
+class PartnerCreated(BaseModel):
+    partner: Partner
+    webhook_secret: Annotated[str, Field(description="whsec_…: signs conversion webhooks; shown once")]
+
+
+# --- offers ------------------------------------------------------------------------------------
+
+
+class FixedPayout(Strict):
+    type: Literal["fixed"] = "fixed"
+    currency: Currency
+    amounts: Annotated[
+        dict[ActionType, MinorUnits], Field(min_length=1, description="Minor units paid per action")
+    ]
+
+
+class PercentPayout(Strict):
+    type: Literal["percent"] = "percent"
+    bps: Annotated[int, Field(ge=1, le=10_000, description="Basis points of the converted amount")]
+    actions: Annotated[list[ActionType], Field(min_length=1)] = [ActionType.FIRST_PURCHASE]
+
+
+Payout = Annotated[FixedPayout | PercentPayout, Field(discriminator="type")]
+
+
+class Creative(Strict):
+    title: Annotated[str, Field(min_length=1, max_length=120)]
+    body: Annotated[str, Field(max_length=500)] = ""
+    image_url: HttpsUrl | None = None
+    cta: Annotated[str, Field(min_length=1, max_length=40)] = "Learn more"
+    price_minor: MinorUnits | None = None
+    discount_pct: Annotated[int, Field(ge=0, le=100)] | None = None
+    exclusive_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
+
+
+class OfferCreate(Strict):
+    partner_id: Identifier
+    category: Category
+    creative: Creative
+    landing_url: HttpsUrl
+    payout: Payout
+    attribution_window_days: Annotated[int, Field(ge=1, le=90)] | None = None
+    lock_days: Annotated[int, Field(ge=0, le=120)] | None = None
+
+
+class Offer(BaseModel):
+    offer_id: str
+    partner_id: str
+    kind: Literal["partner", "first_party"] = "partner"
+    category: str
+    creative: Creative
+    landing_url: str
+    payout: Payout
+    attribution_window_days: int
+    lock_days: int
+    status: Literal["active", "paused"] = "active"
+    created_at: datetime
+    version: int = 1
+
+
+class Page(BaseModel):
+    """One page of a listing; pass `next_cursor` back as `cursor` for the next page."""
+
+    items: list[Retailer] | list[Partner] | list[Offer]
+    next_cursor: str | None = None
+
+
+# --- decisions ---------------------------------------------------------------------------------
+
+
+class LineItem(Strict):
+    sku: Annotated[str, Field(min_length=1, max_length=128)]
+    category: Category
+    brand: Annotated[str, Field(max_length=128)] | None = None
+    price_minor: MinorUnits
+    quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
+
+
+class Customer(Strict):
+    id: Annotated[str, Field(min_length=1, max_length=320, description="Hashed before storage")] | None = None
+    email: Annotated[str, Field(max_length=320, description="Hashed before storage")] | None = None
+    segment: Annotated[str, Field(max_length=64)] | None = None
+    returning: bool | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+
+
+class DecisionRequest(Strict):
+    order_id: Annotated[str, Field(min_length=1, max_length=128)]
+    order_value_minor: MinorUnits
+    currency: Currency
+    line_items: Annotated[list[LineItem], Field(min_length=1, max_length=200)]
+    customer: Customer = Customer()
+    survey: Annotated[dict[str, str | bool | int], Field(max_length=10)] = {}
+    device: Literal["desktop", "mobile", "tablet"] | None = None
+    locale: Annotated[str, Field(max_length=35)] | None = None
+    placement: Annotated[str, Field(pattern=r"^[a-z0-9_\-]{1,40}$")] = "order_confirmation"
+    k: Annotated[int, Field(ge=1, le=3)] = 3
+
+
+class OfferView(BaseModel):
+    offer_id: str
+    partner_id: str
+    category: str
+    title: str
+    body: str
+    image_url: str | None
+    cta: str
+    price_minor: int | None
+    discount_pct: int | None
+    expires_at: datetime | None
+    tracking_token: str
+    click_url: str
+
+
+class DecisionResponse(BaseModel):
+    decision_id: str
+    arm: Arm
+    offers: list[OfferView]
+    degraded: bool = False
+    created_at: datetime
+
+
+# --- conversions -------------------------------------------------------------------------------
+
+
+class ConversionWebhook(Strict):
+    type: Literal["conversion"] = "conversion"  # TODO(issue 6): "reversal"
+    click_id: Annotated[str, Field(min_length=1, max_length=128)]
+    conversion_id: Annotated[str, Field(min_length=1, max_length=128, description="Partner's own id")]
+    action: ActionType = ActionType.SIGNUP
+    amount_minor: MinorUnits | None = None
+    currency: Currency | None = None
+    occurred_at: datetime
+
+    @model_validator(mode="after")
+    def _amount_has_currency(self) -> Self:
+        if (self.amount_minor is None) != (self.currency is None):
+            raise ValueError("amount_minor and currency go together")
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at needs a timezone (UTC)")
+        return self
+
+
+class ConversionResult(BaseModel):
+    status: Literal["recorded", "duplicate", "rejected"]
+    reason: str | None = None
+    conversion_id: str
+    payout_minor: int | None = None
+    currency: str | None = None
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx response body."""
+
+    error: ErrorDetail

@@ -1,0 +1,137 @@
+"""Catalog administration: retailers, partners, offers and their keys.
+
+TODO(issue 4): update with optimistic concurrency, pause, rotate/revoke keys, first-party offers
+owned by retailers, bulk import, relevance audit.
+"""
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from afterglow.errors import InvalidInput, NotFound
+from afterglow.models import (
+    Offer,
+    OfferCreate,
+    Partner,
+    PartnerCreate,
+    PartnerCreated,
+    Retailer,
+    RetailerCreate,
+    RetailerCreated,
+)
+from afterglow.signing import hash_key, new_api_key, new_id, new_webhook_secret
+from afterglow.store import CatalogStore
+
+ENTITY_MODELS: dict[str, type[Retailer] | type[Partner] | type[Offer]] = {
+    "RETAILER": Retailer,
+    "PARTNER": Partner,
+    "OFFER": Offer,
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _key_record(key: str, kind: str, scope: str, retailer_id: str | None) -> dict[str, Any]:
+    return {
+        "key_hash": hash_key(key),
+        "key_kind": kind,
+        "scope": scope,
+        "retailer_id": retailer_id,
+        "status": "active",
+        "created_at": _now().isoformat(),
+    }
+
+
+def create_platform_key(catalog: CatalogStore) -> str:
+    """A new platform-scoped secret key (the operator's bootstrap credential); shown once."""
+    key = new_api_key("sk")
+    catalog.put_key(_key_record(key, "secret", "platform", None))
+    return key
+
+
+def create_retailer(catalog: CatalogStore, request: RetailerCreate) -> RetailerCreated:
+    """A retailer with a fresh publishable and secret key, written in one transaction."""
+    retailer = Retailer(
+        retailer_id=new_id("ret"),
+        created_at=_now(),
+        salt=secrets.token_hex(16),
+        **request.model_dump(mode="json"),
+    )
+    publishable, secret = new_api_key("pk"), new_api_key("sk")
+    catalog.create(
+        "RETAILER",
+        retailer.retailer_id,
+        {**retailer.model_dump(mode="json"), "salt": retailer.salt},
+        keys=[
+            _key_record(publishable, "publishable", "retailer", retailer.retailer_id),
+            _key_record(secret, "secret", "retailer", retailer.retailer_id),
+        ],
+    )
+    return RetailerCreated(retailer=retailer, publishable_key=publishable, secret_key=secret)
+
+
+def create_partner(catalog: CatalogStore, request: PartnerCreate) -> PartnerCreated:
+    """A partner with its first webhook signing secret."""
+    partner = Partner(partner_id=new_id("par"), created_at=_now(), **request.model_dump(mode="json"))
+    secret = new_webhook_secret()
+    catalog.create(
+        "PARTNER", partner.partner_id, {**partner.model_dump(mode="json"), "webhook_secrets": [secret]}
+    )
+    return PartnerCreated(partner=partner, webhook_secret=secret)
+
+
+def create_offer(catalog: CatalogStore, request: OfferCreate) -> Offer:
+    """A partner offer; window and lock period default to the partner's."""
+    partner = load_partner(catalog, request.partner_id, field="partner_id")
+    fields = request.model_dump(mode="json")
+    fields["attribution_window_days"] = (
+        request.attribution_window_days or partner.default_attribution_window_days
+    )
+    fields["lock_days"] = request.lock_days if request.lock_days is not None else partner.default_lock_days
+    offer = Offer(offer_id=new_id("off"), created_at=_now(), **fields)
+    catalog.create("OFFER", offer.offer_id, offer.model_dump(mode="json"))
+    return offer
+
+
+def _load(catalog: CatalogStore, entity: str, entity_id: str, field: str | None) -> dict[str, Any]:
+    item = catalog.get(entity, entity_id)
+    if item is None:
+        if field:
+            raise InvalidInput(f"no {entity.lower()} {entity_id!r}", field=field)
+        raise NotFound(f"no {entity.lower()} {entity_id!r}")
+    return item
+
+
+def load_retailer(catalog: CatalogStore, retailer_id: str) -> Retailer:
+    """A retailer's profile and rules (salt included, for hashing its customers)."""
+    return Retailer.model_validate(_load(catalog, "RETAILER", retailer_id, None))
+
+
+def load_partner(catalog: CatalogStore, partner_id: str, *, field: str | None = None) -> Partner:
+    """A partner's profile (no secrets)."""
+    return Partner.model_validate(_load(catalog, "PARTNER", partner_id, field))
+
+
+def load_offer(catalog: CatalogStore, offer_id: str) -> Offer:
+    """One offer."""
+    return Offer.model_validate(_load(catalog, "OFFER", offer_id, None))
+
+
+def partner_webhook_secrets(catalog: CatalogStore, partner_id: str) -> list[str]:
+    """Every currently valid webhook secret of a partner (several during rotation); [] if unknown."""
+    item = catalog.get("PARTNER", partner_id)
+    return list(item.get("webhook_secrets", [])) if item else []
+
+
+def list_entities(
+    catalog: CatalogStore, entity: str, *, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
+    """A page of retailers, partners or offers."""
+    try:
+        items, next_cursor = catalog.page(entity, cursor=cursor, limit=limit)
+    except ValueError as error:
+        raise InvalidInput(str(error), field="cursor") from error
+    model = ENTITY_MODELS[entity]
+    return [model.model_validate(item) for item in items], next_cursor

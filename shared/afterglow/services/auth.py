@@ -1,0 +1,68 @@
+"""Who is calling: API keys resolved to a principal with a scope."""
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from afterglow.errors import Forbidden, NotFound, Unauthorized
+from afterglow.models import Retailer
+from afterglow.services.admin import load_retailer
+from afterglow.signing import hash_key
+from afterglow.store import CatalogStore
+
+KEY_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: the platform operator, or one retailer."""
+
+    kind: Literal["publishable", "secret"]
+    scope: Literal["platform", "retailer"]
+    retailer_id: str | None
+
+    def can_see_retailer(self, retailer_id: str) -> bool:
+        return self.scope == "platform" or self.retailer_id == retailer_id
+
+    def require_platform(self) -> None:
+        if self.scope != "platform":
+            raise Forbidden("this operation needs a platform key")
+
+
+# Key hash -> (principal, fetched at). Keys change rarely; a warm function saves a round trip.
+_key_cache: dict[str, tuple[Principal, float]] = {}
+
+
+def authenticate(catalog: CatalogStore, api_key: str | None) -> Principal:
+    """The principal behind an API key; `Unauthorized` for a missing, unknown or revoked key."""
+    if not api_key:
+        raise Unauthorized("missing API key (Authorization: Bearer <key>)")
+    key_hash = hash_key(api_key)
+    cached = _key_cache.get(key_hash)
+    if cached and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
+        return cached[0]
+    record = catalog.find_key(key_hash)
+    if record is None or record.get("status") != "active":
+        raise Unauthorized("invalid API key")
+    principal = Principal(
+        kind=record["key_kind"], scope=record["scope"], retailer_id=record.get("retailer_id")
+    )
+    _key_cache[key_hash] = (principal, time.monotonic())
+    return principal
+
+
+def require_secret(principal: Principal) -> Principal:
+    """Admin routes take secret keys only; a publishable key from a web page never reaches them."""
+    if principal.kind != "secret":
+        raise Forbidden("publishable keys cannot use the admin API")
+    return principal
+
+
+def storefront_retailer(catalog: CatalogStore, principal: Principal) -> Retailer:
+    """The retailer a publishable key belongs to."""
+    if principal.kind != "publishable" or principal.retailer_id is None:
+        raise Forbidden("storefront endpoints take a retailer's publishable key")
+    try:
+        return load_retailer(catalog, principal.retailer_id)
+    except NotFound as error:
+        raise Unauthorized("invalid API key") from error

@@ -1,0 +1,123 @@
+"""`POST /v1/decisions`: the decision pipeline, from authenticated retailer to recorded slate."""
+
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from afterglow.catalog import CatalogIndex
+from afterglow.decisioning import assign_arm, choose_slate, score_offers
+from afterglow.errors import InvalidInput
+from afterglow.models import Arm, DecisionRequest, DecisionResponse, Offer, OfferView, Partner, Retailer
+from afterglow.observability import logger
+from afterglow.settings import get_settings
+from afterglow.signing import TokenSigner, TrackingClaims, hash_customer, new_id
+from afterglow.store import CatalogStore, LedgerStore
+
+
+class CatalogCache:
+    """The active catalog held in memory by a warm function, reloaded when older than `max_age`.
+
+    TODO(issue 4): load from a versioned snapshot and refresh by version check.
+    """
+
+    def __init__(self, max_age_seconds: float) -> None:
+        self._max_age = max_age_seconds
+        self._index: CatalogIndex | None = None
+        self._loaded_at = 0.0
+
+    def get(self, catalog: CatalogStore) -> CatalogIndex:
+        if self._index is None or time.monotonic() - self._loaded_at > self._max_age:
+            offers = [Offer.model_validate(item) for item in catalog.all_of("OFFER")]
+            partners = [Partner.model_validate(item) for item in catalog.all_of("PARTNER")]
+            self._index = CatalogIndex.build(offers, partners)
+            self._loaded_at = time.monotonic()
+        return self._index
+
+    def clear(self) -> None:
+        self._index = None
+
+
+catalog_cache = CatalogCache(get_settings().catalog_cache_seconds)
+
+
+def signer() -> TokenSigner:
+    settings = get_settings()
+    return TokenSigner.from_setting(settings.token_keys, settings.token_ttl_seconds)
+
+
+def decision_key(retailer_id: str, order_id: str, placement: str) -> str:
+    """The ledger key that makes a page reload return the same decision."""
+    return f"DECISION#{retailer_id}#{quote(order_id, safe='')}#{placement}"
+
+
+def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferView:
+    minutes = offer.creative.exclusive_minutes
+    return OfferView(
+        offer_id=offer.offer_id,
+        partner_id=offer.partner_id,
+        category=offer.category,
+        title=offer.creative.title,
+        body=offer.creative.body,
+        image_url=str(offer.creative.image_url) if offer.creative.image_url else None,
+        cta=offer.creative.cta,
+        price_minor=offer.creative.price_minor,
+        discount_pct=offer.creative.discount_pct,
+        expires_at=now + timedelta(minutes=minutes) if minutes else None,
+        tracking_token=token,
+        click_url=f"{api_url}/v1/c/{token}",
+    )
+
+
+def decide(
+    catalog: CatalogStore, ledger: LedgerStore, retailer: Retailer, request: DecisionRequest, api_url: str
+) -> DecisionResponse:
+    """Choose, sign and record the offers for one transaction; the same order gets the same answer."""
+    if request.currency != retailer.currency:
+        raise InvalidInput(f"currency must be the retailer's ({retailer.currency})", field="currency")
+    customer_ref = request.customer.id or request.customer.email or request.order_id
+    customer_hash = hash_customer(retailer.salt, customer_ref)
+    arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
+
+    index = catalog_cache.get(catalog)
+    candidates = index.candidates_for({item.category for item in request.line_items})
+    slate = choose_slate(retailer, arm, score_offers(request, candidates), request.k)
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    decision_id = new_id("dec")
+    tokens = signer()
+    views = [
+        _offer_view(
+            offer,
+            tokens.sign(
+                TrackingClaims(
+                    retailer.retailer_id, decision_id, offer.offer_id, arm.value, int(now.timestamp())
+                )
+            ),
+            now,
+            api_url,
+        )
+        for offer in slate
+    ]
+    response = DecisionResponse(decision_id=decision_id, arm=arm, offers=views, created_at=now)
+    existing = ledger.record_once(
+        decision_key(retailer.retailer_id, request.order_id, request.placement),
+        "decision",
+        now,
+        {
+            "decision_id": decision_id,
+            "retailer_id": retailer.retailer_id,
+            "arm": arm.value,
+            "customer_hash": customer_hash,
+            "order_value_minor": request.order_value_minor,
+            "currency": request.currency,
+            "offer_ids": [offer.offer_id for offer in slate],
+            "response": response.model_dump(mode="json"),
+        },
+    )
+    if existing is not None:  # a reload of the same order: same offers, no new impression
+        logger.info("decision replayed", extra={"decision_id": existing.get("decision_id")})
+        return DecisionResponse.model_validate(existing["response"])
+    return response
+
+
+__all__ = ["Arm", "catalog_cache", "decide", "decision_key", "signer"]

@@ -1,0 +1,46 @@
+"""Click tracking: `GET /v1/c/{token}` records the click and says where to send the shopper.
+
+TODO(issue 6): `POST /v1/events` (impressions, dismiss, engage, accept) with client event ids.
+"""
+
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from afterglow.errors import NotFound
+from afterglow.services.admin import load_offer
+from afterglow.services.decisions import signer
+from afterglow.signing import new_id
+from afterglow.store import CatalogStore, LedgerStore
+
+
+def with_click_id(url: str, click_id: str) -> str:
+    """The partner's landing URL with `click_id` added to whatever query string it already has."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "click_id"]
+    query.append(("click_id", click_id))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def record_click(catalog: CatalogStore, ledger: LedgerStore, token: str) -> str:
+    """Verify the token, record a click under a fresh unguessable id, return the redirect URL."""
+    now = datetime.now(UTC)
+    claims = signer().verify(token, now=int(now.timestamp()))
+    try:
+        offer = load_offer(catalog, claims.offer_id)
+    except NotFound as error:
+        raise NotFound("this offer is no longer available") from error
+    click_id = new_id("clk")
+    ledger.record_once(
+        f"CLICK#{click_id}",
+        "click",
+        now,
+        {
+            "click_id": click_id,
+            "retailer_id": claims.retailer_id,
+            "partner_id": offer.partner_id,
+            "offer_id": offer.offer_id,
+            "decision_id": claims.decision_id,
+            "arm": claims.arm,
+        },
+    )
+    return with_click_id(offer.landing_url, click_id)

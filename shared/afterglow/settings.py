@@ -1,0 +1,40 @@
+"""One settings model, read from environment variables (set by template.yaml or .afterglow/local.env)."""
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration shared by every function and the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    catalog_table: Annotated[
+        str, Field(description="DynamoDB table with retailers, partners, offers, keys")
+    ] = "afterglow-catalog"
+    ledger_table: Annotated[str, Field(description="DynamoDB table with the append-only ledger")] = (
+        "afterglow-ledger"
+    )
+    reports_bucket: Annotated[str, Field(description="S3 bucket for reconciliation reports")] = (
+        "afterglow-reports"
+    )
+    # "kid:secret,kid:secret": the first key signs, every listed key verifies (rotation).
+    # No default on purpose: a deployment must never sign with a key that is in the source code.
+    token_keys: Annotated[str, Field(description="Tracking-token HMAC keys, first one active")] = ""
+    token_ttl_seconds: Annotated[int, Field(ge=60, description="Lifetime of a tracking token")] = (
+        7 * 24 * 3600
+    )
+    ledger_shards: Annotated[int, Field(ge=1, le=256, description="Write shards per ledger day")] = 16
+    catalog_cache_seconds: Annotated[
+        int, Field(ge=0, description="How long a warm decide trusts its catalog")
+    ] = 60
+    public_api_url: Annotated[str, Field(description="Base URL of the HTTP API, for click links")] = ""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process (Lambda containers keep them warm)."""
+    return Settings()

@@ -1,0 +1,126 @@
+"""Tracking tokens, API keys and identifiers: HMAC and hashing, nothing else."""
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from afterglow.errors import Unauthorized
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_id(prefix: str) -> str:
+    """A random, unguessable identifier such as `clk_3kX…` (128 bits)."""
+    return f"{prefix}_{_b64(secrets.token_bytes(16))}"
+
+
+def new_api_key(kind: str) -> str:
+    """A fresh API key (`pk`, `sk`) with 192 bits of randomness; shown once, stored as a hash."""
+    return f"{kind}_{_b64(secrets.token_bytes(24))}"
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def hash_key(key: str) -> str:
+    """The only form in which API keys are stored (keys are long and random, so no salt is needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def hash_customer(retailer_salt: str, identifier: str) -> str:
+    """A customer id or e-mail, normalised and salted per retailer: never stored raw."""
+    normalised = identifier.strip().lower()
+    return hashlib.sha256(f"{retailer_salt}:{normalised}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TrackingClaims:
+    """What a tracking token vouches for: which offer was shown to whom, when."""
+
+    retailer_id: str
+    decision_id: str
+    offer_id: str
+    arm: str
+    issued_at: int
+
+
+class TokenSigner:
+    """Signs and verifies tracking tokens with a rotating key set.
+
+    The first key signs; every key verifies, so a new key can be put first while tokens signed with
+    the old one stay valid until they expire.
+    """
+
+    def __init__(self, keys: dict[str, bytes], ttl_seconds: int) -> None:
+        if not keys:
+            raise ValueError("at least one token key is required")
+        self._keys = keys
+        self._active = next(iter(keys))
+        self._ttl = ttl_seconds
+
+    @classmethod
+    def from_setting(cls, setting: str, ttl_seconds: int) -> "TokenSigner":
+        """Parse `kid:secret,kid:secret` (the TOKEN_KEYS setting)."""
+        if not setting.strip():
+            raise ValueError("TOKEN_KEYS is not set: tracking tokens need at least one kid:secret key")
+        keys: dict[str, bytes] = {}
+        for pair in filter(None, (part.strip() for part in setting.split(","))):
+            kid, _, secret = pair.partition(":")
+            if not kid or len(secret) < 16:
+                raise ValueError("TOKEN_KEYS entries must be kid:secret with a secret of 16+ chars")
+            keys[kid] = secret.encode()
+        return cls(keys, ttl_seconds)
+
+    def _mac(self, kid: str, payload: str) -> str:
+        return _b64(hmac.new(self._keys[kid], payload.encode(), hashlib.sha256).digest())
+
+    def sign(self, claims: TrackingClaims) -> str:
+        """A compact, URL-safe token: `base64url(json claims).base64url(hmac)`."""
+        body = {
+            "r": claims.retailer_id,
+            "d": claims.decision_id,
+            "o": claims.offer_id,
+            "a": claims.arm,
+            "t": claims.issued_at,
+            "k": self._active,
+        }
+        payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+        return f"{payload}.{self._mac(self._active, payload)}"
+
+    def verify(self, token: str, *, now: int, retailer_id: str | None = None) -> TrackingClaims:
+        """Claims of a genuine, unexpired token; `Unauthorized` for anything else."""
+        try:
+            payload, mac = token.split(".")
+            body = json.loads(_unb64(payload))
+            kid = body["k"]
+            if kid not in self._keys or not hmac.compare_digest(mac, self._mac(kid, payload)):
+                raise Unauthorized("invalid tracking token")
+            claims = TrackingClaims(
+                retailer_id=str(body["r"]),
+                decision_id=str(body["d"]),
+                offer_id=str(body["o"]),
+                arm=str(body["a"]),
+                issued_at=int(body["t"]),
+            )
+        except Unauthorized:
+            raise
+        except (ValueError, KeyError, TypeError) as error:
+            raise Unauthorized("invalid tracking token") from error
+        if claims.issued_at > now + 300:  # tolerate a few minutes of clock skew, no more
+            raise Unauthorized("invalid tracking token")
+        if now - claims.issued_at > self._ttl:
+            raise Unauthorized("tracking token expired")
+        if retailer_id is not None and claims.retailer_id != retailer_id:
+            raise Unauthorized("tracking token belongs to another retailer")
+        return claims

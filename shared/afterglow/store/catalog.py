@@ -1,0 +1,133 @@
+"""Catalog table: retailers, partners, offers and API-key hashes.
+
+Single-table layout: `pk` = `<TYPE>#<id>`, `sk` = `PROFILE` (or `KEY`); GSI `by_type`
+(`type_pk` = entity type, `type_sk` = id) lists one entity type with cursor pagination.
+"""
+
+import base64
+import json
+from typing import Any
+
+from afterglow.store.dynamo import deserialize, is_conditional_failure, query_pages, serialize
+
+
+class AlreadyExists(Exception):
+    """A create found an item with the same key."""
+
+
+def _cursor_out(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
+
+
+def _cursor_in(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError as error:
+        raise ValueError("cursor is not one this API returned") from error
+    if not isinstance(decoded, dict):
+        raise ValueError("cursor is not one this API returned")
+    return decoded
+
+
+class CatalogStore:
+    def __init__(self, ddb: Any, table: str) -> None:
+        self._ddb = ddb
+        self._table = table
+
+    # --- generic entity access ---------------------------------------------------------------
+
+    def _entity_item(self, entity: str, entity_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "pk": f"{entity}#{entity_id}",
+            "sk": "PROFILE",
+            "type_pk": entity,
+            "type_sk": entity_id,
+            **body,
+        }
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": serialize(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def create(
+        self, entity: str, entity_id: str, body: dict[str, Any], *, keys: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Create an entity and its key hashes in one transaction; nothing is written if any exists."""
+        writes = [self._put_new(self._entity_item(entity, entity_id, body))]
+        writes += [self._put_new({"pk": f"KEY#{key['key_hash']}", "sk": "KEY", **key}) for key in keys or []]
+        try:
+            self._ddb.transact_write_items(TransactItems=writes)
+        except self._ddb.exceptions.TransactionCanceledException as error:
+            raise AlreadyExists(f"{entity} {entity_id}") from error
+
+    def get(self, entity: str, entity_id: str) -> dict[str, Any] | None:
+        """One entity's stored body, or None."""
+        response = self._ddb.get_item(
+            TableName=self._table, Key=serialize({"pk": f"{entity}#{entity_id}", "sk": "PROFILE"})
+        )
+        return deserialize(response["Item"]) if "Item" in response else None
+
+    def page(self, entity: str, *, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of entities of a type, in id order."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_type",
+            "KeyConditionExpression": "type_pk = :t",
+            "ExpressionAttributeValues": {":t": {"S": entity}},
+            "Limit": limit,
+        }
+        start = _cursor_in(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        try:
+            response = self._ddb.query(**kwargs)
+        except self._ddb.exceptions.ClientError as error:
+            if start and error.response["Error"]["Code"] == "ValidationException":
+                raise ValueError("cursor is not one this API returned") from error
+            raise
+        return [deserialize(item) for item in response["Items"]], _cursor_out(
+            response.get("LastEvaluatedKey")
+        )
+
+    def all_of(self, entity: str) -> list[dict[str, Any]]:
+        """Every entity of a type (for the in-memory catalog of a warm `decide`)."""
+        return list(
+            query_pages(
+                self._ddb,
+                TableName=self._table,
+                IndexName="by_type",
+                KeyConditionExpression="type_pk = :t",
+                ExpressionAttributeValues={":t": {"S": entity}},
+            )
+        )
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def find_key(self, key_hash: str) -> dict[str, Any] | None:
+        """The key record for a key hash, or None."""
+        response = self._ddb.get_item(
+            TableName=self._table, Key=serialize({"pk": f"KEY#{key_hash}", "sk": "KEY"})
+        )
+        return deserialize(response["Item"]) if "Item" in response else None
+
+    def put_key(self, key: dict[str, Any]) -> None:
+        """Store a new key hash; a collision (impossible for random keys) is refused."""
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=serialize({"pk": f"KEY#{key['key_hash']}", "sk": "KEY", **key}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except Exception as error:
+            if is_conditional_failure(error):
+                raise AlreadyExists("key") from error
+            raise

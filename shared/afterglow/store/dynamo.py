@@ -1,0 +1,64 @@
+"""Thin helpers over the low-level DynamoDB client (lighter and faster than the resource API)."""
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+
+# Standard retry mode: exponential backoff with jitter on throttling and transient errors.
+AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def client(service: str) -> Any:
+    """A boto3 client; the endpoint comes from AWS_ENDPOINT_URL when set (local stack, tests)."""
+    return boto3.client(service, config=AWS_CONFIG)  # type: ignore[call-overload]
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain Python (ints, floats, str, lists, dicts) to DynamoDB attribute values; None dropped."""
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values back to plain Python."""
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def is_conditional_failure(error: Exception) -> bool:
+    """True when a conditional write found the item already there."""
+    response = getattr(error, "response", None) or {}
+    return bool(response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+def query_pages(ddb: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a query, page by page (bounded memory)."""
+    paginator = ddb.get_paginator("query")
+    for page in paginator.paginate(**kwargs):
+        for item in page["Items"]:
+            yield deserialize(item)

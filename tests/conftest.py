@@ -1,0 +1,86 @@
+"""Shared fixtures. Environment first: dummy credentials and region before any handler import."""
+
+import os
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "TOKEN_KEYS": "test:test-token-key-0123456789abcdef",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto intercepts the real AWS endpoints
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from afterglow.local.gateway import load_function_module
+from afterglow.local.resources import create_data_resources
+from afterglow.local.template import Template
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def template() -> Template:
+    return Template(ROOT / "template.yaml")
+
+
+def reset_process_caches() -> None:
+    """Forget settings, clients and warm caches so each test sees its own AWS."""
+    from afterglow.services import auth, decisions
+    from afterglow.settings import get_settings
+    from afterglow.store import get_stores
+
+    get_settings.cache_clear()
+    get_stores.cache_clear()
+    decisions.catalog_cache.clear()
+    auth._key_cache.clear()
+
+
+@pytest.fixture
+def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """In-process moto with every table, bucket and queue of template.yaml; yields local names."""
+    with mock_aws():
+        clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs")}
+        names = create_data_resources(template, "test", clients)
+        monkeypatch.setenv("CATALOG_TABLE", names["CatalogTable"])
+        monkeypatch.setenv("LEDGER_TABLE", names["LedgerTable"])
+        monkeypatch.setenv("REPORTS_BUCKET", names["ReportsBucket"])
+        reset_process_caches()
+        yield names
+        reset_process_caches()
+
+
+_modules: dict[str, ModuleType] = {}
+
+
+@pytest.fixture(scope="session")
+def function_module(template: Template) -> Callable[[str], ModuleType]:
+    """Import a function's app.py as Lambda would (by logical id, e.g. "DecideFunction")."""
+
+    def load(logical_id: str) -> ModuleType:
+        if logical_id not in _modules:
+            spec = next(s for s in template.functions() if s.logical_id == logical_id)
+            _modules[logical_id] = load_function_module(ROOT, spec)
+        return _modules[logical_id]
+
+    return load
+
+
+@pytest.fixture
+def stores(aws: dict[str, str]) -> Any:
+    from afterglow.store import get_stores
+
+    return get_stores()

@@ -1,0 +1,120 @@
+"""Helpers shared by the tests: API Gateway events, signed webhooks, a seeded catalog."""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from standardwebhooks import Webhook
+
+from afterglow.local.gateway import FakeLambdaContext, api_gateway_event
+from afterglow.local.template import Route
+from afterglow.models import (
+    Creative,
+    ExperimentSplit,
+    FixedPayout,
+    OfferCreate,
+    PartnerCreate,
+    RetailerCreate,
+)
+from afterglow.services import admin
+from afterglow.store import CatalogStore
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    route_path: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+    query: str = "",
+) -> dict[str, Any]:
+    """An API Gateway HTTP API v2 event for one request (body JSON-encoded unless `raw` is given)."""
+    payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    all_headers = {"content-type": "application/json", "host": "api.test", **(headers or {})}
+    route = Route(method, route_path or path, "test")
+    params = route.pattern().match(path)
+    return api_gateway_event(
+        route, path, query, all_headers, payload, params.groupdict() if params else {}, "203.0.113.9"
+    )
+
+
+def invoke(module: Any, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+    """Call a function's real `lambda_handler`; returns status, headers and the JSON (or text) body."""
+    result = module.lambda_handler(event, FakeLambdaContext(function_name="test", aws_request_id="req-1"))
+    body = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode()
+    headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = body
+    return result["statusCode"], headers, parsed
+
+
+def signed_headers(
+    secret: str, body: bytes, *, msg_id: str = "msg_1", at: datetime | None = None
+) -> dict[str, str]:
+    """Standard Webhooks headers, signed by the reference library as a partner would."""
+    timestamp = at or datetime.now(UTC)
+    signature = Webhook(secret).sign(msg_id, timestamp, body.decode())
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+@dataclass
+class Seeded:
+    retailer_id: str
+    publishable_key: str
+    secret_key: str
+    partner_id: str
+    webhook_secret: str
+    offer_id: str
+
+
+def seed_catalog(catalog: CatalogStore, *, category: str = "coffee", holdout: int = 0) -> Seeded:
+    """One retailer (EUR, no holdout by default), one partner, one fixed-payout offer."""
+    retailer = admin.create_retailer(
+        catalog,
+        RetailerCreate(
+            name="Shop", currency="EUR", experiment=ExperimentSplit(holdout=holdout, mixed=100 - holdout)
+        ),
+    )
+    partner = admin.create_partner(catalog, PartnerCreate(name="Beans"))
+    offer = admin.create_offer(
+        catalog,
+        OfferCreate(
+            partner_id=partner.partner.partner_id,
+            category=category,
+            creative=Creative(title="Free bag", exclusive_minutes=10),
+            landing_url="https://beans.example/welcome?ref=ag",
+            payout=FixedPayout(currency="EUR", amounts={"signup": 700, "first_purchase": 1500}),
+        ),
+    )
+    return Seeded(
+        retailer.retailer.retailer_id,
+        retailer.publishable_key,
+        retailer.secret_key,
+        partner.partner.partner_id,
+        partner.webhook_secret,
+        offer.offer_id,
+    )
+
+
+def order(order_id: str = "o-1", category: str = "kitchen", **overrides: Any) -> dict[str, Any]:
+    """A decision request body."""
+    return {
+        "order_id": order_id,
+        "order_value_minor": 12900,
+        "currency": "EUR",
+        "line_items": [{"sku": "ESPRESSO-1", "category": category, "price_minor": 12900}],
+        "customer": {"email": "Ada@Example.com", "country": "DE"},
+        **overrides,
+    }
