@@ -39,13 +39,13 @@ def template() -> Template:
 
 def reset_process_caches() -> None:
     """Forget settings, clients and warm caches so each test sees its own AWS."""
-    from afterglow.services import auth, decisions
+    from afterglow.services import auth, catalog_cache
     from afterglow.settings import get_settings
     from afterglow.store import get_stores
 
     get_settings.cache_clear()
     get_stores.cache_clear()
-    decisions.catalog_cache.clear()
+    catalog_cache.catalog_cache.clear()
     auth._key_cache.clear()
 
 

@@ -34,7 +34,12 @@ def http_event(
 ) -> dict[str, Any]:
     """An API Gateway HTTP API v2 event for one request (body JSON-encoded unless `raw` is given)."""
     payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-    all_headers = {"content-type": "application/json", "host": "api.test", **(headers or {})}
+    all_headers = {
+        "content-type": "application/json",
+        "host": "api.test",
+        "content-length": str(len(payload)),
+        **(headers or {}),
+    }
     route = Route(method, route_path or path, "test")
     params = route.pattern().match(path)
     return api_gateway_event(

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from afterglow.api import api_base_url, create_app, lambda_handler_for, principal, stores
 from afterglow.models import DecisionRequest, DecisionResponse
 from afterglow.services.auth import Principal, storefront_retailer
+from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.decisions import decide
 from afterglow.store import Stores
 
@@ -21,8 +22,9 @@ async def post_decision(
     stores: Annotated[Stores, Depends(stores)],
 ) -> DecisionResponse:
     """Pick 1–3 offers for this transaction (publishable key). Reloads return the same decision."""
-    retailer = storefront_retailer(stores.catalog, caller)
-    return decide(stores.catalog, stores.ledger, retailer, body, api_base_url(request))
+    catalog = catalog_cache.get(stores.catalog)
+    retailer = storefront_retailer(catalog, caller)
+    return decide(catalog, stores.ledger, retailer, body, api_base_url(request))
 
 
 lambda_handler = lambda_handler_for(app)

@@ -111,7 +111,12 @@ def create_app(title: str, description: str) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        # API Gateway buffers the whole body, so its real size is known: check both.
+        if (
+            not declared.isdigit()
+            or int(declared) > MAX_BODY_BYTES
+            or len(await request.body()) > MAX_BODY_BYTES
+        ):
             error = PayloadTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
             return error_response(error.status, error.code, error.message, "body")
         return await call_next(request)

@@ -1,23 +1,32 @@
 """The in-memory catalog a warm `decide` holds: active offers indexed by category."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from afterglow.models import Offer, Partner
+from afterglow.models import Offer, Partner, Retailer
 from afterglow.taxonomy import RELATIONS
 
 
 @dataclass
 class CatalogIndex:
-    """Active offers of active partners, looked up by category instead of scanned per request."""
+    """Retailers, and the active offers of active partners looked up by category (never a scan)."""
 
+    version: int = 0
+    retailers: dict[str, Retailer] = field(default_factory=dict)
     offers: dict[str, Offer] = field(default_factory=dict)
     by_category: dict[str, list[Offer]] = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
-    def build(cls, offers: list[Offer], partners: list[Partner]) -> "CatalogIndex":
+    def build(
+        cls,
+        offers: Sequence[Offer],
+        partners: Sequence[Partner],
+        retailers: Sequence[Retailer] = (),
+        version: int = 0,
+    ) -> "CatalogIndex":
         active_partners = {p.partner_id for p in partners if p.status == "active"}
-        index = cls()
+        index = cls(version=version, retailers={r.retailer_id: r for r in retailers})
         for offer in offers:
             if offer.status == "active" and offer.partner_id in active_partners:
                 index.offers[offer.offer_id] = offer

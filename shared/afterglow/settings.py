@@ -28,9 +28,9 @@ class Settings(BaseSettings):
         7 * 24 * 3600
     )
     ledger_shards: Annotated[int, Field(ge=1, le=256, description="Write shards per ledger day")] = 16
-    catalog_cache_seconds: Annotated[
-        int, Field(ge=0, description="How long a warm decide trusts its catalog")
-    ] = 60
+    catalog_version_check_seconds: Annotated[
+        float, Field(ge=0, description="How often a warm function checks the catalog version (0 = every use)")
+    ] = 0
     public_api_url: Annotated[str, Field(description="Base URL of the HTTP API, for click links")] = ""
 
 

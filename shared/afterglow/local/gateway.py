@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -105,7 +105,7 @@ class LocalGateway:
         self.handlers: dict[str, Handler] = {
             spec.logical_id: load_function_module(template.root, spec).lambda_handler for spec in specs
         }
-        self.http_functions = {spec.logical_id for spec in specs if spec.routes}
+        self._lock = threading.Lock()
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route, pattern in self.routes:
@@ -115,13 +115,21 @@ class LocalGateway:
         return None
 
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
-        """Call a function's real handler, with a fake Lambda context."""
+        """Call a function's real handler with a fake Lambda context, one invocation at a time."""
         context = FakeLambdaContext(
             function_name=function,
             aws_request_id=uuid.uuid4().hex,
             invoked_function_arn=f"arn:aws:lambda:local:123456789012:function:{function}",
         )
-        return self.handlers[function](event, context)
+        with self._lock:
+            # Mangum runs the app on the calling thread's event loop; connection threads have none.
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                return self.handlers[function](event, context)
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()
 
 
 def _error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
@@ -132,7 +140,8 @@ def _error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
 
 
 def serve(gateway: LocalGateway, host: str, port: int) -> HTTPServer:
-    """Start the gateway on host:port in a daemon thread (one request at a time, like one Lambda)."""
+    """Start the gateway on host:port: a thread per connection (keep-alive clients do not block
+    each other), handlers invoked one at a time like a single warm Lambda."""
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -185,13 +194,9 @@ def serve(gateway: LocalGateway, host: str, port: int) -> HTTPServer:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
 
-    server = HTTPServer((host, port), RequestHandler)
+    server = ThreadingHTTPServer((host, port), RequestHandler)
+    server.daemon_threads = True
     bound_port = str(server.server_address[1])
 
-    def run() -> None:
-        # Mangum drives its app on the thread's event loop; this thread gets its own.
-        asyncio.set_event_loop(asyncio.new_event_loop())
-        server.serve_forever(poll_interval=0.2)
-
-    threading.Thread(target=run, name="afterglow-gateway", daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.2,), name="afterglow-gateway", daemon=True).start()
     return server

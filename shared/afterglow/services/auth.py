@@ -4,9 +4,9 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from afterglow.errors import Forbidden, NotFound, Unauthorized
+from afterglow.catalog import CatalogIndex
+from afterglow.errors import Forbidden, Unauthorized
 from afterglow.models import Retailer
-from afterglow.services.admin import load_retailer
 from afterglow.signing import hash_key
 from afterglow.store import CatalogStore
 
@@ -58,11 +58,11 @@ def require_secret(principal: Principal) -> Principal:
     return principal
 
 
-def storefront_retailer(catalog: CatalogStore, principal: Principal) -> Retailer:
-    """The retailer a publishable key belongs to."""
+def storefront_retailer(index: CatalogIndex, principal: Principal) -> Retailer:
+    """The retailer a publishable key belongs to (from the in-memory catalog: no round trip)."""
     if principal.kind != "publishable" or principal.retailer_id is None:
         raise Forbidden("storefront endpoints take a retailer's publishable key")
-    try:
-        return load_retailer(catalog, principal.retailer_id)
-    except NotFound as error:
-        raise Unauthorized("invalid API key") from error
+    retailer = index.retailers.get(principal.retailer_id)
+    if retailer is None:
+        raise Unauthorized("invalid API key")
+    return retailer

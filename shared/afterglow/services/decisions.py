@@ -1,43 +1,16 @@
 """`POST /v1/decisions`: the decision pipeline, from authenticated retailer to recorded slate."""
 
-import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import assign_arm, choose_slate, score_offers
 from afterglow.errors import InvalidInput
-from afterglow.models import Arm, DecisionRequest, DecisionResponse, Offer, OfferView, Partner, Retailer
+from afterglow.models import Arm, DecisionRequest, DecisionResponse, Offer, OfferView, Retailer
 from afterglow.observability import logger
 from afterglow.settings import get_settings
 from afterglow.signing import TokenSigner, TrackingClaims, hash_customer, new_id
-from afterglow.store import CatalogStore, LedgerStore
-
-
-class CatalogCache:
-    """The active catalog held in memory by a warm function, reloaded when older than `max_age`.
-
-    TODO(issue 4): load from a versioned snapshot and refresh by version check.
-    """
-
-    def __init__(self, max_age_seconds: float) -> None:
-        self._max_age = max_age_seconds
-        self._index: CatalogIndex | None = None
-        self._loaded_at = 0.0
-
-    def get(self, catalog: CatalogStore) -> CatalogIndex:
-        if self._index is None or time.monotonic() - self._loaded_at > self._max_age:
-            offers = [Offer.model_validate(item) for item in catalog.all_of("OFFER")]
-            partners = [Partner.model_validate(item) for item in catalog.all_of("PARTNER")]
-            self._index = CatalogIndex.build(offers, partners)
-            self._loaded_at = time.monotonic()
-        return self._index
-
-    def clear(self) -> None:
-        self._index = None
-
-
-catalog_cache = CatalogCache(get_settings().catalog_cache_seconds)
+from afterglow.store import LedgerStore
 
 
 def signer() -> TokenSigner:
@@ -69,7 +42,7 @@ def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferV
 
 
 def decide(
-    catalog: CatalogStore, ledger: LedgerStore, retailer: Retailer, request: DecisionRequest, api_url: str
+    index: CatalogIndex, ledger: LedgerStore, retailer: Retailer, request: DecisionRequest, api_url: str
 ) -> DecisionResponse:
     """Choose, sign and record the offers for one transaction; the same order gets the same answer."""
     if request.currency != retailer.currency:
@@ -78,7 +51,6 @@ def decide(
     customer_hash = hash_customer(retailer.salt, customer_ref)
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
 
-    index = catalog_cache.get(catalog)
     candidates = index.candidates_for({item.category for item in request.line_items})
     slate = choose_slate(retailer, arm, score_offers(request, candidates), request.k)
 
@@ -120,4 +92,4 @@ def decide(
     return response
 
 
-__all__ = ["Arm", "catalog_cache", "decide", "decision_key", "signer"]
+__all__ = ["Arm", "decide", "decision_key", "signer"]

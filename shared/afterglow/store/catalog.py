@@ -10,6 +10,8 @@ from typing import Any
 
 from afterglow.store.dynamo import deserialize, is_conditional_failure, query_pages, serialize
 
+VERSION_KEY = {"pk": "CATALOG", "sk": "VERSION"}
+
 
 class AlreadyExists(Exception):
     """A create found an item with the same key."""
@@ -61,9 +63,13 @@ class CatalogStore:
     def create(
         self, entity: str, entity_id: str, body: dict[str, Any], *, keys: list[dict[str, Any]] | None = None
     ) -> None:
-        """Create an entity and its key hashes in one transaction; nothing is written if any exists."""
+        """Create an entity and its key hashes in one transaction; nothing is written if any exists.
+
+        The same transaction bumps the catalog version, so warm functions see the change at once.
+        """
         writes = [self._put_new(self._entity_item(entity, entity_id, body))]
         writes += [self._put_new({"pk": f"KEY#{key['key_hash']}", "sk": "KEY", **key}) for key in keys or []]
+        writes.append(self._bump_version())
         try:
             self._ddb.transact_write_items(TransactItems=writes)
         except self._ddb.exceptions.TransactionCanceledException as error:
@@ -109,6 +115,28 @@ class CatalogStore:
                 ExpressionAttributeValues={":t": {"S": entity}},
             )
         )
+
+    # --- catalog version --------------------------------------------------------------------------
+
+    def _bump_version(self) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": serialize(VERSION_KEY),
+                "UpdateExpression": "ADD catalog_version :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+
+    def version(self) -> int:
+        """The catalog's change counter (0 before the first change): one cheap read per check."""
+        response = self._ddb.get_item(
+            TableName=self._table,
+            Key=serialize(VERSION_KEY),
+            ProjectionExpression="catalog_version",
+            ConsistentRead=True,
+        )
+        return int(response.get("Item", {}).get("catalog_version", {}).get("N", 0))
 
     # --- keys --------------------------------------------------------------------------------
 

@@ -1,0 +1,44 @@
+"""The catalog a warm function holds in memory, refreshed when the catalog version changes."""
+
+import time
+
+from afterglow.catalog import CatalogIndex
+from afterglow.models import Offer, Partner, Retailer
+from afterglow.settings import get_settings
+from afterglow.store import CatalogStore
+
+
+class CatalogCache:
+    """Retailers, partners and offers in memory; a version read decides whether to reload.
+
+    The version is read at most every `check_seconds` (0 = on every use: one small read that keeps
+    admin changes visible immediately). TODO(issue 4): load from a compact versioned snapshot in S3
+    instead of querying every entity.
+    """
+
+    def __init__(self) -> None:
+        self._index: CatalogIndex | None = None
+        self._checked_at = float("-inf")
+
+    def get(self, catalog: CatalogStore) -> CatalogIndex:
+        """The current catalog index (reloaded only when the catalog changed)."""
+        now = time.monotonic()
+        if self._index is not None and now - self._checked_at < get_settings().catalog_version_check_seconds:
+            return self._index
+        version = catalog.version()
+        self._checked_at = now
+        if self._index is None or self._index.version != version:
+            self._index = CatalogIndex.build(
+                offers=[Offer.model_validate(item) for item in catalog.all_of("OFFER")],
+                partners=[Partner.model_validate(item) for item in catalog.all_of("PARTNER")],
+                retailers=[Retailer.model_validate(item) for item in catalog.all_of("RETAILER")],
+                version=version,
+            )
+        return self._index
+
+    def clear(self) -> None:
+        self._index = None
+        self._checked_at = float("-inf")
+
+
+catalog_cache = CatalogCache()

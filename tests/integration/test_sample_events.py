@@ -1,0 +1,101 @@
+"""Every route and the schedule have a sample event in events/, and each handler answers it."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from string import Template as Placeholders
+from typing import Any
+
+import pytest
+
+from afterglow.local.gateway import FakeLambdaContext
+from afterglow.services.admin import create_platform_key
+from tests.utils import invoke, seed_catalog, signed_headers
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+# sample event -> (function, expected status)
+EXPECTED = {
+    "decide_post_decision": ("DecideFunction", 200),
+    "track_get_click": ("TrackFunction", 302),
+    "webhooks_post_conversion": ("WebhooksFunction", 200),
+    "admin_get_openapi": ("AdminFunction", 200),
+    "admin_create_retailer": ("AdminFunction", 201),
+    "admin_list_retailers": ("AdminFunction", 200),
+    "admin_get_retailer": ("AdminFunction", 200),
+    "admin_create_partner": ("AdminFunction", 201),
+    "admin_list_partners": ("AdminFunction", 200),
+    "admin_get_partner": ("AdminFunction", 200),
+    "admin_create_offer": ("AdminFunction", 201),
+    "admin_list_offers": ("AdminFunction", 200),
+    "admin_get_offer": ("AdminFunction", 200),
+}
+
+
+def _load(name: str, values: dict[str, str]) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(
+        Placeholders((EVENTS / f"{name}.json").read_text()).safe_substitute(values)
+    )
+    return event
+
+
+def test_every_template_route_has_exactly_one_sample_event(template):
+    routes = {route.route_key for route in template.routes()}
+    sampled = {
+        json.loads(path.read_text())["routeKey"]
+        for path in EVENTS.glob("*.json")
+        if "routeKey" in json.loads(path.read_text())
+    }
+    assert sampled == routes
+    assert set(EXPECTED) == {p.stem for p in EVENTS.glob("*.json") if not p.stem.startswith("reconcile")}
+
+
+@pytest.fixture
+def placeholders(stores, function_module) -> dict[str, str]:
+    """Real keys, ids and a real click, so that every sample event can succeed."""
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    status, _, decision = invoke(
+        function_module("DecideFunction"),
+        _load("decide_post_decision", {"PUBLISHABLE_KEY": seeded.publishable_key}),
+    )
+    assert status == 200 and decision["offers"], decision
+    token = decision["offers"][0]["tracking_token"]
+    _, headers, _ = invoke(
+        function_module("TrackFunction"), _load("track_get_click", {"TRACKING_TOKEN": token})
+    )
+    click_id = headers["location"].rsplit("click_id=", 1)[1]
+    return {
+        "ADMIN_KEY": create_platform_key(stores.catalog),
+        "PUBLISHABLE_KEY": seeded.publishable_key,
+        "TRACKING_TOKEN": token,
+        "CLICK_ID": click_id,
+        "OCCURRED_AT": datetime.now(UTC).isoformat(),
+        "RETAILER_ID": seeded.retailer_id,
+        "PARTNER_ID": seeded.partner_id,
+        "OFFER_ID": seeded.offer_id,
+        "WEBHOOK_SECRET": seeded.webhook_secret,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_handler_answers_its_sample_event(name, placeholders, function_module):
+    function, expected_status = EXPECTED[name]
+    event = _load(name, placeholders)
+    if name == "webhooks_post_conversion":
+        body = event["body"].encode()
+        signed = signed_headers(placeholders["WEBHOOK_SECRET"], body, msg_id="msg_sample")
+        event = _load(name, {**placeholders, **{k.replace("-", "_").upper(): v for k, v in signed.items()}})
+    status, _, body = invoke(function_module(function), event)
+    assert status == expected_status, body
+    if name == "webhooks_post_conversion":
+        assert body["status"] == "recorded" and body["payout_minor"] == 1500
+
+
+@pytest.mark.parametrize("name", ["reconcile_schedule", "reconcile_backfill"])
+def test_reconcile_answers_its_sample_event(name, stores, function_module):
+    event = json.loads((EVENTS / f"{name}.json").read_text())
+    result = function_module("ReconcileFunction").lambda_handler(event, FakeLambdaContext("reconcile"))
+    assert result["status"] == "ok"
+    first_day = "2026-11-26" if name == "reconcile_schedule" else "2026-11-01"
+    assert result["days"][0] == first_day
+    assert stores.reports.get(f"reports/daily/dt={first_day}/manifest.json") is not None
