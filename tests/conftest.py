@@ -49,18 +49,42 @@ def reset_process_caches() -> None:
     auth._key_cache.clear()
 
 
+def _create_template_resources(template: Template, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs")}
+    names = create_data_resources(template, "test", clients)
+    parameters = {**template.parameter_defaults(), "TokenKeys": os.environ["TOKEN_KEYS"]}
+    for variable, value in template.environment(names, parameters).items():
+        if not variable.startswith("POWERTOOLS_"):
+            monkeypatch.setenv(variable, value)
+    reset_process_caches()
+    return names
+
+
 @pytest.fixture
 def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """In-process moto with every table, bucket and queue of template.yaml; yields local names."""
     with mock_aws():
-        clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs")}
-        names = create_data_resources(template, "test", clients)
-        monkeypatch.setenv("CATALOG_TABLE", names["CatalogTable"])
-        monkeypatch.setenv("LEDGER_TABLE", names["LedgerTable"])
-        monkeypatch.setenv("REPORTS_BUCKET", names["ReportsBucket"])
+        yield _create_template_resources(template, monkeypatch)
         reset_process_caches()
-        yield names
+
+
+@pytest.fixture
+def moto_server_stores(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Stores on a moto server that applies requests one at a time, as DynamoDB applies each
+    conditional write atomically: for tests that race threads against the same keys."""
+    from afterglow.local.moto_server import SerializedMotoServer
+    from afterglow.store import get_stores
+
+    server = SerializedMotoServer()
+    server.start()
+    host, port = server.get_host_and_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+    try:
+        _create_template_resources(template, monkeypatch)
+        yield get_stores()
+    finally:
         reset_process_caches()
+        server.stop()
 
 
 _modules: dict[str, ModuleType] = {}

@@ -89,7 +89,10 @@ def seed_catalog(catalog: CatalogStore, *, category: str = "coffee", holdout: in
     retailer = admin.create_retailer(
         catalog,
         RetailerCreate(
-            name="Shop", currency="EUR", experiment=ExperimentSplit(holdout=holdout, mixed=100 - holdout)
+            name="Shop",
+            currency="EUR",
+            allowed_origins=["https://shop.example"],
+            experiment=ExperimentSplit(holdout=holdout, mixed=100 - holdout),
         ),
     )
     partner = admin.create_partner(catalog, PartnerCreate(name="Beans"))

@@ -9,6 +9,7 @@ from fastapi import Depends, Query
 from afterglow.api import create_app, lambda_handler_for, principal, stores
 from afterglow.errors import NotFound
 from afterglow.models import (
+    DeliveryPage,
     Offer,
     OfferCreate,
     Page,
@@ -21,6 +22,7 @@ from afterglow.models import (
 )
 from afterglow.services import admin
 from afterglow.services.auth import Principal, require_secret
+from afterglow.services.conversions import delivery_log
 from afterglow.store import Stores
 
 app = create_app("Afterglow admin", "Catalog and rules administration for operators and retailers.")
@@ -86,6 +88,16 @@ async def get_partner(partner_id: str, caller: Caller, stores: StoresDep) -> Par
     """One partner (platform key)."""
     caller.require_platform()
     return admin.load_partner(stores.catalog, partner_id)
+
+
+@app.get("/v1/admin/partners/{partner_id}/deliveries", response_model=DeliveryPage, tags=["admin"])
+async def list_deliveries(
+    partner_id: str, caller: Caller, stores: StoresDep, cursor: Cursor = None, limit: Limit = 50
+) -> DeliveryPage:
+    """A partner's webhook delivery log, newest first: webhook id, time, outcome, reason (platform key)."""
+    caller.require_platform()
+    admin.load_partner(stores.catalog, partner_id)
+    return delivery_log(stores.ledger, partner_id, cursor=cursor, limit=limit)
 
 
 @app.post("/v1/admin/offers", status_code=201, response_model=Offer, tags=["admin"])

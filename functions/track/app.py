@@ -1,23 +1,74 @@
-"""track: click redirects (and, later, storefront events and the SDK asset)."""
+"""track: storefront events, click redirects and the storefront SDK asset."""
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 
-from afterglow.api import create_app, lambda_handler_for, stores
+from afterglow.api import (
+    CORS_PREFLIGHT_HEADERS,
+    cors_headers,
+    create_app,
+    lambda_handler_for,
+    raw_json_body_doc,
+    read_json_body,
+    storefront_principal,
+    stores,
+    validation_error,
+)
+from afterglow.models import EventBatch, EventBatchResult
+from afterglow.services.auth import Principal, storefront_retailer
+from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.events import record_events
 from afterglow.services.tracking import record_click
 from afterglow.store import Stores
 
-app = create_app("Afterglow tracking", "Clicks and storefront events.")
+app = create_app("Afterglow tracking", "Clicks, storefront events and the SDK.")
 
 Token = Annotated[str, Path(min_length=10, max_length=2048, description="Tracking token from a decision")]
+StoresDep = Annotated[Stores, Depends(stores)]
+
+
+@app.post(
+    "/v1/events",
+    response_model=EventBatchResult,
+    tags=["storefront"],
+    openapi_extra=raw_json_body_doc(app, EventBatch, "EventBatch"),
+)
+async def post_events(
+    request: Request,
+    response: Response,
+    caller: Annotated[Principal, Depends(storefront_principal)],
+    stores: StoresDep,
+) -> EventBatchResult:
+    """Record a batch of storefront events (≤ 50). Each gets accepted / duplicate / rejected + reason.
+
+    Takes the publishable key as `Authorization: Bearer` or `?key=` (for `navigator.sendBeacon`),
+    and JSON with any content type (sendBeacon sends text/plain).
+    """
+    catalog = catalog_cache.get(stores.catalog)
+    retailer = storefront_retailer(catalog, caller)
+    response.headers.update(cors_headers(request, retailer.allowed_origins))
+    try:
+        batch = EventBatch.model_validate(await read_json_body(request))
+    except ValidationError as error:
+        raise validation_error(error) from error
+    return record_events(catalog, stores.ledger, stores.learning, retailer, batch)
+
+
+@app.options("/v1/events", status_code=204, include_in_schema=False)
+async def preflight_events(request: Request, stores: StoresDep) -> Response:
+    """CORS preflight: allowed for any retailer's origin (the key is checked on the real request)."""
+    catalog = catalog_cache.get(stores.catalog)
+    headers = cors_headers(request, catalog.all_origins())
+    return Response(status_code=204, headers={**headers, **CORS_PREFLIGHT_HEADERS})
 
 
 @app.get("/v1/c/{token}", status_code=302, response_class=RedirectResponse, tags=["storefront"])
-async def click(token: Token, stores: Annotated[Stores, Depends(stores)]) -> RedirectResponse:
+async def click(token: Token, stores: StoresDep) -> RedirectResponse:
     """Record a click and redirect (302) to the partner's page with `click_id` appended."""
-    target = record_click(stores.catalog, stores.ledger, token)
+    target = record_click(stores.catalog, stores.ledger, stores.learning, token)
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
 
 

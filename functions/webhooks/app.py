@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from afterglow.api import create_app, lambda_handler_for, stores
-from afterglow.models import ConversionResult, ConversionWebhook
+from afterglow.api import create_app, lambda_handler_for, raw_json_body_doc, stores
+from afterglow.models import ConversionResult, PartnerWebhook
 from afterglow.services.conversions import receive_conversion
 from afterglow.store import Stores
 
@@ -19,18 +19,17 @@ app = create_app(
     "/v1/webhooks/conversions",
     response_model=ConversionResult,
     tags=["partners"],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": ConversionWebhook.model_json_schema()}},
-        }
-    },
+    openapi_extra=raw_json_body_doc(app, PartnerWebhook, "PartnerWebhook"),
 )
 async def post_conversion(request: Request, stores: Annotated[Stores, Depends(stores)]) -> ConversionResult:
-    """Record a conversion once. Bad signature → 401; refused for a business reason → 200 `rejected`."""
+    """Record a conversion or reversal once.
+
+    Bad signature → 401 (retry with a correct one); malformed body → 400/422 (fix, then retry);
+    refused for a business reason → 200 `rejected` with a reason (retrying cannot help); 5xx → retry.
+    """
     # The signature covers the raw bytes, so the body is read raw and parsed only after verification.
     body = await request.body()
-    return receive_conversion(stores.catalog, stores.ledger, request.headers, body)
+    return receive_conversion(stores.catalog, stores.ledger, stores.learning, request.headers, body)
 
 
 lambda_handler = lambda_handler_for(app)

@@ -1,6 +1,7 @@
 """What every HTTP function shares: the app factory, error mapping, authentication, Lambda wrapper."""
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -9,9 +10,17 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
+from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from afterglow.errors import AfterglowError, PayloadTooLarge, Unauthorized
+from afterglow.errors import (
+    AfterglowError,
+    Forbidden,
+    InvalidInput,
+    MalformedJson,
+    PayloadTooLarge,
+    Unauthorized,
+)
 from afterglow.models import ErrorBody, ErrorDetail
 from afterglow.observability import logger, metrics, tracer
 from afterglow.services.auth import Principal, authenticate
@@ -87,6 +96,19 @@ async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
     return error_response(500, "internal", "internal error")
 
 
+def raw_json_body_doc(app: FastAPI, model: Any, name: str) -> dict[str, Any]:
+    """OpenAPI `requestBody` for a route that reads its body raw (signature checks, sendBeacon).
+
+    The schema and its sub-schemas are registered on the app and land in `components.schemas`.
+    """
+    schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
+    extra: dict[str, Any] = app.state.extra_schemas
+    extra.update(schema.pop("$defs", {}))
+    extra[name] = schema
+    reference = {"$ref": f"#/components/schemas/{name}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}}
+
+
 def create_app(title: str, description: str) -> FastAPI:
     """A FastAPI app with the shared error mapping and body-size limit. No per-app OpenAPI route:
     the merged document is served at `GET /v1/openapi.json`."""
@@ -99,6 +121,7 @@ def create_app(title: str, description: str) -> FastAPI:
         redoc_url=None,
         responses=ERROR_RESPONSES,
     )
+    app.state.extra_schemas = {}
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(AfterglowError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -154,6 +177,55 @@ def bearer_key(request: Request) -> str | None:
 def principal(request: Request, stores: Annotated[Stores, Depends(stores)]) -> Principal:
     """The authenticated caller of this request."""
     return authenticate(stores.catalog, bearer_key(request))
+
+
+def publishable_key(request: Request) -> str | None:
+    """The storefront key: the Authorization header, or `?key=` for `navigator.sendBeacon`."""
+    return bearer_key(request) or request.query_params.get("key") or None
+
+
+def storefront_principal(request: Request, stores: Annotated[Stores, Depends(stores)]) -> Principal:
+    """The caller of a storefront endpoint (header or `?key=` publishable key)."""
+    return authenticate(stores.catalog, publishable_key(request))
+
+
+def normalise_origin(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+CORS_PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "authorization, content-type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def cors_headers(request: Request, allowed_origins: Iterable[str]) -> dict[str, str]:
+    """CORS response headers for a storefront request; `Forbidden` for a browser on another origin.
+
+    Requests without an Origin (servers, curl) get none: CORS only binds browsers.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return {}
+    if normalise_origin(origin) not in {normalise_origin(o) for o in allowed_origins}:
+        raise Forbidden("origin not allowed for this retailer", field="origin")
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+async def read_json_body(request: Request) -> Any:
+    """The request body parsed as JSON whatever its content type (sendBeacon sends text/plain)."""
+    try:
+        return json.loads(await request.body())
+    except ValueError as error:
+        raise MalformedJson("body is not valid JSON", field="body") from error
+
+
+def validation_error(error: ValidationError) -> InvalidInput:
+    """A pydantic error as the one error body, naming the first bad field."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "body"
+    return InvalidInput(f"{field}: {first['msg']}", field=field)
 
 
 def api_base_url(request: Request) -> str:

@@ -1,12 +1,26 @@
-"""Attribution of a partner's conversion to a click, and the payout it earns. Pure rules."""
+"""Attribution of partner conversions and reversals to clicks, and the money they move. Pure rules.
+
+Payout terms are those of the offer *at click time* (snapshotted on the click record), never the
+partner's word and never a later edit of the offer.
+"""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from afterglow.models import ConversionWebhook, FixedPayout, Offer
+from afterglow.models import ConversionWebhook, FixedPayout, Payout, ReversalWebhook
 from afterglow.money import percent_of
 
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class OfferTerms:
+    """What an offer promised when it was clicked."""
+
+    payout: Payout
+    attribution_window_days: int
+    lock_days: int
+    allow_repeat_conversions: bool
 
 
 @dataclass(frozen=True)
@@ -20,6 +34,8 @@ class Click:
     decision_id: str
     arm: str
     clicked_at: datetime
+    terms: OfferTerms
+    context: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -34,21 +50,21 @@ class Refused:
 
 
 def attribute(
-    conversion: ConversionWebhook, sender_partner_id: str, click: Click | None, offer: Offer | None
+    conversion: ConversionWebhook, sender_partner_id: str, click: Click | None, now: datetime
 ) -> Attributed | Refused:
-    """Decide whether a conversion counts and what it pays; the partner's word on money is not taken."""
-    if click is None or offer is None:
+    """Decide whether a conversion counts and what it pays."""
+    if click is None:
         return Refused("unknown_click")
     if click.partner_id != sender_partner_id:
         return Refused("click_belongs_to_another_partner")
     occurred = conversion.occurred_at.astimezone(UTC)
     if occurred < click.clicked_at - CLOCK_SKEW:
         return Refused("conversion_before_click")
-    if occurred > click.clicked_at + timedelta(days=offer.attribution_window_days):
+    if occurred > click.clicked_at + timedelta(days=click.terms.attribution_window_days):
         return Refused("outside_attribution_window")
-    if occurred > datetime.now(UTC) + CLOCK_SKEW:
+    if occurred > now + CLOCK_SKEW:
         return Refused("occurred_in_future")
-    payout = offer.payout
+    payout = click.terms.payout
     if isinstance(payout, FixedPayout):
         amount = payout.amounts.get(conversion.action)
         if amount is None:
@@ -59,3 +75,48 @@ def attribute(
     if conversion.amount_minor is None or conversion.currency is None:
         return Refused("amount_required_for_percentage_payout")
     return Attributed(percent_of(conversion.amount_minor, payout.bps), conversion.currency)
+
+
+@dataclass(frozen=True)
+class RecordedConversion:
+    """The parts of a recorded conversion that a reversal needs."""
+
+    payout_minor: int
+    currency: str
+    amount_minor: int | None  # the converted basket, for percentage payouts
+    reversed_minor: int
+    locks_at: datetime
+
+
+def lock_time(recorded_at: datetime, lock_days: int) -> datetime:
+    """When a conversion locks: after this, it can no longer be changed or reversed."""
+    return recorded_at + timedelta(days=lock_days)
+
+
+def reversal_amount(
+    reversal: ReversalWebhook, conversion: RecordedConversion | None, now: datetime
+) -> Attributed | Refused:
+    """How much of a conversion's payout a reversal takes back (a positive amount), or why not.
+
+    A full reversal takes back whatever is not yet reversed. A partial refund of a percentage
+    conversion is prorated: payout × refunded / converted amount, rounded half up.
+    """
+    if conversion is None:
+        return Refused("unknown_conversion")
+    if now >= conversion.locks_at:
+        return Refused("conversion_locked")
+    remaining = conversion.payout_minor - conversion.reversed_minor
+    if remaining <= 0:
+        return Refused("already_fully_reversed")
+    if reversal.amount_minor is None:
+        return Attributed(remaining, conversion.currency)
+    if reversal.currency != conversion.currency:
+        return Refused("currency_mismatch")
+    if conversion.amount_minor is None:
+        return Refused("partial_reversal_needs_a_percentage_conversion")
+    if reversal.amount_minor > conversion.amount_minor:
+        return Refused("refund_exceeds_converted_amount")
+    prorated = (conversion.payout_minor * reversal.amount_minor * 2 + conversion.amount_minor) // (
+        2 * conversion.amount_minor
+    )
+    return Attributed(min(prorated, remaining), conversion.currency)

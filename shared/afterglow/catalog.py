@@ -28,10 +28,16 @@ class CatalogIndex:
         active_partners = {p.partner_id for p in partners if p.status == "active"}
         index = cls(version=version, retailers={r.retailer_id: r for r in retailers})
         for offer in offers:
-            if offer.status == "active" and offer.partner_id in active_partners:
+            # First-party offers belong to the retailer, not to a partner.
+            owner_active = offer.kind == "first_party" or offer.partner_id in active_partners
+            if offer.status == "active" and owner_active:
                 index.offers[offer.offer_id] = offer
                 index.by_category[offer.category].append(offer)
         return index
+
+    def all_origins(self) -> set[str]:
+        """Every origin any retailer allows (CORS preflight cannot know the retailer yet)."""
+        return {origin for retailer in self.retailers.values() for origin in retailer.allowed_origins}
 
     def candidates_for(self, purchased_categories: set[str]) -> list[Offer]:
         """Offers in the purchased categories or in categories related to them, each once."""

@@ -13,6 +13,11 @@ class AfterglowError(Exception):
         self.field = field
 
 
+class MalformedJson(AfterglowError):
+    status = 400
+    code = "malformed_json"
+
+
 class InvalidInput(AfterglowError):
     status = 422
     code = "invalid_input"

@@ -2,9 +2,18 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    HttpUrl,
+    Tag,
+    model_validator,
+)
 
 from afterglow.taxonomy import CATEGORIES
 
@@ -21,8 +30,21 @@ def _https(value: HttpUrl) -> HttpUrl:
     return value
 
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+
+
+def _web_origin(value: HttpUrl) -> HttpUrl:
+    # Shops are https; plain http is allowed only on loopback, for local development.
+    if value.scheme != "https" and value.host not in LOOPBACK_HOSTS:
+        raise ValueError("origin must use https (http only for localhost)")
+    if value.path not in (None, "", "/") or value.query or value.fragment:
+        raise ValueError("an origin is scheme://host[:port] with no path")
+    return value
+
+
 Category = Annotated[str, AfterValidator(_known_category), Field(description="A category of the taxonomy")]
 HttpsUrl = Annotated[HttpUrl, AfterValidator(_https)]
+WebOrigin = Annotated[HttpUrl, AfterValidator(_web_origin)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
 MinorUnits = Annotated[int, Field(ge=0, le=10**12, description="Money in integer minor units")]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -67,16 +89,33 @@ class ExperimentSplit(Strict):
         return self
 
 
+class SurveyOption(Strict):
+    value: bool | str
+    label: Annotated[str, Field(min_length=1, max_length=60)]
+
+
+class SurveyQuestion(Strict):
+    """The one-question micro-survey a retailer may show above the offers."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="Answer key, e.g. is_gift")]
+    question: Annotated[str, Field(min_length=1, max_length=120)]
+    options: Annotated[list[SurveyOption], Field(min_length=2, max_length=6)]
+
+
 class RetailerCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     currency: Currency
     revenue_share_bps: Annotated[
         int, Field(ge=0, le=10_000, description="Retailer's share of partner revenue, basis points")
     ] = 5_000
-    allowed_origins: Annotated[list[HttpsUrl], Field(max_length=20)] = []
+    allowed_origins: Annotated[
+        list[WebOrigin],
+        Field(max_length=20, description="Shop origins whose pages may call the storefront API"),
+    ] = []
     max_offers: Annotated[int, Field(ge=1, le=3)] = 3
     min_relevance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     experiment: ExperimentSplit = ExperimentSplit()
+    survey: SurveyQuestion | None = None
 
 
 class Retailer(BaseModel):
@@ -88,6 +127,7 @@ class Retailer(BaseModel):
     max_offers: int
     min_relevance: float
     experiment: ExperimentSplit
+    survey: SurveyQuestion | None = None
     salt: Annotated[str, Field(exclude=True)] = ""
     created_at: datetime
     version: int = 1
@@ -163,6 +203,9 @@ class OfferCreate(Strict):
     payout: Payout
     attribution_window_days: Annotated[int, Field(ge=1, le=90)] | None = None
     lock_days: Annotated[int, Field(ge=0, le=120)] | None = None
+    allow_repeat_conversions: Annotated[
+        bool, Field(description="Several conversions of one action per click (e.g. recurring orders)")
+    ] = False
 
 
 class Offer(BaseModel):
@@ -175,6 +218,7 @@ class Offer(BaseModel):
     payout: Payout
     attribution_window_days: int
     lock_days: int
+    allow_repeat_conversions: bool = False
     status: Literal["active", "paused"] = "active"
     created_at: datetime
     version: int = 1
@@ -222,6 +266,7 @@ class DecisionRequest(Strict):
 class OfferView(BaseModel):
     offer_id: str
     partner_id: str
+    kind: Literal["partner", "first_party"] = "partner"
     category: str
     title: str
     body: str
@@ -240,35 +285,147 @@ class DecisionResponse(BaseModel):
     offers: list[OfferView]
     degraded: bool = False
     created_at: datetime
+    decision_token: Annotated[str, Field(description="Signed token for decision-level events")] = ""
+    survey: Annotated[SurveyQuestion | None, Field(description="Question to show, when not yet answered")] = (
+        None
+    )
 
 
 # --- conversions -------------------------------------------------------------------------------
 
 
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("needs a timezone (UTC)")
+    return moment
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware), Field(description="ISO 8601 with timezone")]
+PartnerRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+
 class ConversionWebhook(Strict):
-    type: Literal["conversion"] = "conversion"  # TODO(issue 6): "reversal"
+    """A partner reports an action taken after a click."""
+
+    type: Literal["conversion"] = "conversion"
+    partner_id: Annotated[
+        str | None, Field(max_length=128, description="Your partner id; needed when no click_id names you")
+    ] = None
     click_id: Annotated[str, Field(min_length=1, max_length=128)]
-    conversion_id: Annotated[str, Field(min_length=1, max_length=128, description="Partner's own id")]
+    conversion_id: Annotated[PartnerRef, Field(description="Partner's own id of this conversion")]
     action: ActionType = ActionType.SIGNUP
-    amount_minor: MinorUnits | None = None
+    amount_minor: Annotated[MinorUnits | None, Field(description="Basket value, for percentage payouts")] = (
+        None
+    )
     currency: Currency | None = None
-    occurred_at: datetime
+    occurred_at: AwareDatetime
 
     @model_validator(mode="after")
     def _amount_has_currency(self) -> Self:
         if (self.amount_minor is None) != (self.currency is None):
             raise ValueError("amount_minor and currency go together")
-        if self.occurred_at.tzinfo is None:
-            raise ValueError("occurred_at needs a timezone (UTC)")
         return self
 
 
+class ReversalWebhook(Strict):
+    """A partner takes back (part of) an earlier conversion: refund or chargeback."""
+
+    type: Literal["reversal"]
+    partner_id: Annotated[
+        str | None, Field(max_length=128, description="Your partner id; needed when no click_id names you")
+    ] = None
+    conversion_id: Annotated[PartnerRef, Field(description="The partner's id of the original conversion")]
+    reversal_id: Annotated[PartnerRef, Field(description="Partner's own id of this reversal (idempotency)")]
+    amount_minor: Annotated[
+        MinorUnits | None,
+        Field(description="Refunded basket amount (percentage payouts, prorated); omitted = all of it"),
+    ] = None
+    currency: Currency | None = None
+    occurred_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _amount_has_currency(self) -> Self:
+        if (self.amount_minor is None) != (self.currency is None):
+            raise ValueError("amount_minor and currency go together")
+        return self
+
+
+def _webhook_type(value: Any) -> str:
+    # `type` may be omitted for a conversion (the common case); anything else must say what it is.
+    if isinstance(value, dict):
+        return str(value.get("type", "conversion"))
+    return str(getattr(value, "type", "conversion"))
+
+
+PartnerWebhook = Annotated[
+    Annotated[ConversionWebhook, Tag("conversion")] | Annotated[ReversalWebhook, Tag("reversal")],
+    Discriminator(_webhook_type),
+]
+
+
 class ConversionResult(BaseModel):
+    """Outcome of one webhook delivery. `rejected` is final: retrying cannot change it."""
+
     status: Literal["recorded", "duplicate", "rejected"]
     reason: str | None = None
     conversion_id: str
-    payout_minor: int | None = None
+    reversal_id: str | None = None
+    payout_minor: Annotated[int | None, Field(description="Negative for a reversal")] = None
     currency: str | None = None
+
+
+# --- storefront events -------------------------------------------------------------------------
+
+
+class EventType(StrEnum):
+    IMPRESSION = "impression"
+    DISMISS = "dismiss"
+    ENGAGE = "engage"
+    ACCEPT = "accept"
+    SURVEY_ANSWER = "survey_answer"
+
+
+MAX_EVENTS_PER_BATCH = 50
+
+
+class StorefrontEvent(Strict):
+    event_id: Annotated[
+        str, Field(pattern=r"^[A-Za-z0-9_\-]{8,64}$", description="Client id; retries reuse it")
+    ]
+    type: EventType
+    token: Annotated[str, Field(min_length=10, max_length=2048, description="Offer or decision token")]
+    occurred_at: AwareDatetime
+    data: Annotated[dict[str, str | int | bool], Field(max_length=8)] = {}
+
+
+class EventBatch(Strict):
+    events: Annotated[list[StorefrontEvent], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+
+
+class EventResult(BaseModel):
+    event_id: str
+    status: Literal["accepted", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class EventBatchResult(BaseModel):
+    results: list[EventResult]
+
+
+class Delivery(BaseModel):
+    """One verified webhook delivery and what became of it."""
+
+    webhook_id: str
+    received_at: datetime
+    type: str
+    partner_reference: str
+    outcome: Literal["recorded", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class DeliveryPage(BaseModel):
+    items: list[Delivery]
+    next_cursor: str | None = None
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ def merged_openapi(template: Template) -> dict[str, Any]:
         for path, operations in part.get("paths", {}).items():
             document["paths"].setdefault(path, {}).update(operations)
         document["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
+        document["components"]["schemas"].update(app.state.extra_schemas)
     document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))
     document["paths"] = dict(sorted(document["paths"].items()))
     return document

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     ledger_table: Annotated[str, Field(description="DynamoDB table with the append-only ledger")] = (
         "afterglow-ledger"
     )
+    learning_table: Annotated[str, Field(description="DynamoDB table with learning counters")] = (
+        "afterglow-learning"
+    )
     reports_bucket: Annotated[str, Field(description="S3 bucket for reconciliation reports")] = (
         "afterglow-reports"
     )

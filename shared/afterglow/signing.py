@@ -5,9 +5,17 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from afterglow.errors import Unauthorized
+
+
+class InvalidToken(Unauthorized):
+    """A tracking token that must not be trusted; `reason` is a stable code for event results."""
+
+    def __init__(self, reason: str, message: str = "invalid tracking token") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _b64(raw: bytes) -> str:
@@ -46,13 +54,18 @@ def hash_customer(retailer_salt: str, identifier: str) -> str:
 
 @dataclass(frozen=True)
 class TrackingClaims:
-    """What a tracking token vouches for: which offer was shown to whom, when."""
+    """What a tracking token vouches for: which offer was shown to whom, when.
+
+    `offer_id` is empty in a decision-level token (survey answers). `context` carries the few
+    context features the learner keys its counters on, so feedback needs no extra read.
+    """
 
     retailer_id: str
     decision_id: str
     offer_id: str
     arm: str
     issued_at: int
+    context: dict[str, str] = field(default_factory=dict)
 
 
 class TokenSigner:
@@ -87,7 +100,7 @@ class TokenSigner:
 
     def sign(self, claims: TrackingClaims) -> str:
         """A compact, URL-safe token: `base64url(json claims).base64url(hmac)`."""
-        body = {
+        body: dict[str, object] = {
             "r": claims.retailer_id,
             "d": claims.decision_id,
             "o": claims.offer_id,
@@ -95,6 +108,8 @@ class TokenSigner:
             "t": claims.issued_at,
             "k": self._active,
         }
+        if claims.context:
+            body["x"] = claims.context
         payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
         return f"{payload}.{self._mac(self._active, payload)}"
 
@@ -105,22 +120,23 @@ class TokenSigner:
             body = json.loads(_unb64(payload))
             kid = body["k"]
             if kid not in self._keys or not hmac.compare_digest(mac, self._mac(kid, payload)):
-                raise Unauthorized("invalid tracking token")
+                raise InvalidToken("invalid_token")
             claims = TrackingClaims(
                 retailer_id=str(body["r"]),
                 decision_id=str(body["d"]),
                 offer_id=str(body["o"]),
                 arm=str(body["a"]),
                 issued_at=int(body["t"]),
+                context={str(k): str(v) for k, v in body.get("x", {}).items()},
             )
-        except Unauthorized:
+        except InvalidToken:
             raise
-        except (ValueError, KeyError, TypeError) as error:
-            raise Unauthorized("invalid tracking token") from error
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise InvalidToken("invalid_token") from error
         if claims.issued_at > now + 300:  # tolerate a few minutes of clock skew, no more
-            raise Unauthorized("invalid tracking token")
+            raise InvalidToken("invalid_token")
         if now - claims.issued_at > self._ttl:
-            raise Unauthorized("tracking token expired")
+            raise InvalidToken("token_expired", "tracking token expired")
         if retailer_id is not None and claims.retailer_id != retailer_id:
-            raise Unauthorized("tracking token belongs to another retailer")
+            raise InvalidToken("token_of_another_retailer", "tracking token belongs to another retailer")
         return claims

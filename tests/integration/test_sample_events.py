@@ -29,6 +29,10 @@ EXPECTED = {
     "admin_create_offer": ("AdminFunction", 201),
     "admin_list_offers": ("AdminFunction", 200),
     "admin_get_offer": ("AdminFunction", 200),
+    "admin_list_deliveries": ("AdminFunction", 200),
+    "decide_preflight": ("DecideFunction", 204),
+    "track_preflight_events": ("TrackFunction", 204),
+    "track_post_events": ("TrackFunction", 200),
 }
 
 
@@ -60,6 +64,7 @@ def placeholders(stores, function_module) -> dict[str, str]:
     )
     assert status == 200 and decision["offers"], decision
     token = decision["offers"][0]["tracking_token"]
+    decision_token = decision["decision_token"]
     _, headers, _ = invoke(
         function_module("TrackFunction"), _load("track_get_click", {"TRACKING_TOKEN": token})
     )
@@ -68,6 +73,7 @@ def placeholders(stores, function_module) -> dict[str, str]:
         "ADMIN_KEY": create_platform_key(stores.catalog),
         "PUBLISHABLE_KEY": seeded.publishable_key,
         "TRACKING_TOKEN": token,
+        "DECISION_TOKEN": decision_token,
         "CLICK_ID": click_id,
         "OCCURRED_AT": datetime.now(UTC).isoformat(),
         "RETAILER_ID": seeded.retailer_id,
@@ -89,6 +95,8 @@ def test_handler_answers_its_sample_event(name, placeholders, function_module):
     assert status == expected_status, body
     if name == "webhooks_post_conversion":
         assert body["status"] == "recorded" and body["payout_minor"] == 1500
+    if name == "track_post_events":
+        assert [r["status"] for r in body["results"]] == ["accepted"] * 3
 
 
 @pytest.mark.parametrize("name", ["reconcile_schedule", "reconcile_backfill"])

@@ -1,34 +1,58 @@
-"""Partner conversion webhooks: verify (Standard Webhooks), attribute, record exactly once."""
+"""Partner webhooks: verify (Standard Webhooks), attribute, record exactly once, log the delivery."""
 
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from standardwebhooks import Webhook
 
-from afterglow.attribution import Attributed, Click, attribute
-from afterglow.errors import InvalidInput, NotFound, Unauthorized
-from afterglow.models import ConversionResult, ConversionWebhook, Offer
+from afterglow.attribution import (
+    Attributed,
+    Click,
+    OfferTerms,
+    RecordedConversion,
+    Refused,
+    attribute,
+    lock_time,
+    reversal_amount,
+)
+from afterglow.errors import InvalidInput, MalformedJson, Unauthorized
+from afterglow.models import (
+    ConversionResult,
+    ConversionWebhook,
+    Delivery,
+    DeliveryPage,
+    PartnerWebhook,
+    Payout,
+    ReversalWebhook,
+)
 from afterglow.observability import logger, metrics
-from afterglow.services.admin import load_offer, partner_webhook_secrets
-from afterglow.store import CatalogStore, LedgerStore
+from afterglow.services.admin import partner_webhook_secrets
+from afterglow.store import CatalogStore, LearningStore, LedgerStore
+from afterglow.store.dynamo import decode_cursor, encode_cursor
 
 PARTNER_HEADER = "afterglow-partner"
+_webhook_body: TypeAdapter[PartnerWebhook] = TypeAdapter(PartnerWebhook)
+_payout_terms: TypeAdapter[Payout] = TypeAdapter(Payout)
 
 
 def _claimed_partner(ledger: LedgerStore, headers: Mapping[str, str], body: bytes) -> str | None:
-    """Which partner says it sent this: its header, else the owner of the click in the body.
+    """Which partner says it sent this: the `afterglow-partner` header, else `partner_id` in the
+    body, else the owner of the click in the body.
 
     Nothing here is trusted yet; it only chooses whose secrets the signature is checked against.
     """
     if headers.get(PARTNER_HEADER):
         return headers[PARTNER_HEADER]
     try:
-        click_id = json.loads(body).get("click_id")
+        payload = json.loads(body)
+        named, click_id = payload.get("partner_id"), payload.get("click_id")
     except (ValueError, AttributeError):
         return None
+    if isinstance(named, str) and named:
+        return named
     click = ledger.get(f"CLICK#{click_id}") if isinstance(click_id, str) and click_id else None
     return str(click["partner_id"]) if click else None
 
@@ -46,24 +70,28 @@ def verify_partner_signature(
             continue
         assert partner_id is not None
         return partner_id
+    metrics.add_metric(name="WebhookSignatureRejected", unit="Count", value=1)
     raise Unauthorized("invalid webhook signature")
 
 
-def parse_conversion(body: bytes) -> ConversionWebhook:
+def parse_partner_webhook(body: bytes) -> ConversionWebhook | ReversalWebhook:
     """The webhook body as a model; 400/422 naming the field when it is not one."""
     try:
         payload = json.loads(body)
     except ValueError as error:
-        raise InvalidInput("body is not valid JSON", field="body") from error
+        raise MalformedJson("body is not valid JSON", field="body") from error
     try:
-        return ConversionWebhook.model_validate(payload)
+        return _webhook_body.validate_python(payload)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "body"
+        # Drop the union tag pydantic puts first ("conversion.click_id" -> "click_id").
+        location = [str(part) for part in first["loc"] if part not in ("conversion", "reversal")]
+        field = ".".join(location) or "body"
         raise InvalidInput(f"{field}: {first['msg']}", field=field) from error
 
 
-def _click(record: dict[str, Any] | None) -> Click | None:
+def click_from_record(record: Mapping[str, Any] | None) -> Click | None:
+    """A click record as the domain sees it, with the offer's terms at click time."""
     if record is None:
         return None
     return Click(
@@ -74,72 +102,271 @@ def _click(record: dict[str, Any] | None) -> Click | None:
         decision_id=record["decision_id"],
         arm=record["arm"],
         clicked_at=datetime.fromisoformat(record["at"]),
+        terms=OfferTerms(
+            payout=_payout_terms.validate_python(record["payout"]),
+            attribution_window_days=int(record["attribution_window_days"]),
+            lock_days=int(record["lock_days"]),
+            allow_repeat_conversions=bool(record.get("allow_repeat_conversions", False)),
+        ),
+        context=dict(record.get("context", {})),
     )
 
 
-def receive_conversion(
-    catalog: CatalogStore, ledger: LedgerStore, headers: Mapping[str, str], body: bytes
-) -> ConversionResult:
-    """Verify, attribute and record one conversion webhook; a repeat delivery is recorded once."""
-    partner_id = verify_partner_signature(catalog, ledger, headers, body)
-    conversion = parse_conversion(body)
-    click = _click(ledger.get(f"CLICK#{conversion.click_id}"))
-    offer: Offer | None = None
-    if click is not None:
-        try:
-            offer = load_offer(catalog, click.offer_id)
-        except NotFound:
-            offer = None
-    verdict = attribute(conversion, partner_id, click, offer)
-    now = datetime.now(UTC)
-    common = {
-        "partner_id": partner_id,
-        "conversion_id": conversion.conversion_id,
-        "click_id": conversion.click_id,
-        "action": conversion.action.value,
-        "occurred_at": conversion.occurred_at.astimezone(UTC).isoformat(),
-        "webhook_id": headers.get("webhook-id"),
-    }
-    key_suffix = f"{partner_id}#{conversion.conversion_id}"
-    if isinstance(verdict, Attributed):
-        assert click is not None and offer is not None
-        existing = ledger.record_once(
-            f"CONVERSION#{key_suffix}",
-            "conversion",
+def _conversion_from_record(record: Mapping[str, Any] | None) -> RecordedConversion | None:
+    if record is None:
+        return None
+    return RecordedConversion(
+        payout_minor=int(record["payout_minor"]),
+        currency=record["currency"],
+        amount_minor=record.get("amount_minor"),
+        reversed_minor=int(record.get("reversed_minor", 0)),
+        locks_at=datetime.fromisoformat(record["locks_at"]),
+    )
+
+
+class ConversionDesk:
+    """Receives partner webhooks: one instance per request, stores passed in."""
+
+    def __init__(self, catalog: CatalogStore, ledger: LedgerStore, learning: LearningStore) -> None:
+        self.catalog = catalog
+        self.ledger = ledger
+        self.learning = learning
+
+    def receive(
+        self, headers: Mapping[str, str], body: bytes, now: datetime | None = None
+    ) -> ConversionResult:
+        """Verify, then record a conversion or reversal once; every verified delivery is logged."""
+        partner_id = verify_partner_signature(self.catalog, self.ledger, headers, body)
+        webhook = parse_partner_webhook(body)
+        if webhook.partner_id not in (None, partner_id):
+            raise InvalidInput("partner_id does not match the signing partner", field="partner_id")
+        moment = now or datetime.now(UTC)
+        if isinstance(webhook, ConversionWebhook):
+            result = self._conversion(partner_id, webhook, moment)
+        else:
+            result = self._reversal(partner_id, webhook, moment)
+        self._log_delivery(partner_id, headers.get("webhook-id", ""), webhook, result, moment)
+        metrics.add_metric(name=f"Webhook_{webhook.type}_{result.status}", unit="Count", value=1)
+        return result
+
+    def _conversion(self, partner_id: str, webhook: ConversionWebhook, now: datetime) -> ConversionResult:
+        click = click_from_record(self.ledger.get(f"CLICK#{webhook.click_id}"))
+        verdict = attribute(webhook, partner_id, click, now)
+        reference = {
+            "partner_id": partner_id,
+            "conversion_id": webhook.conversion_id,
+            "click_id": webhook.click_id,
+        }
+        if isinstance(verdict, Refused):
+            return self._reject(
+                f"REJECTED#{partner_id}#{webhook.conversion_id}",
+                reference,
+                click,
+                verdict,
+                now,
+                ConversionResult(
+                    status="rejected", reason=verdict.reason, conversion_id=webhook.conversion_id
+                ),
+            )
+        assert click is not None
+        status = self.ledger.record_conversion_once(
+            f"CONVERSION#{partner_id}#{webhook.conversion_id}",
             now,
             {
-                **common,
+                **reference,
                 "retailer_id": click.retailer_id,
                 "offer_id": click.offer_id,
                 "decision_id": click.decision_id,
                 "arm": click.arm,
+                "action": webhook.action.value,
+                "occurred_at": webhook.occurred_at.astimezone(UTC).isoformat(),
                 "payout_minor": verdict.payout_minor,
                 "currency": verdict.currency,
-                "amount_minor": conversion.amount_minor,
+                "amount_minor": webhook.amount_minor,
                 "status": "pending",
-                "lock_days": offer.lock_days,
+                "locks_at": lock_time(now, click.terms.lock_days).isoformat(),
             },
+            once_per_click_action=None
+            if click.terms.allow_repeat_conversions
+            else f"CLICKACTION#{click.click_id}#{webhook.action.value}",
         )
-        status = "duplicate" if existing is not None else "recorded"
-        metrics.add_metric(name=f"Conversion_{status}", unit="Count", value=1)
+        if status == "repeat":
+            refused = Refused("click_already_converted_for_this_action")
+            return self._reject(
+                f"REJECTED#{partner_id}#{webhook.conversion_id}",
+                reference,
+                click,
+                refused,
+                now,
+                ConversionResult(
+                    status="rejected", reason=refused.reason, conversion_id=webhook.conversion_id
+                ),
+            )
+        if status == "recorded":
+            self.learning.add_feedback(
+                click.offer_id, click.context, converted=1, revenue_minor=verdict.payout_minor
+            )
         return ConversionResult(
-            status=status,
-            conversion_id=conversion.conversion_id,
+            status="recorded" if status == "recorded" else "duplicate",
+            conversion_id=webhook.conversion_id,
             payout_minor=verdict.payout_minor,
             currency=verdict.currency,
         )
-    # Refused for a business reason: kept for reconciliation, answered 200 so the partner stops retrying.
-    ledger.record_once(
-        f"REJECTED#{key_suffix}",
-        "rejected_conversion",
-        now,
-        {
-            **common,
-            "retailer_id": click.retailer_id if click else "-",
-            "offer_id": click.offer_id if click else None,
-            "reason": verdict.reason,
-        },
-    )
-    logger.info("conversion rejected", extra={"partner_id": partner_id, "reason": verdict.reason})
-    metrics.add_metric(name="Conversion_rejected", unit="Count", value=1)
-    return ConversionResult(status="rejected", reason=verdict.reason, conversion_id=conversion.conversion_id)
+
+    def _reversal(self, partner_id: str, webhook: ReversalWebhook, now: datetime) -> ConversionResult:
+        conversion_pk = f"CONVERSION#{partner_id}#{webhook.conversion_id}"
+        record = self.ledger.get(conversion_pk)
+        reference = {
+            "partner_id": partner_id,
+            "conversion_id": webhook.conversion_id,
+            "reversal_id": webhook.reversal_id,
+        }
+        reversal_pk = f"REVERSAL#{partner_id}#{webhook.reversal_id}"
+        if record is not None and self.ledger.get(reversal_pk) is not None:
+            return ConversionResult(
+                status="duplicate", conversion_id=webhook.conversion_id, reversal_id=webhook.reversal_id
+            )
+        verdict = reversal_amount(webhook, _conversion_from_record(record), now)
+        if isinstance(verdict, Refused):
+            return self._reject(
+                f"REJECTED#{partner_id}#reversal#{webhook.reversal_id}",
+                reference,
+                None,
+                verdict,
+                now,
+                ConversionResult(
+                    status="rejected",
+                    reason=verdict.reason,
+                    conversion_id=webhook.conversion_id,
+                    reversal_id=webhook.reversal_id,
+                ),
+                retailer_id=record["retailer_id"] if record else "-",
+            )
+        assert record is not None
+        status = self.ledger.record_reversal_once(
+            reversal_pk,
+            conversion_pk,
+            now,
+            {
+                **reference,
+                "retailer_id": record["retailer_id"],
+                "offer_id": record["offer_id"],
+                "decision_id": record["decision_id"],
+                "arm": record["arm"],
+                "occurred_at": webhook.occurred_at.astimezone(UTC).isoformat(),
+                "payout_minor": -verdict.payout_minor,
+                "currency": verdict.currency,
+                "refund_amount_minor": webhook.amount_minor,
+            },
+            amount_minor=verdict.payout_minor,
+            payout_minor=int(record["payout_minor"]),
+        )
+        if status == "exceeds_payout":  # a concurrent reversal took the rest first
+            refused = Refused("already_fully_reversed")
+            return self._reject(
+                f"REJECTED#{partner_id}#reversal#{webhook.reversal_id}",
+                reference,
+                None,
+                refused,
+                now,
+                ConversionResult(
+                    status="rejected",
+                    reason=refused.reason,
+                    conversion_id=webhook.conversion_id,
+                    reversal_id=webhook.reversal_id,
+                ),
+                retailer_id=record["retailer_id"],
+            )
+        return ConversionResult(
+            status=status,  # type: ignore[arg-type]
+            conversion_id=webhook.conversion_id,
+            reversal_id=webhook.reversal_id,
+            payout_minor=-verdict.payout_minor,
+            currency=verdict.currency,
+        )
+
+    def _reject(
+        self,
+        pk: str,
+        reference: dict[str, Any],
+        click: Click | None,
+        refused: Refused,
+        now: datetime,
+        result: ConversionResult,
+        *,
+        retailer_id: str | None = None,
+    ) -> ConversionResult:
+        """Keep a refused webhook for reconciliation (once) and answer 200: retrying cannot help."""
+        self.ledger.record_once(
+            pk,
+            "rejected_conversion",
+            now,
+            {
+                **reference,
+                "retailer_id": retailer_id or (click.retailer_id if click else "-"),
+                "offer_id": click.offer_id if click else None,
+                "reason": refused.reason,
+            },
+        )
+        logger.info(
+            "partner webhook rejected",
+            extra={"partner_id": reference["partner_id"], "reason": refused.reason},
+        )
+        return result
+
+    def _log_delivery(
+        self,
+        partner_id: str,
+        webhook_id: str,
+        webhook: ConversionWebhook | ReversalWebhook,
+        result: ConversionResult,
+        now: datetime,
+    ) -> None:
+        reference = webhook.reversal_id if isinstance(webhook, ReversalWebhook) else webhook.conversion_id
+        self.ledger.record_delivery(
+            f"DELIVERIES#{partner_id}",
+            f"DELIVERY#{partner_id}#{webhook_id}#{now.isoformat()}",
+            now,
+            {
+                "webhook_id": webhook_id,
+                "type": webhook.type,
+                "partner_reference": reference,
+                "outcome": result.status,
+                "reason": result.reason,
+            },
+        )
+
+
+def delivery_log(ledger: LedgerStore, partner_id: str, *, cursor: str | None, limit: int) -> DeliveryPage:
+    """One page of a partner's delivery log, newest first."""
+    try:
+        start = decode_cursor(cursor)
+        items, last_key = ledger.deliveries(f"DELIVERIES#{partner_id}", cursor=start, limit=limit)
+    except ValueError as error:
+        raise InvalidInput(str(error), field="cursor") from error
+    deliveries = [
+        Delivery(
+            webhook_id=item["webhook_id"],
+            received_at=datetime.fromisoformat(item["at"]),
+            type=item["type"],
+            partner_reference=item["partner_reference"],
+            outcome=item["outcome"],
+            reason=item.get("reason"),
+        )
+        for item in items
+    ]
+    return DeliveryPage(items=deliveries, next_cursor=encode_cursor(last_key))
+
+
+def receive_conversion(
+    catalog: CatalogStore,
+    ledger: LedgerStore,
+    learning: LearningStore,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> ConversionResult:
+    """Verify, attribute and record one partner webhook; a repeat delivery is recorded once."""
+    return ConversionDesk(catalog, ledger, learning).receive(headers, body)
+
+
+__all__ = ["Attributed", "ConversionDesk", "click_from_record", "receive_conversion"]

@@ -1,6 +1,10 @@
 """`POST /v1/decisions`: the decision pipeline, from authenticated retailer to recorded slate."""
 
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
 from afterglow.catalog import CatalogIndex
@@ -13,14 +17,40 @@ from afterglow.signing import TokenSigner, TrackingClaims, hash_customer, new_id
 from afterglow.store import LedgerStore
 
 
+@lru_cache(maxsize=4)
+def _signer(token_keys: str, ttl_seconds: int) -> TokenSigner:
+    return TokenSigner.from_setting(token_keys, ttl_seconds)
+
+
 def signer() -> TokenSigner:
+    """The tracking-token signer for the current settings (parsed once per key set)."""
     settings = get_settings()
-    return TokenSigner.from_setting(settings.token_keys, settings.token_ttl_seconds)
+    return _signer(settings.token_keys, settings.token_ttl_seconds)
 
 
-def decision_key(retailer_id: str, order_id: str, placement: str) -> str:
-    """The ledger key that makes a page reload return the same decision."""
-    return f"DECISION#{retailer_id}#{quote(order_id, safe='')}#{placement}"
+def decision_key(
+    retailer_id: str, order_id: str, placement: str, survey: dict[str, Any] | None = None
+) -> str:
+    """The ledger key that makes a page reload return the same decision.
+
+    Survey answers are part of it: answering the survey is new information and gets fresh offers.
+    """
+    key = f"DECISION#{retailer_id}#{quote(order_id, safe='')}#{placement}"
+    if survey:
+        answers = json.dumps(survey, sort_keys=True, separators=(",", ":"))
+        key += "#" + hashlib.sha256(answers.encode()).hexdigest()[:16]
+    return key
+
+
+def learning_context(request: DecisionRequest) -> dict[str, str]:
+    """The few context features feedback is counted under (carried in the tracking token)."""
+    main_item = max(request.line_items, key=lambda item: item.price_minor * item.quantity)
+    context = {"category": main_item.category}
+    if request.customer.segment:
+        context["segment"] = request.customer.segment
+    if request.survey.get("is_gift") is True:
+        context["gift"] = "yes"
+    return context
 
 
 def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferView:
@@ -28,6 +58,7 @@ def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferV
     return OfferView(
         offer_id=offer.offer_id,
         partner_id=offer.partner_id,
+        kind=offer.kind,
         category=offer.category,
         title=offer.creative.title,
         body=offer.creative.body,
@@ -57,22 +88,26 @@ def decide(
     now = datetime.now(UTC).replace(microsecond=0)
     decision_id = new_id("dec")
     tokens = signer()
-    views = [
-        _offer_view(
-            offer,
-            tokens.sign(
-                TrackingClaims(
-                    retailer.retailer_id, decision_id, offer.offer_id, arm.value, int(now.timestamp())
-                )
-            ),
-            now,
-            api_url,
+    context = learning_context(request)
+
+    def token(offer_id: str) -> str:
+        claims = TrackingClaims(
+            retailer.retailer_id, decision_id, offer_id, arm.value, int(now.timestamp()), context
         )
-        for offer in slate
-    ]
-    response = DecisionResponse(decision_id=decision_id, arm=arm, offers=views, created_at=now)
+        return tokens.sign(claims)
+
+    views = [_offer_view(offer, token(offer.offer_id), now, api_url) for offer in slate]
+    survey = retailer.survey if retailer.survey and retailer.survey.key not in request.survey else None
+    response = DecisionResponse(
+        decision_id=decision_id,
+        arm=arm,
+        offers=views,
+        created_at=now,
+        decision_token=token(""),
+        survey=survey,
+    )
     existing = ledger.record_once(
-        decision_key(retailer.retailer_id, request.order_id, request.placement),
+        decision_key(retailer.retailer_id, request.order_id, request.placement, request.survey),
         "decision",
         now,
         {

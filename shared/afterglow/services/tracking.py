@@ -10,7 +10,7 @@ from afterglow.errors import NotFound
 from afterglow.services.admin import load_offer
 from afterglow.services.decisions import signer
 from afterglow.signing import new_id
-from afterglow.store import CatalogStore, LedgerStore
+from afterglow.store import CatalogStore, LearningStore, LedgerStore
 
 
 def with_click_id(url: str, click_id: str) -> str:
@@ -21,8 +21,12 @@ def with_click_id(url: str, click_id: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def record_click(catalog: CatalogStore, ledger: LedgerStore, token: str) -> str:
-    """Verify the token, record a click under a fresh unguessable id, return the redirect URL."""
+def record_click(catalog: CatalogStore, ledger: LedgerStore, learning: LearningStore, token: str) -> str:
+    """Verify the token, record a click under a fresh unguessable id, return the redirect URL.
+
+    The click keeps the offer's payout terms as they are now: a later edit of the offer never
+    changes what this click can earn.
+    """
     now = datetime.now(UTC)
     claims = signer().verify(token, now=int(now.timestamp()))
     try:
@@ -41,6 +45,12 @@ def record_click(catalog: CatalogStore, ledger: LedgerStore, token: str) -> str:
             "offer_id": offer.offer_id,
             "decision_id": claims.decision_id,
             "arm": claims.arm,
+            "context": claims.context,
+            "payout": offer.payout.model_dump(mode="json"),
+            "attribution_window_days": offer.attribution_window_days,
+            "lock_days": offer.lock_days,
+            "allow_repeat_conversions": offer.allow_repeat_conversions,
         },
     )
+    learning.add_feedback(offer.offer_id, claims.context, engaged=1)
     return with_click_id(offer.landing_url, click_id)

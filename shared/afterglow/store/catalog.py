@@ -4,35 +4,22 @@ Single-table layout: `pk` = `<TYPE>#<id>`, `sk` = `PROFILE` (or `KEY`); GSI `by_
 (`type_pk` = entity type, `type_sk` = id) lists one entity type with cursor pagination.
 """
 
-import base64
-import json
 from typing import Any
 
-from afterglow.store.dynamo import deserialize, is_conditional_failure, query_pages, serialize
+from afterglow.store.dynamo import (
+    decode_cursor,
+    deserialize,
+    encode_cursor,
+    is_conditional_failure,
+    query_pages,
+    serialize,
+)
 
 VERSION_KEY = {"pk": "CATALOG", "sk": "VERSION"}
 
 
 class AlreadyExists(Exception):
     """A create found an item with the same key."""
-
-
-def _cursor_out(last_key: dict[str, Any] | None) -> str | None:
-    if not last_key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
-
-
-def _cursor_in(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError as error:
-        raise ValueError("cursor is not one this API returned") from error
-    if not isinstance(decoded, dict):
-        raise ValueError("cursor is not one this API returned")
-    return decoded
 
 
 class CatalogStore:
@@ -91,7 +78,7 @@ class CatalogStore:
             "ExpressionAttributeValues": {":t": {"S": entity}},
             "Limit": limit,
         }
-        start = _cursor_in(cursor)
+        start = decode_cursor(cursor)
         if start:
             kwargs["ExclusiveStartKey"] = start
         try:
@@ -100,7 +87,7 @@ class CatalogStore:
             if start and error.response["Error"]["Code"] == "ValidationException":
                 raise ValueError("cursor is not one this API returned") from error
             raise
-        return [deserialize(item) for item in response["Items"]], _cursor_out(
+        return [deserialize(item) for item in response["Items"]], encode_cursor(
             response.get("LastEvaluatedKey")
         )
 

@@ -1,5 +1,7 @@
 """Thin helpers over the low-level DynamoDB client (lighter and faster than the resource API)."""
 
+import base64
+import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -48,6 +50,26 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute values back to plain Python."""
     return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
+    """An opaque pagination cursor for DynamoDB's LastEvaluatedKey."""
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """The LastEvaluatedKey behind a cursor; ValueError for anything this API did not hand out."""
+    if not cursor:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError as error:
+        raise ValueError("cursor is not one this API returned") from error
+    if not isinstance(decoded, dict):
+        raise ValueError("cursor is not one this API returned")
+    return decoded
 
 
 def is_conditional_failure(error: Exception) -> bool:

@@ -25,24 +25,129 @@ class LedgerStore:
     def _shard(self, record_key: str) -> int:
         return int.from_bytes(hashlib.sha256(record_key.encode()).digest()[:4], "big") % self.shards
 
-    def _item(self, pk: str, kind: str, at: datetime, body: dict[str, Any]) -> dict[str, Any]:
-        day = at.strftime("%Y-%m-%d")
-        return {
+    def _item(
+        self, pk: str, kind: str, at: datetime, body: dict[str, Any], *, daily: bool = True
+    ) -> dict[str, Any]:
+        item = {
             "pk": pk,
             "kind": kind,
             "at": at.isoformat(),
-            "day_shard": f"{day}#{self._shard(pk):02d}",
             "at_pk": f"{at.isoformat()}#{pk}",
             "expires_at": int(at.timestamp()) + RETENTION_DAYS * 86_400,
             **body,
         }
+        if daily:  # only records that reconciliation reads go into the day index
+            item["day_shard"] = f"{at.strftime('%Y-%m-%d')}#{self._shard(pk):02d}"
+        return item
 
-    def record_once(self, pk: str, kind: str, at: datetime, body: dict[str, Any]) -> dict[str, Any] | None:
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": serialize(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "NONE",
+            }
+        }
+
+    def _transact(self, writes: list[dict[str, Any]]) -> list[str]:
+        """Run a transaction; returns [] on success, else each write's cancellation code."""
+        try:
+            self._ddb.transact_write_items(TransactItems=writes)
+        except self._ddb.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            codes = [reason.get("Code", "None") for reason in reasons]
+            if not any(code == "ConditionalCheckFailed" for code in codes):
+                raise  # a conflict or throttle: the caller's retry (or the partner's) will settle it
+            return codes
+        return []
+
+    def record_conversion_once(
+        self, pk: str, at: datetime, body: dict[str, Any], *, once_per_click_action: str | None
+    ) -> str:
+        """Write a conversion and, unless repeats are allowed, the click × action marker, atomically.
+
+        Returns `recorded`, `duplicate` (this conversion id was recorded before) or `repeat` (the
+        click already converted for this action under another id).
+        """
+        writes = [self._put_new(self._item(pk, "conversion", at, body))]
+        if once_per_click_action:
+            writes.append(self._put_new({"pk": once_per_click_action, "kind": "marker", "conversion_pk": pk}))
+        codes = self._transact(writes)
+        if not codes:
+            return "recorded"
+        return "duplicate" if codes[0] == "ConditionalCheckFailed" else "repeat"
+
+    def record_reversal_once(
+        self,
+        pk: str,
+        conversion_pk: str,
+        at: datetime,
+        body: dict[str, Any],
+        *,
+        amount_minor: int,
+        payout_minor: int,
+    ) -> str:
+        """Write a reversal and add it to the conversion's reversed total, never beyond its payout.
+
+        The running total on the conversion record is a guard (the only in-place update in the
+        ledger); the money itself is the append-only reversal record. Returns `recorded`,
+        `duplicate` or `exceeds_payout`.
+        """
+        guard = {
+            "Update": {
+                "TableName": self._table,
+                "Key": serialize({"pk": conversion_pk}),
+                "UpdateExpression": "ADD reversed_minor :amount",
+                "ConditionExpression": "attribute_exists(pk) AND "
+                "(attribute_not_exists(reversed_minor) OR reversed_minor <= :limit)",
+                "ExpressionAttributeValues": {
+                    ":amount": {"N": str(amount_minor)},
+                    ":limit": {"N": str(payout_minor - amount_minor)},
+                },
+            }
+        }
+        codes = self._transact([self._put_new(self._item(pk, "reversal", at, body)), guard])
+        if not codes:
+            return "recorded"
+        return "duplicate" if codes[0] == "ConditionalCheckFailed" else "exceeds_payout"
+
+    def record_delivery(self, owner: str, pk: str, at: datetime, body: dict[str, Any]) -> None:
+        """Append one webhook delivery to its partner's log (not part of the daily ledger)."""
+        item = self._item(pk, "delivery", at, {**body, "owner": owner}, daily=False)
+        self._ddb.put_item(TableName=self._table, Item=serialize(item))
+
+    def deliveries(
+        self, owner: str, *, cursor: dict[str, Any] | None, limit: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """A page of one partner's delivery log, newest first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_owner",
+            "KeyConditionExpression": "#o = :o",
+            "ExpressionAttributeNames": {"#o": "owner"},
+            "ExpressionAttributeValues": {":o": {"S": owner}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = cursor
+        try:
+            response = self._ddb.query(**kwargs)
+        except self._ddb.exceptions.ClientError as error:
+            if cursor and error.response["Error"]["Code"] == "ValidationException":
+                raise ValueError("cursor is not one this API returned") from error
+            raise
+        return [deserialize(item) for item in response["Items"]], response.get("LastEvaluatedKey")
+
+    def record_once(
+        self, pk: str, kind: str, at: datetime, body: dict[str, Any], *, daily: bool = True
+    ) -> dict[str, Any] | None:
         """Write a record if its key is new. Returns None when written, else the record already there."""
         try:
             self._ddb.put_item(
                 TableName=self._table,
-                Item=serialize(self._item(pk, kind, at, body)),
+                Item=serialize(self._item(pk, kind, at, body, daily=daily)),
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )

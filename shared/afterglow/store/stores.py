@@ -6,6 +6,7 @@ from functools import lru_cache
 from afterglow.settings import get_settings
 from afterglow.store.catalog import CatalogStore
 from afterglow.store.dynamo import client
+from afterglow.store.learning import LearningStore
 from afterglow.store.ledger import LedgerStore
 from afterglow.store.reports import ReportStore
 
@@ -14,6 +15,7 @@ from afterglow.store.reports import ReportStore
 class Stores:
     catalog: CatalogStore
     ledger: LedgerStore
+    learning: LearningStore
     reports: ReportStore
 
 
@@ -25,5 +27,6 @@ def get_stores() -> Stores:
     return Stores(
         catalog=CatalogStore(dynamodb, settings.catalog_table),
         ledger=LedgerStore(dynamodb, settings.ledger_table, shards=settings.ledger_shards),
+        learning=LearningStore(dynamodb, settings.learning_table),
         reports=ReportStore(client("s3"), settings.reports_bucket),
     )

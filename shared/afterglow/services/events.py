@@ -1,0 +1,97 @@
+"""`POST /v1/events`: storefront events, each recorded once per decision × offer × type.
+
+Idempotency is by meaning, not only by the client's event id: a second `impression` of the same
+offer in the same decision (a retry, a reload, a second tab) is a duplicate whatever its id.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from afterglow.catalog import CatalogIndex
+from afterglow.models import EventBatch, EventBatchResult, EventResult, EventType, Retailer, StorefrontEvent
+from afterglow.observability import metrics
+from afterglow.services.decisions import signer
+from afterglow.signing import InvalidToken, TrackingClaims
+from afterglow.store import LearningStore, LedgerStore
+
+MAX_ACCEPT_QUANTITY = 99
+
+# event type -> learning counter it feeds
+_FEEDBACK = {EventType.IMPRESSION: "shown", EventType.ENGAGE: "engaged"}
+
+
+class EventRefused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _details(
+    event: StorefrontEvent, claims: TrackingClaims, index: CatalogIndex, retailer: Retailer
+) -> dict[str, Any]:
+    """What the ledger keeps for one event, after the rules for its type."""
+    details: dict[str, Any] = {
+        "retailer_id": claims.retailer_id,
+        "decision_id": claims.decision_id,
+        "arm": claims.arm,
+        "client_event_id": event.event_id,
+        "client_occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
+    }
+    if event.type is EventType.SURVEY_ANSWER:
+        if claims.offer_id:
+            raise EventRefused("survey_answer_needs_the_decision_token")
+        answer = event.data.get("answer")
+        if answer is None:
+            raise EventRefused("survey_answer_needs_data.answer")
+        return {**details, "answer": answer}
+    if not claims.offer_id:
+        raise EventRefused("offer_event_needs_an_offer_token")
+    offer = index.offers.get(claims.offer_id)
+    details.update(offer_id=claims.offer_id, partner_id=offer.partner_id if offer else None)
+    if event.type is EventType.ACCEPT:
+        if offer is None or offer.kind != "first_party" or offer.creative.price_minor is None:
+            raise EventRefused("accept_needs_a_priced_first_party_offer")
+        quantity = event.data.get("quantity", 1)
+        if (
+            not isinstance(quantity, int)
+            or isinstance(quantity, bool)
+            or not 1 <= quantity <= MAX_ACCEPT_QUANTITY
+        ):
+            raise EventRefused("quantity_must_be_1_to_99")
+        details.update(
+            quantity=quantity,
+            own_brand_revenue_minor=offer.creative.price_minor * quantity,
+            currency=retailer.currency,
+        )
+    return details
+
+
+def record_events(
+    index: CatalogIndex, ledger: LedgerStore, learning: LearningStore, retailer: Retailer, batch: EventBatch
+) -> EventBatchResult:
+    """Record a batch; each event gets its own result and one bad event never sinks the others."""
+    tokens = signer()
+    now = datetime.now(UTC)
+    results = []
+    for event in batch.events:
+        try:
+            claims = tokens.verify(event.token, now=int(now.timestamp()), retailer_id=retailer.retailer_id)
+            details = _details(event, claims, index, retailer)
+        except InvalidToken as error:
+            results.append(EventResult(event_id=event.event_id, status="rejected", reason=error.reason))
+            continue
+        except EventRefused as error:
+            results.append(EventResult(event_id=event.event_id, status="rejected", reason=error.reason))
+            continue
+        key = f"EVENT#{event.type.value}#{claims.decision_id}#{claims.offer_id or '-'}"
+        existing = ledger.record_once(key, event.type.value, now, details)
+        if existing is not None:
+            results.append(EventResult(event_id=event.event_id, status="duplicate"))
+            continue
+        counter = _FEEDBACK.get(event.type)
+        if counter and claims.offer_id:
+            learning.add_feedback(claims.offer_id, claims.context, **{counter: 1})
+        results.append(EventResult(event_id=event.event_id, status="accepted"))
+    accepted = sum(1 for result in results if result.status == "accepted")
+    metrics.add_metric(name="EventsAccepted", unit="Count", value=accepted)
+    return EventBatchResult(results=results)

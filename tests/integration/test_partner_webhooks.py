@@ -1,0 +1,318 @@
+"""Partner conversion webhooks: Standard Webhooks verification, attribution, once-only money."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from standardwebhooks import Webhook
+
+from afterglow.models import Creative, OfferCreate, PercentPayout
+from afterglow.services import admin
+from afterglow.services.conversions import ConversionDesk
+from afterglow.services.tracking import record_click
+from afterglow.signing import new_webhook_secret
+from afterglow.store.dynamo import serialize
+from tests.utils import http_event, invoke, seed_catalog, signed_headers
+
+
+@pytest.fixture
+def world(stores, function_module):
+    """A seeded catalog and a real click on its offer."""
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    event = http_event(
+        "POST", "/v1/decisions", body=_order(), headers={"authorization": f"Bearer {seeded.publishable_key}"}
+    )
+    _, _, decision = invoke(function_module("DecideFunction"), event)
+    token = decision["offers"][0]["tracking_token"]
+    location = record_click(stores.catalog, stores.ledger, stores.learning, token)
+    return seeded, location.rsplit("click_id=", 1)[1], token
+
+
+def _order(order_id="o-1"):
+    return {
+        "order_id": order_id,
+        "order_value_minor": 9900,
+        "currency": "EUR",
+        "line_items": [{"sku": "GRINDER", "category": "kitchen", "price_minor": 9900}],
+        "customer": {"id": "cust-1", "segment": "vip"},
+    }
+
+
+def _deliver(stores, secret, payload, msg_id="msg_1", **extra_headers):
+    raw = json.dumps(payload).encode()
+    headers = {**signed_headers(secret, raw, msg_id=msg_id), **extra_headers}
+    return ConversionDesk(stores.catalog, stores.ledger, stores.learning).receive(headers, raw)
+
+
+def _conversion(click_id, conversion_id="c-1", **fields):
+    return {
+        "click_id": click_id,
+        "conversion_id": conversion_id,
+        "action": "signup",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        **fields,
+    }
+
+
+def test_unknown_fields_are_refused_so_partners_cannot_smuggle_a_payout(stores, world, invoke_webhook):
+    seeded, click_id, _ = world
+    raw = json.dumps(_conversion(click_id, payout_minor=999_999)).encode()
+    status, _, body = invoke_webhook(seeded.webhook_secret, raw)
+    assert (status, body["error"]["field"]) == (422, "payout_minor")
+
+
+@pytest.fixture
+def invoke_webhook(function_module):
+    def call(secret, raw, **headers):
+        event = http_event(
+            "POST", "/v1/webhooks/conversions", raw=raw, headers={**signed_headers(secret, raw), **headers}
+        )
+        return invoke(function_module("WebhooksFunction"), event)
+
+    return call
+
+
+def test_concurrent_duplicate_deliveries_record_exactly_once(moto_server_stores):
+    stores = moto_server_stores
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    from afterglow.services.decisions import signer
+    from afterglow.signing import TrackingClaims
+
+    claims = TrackingClaims(
+        seeded.retailer_id, "dec_c", seeded.offer_id, "mixed", int(datetime.now(UTC).timestamp())
+    )
+    click_id = record_click(stores.catalog, stores.ledger, stores.learning, signer().sign(claims)).rsplit(
+        "=", 1
+    )[1]
+    payload = _conversion(click_id, "c-race")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(lambda i: _deliver(stores, seeded.webhook_secret, payload, f"msg_{i}"), range(16))
+        )
+    assert sorted(r.status for r in results).count("recorded") == 1
+    assert {r.status for r in results} == {"recorded", "duplicate"}
+    day = datetime.now(UTC).date().isoformat()
+    conversions = [r for r in stores.ledger.read_day(day) if r["kind"] == "conversion"]
+    assert len(conversions) == 1 and conversions[0]["payout_minor"] == 700
+
+
+def test_second_conversion_of_the_same_action_on_one_click_is_rejected(stores, world):
+    seeded, click_id, _ = world
+    assert _deliver(stores, seeded.webhook_secret, _conversion(click_id, "c-1")).status == "recorded"
+    again = _deliver(stores, seeded.webhook_secret, _conversion(click_id, "c-2"))
+    assert (again.status, again.reason) == ("rejected", "click_already_converted_for_this_action")
+    other_action = _deliver(
+        stores, seeded.webhook_secret, _conversion(click_id, "c-3", action="first_purchase")
+    )
+    assert (other_action.status, other_action.payout_minor) == ("recorded", 1500)
+
+
+def test_partner_cannot_convert_another_partners_click(stores, world, invoke_webhook):
+    _, click_id, _ = world
+    intruder = admin.create_partner(stores.catalog, admin.PartnerCreate(name="Intruder"))
+    result = _deliver(
+        stores,
+        intruder.webhook_secret,
+        _conversion(click_id, "steal-1"),
+        **{"afterglow-partner": intruder.partner.partner_id},
+    )
+    assert (result.status, result.reason) == ("rejected", "click_belongs_to_another_partner")
+    assert stores.ledger.get(f"CONVERSION#{intruder.partner.partner_id}#steal-1") is None
+    # Without naming itself, the intruder's signature is checked against the click owner's secrets: 401
+    raw = json.dumps(_conversion(click_id, "steal-2")).encode()
+    status, _, _ = invoke_webhook(intruder.webhook_secret, raw)
+    assert status == 401
+
+
+def test_conversion_outside_the_window_is_rejected_and_kept_for_reconciliation(stores, world):
+    seeded, click_id, _ = world
+    late = (datetime.now(UTC) + timedelta(days=31)).isoformat()
+    result = _deliver(stores, seeded.webhook_secret, _conversion(click_id, "late-1", occurred_at=late))
+    assert (result.status, result.reason) in {
+        ("rejected", "outside_attribution_window"),
+        ("rejected", "occurred_in_future"),
+    }
+    kept = stores.ledger.get(f"REJECTED#{seeded.partner_id}#late-1")
+    assert kept["kind"] == "rejected_conversion" and kept["retailer_id"] == seeded.retailer_id
+
+
+def test_stale_missing_and_forged_signatures_are_401_and_record_nothing(stores, world, function_module):
+    seeded, click_id, _ = world
+    raw = json.dumps(_conversion(click_id, "sig-1")).encode()
+    module = function_module("WebhooksFunction")
+    stale = signed_headers(seeded.webhook_secret, raw, at=datetime.now(UTC) - timedelta(minutes=6))
+    future = signed_headers(seeded.webhook_secret, raw, at=datetime.now(UTC) + timedelta(minutes=6))
+    forged = signed_headers(new_webhook_secret(), raw)
+    garbage = {**signed_headers(seeded.webhook_secret, raw), "webhook-signature": "v1,@@@ nonsense"}
+    for headers in (stale, future, forged, garbage, {}):
+        status, _, body = invoke(
+            module, http_event("POST", "/v1/webhooks/conversions", raw=raw, headers=headers)
+        )
+        assert status == 401 and body["error"]["message"] == "invalid webhook signature"
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#sig-1") is None
+
+
+def test_any_currently_valid_secret_verifies_during_rotation(stores, world):
+    seeded, click_id, _ = world
+    new_secret = new_webhook_secret()
+    stores.catalog._ddb.update_item(
+        TableName=stores.catalog._table,
+        Key=serialize({"pk": f"PARTNER#{seeded.partner_id}", "sk": "PROFILE"}),
+        UpdateExpression="SET webhook_secrets = :s",
+        ExpressionAttributeValues={":s": serialize({"s": [new_secret, seeded.webhook_secret]})["s"]},
+    )
+    assert _deliver(stores, seeded.webhook_secret, _conversion(click_id, "old")).status == "recorded"
+    assert (
+        _deliver(stores, new_secret, _conversion(click_id, "new", action="first_purchase")).status
+        == "recorded"
+    )
+
+
+def test_signature_covers_the_raw_bytes_not_a_reparse(stores, world):
+    seeded, click_id, _ = world
+    raw = json.dumps(_conversion(click_id, "raw-1")).encode()
+    headers = signed_headers(seeded.webhook_secret, raw)
+    respaced = raw.replace(b": ", b":")  # same JSON, different bytes
+    with pytest.raises(Exception, match="invalid webhook signature"):
+        ConversionDesk(stores.catalog, stores.ledger, stores.learning).receive(headers, respaced)
+
+
+def test_full_reversal_before_lock_creates_a_negative_entry_once(stores, world):
+    seeded, click_id, _ = world
+    _deliver(stores, seeded.webhook_secret, _conversion(click_id, "c-1", action="first_purchase"))
+    reversal = {
+        "type": "reversal",
+        "partner_id": seeded.partner_id,
+        "conversion_id": "c-1",
+        "reversal_id": "r-1",
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    first = _deliver(stores, seeded.webhook_secret, reversal, "msg_r1")
+    again = _deliver(stores, seeded.webhook_secret, reversal, "msg_r1")
+    assert (first.status, first.payout_minor) == ("recorded", -1500)
+    assert again.status == "duplicate"
+    another = _deliver(stores, seeded.webhook_secret, {**reversal, "reversal_id": "r-2"}, "msg_r2")
+    assert (another.status, another.reason) == ("rejected", "already_fully_reversed")
+
+
+def test_partial_refund_of_a_percentage_conversion_is_prorated(stores, function_module):
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    offer = admin.create_offer(
+        stores.catalog,
+        OfferCreate(
+            partner_id=seeded.partner_id,
+            category="gifts",
+            creative=Creative(title="Gift box"),
+            landing_url="https://beans.example/gift",
+            payout=PercentPayout(bps=1000, actions=["first_purchase"]),
+        ),
+    )
+    from afterglow.services.decisions import signer
+    from afterglow.signing import TrackingClaims
+
+    token = signer().sign(
+        TrackingClaims(
+            seeded.retailer_id, "dec_x", offer.offer_id, "mixed", int(datetime.now(UTC).timestamp())
+        )
+    )
+    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    bought = _conversion(click_id, "p-1", action="first_purchase", amount_minor=10_001, currency="EUR")
+    assert _deliver(stores, seeded.webhook_secret, bought).payout_minor == 1000  # 10% of 100.01, half up
+    refund = {
+        "type": "reversal",
+        "partner_id": seeded.partner_id,
+        "conversion_id": "p-1",
+        "reversal_id": "rf-1",
+        "amount_minor": 2_500,
+        "currency": "EUR",
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    partial = _deliver(stores, seeded.webhook_secret, refund, "m-rf1")
+    assert (partial.status, partial.payout_minor) == ("recorded", -250)  # 1000 x 2500 / 10001, half up
+    wrong_currency = _deliver(
+        stores, seeded.webhook_secret, {**refund, "reversal_id": "rf-2", "currency": "USD"}, "m-rf2"
+    )
+    assert wrong_currency.reason == "currency_mismatch"
+    too_much = _deliver(
+        stores, seeded.webhook_secret, {**refund, "reversal_id": "rf-3", "amount_minor": 20_000}, "m-rf3"
+    )
+    assert too_much.reason == "refund_exceeds_converted_amount"
+    rest = _deliver(
+        stores,
+        seeded.webhook_secret,
+        {**refund, "reversal_id": "rf-4", "amount_minor": None, "currency": None},
+        "m-rf4",
+    )
+    assert (rest.status, rest.payout_minor) == ("recorded", -750)  # never more than was paid
+
+
+def test_reversal_after_the_lock_period_is_rejected(stores, function_module):
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    offer = admin.create_offer(
+        stores.catalog,
+        OfferCreate(
+            partner_id=seeded.partner_id,
+            category="coffee",
+            creative=Creative(title="No lock"),
+            landing_url="https://beans.example/x",
+            payout={"type": "fixed", "currency": "EUR", "amounts": {"signup": 300}},
+            lock_days=0,
+        ),
+    )
+    from afterglow.services.decisions import signer
+    from afterglow.signing import TrackingClaims
+
+    token = signer().sign(
+        TrackingClaims(
+            seeded.retailer_id, "dec_y", offer.offer_id, "mixed", int(datetime.now(UTC).timestamp())
+        )
+    )
+    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    assert _deliver(stores, seeded.webhook_secret, _conversion(click_id, "l-1")).status == "recorded"
+    reversal = {
+        "type": "reversal",
+        "partner_id": seeded.partner_id,
+        "conversion_id": "l-1",
+        "reversal_id": "lr-1",
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    result = _deliver(stores, seeded.webhook_secret, reversal, "m-lr1")
+    assert (result.status, result.reason) == ("rejected", "conversion_locked")
+
+
+def test_every_verified_delivery_is_in_the_partner_delivery_log(stores, world, function_module):
+    seeded, click_id, _ = world
+    _deliver(stores, seeded.webhook_secret, _conversion(click_id, "d-1"), "msg_d1")
+    _deliver(
+        stores,
+        seeded.webhook_secret,
+        _conversion("clk_nope", "d-2"),
+        "msg_d2",
+        **{"afterglow-partner": seeded.partner_id},
+    )
+    key = admin.create_platform_key(stores.catalog)
+    event = http_event(
+        "GET",
+        f"/v1/admin/partners/{seeded.partner_id}/deliveries",
+        route_path="/v1/admin/partners/{partner_id}/deliveries",
+        headers={"authorization": f"Bearer {key}"},
+    )
+    status, _, page = invoke(function_module("AdminFunction"), event)
+    assert status == 200
+    outcomes = {(d["webhook_id"], d["outcome"], d["reason"]) for d in page["items"]}
+    assert outcomes == {("msg_d1", "recorded", None), ("msg_d2", "rejected", "unknown_click")}
+
+
+def test_conversions_feed_the_learning_counters(stores, world):
+    seeded, click_id, _ = world
+    _deliver(stores, seeded.webhook_secret, _conversion(click_id, "learn-1"))
+    rows = {row["sk"]: row for row in stores.learning.counters(seeded.offer_id)}
+    assert rows["*=*"]["converted"] == 1 and rows["*=*"]["revenue_minor"] == 700
+    assert rows["category=kitchen"]["engaged"] == 1  # the click
+    assert rows["segment=vip"]["converted"] == 1
+
+
+def test_reference_library_signature_verifies_against_our_secret_format(stores, world):
+    seeded, _, _ = world
+    assert Webhook(seeded.webhook_secret).sign("m", datetime.now(UTC), "{}").startswith("v1,")
