@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from afterglow.api import (
     CORS_PREFLIGHT_HEADERS,
@@ -13,34 +13,43 @@ from afterglow.api import (
     storefront_principal,
     stores,
 )
-from afterglow.models import DecisionRequest, DecisionResponse
-from afterglow.services.auth import Principal, storefront_retailer
+from afterglow.models import DecisionExplanation, DecisionRequest, DecisionResponse
+from afterglow.services.auth import Principal, explaining_retailer, storefront_retailer
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.decisions import decide
+from afterglow.services.decisions import explain as explain_decision
 from afterglow.store import Stores
 
 app = create_app("Afterglow decisions", "Choose the offers for an order-confirmation page.")
 
 
-@app.post("/v1/decisions", response_model=DecisionResponse, tags=["storefront"])
+@app.post("/v1/decisions", response_model=DecisionResponse | DecisionExplanation, tags=["storefront"])
 async def post_decision(
     body: DecisionRequest,
     request: Request,
     response: Response,
     caller: Annotated[Principal, Depends(storefront_principal)],
     stores: Annotated[Stores, Depends(stores)],
-) -> DecisionResponse:
+    explain: Annotated[
+        bool, Query(description="With a secret key: every candidate's verdicts instead")
+    ] = False,
+    retailer_id: Annotated[
+        str | None, Query(max_length=128, description="Platform key + explain only")
+    ] = None,
+) -> DecisionResponse | DecisionExplanation:
     """Pick 1–3 offers for this transaction (publishable key). Reloads return the same decision."""
-    catalog = catalog_cache.get(stores.catalog)
-    retailer = storefront_retailer(catalog, caller)
+    if explain:
+        retailer = explaining_retailer(stores.catalog, caller, retailer_id)
+        return DecisionExplanation.model_validate(explain_decision(stores, retailer, body))
+    retailer = storefront_retailer(stores.catalog, caller)
     response.headers.update(cors_headers(request, retailer.allowed_origins))
-    return decide(catalog, stores.ledger, retailer, body, api_base_url(request))
+    return decide(stores, retailer, body, api_base_url(request))
 
 
 @app.options("/v1/decisions", status_code=204, include_in_schema=False)
 async def preflight_decision(request: Request, stores: Annotated[Stores, Depends(stores)]) -> Response:
     """CORS preflight: allowed for any retailer's origin (the key is checked on the real request)."""
-    catalog = catalog_cache.get(stores.catalog)
+    catalog = catalog_cache.get(stores.catalog)  # a version check: origins of new retailers count
     return Response(
         status_code=204, headers={**cors_headers(request, catalog.all_origins()), **CORS_PREFLIGHT_HEADERS}
     )

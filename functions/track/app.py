@@ -47,8 +47,8 @@ async def post_events(
     Takes the publishable key as `Authorization: Bearer` or `?key=` (for `navigator.sendBeacon`),
     and JSON with any content type (sendBeacon sends text/plain).
     """
-    catalog = catalog_cache.get(stores.catalog)
-    retailer = storefront_retailer(catalog, caller)
+    retailer = storefront_retailer(stores.catalog, caller)
+    catalog = catalog_cache.cached(stores.catalog)
     response.headers.update(cors_headers(request, retailer.allowed_origins))
     try:
         batch = EventBatch.model_validate(await read_json_body(request))

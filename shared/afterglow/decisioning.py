@@ -1,17 +1,18 @@
-"""The decision pipeline's pure stages: arm assignment, eligibility, scoring and the slate.
-
-TODO(issue 5): every eligibility rule of DESIGN.md with named reasons, Thompson sampling over
-learned posteriors, survey rules. The skeleton ranks by relevance prior × expected payout.
-"""
+"""The decision pipeline's pure stages: arm assignment, eligibility, relevance, and the slate."""
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from afterglow.models import Arm, DecisionRequest, ExperimentSplit, FixedPayout, Offer, Retailer
+from afterglow.catalog import CatalogIndex
+from afterglow.models import Arm, ExperimentSplit, FixedPayout, Offer
 from afterglow.money import percent_of
-from afterglow.taxonomy import relevance
+from afterglow.rules import DecisionContext, all_verdicts, first_refusal
+from afterglow.taxonomy import CATEGORIES, relevance
 
 ARM_ORDER = (Arm.HOLDOUT, Arm.FIRST_PARTY_ONLY, Arm.PARTNER_ONLY, Arm.MIXED)
+GIFT_CATEGORIES = frozenset({"gifts", "flowers", "charity"})
+SURVEY_BOOST = 1.5
 
 
 def assign_arm(salt: str, subject: str, split: ExperimentSplit) -> Arm:
@@ -26,7 +27,9 @@ def assign_arm(salt: str, subject: str, split: ExperimentSplit) -> Arm:
 
 
 def expected_payout(offer: Offer, order_value_minor: int) -> int:
-    """What one conversion of this offer is worth, in minor units (best paying action)."""
+    """What one conversion of this offer is worth, in minor units (its best paying action)."""
+    if offer.kind == "first_party":
+        return offer.creative.price_minor or 0  # own-brand revenue of an add-to-order
     if isinstance(offer.payout, FixedPayout):
         return max(offer.payout.amounts.values())
     # Percentage payouts: assume the partner's basket is about the price shown, else the order's value.
@@ -34,46 +37,92 @@ def expected_payout(offer: Offer, order_value_minor: int) -> int:
     return percent_of(basis, offer.payout.bps)
 
 
+def survey_boost(offer: Offer, ctx: DecisionContext) -> float:
+    """Micro-survey answers re-weight categories: gifts favour gift services; a goal its category."""
+    boost = 1.0
+    if ctx.is_gift and (offer.category in GIFT_CATEGORIES or "gift" in offer.tags):
+        boost *= SURVEY_BOOST
+    goal = ctx.request.survey.get("goal")
+    if isinstance(goal, str) and goal in CATEGORIES and relevance(goal, offer.category) > 0:
+        boost *= SURVEY_BOOST
+    return boost
+
+
+def relevance_to_basket(offer: Offer, ctx: DecisionContext) -> float:
+    """Catalog relevance of the offer to the best matching purchased category (0..1)."""
+    return max(relevance(category, offer.category) for category in ctx.purchased_categories)
+
+
 @dataclass(frozen=True)
-class ScoredOffer:
+class Candidate:
+    """An offer that passed every rule, with the parts of its prior score."""
+
     offer: Offer
     relevance: float
-    score: float
+    boost: float
+    payout_minor: int
+
+    @property
+    def prior_score(self) -> float:
+        return self.relevance * self.boost * self.payout_minor
 
 
-def score_offers(request: DecisionRequest, candidates: list[Offer]) -> list[ScoredOffer]:
-    """Relevance prior to the basket (best matching line item) times expected payout."""
-    purchased = {item.category for item in request.line_items}
-    bought_skus = {item.sku for item in request.line_items}
-    scored = []
-    for offer in candidates:
-        if offer.offer_id in bought_skus:  # never offer what was just bought
+def eligible_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[Candidate]:
+    """Candidates from the category index that pass every rule and the retailer's minimum relevance."""
+    candidates = []
+    for offer in index.candidates_for(set(ctx.purchased_categories)):
+        if first_refusal(offer, ctx) is not None:
             continue
-        prior = max(relevance(category, offer.category) for category in purchased)
-        scored.append(ScoredOffer(offer, prior, prior * expected_payout(offer, request.order_value_minor)))
-    return scored
+        score = relevance_to_basket(offer, ctx)
+        if score < ctx.retailer.min_relevance or score == 0.0:
+            continue
+        candidates.append(
+            Candidate(
+                offer, score, survey_boost(offer, ctx), expected_payout(offer, ctx.request.order_value_minor)
+            )
+        )
+    return candidates
 
 
-def choose_slate(retailer: Retailer, arm: Arm, scored: list[ScoredOffer], k: int) -> list[Offer]:
-    """Best offers first, at most one per partner, none below the retailer's minimum relevance."""
-    if arm is Arm.HOLDOUT:
-        return []
-    allowed_kinds = {
-        Arm.FIRST_PARTY_ONLY: {"first_party"},
-        Arm.PARTNER_ONLY: {"partner"},
-        Arm.MIXED: {"partner", "first_party"},
-    }[arm]
+def explain_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[dict[str, object]]:
+    """Every candidate with each rule's verdict and its score parts (explain mode)."""
+    rows: list[dict[str, object]] = []
+    for offer in index.candidates_for(set(ctx.purchased_categories)):
+        verdicts = all_verdicts(offer, ctx)
+        score = relevance_to_basket(offer, ctx)
+        if score < ctx.retailer.min_relevance or score == 0.0:
+            verdicts["min_relevance"] = "below_min_relevance"
+        else:
+            verdicts["min_relevance"] = None
+        rows.append(
+            {
+                "offer_id": offer.offer_id,
+                "partner_id": offer.partner_id,
+                "category": offer.category,
+                "eligible": all(reason is None for reason in verdicts.values()),
+                "verdicts": verdicts,
+                "relevance": score,
+                "survey_boost": survey_boost(offer, ctx),
+                "expected_payout_minor": expected_payout(offer, ctx.request.order_value_minor),
+            }
+        )
+    return rows
+
+
+def choose_slate(ranked: Iterable[Offer], limit: int) -> list[Offer]:
+    """Best first, at most one offer per partner, at most `limit`; a second offer from a category
+    already on the slate is taken only when no other category can fill the place (diversity)."""
+    ranked = list(ranked)
     slate: list[Offer] = []
     partners: set[str] = set()
-    limit = min(k, retailer.max_offers)
-    for candidate in sorted(scored, key=lambda s: (-s.score, s.offer.offer_id)):
-        offer = candidate.offer
-        if len(slate) == limit:
-            break
-        if offer.kind not in allowed_kinds or candidate.relevance < retailer.min_relevance:
-            continue
-        if offer.partner_id in partners:
-            continue
-        partners.add(offer.partner_id)
-        slate.append(offer)
+    for distinct_categories in (True, False):
+        for offer in ranked:
+            if len(slate) == limit:
+                return slate
+            if offer in slate or offer.partner_id in partners:
+                continue
+            if distinct_categories and any(chosen.category == offer.category for chosen in slate):
+                continue
+            partners.add(offer.partner_id)
+            slate.append(offer)
     return slate

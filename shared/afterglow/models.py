@@ -42,6 +42,15 @@ def _web_origin(value: HttpUrl) -> HttpUrl:
     return value
 
 
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("needs a timezone (UTC)")
+    return moment
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware), Field(description="ISO 8601 with timezone")]
+
+
 Category = Annotated[str, AfterValidator(_known_category), Field(description="A category of the taxonomy")]
 HttpsUrl = Annotated[HttpUrl, AfterValidator(_https)]
 WebOrigin = Annotated[HttpUrl, AfterValidator(_web_origin)]
@@ -102,6 +111,37 @@ class SurveyQuestion(Strict):
     options: Annotated[list[SurveyOption], Field(min_length=2, max_length=6)]
 
 
+class AuditSuppression(Strict):
+    """A reviewer's verdict: this offer is irrelevant after a purchase in this category."""
+
+    purchase_category: Category
+    offer_id: Identifier
+
+
+class RetailerRules(Strict):
+    """What a retailer allows on its confirmation page. Empty allow-lists mean "everything"."""
+
+    allowed_categories: Annotated[list[Category], Field(max_length=40)] = []
+    blocked_categories: Annotated[list[Category], Field(max_length=40)] = []
+    partner_blocked_categories: Annotated[
+        list[Category], Field(max_length=40, description="Categories where only first-party offers may show")
+    ] = []
+    allowed_partners: Annotated[list[Identifier], Field(max_length=5000)] = []
+    blocked_partners: Annotated[list[Identifier], Field(max_length=5000)] = []
+    addon_price_max_pct: Annotated[
+        int, Field(ge=1, le=1000, description="An add-on may cost at most this % of the order value")
+    ] = 50
+    audit_suppressions: Annotated[list[AuditSuppression], Field(max_length=10_000)] = []
+
+    @model_validator(mode="after")
+    def _not_both(self) -> Self:
+        if set(self.allowed_categories) & set(self.blocked_categories):
+            raise ValueError("a category cannot be both allowed and blocked")
+        if set(self.allowed_partners) & set(self.blocked_partners):
+            raise ValueError("a partner cannot be both allowed and blocked")
+        return self
+
+
 class RetailerCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     currency: Currency
@@ -116,6 +156,7 @@ class RetailerCreate(Strict):
     min_relevance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     experiment: ExperimentSplit = ExperimentSplit()
     survey: SurveyQuestion | None = None
+    rules: RetailerRules = RetailerRules()
 
 
 class Retailer(BaseModel):
@@ -128,6 +169,7 @@ class Retailer(BaseModel):
     min_relevance: float
     experiment: ExperimentSplit
     survey: SurveyQuestion | None = None
+    rules: RetailerRules = RetailerRules()
     salt: Annotated[str, Field(exclude=True)] = ""
     created_at: datetime
     version: int = 1
@@ -195,12 +237,50 @@ class Creative(Strict):
     exclusive_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
 
 
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+Device = Literal["desktop", "mobile", "tablet"]
+
+
+class Targeting(Strict):
+    """Which transactions an offer may be shown for. Empty lists mean "any"."""
+
+    countries: Annotated[list[Country], Field(max_length=250)] = []
+    min_order_minor: MinorUnits | None = None
+    max_order_minor: MinorUnits | None = None
+    purchase_categories: Annotated[list[Category], Field(max_length=40)] = []
+    devices: Annotated[list[Device], Field(max_length=3)] = []
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        low, high = self.min_order_minor, self.max_order_minor
+        if low is not None and high is not None and low > high:
+            raise ValueError("min_order_minor must not exceed max_order_minor")
+        if self.starts_at and self.ends_at and self.starts_at >= self.ends_at:
+            raise ValueError("starts_at must be before ends_at")
+        return self
+
+
+OfferTag = Literal["gift", "refill", "subscription", "service", "donation"]
+
+
 class OfferCreate(Strict):
     partner_id: Identifier
     category: Category
     creative: Creative
     landing_url: HttpsUrl
     payout: Payout
+    targeting: Targeting = Targeting()
+    tags: Annotated[
+        list[OfferTag], Field(max_length=5, description="refill/subscription are hidden for gifts")
+    ] = []
+    sku: (
+        Annotated[str, Field(max_length=128, description="Product SKU, never offered to its buyer")] | None
+    ) = None
+    frequency_cap: (
+        Annotated[int, Field(ge=1, le=100, description="Times one customer may be offered it")] | None
+    ) = None
     attribution_window_days: Annotated[int, Field(ge=1, le=90)] | None = None
     lock_days: Annotated[int, Field(ge=0, le=120)] | None = None
     allow_repeat_conversions: Annotated[
@@ -219,6 +299,10 @@ class Offer(BaseModel):
     attribution_window_days: int
     lock_days: int
     allow_repeat_conversions: bool = False
+    targeting: Targeting = Targeting()
+    tags: list[OfferTag] = []
+    sku: str | None = None
+    frequency_cap: int | None = None
     status: Literal["active", "paused"] = "active"
     created_at: datetime
     version: int = 1
@@ -291,16 +375,29 @@ class DecisionResponse(BaseModel):
     )
 
 
+class CandidateExplanation(BaseModel):
+    offer_id: str
+    partner_id: str
+    category: str
+    eligible: bool
+    verdicts: Annotated[
+        dict[str, str | None], Field(description="Rule name -> refusal reason, null = passed")
+    ]
+    relevance: float
+    survey_boost: float
+    expected_payout_minor: int
+
+
+class DecisionExplanation(BaseModel):
+    """Why each candidate would or would not show (secret key, `explain=true`); records nothing."""
+
+    arm: Arm
+    candidates: list[CandidateExplanation]
+
+
 # --- conversions -------------------------------------------------------------------------------
 
 
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError("needs a timezone (UTC)")
-    return moment
-
-
-AwareDatetime = Annotated[datetime, AfterValidator(_aware), Field(description="ISO 8601 with timezone")]
 PartnerRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     catalog_version_check_seconds: Annotated[
         float, Field(ge=0, description="How often a warm function checks the catalog version (0 = every use)")
     ] = 0
+    decision_deadline_ms: Annotated[
+        int, Field(ge=10, le=10_000, description="Past this, a decision returns no offers (degraded)")
+    ] = 800
     public_api_url: Annotated[str, Field(description="Base URL of the HTTP API, for click links")] = ""
 
 

@@ -4,9 +4,9 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from afterglow.catalog import CatalogIndex
-from afterglow.errors import Forbidden, Unauthorized
+from afterglow.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from afterglow.models import Retailer
+from afterglow.services.catalog_cache import catalog_cache
 from afterglow.signing import hash_key
 from afterglow.store import CatalogStore
 
@@ -58,11 +58,26 @@ def require_secret(principal: Principal) -> Principal:
     return principal
 
 
-def storefront_retailer(index: CatalogIndex, principal: Principal) -> Retailer:
+def storefront_retailer(catalog: CatalogStore, principal: Principal) -> Retailer:
     """The retailer a publishable key belongs to (from the in-memory catalog: no round trip)."""
     if principal.kind != "publishable" or principal.retailer_id is None:
         raise Forbidden("storefront endpoints take a retailer's publishable key")
-    retailer = index.retailers.get(principal.retailer_id)
+    retailer = catalog_cache.retailer(catalog, principal.retailer_id)
     if retailer is None:
         raise Unauthorized("invalid API key")
+    return retailer
+
+
+def explaining_retailer(catalog: CatalogStore, principal: Principal, retailer_id: str | None) -> Retailer:
+    """The retailer whose decision a secret key may explain: its own, or any for the platform."""
+    if principal.kind != "secret":
+        raise Forbidden("explain needs a secret key; publishable keys are public")
+    wanted = retailer_id or principal.retailer_id
+    if wanted is None:
+        raise InvalidInput("a platform key must name the retailer_id to explain", field="retailer_id")
+    if not principal.can_see_retailer(wanted):
+        raise NotFound(f"no retailer {wanted!r}")
+    retailer = catalog_cache.retailer(catalog, wanted)
+    if retailer is None:
+        raise NotFound(f"no retailer {wanted!r}")
     return retailer

@@ -22,11 +22,21 @@ class CatalogCache:
 
     def get(self, catalog: CatalogStore) -> CatalogIndex:
         """The current catalog index (reloaded only when the catalog changed)."""
-        now = time.monotonic()
-        if self._index is not None and now - self._checked_at < get_settings().catalog_version_check_seconds:
+        if (
+            self._index is not None
+            and time.monotonic() - self._checked_at < get_settings().catalog_version_check_seconds
+        ):
             return self._index
-        version = catalog.version()
-        self._checked_at = now
+        return self.refresh_to(catalog, catalog.version())
+
+    def cached(self, catalog: CatalogStore) -> CatalogIndex:
+        """The index held in memory, loaded if there is none yet; for callers that read the
+        version themselves (the decision path reads it together with the customer's exposures)."""
+        return self._index if self._index is not None else self.get(catalog)
+
+    def refresh_to(self, catalog: CatalogStore, version: int) -> CatalogIndex:
+        """The index at `version`: the cached one if it is that version, else a fresh load."""
+        self._checked_at = time.monotonic()
         if self._index is None or self._index.version != version:
             self._index = CatalogIndex.build(
                 offers=[Offer.model_validate(item) for item in catalog.all_of("OFFER")],
@@ -35,6 +45,11 @@ class CatalogCache:
                 version=version,
             )
         return self._index
+
+    def retailer(self, catalog: CatalogStore, retailer_id: str) -> Retailer | None:
+        """A retailer from memory; one version check when it is not there (created a moment ago)."""
+        found = self.cached(catalog).retailers.get(retailer_id)
+        return found if found is not None else self.get(catalog).retailers.get(retailer_id)
 
     def clear(self) -> None:
         self._index = None

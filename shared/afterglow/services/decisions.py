@@ -1,20 +1,31 @@
-"""`POST /v1/decisions`: the decision pipeline, from authenticated retailer to recorded slate."""
+"""`POST /v1/decisions`: from authenticated retailer to a recorded, signed slate.
+
+Warm path: the catalog is in memory; one BatchGetItem (catalog version + the customer's exposure
+counts) and one TransactWriteItems (decision + exposures). A store failure or a blown deadline
+degrades to "no offers" — the confirmation page must never break because of us.
+"""
 
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from time import monotonic
 from typing import Any
 from urllib.parse import quote
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from afterglow.catalog import CatalogIndex
-from afterglow.decisioning import assign_arm, choose_slate, score_offers
+from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates, explain_candidates
 from afterglow.errors import InvalidInput
 from afterglow.models import Arm, DecisionRequest, DecisionResponse, Offer, OfferView, Retailer
-from afterglow.observability import logger
+from afterglow.observability import logger, metrics
+from afterglow.rules import DecisionContext
+from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.ranking import rank_candidates
 from afterglow.settings import get_settings
 from afterglow.signing import TokenSigner, TrackingClaims, hash_customer, new_id
-from afterglow.store import LedgerStore
+from afterglow.store import Stores
 
 
 @lru_cache(maxsize=4)
@@ -53,6 +64,13 @@ def learning_context(request: DecisionRequest) -> dict[str, str]:
     return context
 
 
+def customer_hash_of(retailer: Retailer, request: DecisionRequest) -> str:
+    """The customer's pseudonymous id: their id or e-mail, salted per retailer (the order id if neither)."""
+    return hash_customer(
+        retailer.salt, request.customer.id or request.customer.email or f"order:{request.order_id}"
+    )
+
+
 def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferView:
     minutes = offer.creative.exclusive_minutes
     return OfferView(
@@ -72,23 +90,72 @@ def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferV
     )
 
 
-def decide(
-    index: CatalogIndex, ledger: LedgerStore, retailer: Retailer, request: DecisionRequest, api_url: str
-) -> DecisionResponse:
+def _degraded(reason: str) -> DecisionResponse:
+    logger.warning("decision degraded", extra={"reason": reason})
+    metrics.add_metric(name="DecisionDegraded", unit="Count", value=1)
+    return DecisionResponse(
+        decision_id=new_id("dec"), arm=Arm.HOLDOUT, offers=[], degraded=True, created_at=datetime.now(UTC)
+    )
+
+
+def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url: str) -> DecisionResponse:
     """Choose, sign and record the offers for one transaction; the same order gets the same answer."""
     if request.currency != retailer.currency:
         raise InvalidInput(f"currency must be the retailer's ({retailer.currency})", field="currency")
-    customer_ref = request.customer.id or request.customer.email or request.order_id
-    customer_hash = hash_customer(retailer.salt, customer_ref)
-    arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
+    started = monotonic()
+    deadline = get_settings().decision_deadline_ms / 1000
+    customer_hash = customer_hash_of(retailer, request)
+    try:
+        state = stores.decisions.read_state(retailer.retailer_id, customer_hash)
+        index = catalog_cache.refresh_to(stores.catalog, state.catalog_version)
+        retailer = index.retailers.get(retailer.retailer_id, retailer)
+        response, offer_ids = _choose(index, retailer, request, customer_hash, state.exposures, api_url)
+        if monotonic() - started > deadline:
+            return _degraded("deadline")
+        existing = stores.decisions.record_decision(
+            decision_key(retailer.retailer_id, request.order_id, request.placement, request.survey),
+            response.created_at,
+            {
+                "decision_id": response.decision_id,
+                "retailer_id": retailer.retailer_id,
+                "arm": response.arm.value,
+                "customer_hash": customer_hash,
+                "order_id": request.order_id,
+                "order_value_minor": request.order_value_minor,
+                "currency": request.currency,
+                "offer_ids": offer_ids,
+                "response": response.model_dump(mode="json"),
+            },
+            retailer_id=retailer.retailer_id,
+            customer_hash=customer_hash,
+            offer_ids=offer_ids,
+        )
+    except (BotoCoreError, ClientError) as error:
+        return _degraded(type(error).__name__)
+    if existing is not None:  # a reload of the same order: same offers, no new exposure
+        logger.info("decision replayed", extra={"decision_id": existing.get("decision_id")})
+        return DecisionResponse.model_validate(existing["response"])
+    metrics.add_metric(name="DecisionOffers", unit="Count", value=len(offer_ids))
+    return response
 
-    candidates = index.candidates_for({item.category for item in request.line_items})
-    slate = choose_slate(retailer, arm, score_offers(request, candidates), request.k)
 
+def _choose(
+    index: CatalogIndex,
+    retailer: Retailer,
+    request: DecisionRequest,
+    customer_hash: str,
+    exposures: dict[str, int],
+    api_url: str,
+) -> tuple[DecisionResponse, list[str]]:
     now = datetime.now(UTC).replace(microsecond=0)
+    arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
+    ctx = DecisionContext.of(request, retailer, arm, now, exposures)
+    context = learning_context(request)
+    limit = min(request.k, retailer.max_offers)
+    slate = choose_slate(rank_candidates(eligible_candidates(index, ctx), context), limit)
+
     decision_id = new_id("dec")
     tokens = signer()
-    context = learning_context(request)
 
     def token(offer_id: str) -> str:
         claims = TrackingClaims(
@@ -96,35 +163,23 @@ def decide(
         )
         return tokens.sign(claims)
 
-    views = [_offer_view(offer, token(offer.offer_id), now, api_url) for offer in slate]
     survey = retailer.survey if retailer.survey and retailer.survey.key not in request.survey else None
     response = DecisionResponse(
         decision_id=decision_id,
         arm=arm,
-        offers=views,
+        offers=[_offer_view(offer, token(offer.offer_id), now, api_url) for offer in slate],
         created_at=now,
         decision_token=token(""),
         survey=survey,
     )
-    existing = ledger.record_once(
-        decision_key(retailer.retailer_id, request.order_id, request.placement, request.survey),
-        "decision",
-        now,
-        {
-            "decision_id": decision_id,
-            "retailer_id": retailer.retailer_id,
-            "arm": arm.value,
-            "customer_hash": customer_hash,
-            "order_value_minor": request.order_value_minor,
-            "currency": request.currency,
-            "offer_ids": [offer.offer_id for offer in slate],
-            "response": response.model_dump(mode="json"),
-        },
-    )
-    if existing is not None:  # a reload of the same order: same offers, no new impression
-        logger.info("decision replayed", extra={"decision_id": existing.get("decision_id")})
-        return DecisionResponse.model_validate(existing["response"])
-    return response
+    return response, [offer.offer_id for offer in slate]
 
 
-__all__ = ["Arm", "decide", "decision_key", "signer"]
+def explain(stores: Stores, retailer: Retailer, request: DecisionRequest) -> dict[str, Any]:
+    """Why each candidate would or would not show for this transaction. Records nothing."""
+    customer_hash = customer_hash_of(retailer, request)
+    state = stores.decisions.read_state(retailer.retailer_id, customer_hash)
+    index = catalog_cache.refresh_to(stores.catalog, state.catalog_version)
+    arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
+    ctx = DecisionContext.of(request, retailer, arm, datetime.now(UTC), state.exposures)
+    return {"arm": arm.value, "candidates": explain_candidates(index, ctx)}

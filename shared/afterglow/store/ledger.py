@@ -62,6 +62,14 @@ class LedgerStore:
             return codes
         return []
 
+    def put_new_request(self, pk: str, kind: str, at: datetime, body: dict[str, Any]) -> dict[str, Any]:
+        """A write-once Put of a ledger record, for a transaction that spans tables."""
+        return self._put_new(self._item(pk, kind, at, body))
+
+    def transact_once(self, writes: list[dict[str, Any]]) -> bool:
+        """Run a transaction whose first write is write-once; False when that record already exists."""
+        return not self._transact(writes)
+
     def record_conversion_once(
         self, pk: str, at: datetime, body: dict[str, Any], *, once_per_click_action: str | None
     ) -> str:

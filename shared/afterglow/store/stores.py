@@ -5,6 +5,7 @@ from functools import lru_cache
 
 from afterglow.settings import get_settings
 from afterglow.store.catalog import CatalogStore
+from afterglow.store.decisions import DecisionStore
 from afterglow.store.dynamo import client
 from afterglow.store.learning import LearningStore
 from afterglow.store.ledger import LedgerStore
@@ -16,6 +17,7 @@ class Stores:
     catalog: CatalogStore
     ledger: LedgerStore
     learning: LearningStore
+    decisions: DecisionStore
     reports: ReportStore
 
 
@@ -24,9 +26,16 @@ def get_stores() -> Stores:
     """Stores bound to the tables and bucket named in settings (one client per service)."""
     settings = get_settings()
     dynamodb = client("dynamodb")
+    ledger = LedgerStore(dynamodb, settings.ledger_table, shards=settings.ledger_shards)
     return Stores(
         catalog=CatalogStore(dynamodb, settings.catalog_table),
-        ledger=LedgerStore(dynamodb, settings.ledger_table, shards=settings.ledger_shards),
+        ledger=ledger,
         learning=LearningStore(dynamodb, settings.learning_table),
+        decisions=DecisionStore(
+            dynamodb,
+            catalog_table=settings.catalog_table,
+            learning_table=settings.learning_table,
+            ledger=ledger,
+        ),
         reports=ReportStore(client("s3"), settings.reports_bucket),
     )

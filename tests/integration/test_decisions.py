@@ -1,0 +1,190 @@
+"""`POST /v1/decisions` on moto: rules hold on adversarial orders, explain, degradation, round trips."""
+
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from afterglow.models import Creative, FixedPayout, Offer, OfferCreate, PartnerCreate, RetailerCreate
+from afterglow.services import admin
+from tests.utils import http_event, invoke
+
+
+@pytest.fixture
+def shop(stores):
+    """A retailer with rules, and partner offers in many categories (two from one partner)."""
+    created = admin.create_retailer(
+        stores.catalog,
+        RetailerCreate(
+            name="Shop",
+            currency="EUR",
+            experiment={"holdout": 0, "mixed": 100},
+            rules={"blocked_categories": ["grocery"]},
+        ),
+    )
+    partners = [
+        admin.create_partner(stores.catalog, PartnerCreate(name=f"P{i}")).partner.partner_id for i in range(4)
+    ]
+    for i, category in enumerate(["coffee", "meal_kits", "grocery", "insurance", "coffee"]):
+        admin.create_offer(
+            stores.catalog,
+            OfferCreate(
+                partner_id=partners[min(i, 3)],
+                category=category,
+                creative=Creative(title=f"{category} {i}", exclusive_minutes=5),
+                landing_url=f"https://p{i}.example",
+                payout=FixedPayout(currency="EUR", amounts={"signup": 100 * (i + 1)}),
+            ),
+        )
+    first_party = {
+        "refill": Offer(
+            offer_id="off_refill",
+            partner_id=created.retailer.retailer_id,
+            kind="first_party",
+            category="coffee",
+            tags=["refill"],
+            creative=Creative(title="Beans refill", price_minor=900),
+            landing_url="https://shop.example/refill",
+            payout=FixedPayout(currency="EUR", amounts={"signup": 0}),
+            attribution_window_days=1,
+            lock_days=0,
+            created_at=datetime.now(UTC),
+        ),
+    }
+    for item in first_party.values():
+        stores.catalog.create("OFFER", item.offer_id, item.model_dump(mode="json"))
+    return created
+
+
+def _decide(function_module, key, body, query=""):
+    event = http_event(
+        "POST", "/v1/decisions", body=body, headers={"authorization": f"Bearer {key}"}, query=query
+    )
+    return invoke(function_module("DecideFunction"), event)
+
+
+def _order(order_id, **fields):
+    return {
+        "order_id": order_id,
+        "order_value_minor": 30_000,
+        "currency": "EUR",
+        "line_items": [{"sku": "ESPRESSO-1", "category": "kitchen", "price_minor": 30_000}],
+        "customer": {"email": f"{order_id}@example.com"},
+        **fields,
+    }
+
+
+def test_rules_hold_on_adversarial_orders(stores, function_module, shop):
+    for n in range(12):
+        status, _, decision = _decide(function_module, shop.publishable_key, _order(f"adv-{n}", k=3))
+        assert status == 200
+        offers = decision["offers"]
+        assert len(offers) <= 3
+        assert all(o["category"] != "grocery" for o in offers)  # blocked by the retailer
+        assert len({o["partner_id"] for o in offers}) == len(offers)  # one per partner
+
+
+def test_gift_answer_suppresses_refills(stores, function_module, shop):
+    _, _, plain = _decide(function_module, shop.publishable_key, _order("g-1"))
+    _, _, gift = _decide(function_module, shop.publishable_key, _order("g-2", survey={"is_gift": True}))
+    assert "off_refill" in {o["offer_id"] for o in plain["offers"]}
+    assert "off_refill" not in {o["offer_id"] for o in gift["offers"]}
+
+
+def test_explain_shows_each_refusal_reason_and_records_nothing(stores, function_module, shop):
+    status, _, body = _decide(
+        function_module, shop.secret_key, _order("e-1", survey={"is_gift": True}), "explain=true"
+    )
+    assert status == 200
+    blocked = next(c for c in body["candidates"] if c["category"] == "grocery")
+    assert blocked["verdicts"]["retailer_category_rules"] == "category_blocked_by_retailer"
+    refill = next(c for c in body["candidates"] if c["offer_id"] == "off_refill")
+    assert (
+        refill["verdicts"]["gift_suppresses_refills"] == "gift_suppresses_refills" and not refill["eligible"]
+    )
+    day = datetime.now(UTC).date().isoformat()
+    assert list(stores.ledger.read_day(day)) == []
+
+
+def test_explain_needs_a_secret_key_of_that_retailer(stores, function_module, shop):
+    assert _decide(function_module, shop.publishable_key, _order("e-2"), "explain=true")[0] == 403
+    other = admin.create_retailer(stores.catalog, RetailerCreate(name="Other", currency="EUR"))
+    status, _, _ = _decide(
+        function_module,
+        other.secret_key,
+        _order("e-3"),
+        f"explain=true&retailer_id={shop.retailer.retailer_id}",
+    )
+    assert status == 404  # another tenant's key learns nothing, not even that the retailer exists
+    platform = admin.create_platform_key(stores.catalog)
+    assert (
+        _decide(
+            function_module, platform, _order("e-4"), f"explain=true&retailer_id={shop.retailer.retailer_id}"
+        )[0]
+        == 200
+    )
+
+
+def test_frequency_cap_counts_decisions_per_customer_not_reloads(stores, function_module, shop):
+    capped = admin.create_offer(
+        stores.catalog,
+        OfferCreate(
+            partner_id=admin.create_partner(stores.catalog, PartnerCreate(name="Capped")).partner.partner_id,
+            category="kitchen",
+            creative=Creative(title="Once only"),
+            landing_url="https://cap.example",
+            payout=FixedPayout(currency="EUR", amounts={"signup": 90_000}),
+            frequency_cap=1,
+        ),
+    )
+    same_customer = {"email": "loyal@example.com"}
+    _, _, first = _decide(function_module, shop.publishable_key, _order("f-1", customer=same_customer))
+    _, _, reload = _decide(function_module, shop.publishable_key, _order("f-1", customer=same_customer))
+    _, _, second = _decide(function_module, shop.publishable_key, _order("f-2", customer=same_customer))
+    assert capped.offer_id in {o["offer_id"] for o in first["offers"]}
+    assert reload == first
+    assert capped.offer_id not in {o["offer_id"] for o in second["offers"]}
+
+
+def test_store_outage_degrades_to_no_offers_never_a_500(stores, function_module, shop, monkeypatch):
+    def outage(*args, **kwargs):
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+            "BatchGetItem",
+        )
+
+    monkeypatch.setattr(stores.decisions, "read_state", outage)
+    status, _, body = _decide(function_module, shop.publishable_key, _order("d-1"))
+    assert status == 200 and body["degraded"] is True and body["offers"] == []
+
+
+def test_a_blown_deadline_degrades(stores, function_module, shop, monkeypatch):
+    monkeypatch.setenv("DECISION_DEADLINE_MS", "10")
+    from afterglow.settings import get_settings
+
+    get_settings.cache_clear()
+    clock = iter([0.0])  # the decision starts at 0 s, and every later reading says 5 s
+    monkeypatch.setattr("afterglow.services.decisions.monotonic", lambda: next(clock, 5.0))
+    status, _, body = _decide(function_module, shop.publishable_key, _order("d-2"))
+    assert status == 200 and body["degraded"] is True
+
+
+def test_a_warm_decision_makes_two_aws_round_trips(stores, function_module, shop):
+    _decide(function_module, shop.publishable_key, _order("warm-0"))  # warm the caches
+    calls = []
+    stores.catalog._ddb.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+    )
+    _decide(function_module, shop.publishable_key, _order("warm-1"))
+    assert calls == ["BatchGetItem", "TransactWriteItems"]
+
+
+def test_no_decision_state_in_other_tables_leaks_raw_customer_ids(stores, function_module, shop):
+    _decide(
+        function_module,
+        shop.publishable_key,
+        _order("pii-1", customer={"email": "Secret.Person@example.com"}),
+    )
+    dump = str(boto3.client("dynamodb").scan(TableName=stores.learning._table)["Items"])
+    assert "secret.person" not in dump.lower()
