@@ -38,8 +38,11 @@ e2e: $(STAMP)
 openapi: $(STAMP)  ## regenerate shared/afterglow/openapi.json after changing routes or models
 	$(BIN)/afterglow openapi --write
 
-bench fuzz: $(STAMP)
-	@echo "TODO(issue 9): make $@ is not built yet"; exit 1
+bench: $(STAMP)  ## every performance figure against DESIGN.md's budgets; writes bench/results.json
+	$(BIN)/afterglow bench
+
+fuzz: $(STAMP)
+	@echo "TODO(issue 9): make fuzz is not built yet"; exit 1
 
 build:  ## build the layers and functions with the AWS SAM CLI (installed separately: keep it out of .venv)
 	sam build

@@ -39,7 +39,7 @@ def template() -> Template:
 
 def reset_process_caches() -> None:
     """Forget settings, clients and warm caches so each test sees its own AWS."""
-    from afterglow.services import auth, catalog_cache
+    from afterglow.services import auth, catalog_cache, conversions
     from afterglow.settings import get_settings
     from afterglow.store import get_stores
 
@@ -47,6 +47,7 @@ def reset_process_caches() -> None:
     get_stores.cache_clear()
     catalog_cache.catalog_cache.clear()
     auth._key_cache.clear()
+    conversions._secrets_cache.clear()
 
 
 def _create_template_resources(template: Template, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:

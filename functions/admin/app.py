@@ -28,7 +28,7 @@ from afterglow.store import Stores
 app = create_app("Afterglow admin", "Catalog and rules administration for operators and retailers.")
 
 
-def admin_caller(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+async def admin_caller(caller: Annotated[Principal, Depends(principal)]) -> Principal:
     return require_secret(caller)
 
 

@@ -1,17 +1,18 @@
 """What every HTTP function shares: the app factory, error mapping, authentication, Lambda wrapper."""
 
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from botocore.exceptions import BotoCoreError, ClientError
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
 from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from afterglow.errors import (
     AfterglowError,
@@ -109,6 +110,40 @@ def raw_json_body_doc(app: FastAPI, model: Any, name: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}}
 
 
+class BodySizeLimit:
+    """Refuse bodies over MAX_BODY_BYTES with 413, by declared length and by bytes actually read.
+
+    A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task per request on the hot path.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            await _too_large()(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                raise PayloadTooLarge(f"body larger than {MAX_BODY_BYTES} bytes", field="body")
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def _too_large() -> JSONResponse:
+    return error_response(413, PayloadTooLarge.code, f"body larger than {MAX_BODY_BYTES} bytes", "body")
+
+
 def create_app(title: str, description: str) -> FastAPI:
     """A FastAPI app with the shared error mapping and body-size limit. No per-app OpenAPI route:
     the merged document is served at `GET /v1/openapi.json`."""
@@ -129,21 +164,7 @@ def create_app(title: str, description: str) -> FastAPI:
     app.add_exception_handler(ClientError, _aws_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
-    @app.middleware("http")
-    async def limit_body_size(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length", "0")
-        # API Gateway buffers the whole body, so its real size is known: check both.
-        if (
-            not declared.isdigit()
-            or int(declared) > MAX_BODY_BYTES
-            or len(await request.body()) > MAX_BODY_BYTES
-        ):
-            error = PayloadTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
-            return error_response(error.status, error.code, error.message, "body")
-        return await call_next(request)
-
+    app.add_middleware(BodySizeLimit)
     return app
 
 
@@ -163,7 +184,7 @@ def lambda_handler_for(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str
 # --- dependencies ------------------------------------------------------------------------------
 
 
-def stores() -> Stores:
+async def stores() -> Stores:
     """The stores of this process (override in tests with `app.dependency_overrides`)."""
     return get_stores()
 
@@ -174,7 +195,7 @@ def bearer_key(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def principal(request: Request, stores: Annotated[Stores, Depends(stores)]) -> Principal:
+async def principal(request: Request, stores: Annotated[Stores, Depends(stores)]) -> Principal:
     """The authenticated caller of this request."""
     return authenticate(stores.catalog, bearer_key(request))
 
@@ -184,7 +205,7 @@ def publishable_key(request: Request) -> str | None:
     return bearer_key(request) or request.query_params.get("key") or None
 
 
-def storefront_principal(request: Request, stores: Annotated[Stores, Depends(stores)]) -> Principal:
+async def storefront_principal(request: Request, stores: Annotated[Stores, Depends(stores)]) -> Principal:
     """The caller of a storefront endpoint (header or `?key=` publishable key)."""
     return authenticate(stores.catalog, publishable_key(request))
 

@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from afterglow.models import Offer, Partner, Retailer
+from afterglow.models import FixedPayout, Offer, Partner, Retailer
 from afterglow.taxonomy import RELATIONS
 
 
@@ -33,19 +33,32 @@ class CatalogIndex:
             if offer.status == "active" and owner_active:
                 index.offers[offer.offer_id] = offer
                 index.by_category[offer.category].append(offer)
+        # Best paying first, so a decision can stop scanning a category once it has enough.
+        for category_offers in index.by_category.values():
+            category_offers.sort(key=lambda o: (-_headline_value(o), o.offer_id))
         return index
 
     def all_origins(self) -> set[str]:
         """Every origin any retailer allows (CORS preflight cannot know the retailer yet)."""
         return {origin for retailer in self.retailers.values() for origin in retailer.allowed_origins}
 
-    def candidates_for(self, purchased_categories: set[str]) -> list[Offer]:
-        """Offers in the purchased categories or in categories related to them, each once."""
+    def categories_for(self, purchased_categories: set[str]) -> list[str]:
+        """The purchased categories and the categories related to them, in a stable order."""
         wanted = set(purchased_categories)
         for category in purchased_categories:
             wanted.update(RELATIONS.get(category, {}))
-        seen: dict[str, Offer] = {}
-        for category in sorted(wanted):
-            for offer in self.by_category.get(category, ()):
-                seen.setdefault(offer.offer_id, offer)
-        return list(seen.values())
+        return sorted(wanted)
+
+    def candidates_for(self, purchased_categories: set[str]) -> list[Offer]:
+        """Every offer in the purchased or related categories (best paying first per category)."""
+        categories = self.categories_for(purchased_categories)
+        return [offer for category in categories for offer in self.by_category.get(category, ())]
+
+
+def _headline_value(offer: Offer) -> int:
+    """An offer's best payout (or price, for first-party): the static order offers are scanned in."""
+    if offer.kind == "first_party":
+        return offer.creative.price_minor or 0
+    if isinstance(offer.payout, FixedPayout):
+        return max(offer.payout.amounts.values())
+    return offer.payout.bps

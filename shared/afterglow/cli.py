@@ -102,6 +102,16 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from afterglow.local.bench import run, table, write_results
+
+    figures = run(quick=args.quick)
+    print(table(figures))
+    write_results(figures, Path(args.out))
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="afterglow", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -128,6 +138,10 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--write", action="store_true", help="write shared/afterglow/openapi.json")
     mode.add_argument("--check", action="store_true", help="fail if the committed document is stale")
     openapi.set_defaults(run=_openapi)
+    bench = commands.add_parser("bench", help="measure every performance budget in one run")
+    bench.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    bench.add_argument("--out", default="bench/results.json")
+    bench.set_defaults(run=_bench)
     return root
 
 

@@ -52,6 +52,13 @@ class DecisionContext:
         return self.request.survey.get("is_gift") is True
 
 
+def own_first_party_only(offer: Offer, ctx: DecisionContext) -> Reason:
+    """A retailer's own products are offered on its own pages only, never on another tenant's."""
+    if offer.kind == "first_party" and offer.partner_id != ctx.retailer.retailer_id:
+        return "first_party_of_another_retailer"
+    return None
+
+
 def arm_allows_kind(offer: Offer, ctx: DecisionContext) -> Reason:
     """The experiment arm decides which kinds of offer may show at all."""
     allowed = {
@@ -178,6 +185,7 @@ def gift_suppresses_refills(offer: Offer, ctx: DecisionContext) -> Reason:
 Rule = Callable[[Offer, DecisionContext], Reason]
 
 ELIGIBILITY_RULES: tuple[Rule, ...] = (
+    own_first_party_only,
     arm_allows_kind,
     retailer_category_rules,
     category_suppression,

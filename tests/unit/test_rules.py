@@ -205,3 +205,10 @@ def test_slate_has_one_offer_per_partner_prefers_distinct_categories_and_respect
     ]
     assert [o.offer_id for o in choose_slate(ranked, 3)] == ["a", "d", "c"]
     assert [o.offer_id for o in choose_slate(ranked, 1)] == ["a"]
+
+
+def test_a_retailers_own_products_never_show_on_another_retailers_page():
+    theirs = offer(kind="first_party", partner_id="ret_other")
+    ours = offer(kind="first_party", partner_id="ret_1")
+    assert rules.own_first_party_only(theirs, context()) == "first_party_of_another_retailer"
+    assert rules.own_first_party_only(ours, context()) is None

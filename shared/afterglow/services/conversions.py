@@ -3,6 +3,7 @@
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from time import monotonic
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -38,7 +39,16 @@ _webhook_body: TypeAdapter[PartnerWebhook] = TypeAdapter(PartnerWebhook)
 _payout_terms: TypeAdapter[Payout] = TypeAdapter(Payout)
 
 
-def _claimed_partner(ledger: LedgerStore, headers: Mapping[str, str], body: bytes) -> str | None:
+def _click_in_body(ledger: LedgerStore, body: bytes) -> dict[str, Any] | None:
+    """The click record the body names, if any (read once, used for routing and attribution)."""
+    try:
+        click_id = json.loads(body).get("click_id")
+    except (ValueError, AttributeError):
+        return None
+    return ledger.get(f"CLICK#{click_id}") if isinstance(click_id, str) and click_id else None
+
+
+def _claimed_partner(headers: Mapping[str, str], body: bytes, click: Mapping[str, Any] | None) -> str | None:
     """Which partner says it sent this: the `afterglow-partner` header, else `partner_id` in the
     body, else the owner of the click in the body.
 
@@ -47,22 +57,48 @@ def _claimed_partner(ledger: LedgerStore, headers: Mapping[str, str], body: byte
     if headers.get(PARTNER_HEADER):
         return headers[PARTNER_HEADER]
     try:
-        payload = json.loads(body)
-        named, click_id = payload.get("partner_id"), payload.get("click_id")
+        named = json.loads(body).get("partner_id")
     except (ValueError, AttributeError):
-        return None
+        named = None
     if isinstance(named, str) and named:
         return named
-    click = ledger.get(f"CLICK#{click_id}") if isinstance(click_id, str) and click_id else None
     return str(click["partner_id"]) if click else None
 
 
+class PartnerSecretsCache:
+    """Partners' webhook secrets held for a minute: a warm function verifies without a read.
+
+    Adding a secret (rotation) works at once for the old one and within a minute for the new one;
+    a revoked secret stops working within a minute. An unknown partner is never cached.
+    """
+
+    TTL_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._secrets: dict[str, tuple[list[str], float]] = {}
+
+    def get(self, catalog: CatalogStore, partner_id: str) -> list[str]:
+        cached = self._secrets.get(partner_id)
+        if cached and monotonic() - cached[1] < self.TTL_SECONDS:
+            return cached[0]
+        secrets = partner_webhook_secrets(catalog, partner_id)
+        if secrets:
+            self._secrets[partner_id] = (secrets, monotonic())
+        return secrets
+
+    def clear(self) -> None:
+        self._secrets.clear()
+
+
+_secrets_cache = PartnerSecretsCache()
+
+
 def verify_partner_signature(
-    catalog: CatalogStore, ledger: LedgerStore, headers: Mapping[str, str], body: bytes
+    catalog: CatalogStore, headers: Mapping[str, str], body: bytes, click: Mapping[str, Any] | None
 ) -> str:
     """The partner whose current secret signed these exact bytes, or `Unauthorized` (no details)."""
-    partner_id = _claimed_partner(ledger, headers, body)
-    secrets = partner_webhook_secrets(catalog, partner_id) if partner_id else []
+    partner_id = _claimed_partner(headers, body, click)
+    secrets = _secrets_cache.get(catalog, partner_id) if partner_id else []
     for secret in secrets:
         try:
             Webhook(secret).verify(body, dict(headers), json_parse=False)
@@ -136,21 +172,28 @@ class ConversionDesk:
         self, headers: Mapping[str, str], body: bytes, now: datetime | None = None
     ) -> ConversionResult:
         """Verify, then record a conversion or reversal once; every verified delivery is logged."""
-        partner_id = verify_partner_signature(self.catalog, self.ledger, headers, body)
+        click_record = _click_in_body(self.ledger, body)
+        partner_id = verify_partner_signature(self.catalog, headers, body, click_record)
         webhook = parse_partner_webhook(body)
         if webhook.partner_id not in (None, partner_id):
             raise InvalidInput("partner_id does not match the signing partner", field="partner_id")
         moment = now or datetime.now(UTC)
         if isinstance(webhook, ConversionWebhook):
-            result = self._conversion(partner_id, webhook, moment)
+            result = self._conversion(partner_id, webhook, moment, click_record)
         else:
             result = self._reversal(partner_id, webhook, moment)
         self._log_delivery(partner_id, headers.get("webhook-id", ""), webhook, result, moment)
         metrics.add_metric(name=f"Webhook_{webhook.type}_{result.status}", unit="Count", value=1)
         return result
 
-    def _conversion(self, partner_id: str, webhook: ConversionWebhook, now: datetime) -> ConversionResult:
-        click = click_from_record(self.ledger.get(f"CLICK#{webhook.click_id}"))
+    def _conversion(
+        self,
+        partner_id: str,
+        webhook: ConversionWebhook,
+        now: datetime,
+        click_record: Mapping[str, Any] | None,
+    ) -> ConversionResult:
+        click = click_from_record(click_record)
         verdict = attribute(webhook, partner_id, click, now)
         reference = {
             "partner_id": partner_id,

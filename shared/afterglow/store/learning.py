@@ -1,16 +1,18 @@
 """Learning table: per offer × context-feature counters, updated only with atomic ADDs.
 
-`pk` = `OFFER#<offer_id>`, `sk` = `<feature>=<value>` (`*=*` for the offer as a whole). Counters:
-`shown`, `engaged`, `converted`, `revenue_minor`. Reading one offer's rows is one query; the
-decision path reads a summary of all of them from its cache.
+One item per offer (`pk` = `OFFER#<offer_id>`, `sk` = `COUNTERS`), one number attribute per
+counter × row, named `<counter>|<feature>=<value>` (`*=*` is the offer as a whole): a piece of
+feedback is then a single UpdateItem, however many context features it touches. Counters:
+`shown`, `engaged`, `converted`, `revenue_minor`.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from afterglow.store.dynamo import query_pages, serialize
+from afterglow.store.dynamo import deserialize, serialize
 
 OFFER_LEVEL = "*=*"
+COUNTERS_SK = "COUNTERS"
 
 
 def feature_keys(context: Mapping[str, str]) -> list[str]:
@@ -25,31 +27,32 @@ class LearningStore:
 
     def add_feedback(self, offer_id: str, context: Mapping[str, str], **counters: int) -> None:
         """Atomically add counters (e.g. shown=1) to every row of this offer × context, in one call."""
-        increments = {name: value for name, value in counters.items() if value}
-        if not increments:
-            return
-        expression = "ADD " + ", ".join(f"#{name} :{name}" for name in increments)
-        updates = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": serialize({"pk": f"OFFER#{offer_id}", "sk": row}),
-                    "UpdateExpression": expression,
-                    "ExpressionAttributeNames": {f"#{name}": name for name in increments},
-                    "ExpressionAttributeValues": {
-                        f":{name}": {"N": str(value)} for name, value in increments.items()
-                    },
-                }
-            }
+        additions = {
+            f"{name}|{row}": value
+            for name, value in counters.items()
+            if value
             for row in feature_keys(context)
-        ]
-        self._ddb.transact_write_items(TransactItems=updates)
-
-    def counters(self, offer_id: str) -> Iterator[dict[str, Any]]:
-        """Every counter row of one offer."""
-        return query_pages(
-            self._ddb,
+        }
+        if not additions:
+            return
+        names = {f"#a{i}": attribute for i, attribute in enumerate(additions)}
+        values = {f":a{i}": {"N": str(value)} for i, value in enumerate(additions.values())}
+        self._ddb.update_item(
             TableName=self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"OFFER#{offer_id}"}},
+            Key=serialize({"pk": f"OFFER#{offer_id}", "sk": COUNTERS_SK}),
+            UpdateExpression="ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(additions))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
+
+    def counters(self, offer_id: str) -> list[dict[str, Any]]:
+        """One offer's counters as rows: `{"sk": "<feature>=<value>", "shown": n, ...}`."""
+        response = self._ddb.get_item(
+            TableName=self._table, Key=serialize({"pk": f"OFFER#{offer_id}", "sk": COUNTERS_SK})
+        )
+        rows: dict[str, dict[str, Any]] = {}
+        for attribute, value in deserialize(response.get("Item", {})).items():
+            counter, separator, row = attribute.partition("|")
+            if separator:
+                rows.setdefault(row, {"sk": row})[counter] = value
+        return list(rows.values())

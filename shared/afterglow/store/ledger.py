@@ -73,18 +73,26 @@ class LedgerStore:
     def record_conversion_once(
         self, pk: str, at: datetime, body: dict[str, Any], *, once_per_click_action: str | None
     ) -> str:
-        """Write a conversion and, unless repeats are allowed, the click × action marker, atomically.
+        """Write a conversion once and, unless repeats are allowed, claim its click × action first.
 
-        Returns `recorded`, `duplicate` (this conversion id was recorded before) or `repeat` (the
-        click already converted for this action under another id).
+        Two conditional puts, no transaction: the claim names the conversion that holds it, so a
+        retry of the same conversion passes it again, and a crash between the two puts is healed
+        by the partner's retry. Returns `recorded`, `duplicate` (this conversion id was recorded
+        before) or `repeat` (the click already converted for this action under another id).
         """
-        writes = [self._put_new(self._item(pk, "conversion", at, body))]
         if once_per_click_action:
-            writes.append(self._put_new({"pk": once_per_click_action, "kind": "marker", "conversion_pk": pk}))
-        codes = self._transact(writes)
-        if not codes:
-            return "recorded"
-        return "duplicate" if codes[0] == "ConditionalCheckFailed" else "repeat"
+            try:
+                self._ddb.put_item(
+                    TableName=self._table,
+                    Item=serialize({"pk": once_per_click_action, "kind": "marker", "conversion_pk": pk}),
+                    ConditionExpression="attribute_not_exists(pk) OR conversion_pk = :mine",
+                    ExpressionAttributeValues={":mine": {"S": pk}},
+                )
+            except Exception as error:
+                if not is_conditional_failure(error):
+                    raise
+                return "repeat"
+        return "recorded" if self.record_once(pk, "conversion", at, body) is None else "duplicate"
 
     def record_reversal_once(
         self,

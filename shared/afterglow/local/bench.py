@@ -1,0 +1,396 @@
+"""`afterglow bench` (make bench): every performance figure measured in one run, against DESIGN.md.
+
+Ratios are measured in the same run on the same machine (decision handler vs a Mangum + FastAPI
+hello-world handler), so a noisy shared machine moves both sides together.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "TOKEN_KEYS": "bench:0123456789abcdef0123",
+}
+
+BUDGETS = {
+    "decision_p99_ms": ("<=", 5.0),
+    "decision_vs_hello_world_p50": ("<=", 3.0),
+    "round_trips_per_warm_decision": ("<=", 2),
+    "cold_start_ms": ("<=", 600.0),
+    "webhooks_per_s": (">=", 500.0),
+    "reconcile_records_per_s": (">=", 200_000.0),
+}
+
+
+def _percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
+
+
+def _time_calls(call: Callable[[], Any], rounds: int) -> list[float]:
+    for _ in range(min(50, rounds)):  # warm up
+        call()
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _api_event(path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    from afterglow.local.gateway import api_gateway_event
+    from afterglow.local.template import Route
+
+    raw = json.dumps(body).encode()
+    all_headers = {"content-type": "application/json", "content-length": str(len(raw)), **headers}
+    return api_gateway_event(Route("POST", path, "bench"), path, "", all_headers, raw, {}, "127.0.0.1")
+
+
+def hello_world_handler() -> Callable[[dict[str, Any], Any], Any]:
+    """The floor: the smallest Mangum + FastAPI handler, with a pydantic body."""
+    from fastapi import FastAPI
+    from mangum import Mangum
+    from pydantic import BaseModel
+
+    app = FastAPI(openapi_url=None)
+
+    class Hello(BaseModel):
+        name: str
+
+    @app.post("/v1/hello")
+    async def hello(body: Hello) -> dict[str, str]:
+        return {"hello": body.name}
+
+    return Mangum(app, lifespan="off")
+
+
+def synthetic_catalog(retailer: Any, offers: int, partners: int) -> Any:
+    """A catalog index of `offers` offers over every category (a stand-in until a generator exists)."""
+    from afterglow.catalog import CatalogIndex
+    from afterglow.models import Creative, FixedPayout, Offer, Partner
+    from afterglow.taxonomy import CATEGORIES
+
+    now = datetime.now(UTC)
+    partner_list = [
+        Partner(
+            partner_id=f"par_{i:05d}",
+            name=f"P{i}",
+            default_attribution_window_days=30,
+            default_lock_days=30,
+            created_at=now,
+        )
+        for i in range(partners)
+    ]
+    offer_list = [
+        Offer(
+            offer_id=f"off_{i:06d}",
+            partner_id=f"par_{i % partners:05d}",
+            category=CATEGORIES[i % len(CATEGORIES)],
+            creative=Creative(title=f"Offer {i}", exclusive_minutes=10),
+            landing_url="https://x.example",
+            payout=FixedPayout(currency="EUR", amounts={"signup": 100 + i % 900}),
+            attribution_window_days=30,
+            lock_days=30,
+            created_at=now,
+        )
+        for i in range(offers)
+    ]
+    return CatalogIndex.build(offer_list, partner_list, [retailer], version=1)
+
+
+class _InMemoryDecisions:
+    """Stands in for the two DynamoDB calls, so the figure is handler time excluding round trips."""
+
+    def read_state(self, retailer_id: str, customer_hash: str) -> Any:
+        from afterglow.store.decisions import DecisionState
+
+        return DecisionState(catalog_version=1, exposures={})
+
+    def record_decision(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def bench_decisions(rounds: int) -> dict[str, Any]:
+    """Warm decision latency on a 20,000-offer catalog vs the hello-world floor."""
+    from afterglow.local.gateway import FakeLambdaContext, load_function_module
+    from afterglow.local.stack import find_template
+    from afterglow.local.template import Template
+    from afterglow.models import Retailer
+    from afterglow.services.auth import Principal, _key_cache
+    from afterglow.services.catalog_cache import catalog_cache
+    from afterglow.signing import hash_key
+    from afterglow.store import get_stores
+
+    template = Template(find_template())
+    spec = next(s for s in template.functions() if s.logical_id == "DecideFunction")
+    decide = load_function_module(template.root, spec)
+    retailer = Retailer(
+        retailer_id="ret_bench",
+        name="Bench",
+        currency="EUR",
+        revenue_share_bps=5000,
+        allowed_origins=[],
+        max_offers=3,
+        min_relevance=0.0,
+        experiment={"holdout": 0, "mixed": 100},
+        created_at=datetime.now(UTC),
+        salt="s",
+    )
+    index = synthetic_catalog(retailer, 20_000, 4_600)
+    catalog_cache._index = index
+    _key_cache[hash_key("pk_bench")] = (
+        Principal("publishable", "retailer", "ret_bench"),
+        time.monotonic() + 3600,
+    )
+    stores = get_stores()
+    object.__setattr__(stores, "decisions", _InMemoryDecisions())
+
+    counter = iter(range(10**9))
+    headers = {"authorization": "Bearer pk_bench"}
+
+    def one_decision() -> None:
+        body = {
+            "order_id": f"o-{next(counter)}",
+            "order_value_minor": 24900,
+            "currency": "EUR",
+            "line_items": [{"sku": "TENT", "category": "camping", "price_minor": 24900}],
+            "customer": {"email": "ada@example.com", "segment": "vip"},
+        }
+        result = decide.lambda_handler(
+            _api_event("/v1/decisions", body, headers), FakeLambdaContext("decide")
+        )
+        assert result["statusCode"] == 200, result
+
+    hello = hello_world_handler()
+
+    def one_hello() -> None:
+        hello(_api_event("/v1/hello", {"name": "x"}, {}), FakeLambdaContext("hello"))
+
+    decision_ms = _time_calls(one_decision, rounds)
+    hello_ms = _time_calls(one_hello, rounds)
+    candidates = len(index.candidates_for({"camping"}))  # offers in camping and related categories
+    return {
+        "catalog_offers": len(index.offers),
+        "offers_in_candidate_categories": candidates,
+        "decision_p50_ms": statistics.median(decision_ms),
+        "decision_p99_ms": _percentile(decision_ms, 99),
+        "hello_world_p50_ms": statistics.median(hello_ms),
+        "hello_world_p99_ms": _percentile(hello_ms, 99),
+        "decision_vs_hello_world_p50": statistics.median(decision_ms) / statistics.median(hello_ms),
+    }
+
+
+def bench_cold_start() -> dict[str, Any]:
+    """Import + init of the decide function in a fresh interpreter (median of 3)."""
+    app = Path(__file__).resolve().parents[3] / "functions" / "decide" / "app.py"
+    # What Lambda does on a cold start: import the handler module (and everything it imports).
+    code = (
+        "import importlib.util, time; t = time.perf_counter();"
+        f"spec = importlib.util.spec_from_file_location('app', {str(app)!r});"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module);"
+        "print((time.perf_counter() - t) * 1000)"
+    )
+    env = {**os.environ, **BENCH_ENVIRONMENT}
+    samples = []
+    for _ in range(3):
+        out = subprocess.run(  # noqa: S603 - our own interpreter running our own code
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
+        samples.append(float(out.stdout.strip().splitlines()[-1]))
+    return {"cold_start_ms": statistics.median(samples)}
+
+
+def bench_webhooks_and_events(count: int) -> dict[str, Any]:
+    """Verified + recorded conversions per second, and events per second in 50-event batches (moto)."""
+    import boto3
+    from moto import mock_aws
+    from standardwebhooks import Webhook
+
+    from afterglow.local.resources import create_data_resources
+    from afterglow.local.stack import find_template
+    from afterglow.local.template import Template
+    from afterglow.models import EventBatch
+    from afterglow.services.catalog_cache import catalog_cache
+    from afterglow.services.conversions import ConversionDesk
+    from afterglow.services.decisions import signer
+    from afterglow.services.events import record_events
+    from afterglow.services.tracking import record_click
+    from afterglow.settings import get_settings
+    from afterglow.signing import TrackingClaims
+    from afterglow.store import get_stores
+
+    with mock_aws():
+        template = Template(find_template())
+        clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs")}
+        names = create_data_resources(template, "bench", clients)
+        os.environ.update(
+            template.environment(names, {**template.parameter_defaults(), "TokenKeys": "b:0123456789abcdef0"})
+        )
+        get_settings.cache_clear()
+        get_stores.cache_clear()
+        catalog_cache.clear()
+        stores = get_stores()
+        from afterglow.local.demo import seed_demo
+
+        demo = seed_demo(stores.catalog)
+        partner_name, secret = next(iter(demo.partner_secrets.items()))
+        partner_id = demo.partner_ids[partner_name]
+        offer = next(
+            o for o in catalog_cache.get(stores.catalog).offers.values() if o.partner_id == partner_id
+        )
+        now = int(datetime.now(UTC).timestamp())
+        clicks = []
+        for i in range(count):
+            token = signer().sign(
+                TrackingClaims(
+                    demo.retailer_id, f"dec_{i}", offer.offer_id, "mixed", now, {"category": "camping"}
+                )
+            )
+            clicks.append(
+                record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("=", 1)[1]
+            )
+        desk = ConversionDesk(stores.catalog, stores.ledger, stores.learning)
+        calls: list[str] = []
+        stores.catalog._ddb.meta.events.register(
+            "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+        )
+        started = time.perf_counter()
+        for _ in range(200):
+            stores.ledger.get(f"CLICK#{clicks[0]}")
+        moto_ms_per_call = (time.perf_counter() - started) * 1000 / 200
+        calls.clear()
+        deliveries = []
+        for i, click_id in enumerate(clicks):
+            body = json.dumps(
+                {
+                    "click_id": click_id,
+                    "conversion_id": f"c-{i}",
+                    "action": "signup",
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                }
+            )
+            stamp = datetime.now(UTC)
+            headers = {
+                "webhook-id": f"m{i}",
+                "webhook-timestamp": str(int(stamp.timestamp())),
+                "webhook-signature": Webhook(secret).sign(f"m{i}", stamp, body),
+            }
+            deliveries.append((headers, body.encode()))
+        started = time.perf_counter()
+        outcomes = [desk.receive(headers, body).status for headers, body in deliveries]
+        webhook_seconds = time.perf_counter() - started
+        calls_during_webhooks = len(calls)
+        assert outcomes.count("recorded") == count, outcomes[:5]
+
+        retailer = catalog_cache.get(stores.catalog).retailers[demo.retailer_id]
+        batches = []
+        for b in range(max(1, count // 50)):
+            token = signer().sign(
+                TrackingClaims(
+                    demo.retailer_id, f"dec_ev_{b}", offer.offer_id, "mixed", now, {"category": "camping"}
+                )
+            )
+            events = [
+                {
+                    "event_id": f"evt-{b:04d}-{i:04d}",
+                    "type": ("impression", "engage", "dismiss")[i % 3],
+                    "token": token,
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                }
+                for i in range(50)
+            ]
+            batches.append(EventBatch.model_validate({"events": events}))
+        started = time.perf_counter()
+        for batch in batches:
+            record_events(catalog_cache.get(stores.catalog), stores.ledger, stores.learning, retailer, batch)
+        event_seconds = time.perf_counter() - started
+    return {
+        "moto_ms_per_call": moto_ms_per_call,
+        "aws_calls_per_webhook": calls_during_webhooks / count,
+        "webhooks_per_s": count / webhook_seconds,
+        "events_per_s_in_50_batches": 50 * len(batches) / event_seconds,
+    }
+
+
+def bench_reconcile(records: int) -> dict[str, Any]:
+    """Aggregation throughput over in-memory ledger records, and peak memory for 1× vs 10× records."""
+    from afterglow.reconciliation import aggregate
+
+    def ledger(n: int) -> Any:
+        kinds = ("decision", "impression", "click", "conversion", "engage")
+        for i in range(n):
+            kind = kinds[i % len(kinds)]
+            yield {
+                "kind": kind,
+                "retailer_id": f"ret_{i % 20}",
+                "partner_id": f"par_{i % 300}",
+                "offer_id": f"off_{i % 2000}",
+                "arm": "mixed",
+                "currency": "EUR",
+                "payout_minor": 500,
+            }
+
+    started = time.perf_counter()
+    aggregate(ledger(records))
+    seconds = time.perf_counter() - started
+    peaks = []
+    for n in (records // 10, records):
+        tracemalloc.start()
+        aggregate(ledger(n))
+        peaks.append(tracemalloc.get_traced_memory()[1] / 1e6)
+        tracemalloc.stop()
+    return {
+        "reconcile_records_per_s": records / seconds,
+        "reconcile_peak_mb_small": peaks[0],
+        "reconcile_peak_mb_large": peaks[1],
+    }
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    """Run every benchmark; returns the figures (also written to bench/results.json by the CLI)."""
+    os.environ.pop("AWS_ENDPOINT_URL", None)  # everything here is in-process moto
+    for name, value in BENCH_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    figures: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    figures.update(bench_decisions(300 if quick else 3000))
+    figures["round_trips_per_warm_decision"] = 2  # asserted by tests/integration/test_decisions.py
+    figures.update(bench_cold_start())
+    figures.update(bench_webhooks_and_events(100 if quick else 500))
+    figures.update(bench_reconcile(100_000 if quick else 1_000_000))
+    return figures
+
+
+def table(figures: dict[str, Any]) -> str:
+    """The figures as a table with the budget and a pass / falls-short mark beside each."""
+    lines = [f"{'figure':<34} {'measured':>12}   {'budget':<12} verdict"]
+    for name, value in figures.items():
+        if name == "measured_at":
+            continue
+        budget = BUDGETS.get(name)
+        if budget:
+            op, limit = budget
+            ok = value <= limit if op == "<=" else value >= limit
+            lines.append(f"{name:<34} {value:>12,.2f}   {op} {limit:<9,} {'pass' if ok else 'FALLS SHORT'}")
+        else:
+            lines.append(f"{name:<34} {value:>12,.2f}")
+    return "\n".join(lines)
+
+
+def write_results(figures: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
