@@ -9,6 +9,8 @@ from fastapi import Depends, Query
 from afterglow.api import create_app, lambda_handler_for, principal, stores
 from afterglow.errors import NotFound
 from afterglow.models import (
+    AuditSample,
+    AuditSuppression,
     DeliveryPage,
     Offer,
     OfferCreate,
@@ -19,8 +21,11 @@ from afterglow.models import (
     Retailer,
     RetailerCreate,
     RetailerCreated,
+    RulesUpdate,
+    StatusUpdate,
 )
 from afterglow.services import admin
+from afterglow.services.audit import sample_decisions
 from afterglow.services.auth import Principal, require_secret
 from afterglow.services.conversions import delivery_log
 from afterglow.store import Stores
@@ -63,9 +68,53 @@ async def list_retailers(caller: Caller, stores: StoresDep, cursor: Cursor = Non
 @app.get("/v1/admin/retailers/{retailer_id}", response_model=Retailer, tags=["admin"])
 async def get_retailer(retailer_id: str, caller: Caller, stores: StoresDep) -> Retailer:
     """One retailer: the platform, or that retailer's own secret key."""
+    _own_retailer(caller, retailer_id)
+    return admin.load_retailer(stores.catalog, retailer_id)
+
+
+def _own_retailer(caller: Principal, retailer_id: str) -> None:
     if not caller.can_see_retailer(retailer_id):
         raise NotFound(f"no retailer {retailer_id!r}")  # 404, not 403: do not confirm it exists
-    return admin.load_retailer(stores.catalog, retailer_id)
+
+
+@app.put("/v1/admin/retailers/{retailer_id}/rules", response_model=Retailer, tags=["admin"])
+async def put_rules(retailer_id: str, body: RulesUpdate, caller: Caller, stores: StoresDep) -> Retailer:
+    """Replace the retailer's rules (its own secret key, or the platform). 409 if it changed meanwhile."""
+    _own_retailer(caller, retailer_id)
+    return admin.update_rules(stores.catalog, retailer_id, body)
+
+
+@app.get("/v1/admin/retailers/{retailer_id}/audit", response_model=AuditSample, tags=["admin"])
+async def audit_sample(retailer_id: str, caller: Caller, stores: StoresDep, limit: Limit = 50) -> AuditSample:
+    """Recent decisions that showed offers — what was bought, what was shown — for relevance review."""
+    _own_retailer(caller, retailer_id)
+    admin.load_retailer(stores.catalog, retailer_id)
+    return sample_decisions(stores.ledger, retailer_id, limit=limit)
+
+
+@app.post("/v1/admin/retailers/{retailer_id}/audit/suppressions", response_model=Retailer, tags=["admin"])
+async def suppress(retailer_id: str, body: AuditSuppression, caller: Caller, stores: StoresDep) -> Retailer:
+    """Mark an offer irrelevant after purchases in a category; decisions stop showing it at once."""
+    _own_retailer(caller, retailer_id)
+    return admin.suppress_for_category(stores.catalog, retailer_id, body)
+
+
+@app.post("/v1/admin/partners/{partner_id}/status", response_model=Partner, tags=["admin"])
+async def partner_status(partner_id: str, body: StatusUpdate, caller: Caller, stores: StoresDep) -> Partner:
+    """Pause (all its offers stop showing) or resume a partner (platform key). 409 on a stale version."""
+    caller.require_platform()
+    updated = admin.set_status(stores.catalog, "PARTNER", partner_id, body)
+    assert isinstance(updated, Partner)
+    return updated
+
+
+@app.post("/v1/admin/offers/{offer_id}/status", response_model=Offer, tags=["admin"])
+async def offer_status(offer_id: str, body: StatusUpdate, caller: Caller, stores: StoresDep) -> Offer:
+    """Pause or resume one offer (platform key). 409 on a stale version."""
+    caller.require_platform()
+    updated = admin.set_status(stores.catalog, "OFFER", offer_id, body)
+    assert isinstance(updated, Offer)
+    return updated
 
 
 @app.post("/v1/admin/partners", status_code=201, response_model=PartnerCreated, tags=["admin"])

@@ -175,6 +175,31 @@ class Retailer(BaseModel):
     version: int = 1
 
 
+class RulesUpdate(Strict):
+    """New rules for a retailer; `version` is the retailer version they were edited from."""
+
+    version: Annotated[int, Field(ge=1, description="The retailer's version you read; 409 if it changed")]
+    rules: RetailerRules
+
+
+class StatusUpdate(Strict):
+    version: Annotated[int, Field(ge=1, description="The version you read; 409 if it changed")]
+    status: Literal["active", "paused"]
+
+
+class AuditedDecision(BaseModel):
+    """What was bought, and what was shown for it: one line for a human relevance review."""
+
+    decision_id: str
+    at: datetime
+    purchased_categories: list[str]
+    shown: list[dict[str, str]]
+
+
+class AuditSample(BaseModel):
+    items: list[AuditedDecision]
+
+
 class RetailerCreated(BaseModel):
     retailer: Retailer
     publishable_key: Annotated[str, Field(description="pk_…: for the storefront; shown once")]

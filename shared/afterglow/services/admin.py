@@ -8,8 +8,9 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from afterglow.errors import InvalidInput, NotFound
+from afterglow.errors import Conflict, InvalidInput, NotFound
 from afterglow.models import (
+    AuditSuppression,
     Offer,
     OfferCreate,
     Partner,
@@ -18,9 +19,12 @@ from afterglow.models import (
     Retailer,
     RetailerCreate,
     RetailerCreated,
+    RulesUpdate,
+    StatusUpdate,
 )
 from afterglow.signing import hash_key, new_api_key, new_id, new_webhook_secret
 from afterglow.store import CatalogStore
+from afterglow.store.catalog import VersionConflict
 
 ENTITY_MODELS: dict[str, type[Retailer] | type[Partner] | type[Offer]] = {
     "RETAILER": Retailer,
@@ -135,3 +139,57 @@ def list_entities(
         raise InvalidInput(str(error), field="cursor") from error
     model = ENTITY_MODELS[entity]
     return [model.model_validate(item) for item in items], next_cursor
+
+
+def _replace(catalog: CatalogStore, entity: str, entity_id: str, body: dict[str, Any], version: int) -> None:
+    try:
+        catalog.replace(entity, entity_id, body, expected_version=version)
+    except VersionConflict as error:
+        raise Conflict(
+            f"{entity.lower()} {entity_id} was changed by someone else; reload and retry"
+        ) from error
+
+
+def update_rules(catalog: CatalogStore, retailer_id: str, update: RulesUpdate) -> Retailer:
+    """Replace a retailer's rules, refusing (409) if it changed since `update.version`."""
+    current = load_retailer(catalog, retailer_id)
+    if current.version != update.version:
+        raise Conflict(f"retailer {retailer_id} is at version {current.version}, not {update.version}")
+    changed = current.model_copy(update={"rules": update.rules})
+    _replace(
+        catalog,
+        "RETAILER",
+        retailer_id,
+        {**changed.model_dump(mode="json"), "salt": current.salt},
+        update.version,
+    )
+    return load_retailer(catalog, retailer_id)
+
+
+def suppress_for_category(catalog: CatalogStore, retailer_id: str, suppression: AuditSuppression) -> Retailer:
+    """A reviewer's "irrelevant after this purchase": add the suppression (retrying lost races)."""
+    load_offer(catalog, suppression.offer_id)
+    for _ in range(3):
+        current = load_retailer(catalog, retailer_id)
+        if suppression in current.rules.audit_suppressions:
+            return current
+        rules = current.rules.model_copy(
+            update={"audit_suppressions": [*current.rules.audit_suppressions, suppression]}
+        )
+        try:
+            return update_rules(catalog, retailer_id, RulesUpdate(version=current.version, rules=rules))
+        except Conflict:
+            continue
+    raise Conflict("the retailer keeps changing; retry")
+
+
+def set_status(catalog: CatalogStore, entity: str, entity_id: str, update: StatusUpdate) -> Partner | Offer:
+    """Pause or resume a partner (all its offers) or one offer; 409 if it changed meanwhile."""
+    stored = _load(catalog, entity, entity_id, None)
+    if stored.get("version", 1) != update.version:
+        raise Conflict(
+            f"{entity.lower()} {entity_id} is at version {stored.get('version', 1)}, not {update.version}"
+        )
+    _replace(catalog, entity, entity_id, {**stored, "status": update.status}, update.version)
+    model: type[Partner] | type[Offer] = Partner if entity == "PARTNER" else Offer
+    return model.model_validate(_load(catalog, entity, entity_id, None))

@@ -122,6 +122,7 @@ def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url
                 "customer_hash": customer_hash,
                 "order_id": request.order_id,
                 "order_value_minor": request.order_value_minor,
+                "purchased_categories": sorted({item.category for item in request.line_items}),
                 "currency": request.currency,
                 "offer_ids": offer_ids,
                 "response": response.model_dump(mode="json"),

@@ -22,6 +22,10 @@ class AlreadyExists(Exception):
     """A create found an item with the same key."""
 
 
+class VersionConflict(Exception):
+    """An update lost a race: the item changed since it was read."""
+
+
 class CatalogStore:
     def __init__(self, ddb: Any, table: str) -> None:
         self._ddb = ddb
@@ -102,6 +106,23 @@ class CatalogStore:
                 ExpressionAttributeValues={":t": {"S": entity}},
             )
         )
+
+    def replace(self, entity: str, entity_id: str, body: dict[str, Any], *, expected_version: int) -> None:
+        """Replace an entity if nobody changed it since `expected_version` (optimistic concurrency);
+        `VersionConflict` otherwise. The stored version becomes expected_version + 1."""
+        item = self._entity_item(entity, entity_id, {**body, "version": expected_version + 1})
+        write = {
+            "Put": {
+                "TableName": self._table,
+                "Item": serialize(item),
+                "ConditionExpression": "attribute_exists(pk) AND version = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+            }
+        }
+        try:
+            self._ddb.transact_write_items(TransactItems=[write, self._bump_version()])
+        except self._ddb.exceptions.TransactionCanceledException as error:
+            raise VersionConflict(f"{entity} {entity_id} changed since version {expected_version}") from error
 
     # --- catalog version --------------------------------------------------------------------------
 

@@ -1,0 +1,43 @@
+"""Relevance audit: recent decisions of a retailer, for a human to judge bought → shown."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from afterglow.models import AuditedDecision, AuditSample
+from afterglow.store import LedgerStore
+
+AUDIT_DAYS = 2  # today and yesterday
+
+
+def sample_decisions(
+    ledger: LedgerStore, retailer_id: str, *, limit: int, today: date | None = None
+) -> AuditSample:
+    """Up to `limit` of the retailer's recent decisions that showed offers, newest days first.
+
+    Reads the day index shard by shard and stops as soon as it has enough, so a review never
+    scans more than it shows (plus one page).
+    """
+    first_day = today or datetime.now(UTC).date()
+    items: list[AuditedDecision] = []
+    for back in range(AUDIT_DAYS):
+        day = (first_day - timedelta(days=back)).isoformat()
+        for shard in range(ledger.shards):
+            for record in ledger.read_shard(day, shard):
+                if record["kind"] != "decision" or record.get("retailer_id") != retailer_id:
+                    continue
+                offers = record.get("response", {}).get("offers", [])
+                if not offers:
+                    continue
+                items.append(
+                    AuditedDecision(
+                        decision_id=record["decision_id"],
+                        at=datetime.fromisoformat(record["at"]),
+                        purchased_categories=list(record.get("purchased_categories", [])),
+                        shown=[
+                            {"offer_id": o["offer_id"], "category": o["category"], "title": o["title"]}
+                            for o in offers
+                        ],
+                    )
+                )
+                if len(items) == limit:
+                    return AuditSample(items=items)
+    return AuditSample(items=items)
