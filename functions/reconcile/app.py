@@ -1,29 +1,56 @@
-"""reconcile: the nightly EventBridge job (yesterday), or a manual run over a date range."""
+"""reconcile: the nightly EventBridge job (yesterday), or a manual run over a date range or a month.
 
-from datetime import date, datetime, timedelta
+Events: the schedule's `Scheduled Event` (reconcile yesterday, then roll up its month to date),
+`{"date": "YYYY-MM-DD", "until": "YYYY-MM-DD"?}` (a backfill, then each month it touches), or
+`{"month": "YYYY-MM"}` (only re-roll a month's invoices and statements from its reconciled days).
+A bad request answers `{"status": "invalid"}`; any other failure raises, so the scheduler retries
+and finally sends the event to the dead-letter queue.
+"""
+
+import datetime as dt
+import re
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 from afterglow.observability import logger, metrics, tracer
-from afterglow.services.reconcile import reconcile_range
+from afterglow.services.monthly import reconcile_month, retailer_shares
+from afterglow.services.reconcile import days_between, reconcile_range
 from afterglow.store import get_stores
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class ReconcileRequest(BaseModel):
-    """A manual run: `{"date": "YYYY-MM-DD", "until": "YYYY-MM-DD"?}`; a scheduled event means yesterday."""
+    """A manual run: a date (and optional `until`) or a month; a scheduled event means yesterday."""
 
-    date: date
-    until: date | None = None
+    date: dt.date | None = None
+    until: dt.date | None = None
+    month: str | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _from_schedule(cls, event: Any) -> Any:
         if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
-            fired = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
-            return {"date": (fired - timedelta(days=1)).date()}
+            fired = dt.datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+            return {"date": (fired - dt.timedelta(days=1)).date()}
         return event
+
+    @field_validator("month")
+    @classmethod
+    def _month_format(cls, month: str | None) -> str | None:
+        if month is not None and not _MONTH.match(month):
+            raise ValueError("month must be YYYY-MM")
+        return month
+
+    @model_validator(mode="after")
+    def _one_of_date_or_month(self) -> "ReconcileRequest":
+        if (self.date is None) == (self.month is None):
+            raise ValueError("give either date (with an optional until) or month")
+        if self.until is not None and self.date is None:
+            raise ValueError("until needs a date")
+        return self
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -36,11 +63,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # A bad manual invocation: say so instead of retrying into the dead-letter queue.
         return {"status": "invalid", "errors": error.errors(include_url=False, include_context=False)}
     stores = get_stores()
+    if request.month is not None:
+        reconcile_month(stores.reports, request.month, retailer_shares(stores.catalog))
+        metrics.add_metric(name="MonthsRolledUp", unit="Count", value=1)
+        return {"status": "ok", "months": [request.month]}
+    assert request.date is not None
+    first, last = request.date, request.until or request.date
     try:
-        summaries = reconcile_range(
-            stores.ledger, stores.reports, request.date, request.until or request.date
-        )
+        days_between(first, last)
     except ValueError as error:
         return {"status": "invalid", "errors": [{"msg": str(error)}]}
+    summaries = reconcile_range(stores.ledger, stores.reports, first, last, catalog=stores.catalog)
     metrics.add_metric(name="DaysReconciled", unit="Count", value=len(summaries))
     return {"status": "ok", "days": [summary["date"] for summary in summaries]}

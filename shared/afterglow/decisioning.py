@@ -128,7 +128,7 @@ def choose_slate(ranked: Iterable[Offer], limit: int) -> list[Offer]:
         for offer in ranked:
             if len(slate) == limit:
                 return slate
-            if offer in slate or offer.partner_id in partners:
+            if offer.partner_id in partners:  # also skips offers already chosen
                 continue
             if distinct_categories and any(chosen.category == offer.category for chosen in slate):
                 continue

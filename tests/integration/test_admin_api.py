@@ -144,3 +144,12 @@ def test_no_plaintext_key_or_customer_email_is_stored(stores, function_module):
     )
     for secret in (seeded.publishable_key, seeded.secret_key, "ada@example.com", "Ada@Example.com"):
         assert secret not in dump
+
+
+def test_tiny_floats_and_odd_unicode_are_stored_not_a_500(stores, admin):
+    # Found by schemathesis: a denormal float underflowed DynamoDB's decimal context.
+    body = {"name": "W\u00d5\t\u00a6\u0000 d", "currency": "VMC", "min_relevance": 2.225073858507e-311}
+    status, _, created = admin("POST", "/v1/admin/retailers", create_platform_key(stores.catalog), body=body)
+    assert status == 201
+    stored = stores.catalog.get("RETAILER", created["retailer"]["retailer_id"])
+    assert stored["min_relevance"] == 0 and stored["name"] == body["name"]

@@ -192,7 +192,11 @@ def serve(gateway: LocalGateway, host: str, port: int) -> HTTPServer:
             response_headers.pop("content-length", None)
             return int(result.get("statusCode", 200)), response_headers, payload
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+        def __getattr__(self, name: str) -> Any:
+            # Every method (TRACE, PROPFIND, …) reaches the router, which says 404 like API Gateway.
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
     server = ThreadingHTTPServer((host, port), RequestHandler)
     server.daemon_threads = True

@@ -1,17 +1,47 @@
-"""Nightly reconciliation: one day of ledger → aggregate reports in S3, manifest written last.
+"""Nightly reconciliation: one day of ledger → reports in S3, the manifest written last.
 
-TODO(issue 7): invoices, statements, experiment read-out, discrepancies, follow-ups, HTML report,
-fan-out per retailer × shard.
+A day is read shard by shard (`LedgerStore.read_shard`); each shard folds into its own partial
+aggregate and the partials are merged (`reconciliation.merge_into`), which is exactly what a
+fan-out per retailer × shard will do across invocations. Files written for day D:
+
+    reports/daily/dt=D/aggregates.csv    counters and money per retailer × partner × offer × arm × currency
+    reports/daily/dt=D/actions.csv       money per cell × conversion action (invoices roll these up)
+    reports/daily/dt=D/conversions.csv   every conversion and reversal (partner statement comparison)
+    reports/daily/dt=D/rejections.csv    every refused partner webhook, with its reason
+    reports/daily/dt=D/experiment.csv    sufficient statistics of the experiment read-out
+    reports/daily/dt=D/refunds.csv       reversal rate per offer
+    reports/daily/dt=D/summary.json      totals, read-out, rejections by reason, follow-up counts
+    reports/daily/dt=D/report.html       the page for people
+    followups/retailer=R/dt=D.csv        declined offers to follow up by e-mail (opt-outs removed)
+    reports/daily/dt=D/manifest.json     last: every file above with rows, bytes and sha256
+
+Nothing in a file depends on the time of the run, so re-running a day rewrites identical bytes;
+a conversion that arrives late is in the ledger under the day it was recorded and is picked up by
+the next run of that day.
 """
 
-import hashlib
-import json
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from afterglow import experiments, followups, reconciliation
 from afterglow.observability import logger
-from afterglow.reconciliation import aggregate, aggregates_csv, totals
-from afterglow.store import LedgerStore, ReportStore
+from afterglow.reconciliation import DayAggregation
+from afterglow.report_html import DayReport, render
+from afterglow.services.monthly import reconcile_month, retailer_shares
+from afterglow.services.report_files import (
+    HTML,
+    ReportFile,
+    complete_manifest,
+    csv_file,
+    json_file,
+    publish,
+    read_verified,
+)
+from afterglow.store import CatalogStore, LedgerStore, ReportStore
+
+HISTORY_DAYS = 14  # the take-rate chart covers this many days up to the reconciled one
+MAX_RANGE_DAYS = 367
 
 
 def daily_prefix(day: date) -> str:
@@ -19,41 +49,179 @@ def daily_prefix(day: date) -> str:
     return f"reports/daily/dt={day.isoformat()}/"
 
 
-def _json_bytes(document: Any) -> bytes:
-    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+def followups_key(retailer_id: str, day: date) -> str:
+    return f"followups/retailer={retailer_id}/dt={day.isoformat()}.csv"
+
+
+def optouts_key(retailer_id: str) -> str:
+    return f"optouts/retailer={retailer_id}.txt"
+
+
+def _with_reversal_actions(
+    ledger: LedgerStore, records: Iterable[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """Reversal records do not repeat their conversion's action: look it up (reversals are rare)."""
+    actions: dict[str, str] = {}
+    for record in records:
+        if record.get("kind") == "reversal" and not record.get("action"):
+            pk = f"CONVERSION#{record.get('partner_id')}#{record.get('conversion_id')}"
+            if pk not in actions:
+                conversion = ledger.get(pk) or {}
+                actions[pk] = str(conversion.get("action") or reconciliation.UNKNOWN_ACTION)
+            record = {**record, "action": actions[pk]}
+        yield record
+
+
+def aggregate_shard(ledger: LedgerStore, day: date, shard: int) -> DayAggregation:
+    """One shard of one day as a partial aggregate (the unit of a future fan-out)."""
+    return reconciliation.aggregate_day(
+        _with_reversal_actions(ledger, ledger.read_shard(day.isoformat(), shard))
+    )
+
+
+def aggregate_ledger_day(ledger: LedgerStore, day: date) -> DayAggregation:
+    """The whole day, shard after shard, each partial merged in: memory holds one shard's partial."""
+    total = DayAggregation()
+    for shard in range(ledger.shards):
+        reconciliation.merge_into(total, aggregate_shard(ledger, day, shard))
+    return total
+
+
+def _history(reports: ReportStore, day: date) -> dict[date, dict[experiments.MetricKey, int]]:
+    """Experiment statistics of the days before `day` that completed (for the take-rate chart)."""
+    found = {}
+    for back in range(HISTORY_DAYS - 1, 0, -1):
+        earlier = day - timedelta(days=back)
+        prefix = daily_prefix(earlier)
+        manifest = complete_manifest(reports, prefix + "manifest.json")
+        body = read_verified(reports, manifest, prefix + "experiment.csv") if manifest else None
+        if body is not None:
+            found[earlier] = experiments.parse_metrics_csv(body)
+    return found
+
+
+def _take_rate_history(
+    day: date,
+    today: Mapping[experiments.MetricKey, int],
+    history: Mapping[date, Mapping[experiments.MetricKey, int]],
+) -> tuple[list[str], dict[str, dict[str, list[float | None]]]]:
+    days = [day - timedelta(days=back) for back in range(HISTORY_DAYS - 1, -1, -1)]
+    per_day = {**history, day: today}
+    series: dict[str, dict[str, list[float | None]]] = {}
+    arms = {(retailer, arm) for retailer, arm, _, _ in today}
+    for retailer, arm in sorted(arms):
+        points: list[float | None] = []
+        for moment in days:
+            stats = per_day.get(moment, {})
+            transactions = stats.get((retailer, arm, "transactions", "-"), 0)
+            taken = stats.get((retailer, arm, "taken", "-"), 0)
+            points.append(taken / transactions if transactions else None)
+        series.setdefault(retailer, {})[arm] = points
+    return [moment.isoformat() for moment in days], series
+
+
+def day_files(reports: ReportStore, day: date, aggregation: DayAggregation) -> dict[str, ReportFile]:
+    """Every file of the day (opt-out lists and earlier days' statistics are read from the bucket)."""
+    prefix = daily_prefix(day)
+    cells = aggregation.cells
+    totals = reconciliation.totals(cells)
+    found = experiments.metrics(aggregation)
+    readouts = experiments.readout(found)
+    refunds = experiments.offer_refunds(cells.items())
+    declined = followups.declined(aggregation.trails)
+    retailers = sorted({key[0] for key in cells} | declined.keys())
+    files: dict[str, ReportFile] = {}
+    followup_counts: dict[str, int] = {}
+    for retailer in retailers:
+        if retailer == reconciliation.NO_PARTNER:
+            continue
+        opted_out = followups.parse_optouts(reports.get(optouts_key(retailer)))
+        rows = followups.without_optouts(declined.get(retailer, []), opted_out)
+        followup_counts[retailer] = len(rows)
+        files[followups_key(retailer, day)] = csv_file(followups.followups_csv(rows))
+    rejections: dict[str, int] = {}
+    for rejection in aggregation.rejections.values():
+        rejections[rejection.reason] = rejections.get(rejection.reason, 0) + 1
+    history_days, history = _take_rate_history(day, found, _history(reports, day))
+    summary = {
+        "date": day.isoformat(),
+        "totals": totals,
+        "experiment": experiments.as_rows(readouts),
+        "rejections_by_reason": dict(sorted(rejections.items())),
+        "late_conversions": sum(
+            1
+            for line in aggregation.money_lines.values()
+            if line.kind == "conversion" and line.occurred_at and line.occurred_at[:10] < day.isoformat()
+        ),
+        "followups": followup_counts,
+        "offers_flagged_for_refunds": [r.offer_id for r in refunds if r.flagged],
+    }
+    report = DayReport(
+        day=day.isoformat(),
+        totals=totals,
+        readouts=readouts,
+        take_rate_history=history,
+        history_days=history_days,
+        top_offers=experiments.top_offers(cells.items(), limit=10),
+        refunds=refunds,
+        rejections_by_reason=rejections,
+        followups=followup_counts,
+    )
+    files.update(
+        {
+            prefix + "aggregates.csv": csv_file(reconciliation.aggregates_csv(cells)),
+            prefix + "actions.csv": csv_file(reconciliation.actions_csv(aggregation.actions)),
+            prefix + "conversions.csv": csv_file(reconciliation.money_lines_csv(aggregation.money_lines)),
+            prefix + "rejections.csv": csv_file(reconciliation.rejections_csv(aggregation.rejections)),
+            prefix + "experiment.csv": csv_file(experiments.metrics_csv(found)),
+            prefix + "refunds.csv": csv_file(experiments.refunds_csv(refunds)),
+            prefix + "summary.json": json_file(summary),
+            prefix + "report.html": ReportFile(render(report), HTML, 1),
+        }
+    )
+    return files
 
 
 def reconcile_day(ledger: LedgerStore, reports: ReportStore, day: date) -> dict[str, Any]:
     """Aggregate one day's ledger and write its reports; re-running rewrites identical bytes."""
-    cells = aggregate(ledger.read_day(day.isoformat()))
-    summary = {"date": day.isoformat(), "totals": totals(cells)}
-    files = {
-        "aggregates.csv": (aggregates_csv(cells), "text/csv", len(cells)),
-        "summary.json": (_json_bytes(summary), "application/json", 1),
-    }
-    prefix = daily_prefix(day)
-    for name, (body, content_type, _) in files.items():
-        reports.put(prefix + name, body, content_type)
-    # The manifest goes last: a run that dies before this line never looks complete.
-    manifest = {
-        "date": day.isoformat(),
-        "files": {
-            name: {"rows": rows, "sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
-            for name, (body, _, rows) in files.items()
-        },
-    }
-    reports.put(prefix + "manifest.json", _json_bytes(manifest), "application/json")
-    logger.info("day reconciled", extra={"date": day.isoformat(), "cells": len(cells)})
-    return summary
+    aggregation = aggregate_ledger_day(ledger, day)
+    files = day_files(reports, day, aggregation)
+    publish(reports, daily_prefix(day) + "manifest.json", files, {"date": day.isoformat()})
+    logger.info(
+        "day reconciled",
+        extra={"date": day.isoformat(), "cells": len(aggregation.cells), "files": len(files)},
+    )
+    return {"date": day.isoformat(), "totals": reconciliation.totals(aggregation.cells)}
+
+
+def months_of(days: Iterable[date]) -> list[str]:
+    """The distinct months (YYYY-MM) of some days, in order."""
+    return sorted({day.strftime("%Y-%m") for day in days})
+
+
+def days_between(first: date, last: date) -> list[date]:
+    """Every day from `first` to `last` inclusive; ValueError for a reversed or too long range."""
+    if last < first:
+        raise ValueError("until must not be before date")
+    if (last - first).days >= MAX_RANGE_DAYS:
+        raise ValueError(f"reconcile at most {MAX_RANGE_DAYS} days per run")
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
 def reconcile_range(
-    ledger: LedgerStore, reports: ReportStore, first: date, last: date
+    ledger: LedgerStore,
+    reports: ReportStore,
+    first: date,
+    last: date,
+    *,
+    catalog: CatalogStore | None = None,
 ) -> list[dict[str, Any]]:
-    """Reconcile every day from `first` to `last` inclusive (backfill)."""
-    if last < first:
-        raise ValueError("until must not be before date")
-    if (last - first).days > 366:
-        raise ValueError("reconcile at most 367 days per run")
-    days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
-    return [reconcile_day(ledger, reports, day) for day in days]
+    """Reconcile every day from `first` to `last` inclusive (backfill); with a catalog, then roll
+    up each month touched into invoices and statements (month to date)."""
+    days = days_between(first, last)
+    summaries = [reconcile_day(ledger, reports, day) for day in days]
+    if catalog is not None:
+        shares = retailer_shares(catalog)
+        for month in months_of(days):
+            reconcile_month(reports, month, shares)
+    return summaries

@@ -24,7 +24,9 @@ def client(service: str) -> Any:
 
 def _to_dynamo(value: Any) -> Any:
     if isinstance(value, float):
-        return Decimal(str(value))
+        # Floats here are scores and thresholds: six decimals are plenty, and DynamoDB's numbers
+        # cannot hold what a float can (2.2e-311 underflows, found by fuzzing).
+        return Decimal(str(round(value, 6)))
     if isinstance(value, dict):
         return {k: _to_dynamo(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -1,5 +1,6 @@
 """Reports bucket: deterministic keys, whole objects."""
 
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -20,3 +21,10 @@ class ReportStore:
             return None
         body: bytes = response["Body"].read()
         return body
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        """Every key under a prefix, in S3's (lexicographic) order, page by page."""
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield str(item["Key"])

@@ -1,0 +1,336 @@
+"""Experiment read-out per retailer × arm, and refund rates per offer. Pure; constant memory per arm.
+
+Definitions (per retailer, arm and currency of revenue):
+
+- transactions: decisions of the arm (holdout included: it is the baseline);
+- offer revenue of a transaction: partner payouts net of reversals plus own-brand add-to-order
+  revenue, booked on the day it was recorded (a decision that earns on two days counts as a
+  transaction-with-revenue on each: the read-out is by reconciliation day);
+- revenue per transaction = offer revenue / transactions (the holdout's is zero by construction,
+  so a non-zero one means leakage);
+- engagement rate = engagements / impressions; click-through rate = clicks / impressions;
+  take rate = transactions with ≥ 1 add-to-order or conversion that day / transactions;
+  conversion rate = conversions / clicks;
+- lift of an arm over the holdout = difference in mean revenue per transaction, with a 95%
+  confidence interval by the normal approximation (z = 1.96) and Welch's unpooled standard error
+  sqrt(s²ₐ/nₐ + s²ₕ/nₕ); each s² comes from the count, sum and sum of squares of per-transaction
+  revenue (transactions without revenue contribute zeros). Arms with fewer than 30 transactions
+  are flagged `small_sample`: the normal approximation is then optimistic.
+
+The read-out is built from *sufficient statistics* (`metrics`: counts, sums, sums of squares keyed
+by retailer × arm × metric × currency) that add up across days, so a month's read-out is the sum
+of its days' `experiment.csv` files, never a re-read of the ledger.
+"""
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from afterglow.reconciliation import NO_PARTNER, Aggregate, AggregateKey, DayAggregation
+
+HOLDOUT = "holdout"
+Z_95 = 1.959963984540054
+SMALL_SAMPLE = 30
+REFUND_FLAG_SHARE = 0.10  # an offer losing ≥ 10% of its gross to reversals is flagged
+
+MetricKey = tuple[str, str, str, str]  # retailer, arm, metric, currency ("-" for counts)
+METRIC_COLUMNS = ["retailer_id", "arm", "metric", "currency", "value"]
+_ARM_COUNTS = {
+    "decisions": "transactions",
+    "impressions": "impressions",
+    "engagements": "engagements",
+    "dismissals": "dismissals",
+    "clicks": "clicks",
+    "conversions": "conversions",
+    "reversals": "reversals",
+    "accepts": "accepts",
+}
+
+
+def metrics(day: DayAggregation) -> dict[MetricKey, int]:
+    """The day's sufficient statistics for the read-out (see the module docstring)."""
+    found: dict[MetricKey, int] = {}
+
+    def add(key: MetricKey, value: int) -> None:
+        found[key] = found.get(key, 0) + value
+
+    for (retailer, _, _, arm, _), cell in day.cells.items():
+        for counter, metric in _ARM_COUNTS.items():
+            add((retailer, arm, metric, NO_PARTNER), getattr(cell, counter))
+    for (retailer, arm), decision_ids in day.taken.items():
+        add((retailer, arm, "taken", NO_PARTNER), len(decision_ids))
+    for (retailer, arm, currency), revenue in day.offer_revenue.items():
+        add((retailer, arm, "revenue_minor", currency), sum(revenue.values()))
+        add((retailer, arm, "revenue_sq", currency), sum(value * value for value in revenue.values()))
+    for (retailer, arm, currency), orders in day.order_values.items():
+        add((retailer, arm, "order_count", currency), orders.count)
+        add((retailer, arm, "order_value_minor", currency), orders.total)
+        add((retailer, arm, "order_value_sq", currency), orders.total_sq)
+    return found
+
+
+def add_metrics(into: dict[MetricKey, int], other: Mapping[MetricKey, int]) -> dict[MetricKey, int]:
+    """Sum two sets of sufficient statistics (two days, two shards); returns `into`."""
+    for key, value in other.items():
+        into[key] = into.get(key, 0) + value
+    return into
+
+
+def metrics_csv(found: Mapping[MetricKey, int]) -> bytes:
+    """Sufficient statistics as a long CSV (one number per row), zero rows left out."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(METRIC_COLUMNS)
+    writer.writerows([*key, found[key]] for key in sorted(found) if found[key])
+    return buffer.getvalue().encode()
+
+
+def parse_metrics_csv(body: bytes) -> dict[MetricKey, int]:
+    """The statistics a `metrics_csv` wrote."""
+    reader = csv.DictReader(io.StringIO(body.decode()))
+    return {
+        (row["retailer_id"], row["arm"], row["metric"], row["currency"]): int(row["value"]) for row in reader
+    }
+
+
+@dataclass(frozen=True)
+class Lift:
+    """Arm minus holdout, mean offer revenue per transaction (minor units), with a 95% CI."""
+
+    difference: float
+    ci_low: float
+    ci_high: float
+    relative: float | None  # difference / holdout mean; None when the holdout mean is zero
+    welch_df: float | None
+
+
+@dataclass(frozen=True)
+class ArmReadout:
+    retailer_id: str
+    arm: str
+    currency: str
+    transactions: int
+    impressions: int
+    engagements: int
+    clicks: int
+    conversions: int
+    reversals: int
+    accepts: int
+    taken: int
+    revenue_minor: int
+    revenue_per_transaction: float | None
+    revenue_sd: float | None
+    order_value_per_transaction: float | None
+    engagement_rate: float | None
+    click_through_rate: float | None
+    take_rate: float | None
+    conversion_rate: float | None
+    small_sample: bool
+    lift: Lift | None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+def sample_variance(count: int, total: int, total_sq: int) -> float | None:
+    """Unbiased variance from count, sum and sum of squares, exact in integers until the division."""
+    if count < 2:
+        return None
+    return (count * total_sq - total * total) / (count * (count - 1))
+
+
+def welch_lift(arm: tuple[int, int, int], holdout: tuple[int, int, int], z: float = Z_95) -> Lift | None:
+    """Lift of `arm` over `holdout`, each given as (n, Σx, Σx²); None when either has n < 2."""
+    (n_a, s_a, q_a), (n_h, s_h, q_h) = arm, holdout
+    var_a, var_h = sample_variance(n_a, s_a, q_a), sample_variance(n_h, s_h, q_h)
+    if var_a is None or var_h is None:
+        return None
+    mean_a, mean_h = s_a / n_a, s_h / n_h
+    difference = mean_a - mean_h
+    part_a, part_h = var_a / n_a, var_h / n_h
+    se = math.sqrt(part_a + part_h)
+    denominator = (part_a * part_a) / (n_a - 1) + (part_h * part_h) / (n_h - 1)
+    return Lift(
+        difference=round(difference, 6),
+        ci_low=round(difference - z * se, 6),
+        ci_high=round(difference + z * se, 6),
+        relative=round(difference / mean_h, 6) if mean_h else None,
+        welch_df=round((part_a + part_h) ** 2 / denominator, 3) if denominator else None,
+    )
+
+
+def readout(found: Mapping[MetricKey, int]) -> list[ArmReadout]:
+    """Per retailer × arm × currency: rates, revenue per transaction and lift over the holdout."""
+    arms: dict[str, set[str]] = {}
+    currencies: dict[str, set[str]] = {}
+    for retailer, arm, _, currency in found:
+        arms.setdefault(retailer, set()).add(arm)
+        if currency != NO_PARTNER:
+            currencies.setdefault(retailer, set()).add(currency)
+
+    def value(retailer: str, arm: str, metric: str, currency: str = NO_PARTNER) -> int:
+        return found.get((retailer, arm, metric, currency), 0)
+
+    rows = []
+    for retailer in sorted(arms):
+        for currency in sorted(currencies.get(retailer) or {NO_PARTNER}):
+            holdout_n = value(retailer, HOLDOUT, "transactions")
+            holdout = (
+                holdout_n,
+                value(retailer, HOLDOUT, "revenue_minor", currency),
+                value(retailer, HOLDOUT, "revenue_sq", currency),
+            )
+            for arm in sorted(arms[retailer]):
+                n = value(retailer, arm, "transactions")
+                revenue = value(retailer, arm, "revenue_minor", currency)
+                variance = sample_variance(n, revenue, value(retailer, arm, "revenue_sq", currency))
+                orders = value(retailer, arm, "order_count", currency)
+                impressions, clicks = value(retailer, arm, "impressions"), value(retailer, arm, "clicks")
+                lift = None
+                if arm != HOLDOUT and HOLDOUT in arms[retailer]:
+                    lift = welch_lift((n, revenue, value(retailer, arm, "revenue_sq", currency)), holdout)
+                rows.append(
+                    ArmReadout(
+                        retailer_id=retailer,
+                        arm=arm,
+                        currency=currency,
+                        transactions=n,
+                        impressions=impressions,
+                        engagements=value(retailer, arm, "engagements"),
+                        clicks=clicks,
+                        conversions=value(retailer, arm, "conversions"),
+                        reversals=value(retailer, arm, "reversals"),
+                        accepts=value(retailer, arm, "accepts"),
+                        taken=value(retailer, arm, "taken"),
+                        revenue_minor=revenue,
+                        revenue_per_transaction=_ratio(revenue, n),
+                        revenue_sd=round(math.sqrt(variance), 6) if variance is not None else None,
+                        order_value_per_transaction=_ratio(
+                            value(retailer, arm, "order_value_minor", currency), orders
+                        ),
+                        engagement_rate=_ratio(value(retailer, arm, "engagements"), impressions),
+                        click_through_rate=_ratio(clicks, impressions),
+                        take_rate=_ratio(value(retailer, arm, "taken"), n),
+                        conversion_rate=_ratio(value(retailer, arm, "conversions"), clicks),
+                        small_sample=n < SMALL_SAMPLE,
+                        lift=lift,
+                    )
+                )
+    return rows
+
+
+# --- refunds and top offers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferRefunds:
+    retailer_id: str
+    partner_id: str
+    offer_id: str
+    currency: str
+    conversions: int
+    reversals: int
+    gross_minor: int
+    reversed_minor: int
+    reversal_rate: float | None  # reversals / conversions
+    refunded_share: float | None  # reversed / gross
+    flagged: bool
+
+
+def offer_refunds(cells: Iterable[tuple[AggregateKey, Aggregate]]) -> list[OfferRefunds]:
+    """Per offer (arms summed), how much of its revenue was reversed; offers with money only."""
+    sums: dict[tuple[str, str, str, str], list[int]] = {}
+    for (retailer, partner, offer, _, currency), cell in cells:
+        if cell.conversions or cell.reversals:
+            totals = sums.setdefault((retailer, partner, offer, currency), [0, 0, 0, 0])
+            totals[0] += cell.conversions
+            totals[1] += cell.reversals
+            totals[2] += cell.gross_minor
+            totals[3] += cell.reversed_minor
+    rows = []
+    for key in sorted(sums):
+        conversions, reversals, gross, reversed_minor = sums[key]
+        share = _ratio(reversed_minor, gross)
+        rows.append(
+            OfferRefunds(
+                *key,
+                conversions=conversions,
+                reversals=reversals,
+                gross_minor=gross,
+                reversed_minor=reversed_minor,
+                reversal_rate=_ratio(reversals, conversions),
+                refunded_share=share,
+                flagged=reversed_minor > 0 and (share is None or share >= REFUND_FLAG_SHARE),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class OfferRevenue:
+    retailer_id: str
+    partner_id: str
+    offer_id: str
+    currency: str
+    impressions: int
+    clicks: int
+    conversions: int
+    accepts: int
+    revenue_minor: int  # net partner payouts + own-brand add-to-order revenue
+
+
+def top_offers(cells: Iterable[tuple[AggregateKey, Aggregate]], limit: int = 10) -> list[OfferRevenue]:
+    """The offers that earned most, per currency of their money (ties: most impressions, then id).
+
+    Impressions and clicks carry no currency; they are shown on each of the offer's money rows.
+    """
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    money: dict[tuple[str, str, str, str], list[int]] = {}
+    for (retailer, partner, offer, _, currency), cell in cells:
+        if offer == NO_PARTNER:
+            continue
+        seen = counts.setdefault((retailer, partner, offer), [0, 0])
+        seen[0] += cell.impressions
+        seen[1] += cell.clicks
+        if currency != NO_PARTNER:
+            earned = money.setdefault((retailer, partner, offer, currency), [0, 0, 0])
+            earned[0] += cell.conversions
+            earned[1] += cell.accepts
+            earned[2] += cell.net_minor + cell.own_brand_revenue_minor
+    earning = {money_key[:3] for money_key in money}
+    for key in counts.keys() - earning:
+        money[(*key, NO_PARTNER)] = [0, 0, 0]
+    ranked = sorted(money, key=lambda key: (-money[key][2], -counts[key[:3]][0], key))
+    return [
+        OfferRevenue(
+            *key,
+            impressions=counts[key[:3]][0],
+            clicks=counts[key[:3]][1],
+            conversions=money[key][0],
+            accepts=money[key][1],
+            revenue_minor=money[key][2],
+        )
+        for key in ranked[:limit]
+    ]
+
+
+def as_rows(items: Iterable[Any]) -> list[dict[str, Any]]:
+    """Dataclasses as JSON-ready dicts."""
+    return [asdict(item) for item in items]
+
+
+def refunds_csv(rows: list[OfferRefunds]) -> bytes:
+    """Refund rates per offer as CSV."""
+    names = [f.name for f in fields(OfferRefunds)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerows([getattr(row, name) for name in names] for row in rows)
+    return buffer.getvalue().encode()

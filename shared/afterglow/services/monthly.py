@@ -1,0 +1,155 @@
+"""Month roll-up: partner invoices, retailer statements, discrepancies and the month's read-out.
+
+Everything is rolled up from the month's *reconciled days* in the bucket (days whose manifest is
+complete and whose files still match it), never from the ledger. Files for month M:
+
+    invoices/partner=P/M.csv (+ .json)          line items per retailer × action × currency
+    statements/retailer=R/M.csv (+ .json)       partner revenue with both shares; own-brand apart
+    discrepancies/partner=P/M.csv               refused, late, and differences with the partner's
+                                                inbox/partner=P/M.csv (see afterglow.discrepancies)
+    reports/monthly/month=M/experiment.json     the read-out over the month's days
+    reports/monthly/month=M/refunds.csv         reversal rate per offer over the month
+    reports/monthly/month=M/summary.json        days included and missing, totals per currency
+    reports/monthly/month=M/manifest.json       last
+
+Month to date until every day of the month is reconciled (`complete: false` in the documents).
+The revenue share is the retailer's configured share at the time of the roll-up.
+"""
+
+import calendar
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from afterglow import experiments, invoicing, reconciliation
+from afterglow.discrepancies import LedgerSide, compare, discrepancies_csv
+from afterglow.observability import logger
+from afterglow.reconciliation import Aggregate, AggregateKey
+from afterglow.services.report_files import complete_manifest, csv_file, json_file, publish, read_verified
+from afterglow.store import CatalogStore, ReportStore
+
+
+def retailer_shares(catalog: CatalogStore) -> dict[str, int]:
+    """Each retailer's revenue share in basis points, from the catalog."""
+    return {str(item["retailer_id"]): int(item["revenue_share_bps"]) for item in catalog.all_of("RETAILER")}
+
+
+def month_days(month: str) -> list[date]:
+    """Every day of a month given as YYYY-MM (ValueError otherwise)."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError as error:
+        raise ValueError("month must be YYYY-MM") from error
+    if first.strftime("%Y-%m") != month:
+        raise ValueError("month must be YYYY-MM")
+    return [date(year, number, day) for day in range(1, calendar.monthrange(year, number)[1] + 1)]
+
+
+def _partner_statements(reports: ReportStore, month: str) -> dict[str, bytes]:
+    """Partners' own statements uploaded for this month, by partner id."""
+    found = {}
+    for key in reports.keys("inbox/partner="):
+        head, _, name = key.rpartition("/")
+        if name == f"{month}.csv" and head.count("/") == 1:
+            body = reports.get(key)
+            if body is not None:
+                found[head.removeprefix("inbox/partner=")] = body
+    return found
+
+
+def _cells(rows: list[dict[str, str]]) -> list[tuple[AggregateKey, Aggregate]]:
+    names = reconciliation.AGGREGATE_COLUMNS[5:]
+    return [
+        (
+            (row["retailer_id"], row["partner_id"], row["offer_id"], row["arm"], row["currency"]),
+            Aggregate(**{name: int(row[name]) for name in names}),
+        )
+        for row in rows
+    ]
+
+
+def reconcile_month(reports: ReportStore, month: str, revenue_share_bps: Mapping[str, int]) -> dict[str, Any]:
+    """Roll the month's reconciled days up into invoices, statements and discrepancies."""
+    days = month_days(month)
+    rollup = invoicing.MonthRollup(month)
+    sides: dict[str, LedgerSide] = {}
+    found: dict[experiments.MetricKey, int] = {}
+    offer_cells: dict[AggregateKey, Aggregate] = {}
+    missing = []
+    for day in days:
+        prefix = f"reports/daily/dt={day.isoformat()}/"
+        manifest = complete_manifest(reports, prefix + "manifest.json")
+        bodies = {
+            name: read_verified(reports, manifest, prefix + name) if manifest else None
+            for name in (
+                "actions.csv",
+                "aggregates.csv",
+                "conversions.csv",
+                "rejections.csv",
+                "experiment.csv",
+            )
+        }
+        if any(body is None for body in bodies.values()):
+            missing.append(day.isoformat())
+            continue
+        rows = {name: reconciliation.read_csv(body) for name, body in bodies.items() if body is not None}
+        rollup.days.append(day.isoformat())
+        rollup.add_actions(rows["actions.csv"])
+        rollup.add_aggregates(rows["aggregates.csv"])
+        for line in rows["conversions.csv"]:
+            sides.setdefault(line["partner_id"], LedgerSide.empty()).add_money_line(line, month)
+        for rejected in rows["rejections.csv"]:
+            sides.setdefault(rejected["partner_id"], LedgerSide.empty()).add_rejection(rejected)
+        for key, cell in _cells(rows["aggregates.csv"]):
+            if cell.conversions or cell.reversals:
+                reconciliation.add_counters(offer_cells.setdefault(key, Aggregate()), cell)
+        experiments.add_metrics(found, experiments.parse_metrics_csv(bodies["experiment.csv"] or b""))
+    complete = not missing
+    files = {}
+    invoices = invoicing.invoices(rollup, complete=complete)
+    for invoice in invoices:
+        base = f"invoices/partner={invoice.partner_id}/{month}"
+        files[base + ".csv"] = csv_file(invoicing.invoice_csv(invoice))
+        files[base + ".json"] = json_file(invoicing.document(invoice))
+    earning = {key[1] for key in rollup.money} | {key[0] for key in rollup.own_brand}
+    unknown = sorted(earning - revenue_share_bps.keys() - {reconciliation.NO_PARTNER})
+    if unknown:
+        logger.warning(
+            "retailers without a catalog entry left out of statements", extra={"retailers": unknown}
+        )
+    statements = invoicing.statements(rollup, revenue_share_bps, complete=complete)
+    for statement in statements:
+        base = f"statements/retailer={statement.retailer_id}/{month}"
+        files[base + ".csv"] = csv_file(invoicing.statement_csv(statement))
+        files[base + ".json"] = json_file(invoicing.document(statement))
+    uploaded = _partner_statements(reports, month)
+    for partner in sorted((sides.keys() | uploaded.keys() | {i.partner_id for i in invoices}) - {"-"}):
+        items = compare(sides.get(partner, LedgerSide.empty()), uploaded.get(partner))
+        files[f"discrepancies/partner={partner}/{month}.csv"] = csv_file(discrepancies_csv(items))
+    prefix = f"reports/monthly/month={month}/"
+    files[prefix + "experiment.json"] = json_file(experiments.as_rows(experiments.readout(found)))
+    files[prefix + "refunds.csv"] = csv_file(
+        experiments.refunds_csv(experiments.offer_refunds(sorted(offer_cells.items())))
+    )
+    summary = {
+        "month": month,
+        "complete": complete,
+        "days_included": rollup.days,
+        "days_missing": missing,
+        "retailers_without_catalog_entry": unknown,
+        "invoiced_by_currency": _invoiced_totals(invoices),
+        "partner_statements_compared": sorted(uploaded),
+    }
+    files[prefix + "summary.json"] = json_file(summary)
+    publish(reports, prefix + "manifest.json", files, {"month": month})
+    logger.info("month rolled up", extra={"month": month, "days": len(rollup.days), "files": len(files)})
+    return summary
+
+
+def _invoiced_totals(invoices: list[invoicing.Invoice]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for invoice in invoices:
+        for currency, sums in invoice.totals.items():
+            totals[currency] = totals.get(currency, 0) + sums["net_minor"]
+    return dict(sorted(totals.items()))
