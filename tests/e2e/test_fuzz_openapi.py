@@ -1,0 +1,36 @@
+"""Schemathesis against the local stack, from the served OpenAPI document: no 5xx, responses match
+the schema. `make test` runs a short pass; `make fuzz` a long one (FUZZ_EXAMPLES)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("credential", ["AFTERGLOW_ADMIN_KEY", "AFTERGLOW_DEMO_PUBLISHABLE_KEY"])
+def test_generated_requests_never_get_a_server_error(local_stack, credential, tmp_path):
+    api = local_stack["AFTERGLOW_API_URL"]
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{api}/v1/openapi.json",
+        "--url",
+        api,
+        "-H",
+        f"Authorization: Bearer {local_stack[credential]}",
+        "--max-examples",
+        os.environ.get("FUZZ_EXAMPLES", "4"),
+        "--checks",
+        "not_a_server_error,response_schema_conformance",
+        "--phases",
+        os.environ.get("FUZZ_PHASES", "examples,fuzzing"),
+        "--seed",
+        "7",
+        "--no-color",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
