@@ -316,3 +316,26 @@ def test_conversions_feed_the_learning_counters(stores, world):
 def test_reference_library_signature_verifies_against_our_secret_format(stores, world):
     seeded, _, _ = world
     assert Webhook(seeded.webhook_secret).sign("m", datetime.now(UTC), "{}").startswith("v1,")
+
+
+def test_a_throttled_store_answers_retryable_503_and_the_retry_records_once(
+    stores, world, invoke_webhook, monkeypatch
+):
+    from botocore.exceptions import ClientError
+
+    seeded, click_id, _ = world
+    raw = json.dumps(_conversion(click_id, "throttled-1")).encode()
+    real_put = stores.ledger._ddb.put_item
+
+    def throttled(**kwargs):
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "PutItem"
+        )
+
+    monkeypatch.setattr(stores.ledger._ddb, "put_item", throttled)
+    status, headers, body = invoke_webhook(seeded.webhook_secret, raw)
+    assert (status, body["error"]["code"], headers["retry-after"]) == (503, "unavailable", "5")
+    monkeypatch.setattr(stores.ledger._ddb, "put_item", real_put)
+    status, _, body = invoke_webhook(seeded.webhook_secret, raw)
+    assert (status, body["status"]) == (200, "recorded")
+    assert invoke_webhook(seeded.webhook_secret, raw)[2]["status"] == "duplicate"
