@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint unit integration e2e bench fuzz build deploy openapi clean
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint unit integration e2e bench fuzz build deploy openapi clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,10 +16,17 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# Real-browser tests drive Debian's Chromium (Playwright's own download needs a CDN CI cannot reach).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+browser: $(CHROMIUM)
+
 demo: $(STAMP)  ## start the local stack with a demo catalog; Ctrl-C stops it
 	$(BIN)/afterglow local
 
-test: lint $(STAMP)  ## lint, then every test
+test: lint $(STAMP) $(CHROMIUM)  ## lint, then every test (installs Chromium for the browser tests)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)  ## ruff, mypy, cfn-lint and a stale-OpenAPI check
@@ -32,7 +42,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest -q tests/integration
 
-e2e: $(STAMP)
+e2e: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest -q tests/e2e
 
 openapi: $(STAMP)  ## regenerate shared/afterglow/openapi.json after changing routes or models
