@@ -12,6 +12,7 @@ os.environ.update(
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "TOKEN_KEYS": "test:test-token-key-0123456789abcdef",
+        "RATE_LIMIT_PER_IP_PER_S": "100000",  # tests send bursts from one address; one test lowers it
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto intercepts the real AWS endpoints
@@ -55,7 +56,7 @@ def _create_template_resources(template: Template, monkeypatch: pytest.MonkeyPat
     names = create_data_resources(template, "test", clients)
     parameters = {**template.parameter_defaults(), "TokenKeys": os.environ["TOKEN_KEYS"]}
     for variable, value in template.environment(names, parameters).items():
-        if not variable.startswith("POWERTOOLS_"):
+        if not variable.startswith("POWERTOOLS_") and variable not in os.environ:
             monkeypatch.setenv(variable, value)
     reset_process_caches()
     return names

@@ -10,6 +10,7 @@ from afterglow.api import (
     cors_headers,
     create_app,
     lambda_handler_for,
+    rate_limited,
     storefront_principal,
     stores,
 )
@@ -23,7 +24,12 @@ from afterglow.store import Stores
 app = create_app("Afterglow decisions", "Choose the offers for an order-confirmation page.")
 
 
-@app.post("/v1/decisions", response_model=DecisionResponse | DecisionExplanation, tags=["storefront"])
+@app.post(
+    "/v1/decisions",
+    response_model=DecisionResponse | DecisionExplanation,
+    tags=["storefront"],
+    dependencies=[Depends(rate_limited)],
+)
 async def post_decision(
     body: DecisionRequest,
     request: Request,

@@ -11,6 +11,7 @@ from afterglow.api import (
     cors_headers,
     create_app,
     lambda_handler_for,
+    rate_limited,
     raw_json_body_doc,
     read_json_body,
     storefront_principal,
@@ -33,6 +34,7 @@ StoresDep = Annotated[Stores, Depends(stores)]
 @app.post(
     "/v1/events",
     response_model=EventBatchResult,
+    dependencies=[Depends(rate_limited)],
     tags=["storefront"],
     openapi_extra=raw_json_body_doc(app, EventBatch, "EventBatch"),
 )
@@ -65,7 +67,13 @@ async def preflight_events(request: Request, stores: StoresDep) -> Response:
     return Response(status_code=204, headers={**headers, **CORS_PREFLIGHT_HEADERS})
 
 
-@app.get("/v1/c/{token}", status_code=302, response_class=RedirectResponse, tags=["storefront"])
+@app.get(
+    "/v1/c/{token}",
+    status_code=302,
+    response_class=RedirectResponse,
+    tags=["storefront"],
+    dependencies=[Depends(rate_limited)],
+)
 async def click(token: Token, stores: StoresDep) -> RedirectResponse:
     """Record a click and redirect (302) to the partner's page with `click_id` appended."""
     target = record_click(stores.catalog, stores.ledger, stores.learning, token)

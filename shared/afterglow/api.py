@@ -1,7 +1,10 @@
 """What every HTTP function shares: the app factory, error mapping, authentication, Lambda wrapper."""
 
 import json
+import math
+from functools import lru_cache
 from collections.abc import Callable, Iterable
+from time import monotonic
 from typing import Annotated, Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -20,10 +23,12 @@ from afterglow.errors import (
     InvalidInput,
     MalformedJson,
     PayloadTooLarge,
+    TooManyRequests,
     Unauthorized,
 )
 from afterglow.models import ErrorBody, ErrorDetail
 from afterglow.observability import logger, metrics, tracer
+from afterglow.ratelimit import RateLimiter
 from afterglow.services.auth import Principal, authenticate
 from afterglow.settings import get_settings
 from afterglow.store import Stores, get_stores
@@ -39,6 +44,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Not found",
         413: "Body too large",
         422: "Invalid input; `error.field` names the field",
+        429: "Too many requests; see Retry-After",
+        503: "Temporarily unavailable; retry (see Retry-After)",
     }.items()
 }
 
@@ -77,7 +84,10 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
 
 async def _domain_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, AfterglowError)
-    return error_response(error.status, error.code, error.message, error.field)
+    response = error_response(error.status, error.code, error.message, error.field)
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 async def _http_error(_: Request, error: Exception) -> JSONResponse:
@@ -208,6 +218,29 @@ def publishable_key(request: Request) -> str | None:
 async def storefront_principal(request: Request, stores: Annotated[Stores, Depends(stores)]) -> Principal:
     """The caller of a storefront endpoint (header or `?key=` publishable key)."""
     return authenticate(stores.catalog, publishable_key(request))
+
+
+@lru_cache(maxsize=2)
+def _limiters(per_ip: float, per_key: float) -> tuple[RateLimiter, RateLimiter]:
+    # Per warm container, per client address and per publishable key (see afterglow.ratelimit).
+    return RateLimiter(per_ip, 2 * per_ip), RateLimiter(per_key, 2 * per_key)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as API Gateway saw it (requestContext.http.sourceIp)."""
+    event = request.scope.get("aws.event") or {}
+    source = event.get("requestContext", {}).get("http", {}).get("sourceIp")
+    return str(source or (request.client.host if request.client else "unknown"))
+
+
+async def rate_limited(request: Request) -> None:
+    """429 with Retry-After when one key or one address sends more than its share."""
+    settings = get_settings()
+    per_ip, per_key = _limiters(settings.rate_limit_per_ip_per_s, settings.rate_limit_per_key_per_s)
+    now = monotonic()
+    wait = max(per_ip.check(client_address(request), now), per_key.check(publishable_key(request) or "-", now))
+    if wait > 0:
+        raise TooManyRequests("too many requests; slow down", retry_after=max(1, math.ceil(wait)))
 
 
 def normalise_origin(origin: str) -> str:

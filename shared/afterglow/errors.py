@@ -53,3 +53,12 @@ class StoreUnavailable(AfterglowError):
 
     status = 503
     code = "unavailable"
+
+
+class TooManyRequests(AfterglowError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

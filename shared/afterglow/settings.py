@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     decision_deadline_ms: Annotated[
         int, Field(ge=10, le=10_000, description="Past this, a decision returns no offers (degraded)")
     ] = 800
+    rate_limit_per_ip_per_s: Annotated[
+        float, Field(gt=0, description="Storefront requests per second per client address, per container")
+    ] = 20
+    rate_limit_per_key_per_s: Annotated[
+        float, Field(gt=0, description="Storefront requests per second per publishable key, per container")
+    ] = 500
     public_api_url: Annotated[str, Field(description="Base URL of the HTTP API, for click links")] = ""
 
 

@@ -188,3 +188,14 @@ def test_no_decision_state_in_other_tables_leaks_raw_customer_ids(stores, functi
     )
     dump = str(boto3.client("dynamodb").scan(TableName=stores.learning._table)["Items"])
     assert "secret.person" not in dump.lower()
+
+
+def test_one_address_flooding_decisions_gets_429_with_retry_after(stores, function_module, shop, monkeypatch):
+    monkeypatch.setenv("RATE_LIMIT_PER_IP_PER_S", "2")
+    from afterglow.settings import get_settings
+
+    get_settings.cache_clear()
+    statuses = [_decide(function_module, shop.publishable_key, _order(f"flood-{i}"))[:2] for i in range(8)]
+    limited = [(status, headers) for status, headers in statuses if status == 429]
+    assert limited and all(int(headers["retry-after"]) >= 1 for _, headers in limited)
+    assert statuses[0][0] == 200  # the first requests of the burst pass

@@ -74,7 +74,11 @@ def start(
     session = boto3.session.Session()
     clients = {name: session.client(name) for name in ("dynamodb", "s3", "sqs")}
     names = create_data_resources(template, STACK, clients)
-    parameters = {**template.parameter_defaults(), "TokenKeys": f"local:{secrets.token_urlsafe(32)}"}
+    parameters = {
+        **template.parameter_defaults(),
+        "TokenKeys": f"local:{secrets.token_urlsafe(32)}",
+        "IpRateLimit": "1000",  # every local client is 127.0.0.1
+    }
     function_env = template.environment(names, parameters)
     os.environ.update(function_env)
 
