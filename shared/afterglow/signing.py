@@ -117,9 +117,15 @@ class TokenSigner:
         """Claims of a genuine, unexpired token; `Unauthorized` for anything else."""
         try:
             payload, mac = token.split(".")
+            # The MAC is checked before anything is parsed: a forged token never reaches the JSON
+            # parser (deeply nested JSON would otherwise raise RecursionError, found by a test).
+            signed_by = next(
+                (kid for kid in self._keys if hmac.compare_digest(mac, self._mac(kid, payload))), None
+            )
+            if signed_by is None:
+                raise InvalidToken("invalid_token")
             body = json.loads(_unb64(payload))
-            kid = body["k"]
-            if kid not in self._keys or not hmac.compare_digest(mac, self._mac(kid, payload)):
+            if body["k"] != signed_by:
                 raise InvalidToken("invalid_token")
             claims = TrackingClaims(
                 retailer_id=str(body["r"]),
@@ -131,7 +137,7 @@ class TokenSigner:
             )
         except InvalidToken:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
             raise InvalidToken("invalid_token") from error
         if claims.issued_at > now + 300:  # tolerate a few minutes of clock skew, no more
             raise InvalidToken("invalid_token")

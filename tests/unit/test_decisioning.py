@@ -1,0 +1,238 @@
+"""The decision pipeline's pure stages: which arm, which candidates, which slate."""
+
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from afterglow.catalog import CatalogIndex
+from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates
+from afterglow.models import Arm, DecisionRequest, ExperimentSplit, Offer, Retailer, RetailerRules
+from afterglow.rules import DecisionContext
+from afterglow.services.ranking import rank_candidates
+from tests.unit.builders import (
+    NOW,
+    make_first_party_offer,
+    make_offer,
+    make_partner,
+    make_request,
+    make_retailer,
+)
+
+SUBJECTS = [f"customer-{n}" for n in range(10_000)]
+
+
+def index_of(*offers: Offer) -> CatalogIndex:
+    partners = [make_partner(p) for p in {o.partner_id for o in offers if o.kind == "partner"}]
+    return CatalogIndex.build(offers, partners)
+
+
+def context(
+    request: DecisionRequest | None = None, *, retailer: Retailer | None = None, arm: Arm = Arm.MIXED
+) -> DecisionContext:
+    return DecisionContext.of(request or make_request(), retailer or make_retailer(), arm, NOW)
+
+
+def slate_for(index: CatalogIndex, ctx: DecisionContext, limit: int = 3) -> list[Offer]:
+    """Eligibility, ranking and slate, as the decide use case chains them."""
+    return choose_slate(rank_candidates(eligible_candidates(index, ctx), {}), limit)
+
+
+def ids(offers: list[Offer]) -> list[str]:
+    return [offer.offer_id for offer in offers]
+
+
+# --- experiment arms -----------------------------------------------------------------------------
+
+
+@settings(max_examples=200)
+@given(salt=st.text(max_size=20), subject=st.text(max_size=40))
+def test_the_same_customer_of_the_same_retailer_always_lands_in_the_same_arm(salt, subject):
+    split = ExperimentSplit(holdout=25, first_party_only=25, partner_only=25, mixed=25)
+    assert assign_arm(salt, subject, split) == assign_arm(salt, subject, split)
+
+
+@pytest.mark.parametrize(
+    ("split", "arm"),
+    [
+        (ExperimentSplit(holdout=100, mixed=0), Arm.HOLDOUT),
+        (ExperimentSplit(holdout=0, first_party_only=100, mixed=0), Arm.FIRST_PARTY_ONLY),
+        (ExperimentSplit(holdout=0, partner_only=100, mixed=0), Arm.PARTNER_ONLY),
+        (ExperimentSplit(holdout=0, mixed=100), Arm.MIXED),
+    ],
+)
+def test_a_hundred_percent_arm_takes_every_customer(split, arm):
+    assert {assign_arm("salt", subject, split) for subject in SUBJECTS[:1_000]} == {arm}
+
+
+def test_a_twenty_percent_holdout_holds_out_about_a_fifth_of_customers():
+    split = ExperimentSplit(holdout=20, mixed=80)
+    arms = Counter(assign_arm("salt", subject, split) for subject in SUBJECTS)
+    assert 1_700 <= arms[Arm.HOLDOUT] <= 2_300
+    assert arms[Arm.HOLDOUT] + arms[Arm.MIXED] == len(SUBJECTS)
+
+
+def test_every_arm_gets_roughly_its_share_of_customers():
+    split = ExperimentSplit(holdout=10, first_party_only=20, partner_only=30, mixed=40)
+    arms = Counter(assign_arm("salt", subject, split) for subject in SUBJECTS)
+    for arm, percent in [
+        (Arm.HOLDOUT, 10),
+        (Arm.FIRST_PARTY_ONLY, 20),
+        (Arm.PARTNER_ONLY, 30),
+        (Arm.MIXED, 40),
+    ]:
+        assert abs(arms[arm] - percent * 100) <= 300, (arm, arms[arm])
+
+
+def test_a_retailers_salt_reshuffles_who_is_held_out():
+    split = ExperimentSplit(holdout=50, mixed=50)
+    held_out_a = {s for s in SUBJECTS[:1_000] if assign_arm("salt-a", s, split) is Arm.HOLDOUT}
+    held_out_b = {s for s in SUBJECTS[:1_000] if assign_arm("salt-b", s, split) is Arm.HOLDOUT}
+    assert held_out_a != held_out_b
+
+
+# --- candidates ----------------------------------------------------------------------------------
+
+
+def test_a_held_out_customer_is_offered_nothing():
+    index = index_of(make_offer("partner_coffee"), make_first_party_offer("own_coffee"))
+    assert eligible_candidates(index, context(arm=Arm.HOLDOUT)) == []
+    assert slate_for(index, context(arm=Arm.HOLDOUT)) == []
+
+
+def test_partner_only_arm_never_shows_first_party_offers():
+    index = index_of(make_offer("partner_coffee"), make_first_party_offer("own_coffee"))
+    assert ids(slate_for(index, context(arm=Arm.PARTNER_ONLY))) == ["partner_coffee"]
+
+
+def test_first_party_only_arm_never_shows_partner_offers():
+    index = index_of(make_offer("partner_coffee"), make_first_party_offer("own_coffee"))
+    assert ids(slate_for(index, context(arm=Arm.FIRST_PARTY_ONLY))) == ["own_coffee"]
+
+
+def test_mixed_arm_shows_both_kinds():
+    index = index_of(make_offer("partner_coffee"), make_first_party_offer("own_coffee"))
+    assert set(ids(slate_for(index, context(arm=Arm.MIXED)))) == {"partner_coffee", "own_coffee"}
+
+
+def test_offers_less_relevant_than_the_retailers_minimum_are_dropped():
+    # Given a kitchen purchase and offers in the same (1.0), complementary (0.8), refill (0.7)
+    # and extending (0.6) categories
+    index = index_of(
+        make_offer("same", partner_id="p1", category="kitchen"),
+        make_offer("complements", partner_id="p2", category="coffee"),
+        make_offer("refills", partner_id="p3", category="grocery"),
+        make_offer("extends", partner_id="p4", category="meal_kits"),
+    )
+    # When the retailer wants a relevance of at least 0.75
+    ctx = context(retailer=make_retailer(min_relevance=0.75))
+    # Then only the same and complementary categories remain
+    assert {c.offer.offer_id for c in eligible_candidates(index, ctx)} == {"same", "complements"}
+
+
+def test_without_a_minimum_relevance_every_related_category_is_a_candidate():
+    index = index_of(
+        make_offer("complements", partner_id="p2", category="coffee"),
+        make_offer("extends", partner_id="p4", category="meal_kits"),
+        make_offer("unrelated", partner_id="p5", category="insurance"),
+    )
+    assert {c.offer.offer_id for c in eligible_candidates(index, context())} == {"complements", "extends"}
+
+
+_sku_ids = st.text(alphabet="abcAB-1", min_size=1, max_size=3)
+
+
+@settings(max_examples=200)
+@given(
+    offer_ids=st.lists(_sku_ids, min_size=1, max_size=6, unique=True),
+    purchased=st.lists(_sku_ids, min_size=1, max_size=3),
+)
+def test_an_offer_named_after_a_purchased_sku_is_never_scored(offer_ids, purchased):
+    # Given offers whose ids may equal (in any case) the SKUs just bought
+    offers = [make_offer(f"{oid}", partner_id=f"p{n}", category="coffee") for n, oid in enumerate(offer_ids)]
+    request = make_request(categories=("kitchen",) * len(purchased), skus=tuple(purchased))
+    # When candidates are scored
+    scored = {c.offer.offer_id for c in eligible_candidates(index_of(*offers), context(request))}
+    # Then none is a bought SKU, and every other offer is a candidate
+    bought = {sku.lower() for sku in purchased}
+    assert {oid for oid in scored if oid.lower() in bought} == set()
+    assert scored == {oid for oid in offer_ids if oid.lower() not in bought}
+
+
+def test_an_offer_whose_sku_was_just_bought_is_never_scored():
+    index = index_of(make_offer("grinder", category="kitchen", sku="GRINDER-9"), make_offer("beans"))
+    request = make_request(categories=("kitchen",), skus=("grinder-9",))
+    assert {c.offer.offer_id for c in eligible_candidates(index, context(request))} == {"beans"}
+
+
+def test_an_ineligible_best_paying_offer_does_not_hide_the_ones_behind_it():
+    # Given ten blocked best-paying offers in a category, then one eligible lower-paying one
+    blocked = [make_offer(f"b{n}", partner_id="blocked", signup_payout=5_000) for n in range(10)]
+    eligible = make_offer("ok", partner_id="fine", signup_payout=100)
+    retailer = make_retailer(rules=RetailerRules(blocked_partners=["blocked"]))
+    # Then the eligible one is still found
+    assert ids(slate_for(index_of(*blocked, eligible), context(retailer=retailer))) == ["ok"]
+
+
+# --- the slate -----------------------------------------------------------------------------------
+
+
+_ranked_offers = st.lists(
+    st.tuples(st.sampled_from(["p1", "p2", "p3", "p4"]), st.sampled_from(["coffee", "grocery", "kitchen"])),
+    max_size=10,
+).map(
+    lambda rows: [
+        make_offer(f"o{n}", partner_id=partner, category=category)
+        for n, (partner, category) in enumerate(rows)
+    ]
+)
+
+
+@settings(max_examples=200)
+@given(ranked=_ranked_offers, limit=st.integers(min_value=1, max_value=3))
+def test_a_slate_has_at_most_one_offer_per_partner_and_fills_up_to_its_limit(ranked, limit):
+    slate = choose_slate(ranked, limit)
+    partners = [offer.partner_id for offer in slate]
+    assert len(partners) == len(set(partners))
+    assert len(slate) == min(limit, len({offer.partner_id for offer in ranked}))
+    assert all(offer in ranked for offer in slate)
+    if ranked:
+        assert slate[0] == ranked[0]  # the best offer always leads
+
+
+def test_a_slate_prefers_a_new_category_over_a_better_ranked_repeat():
+    ranked = [
+        make_offer("coffee_1", partner_id="p1", category="coffee"),
+        make_offer("coffee_2", partner_id="p2", category="coffee"),
+        make_offer("grocery_1", partner_id="p3", category="grocery"),
+    ]
+    assert ids(choose_slate(ranked, 2)) == ["coffee_1", "grocery_1"]
+
+
+def test_the_slate_is_ranked_by_relevance_times_payout():
+    index = index_of(
+        make_offer("kitchen_low", partner_id="p1", category="kitchen", signup_payout=100),
+        make_offer("coffee_high", partner_id="p2", category="coffee", signup_payout=1_000),
+    )
+    assert ids(slate_for(index, context())) == ["coffee_high", "kitchen_low"]
+
+
+@pytest.mark.parametrize(("k", "max_offers", "shown"), [(3, 3, 3), (1, 3, 1), (3, 2, 2), (2, 1, 1)])
+def test_a_decision_shows_no_more_offers_than_asked_for_or_the_retailer_allows(k, max_offers, shown):
+    """The limit is the smaller of the request's `k` and the retailer's `max_offers`."""
+    from afterglow.services.decisions import _choose  # the use case that applies both limits
+
+    # Given five eligible offers from five partners
+    index = index_of(
+        *(
+            make_offer(f"o{n}", partner_id=f"p{n}", category=category)
+            for n, category in enumerate(["kitchen", "coffee", "grocery", "meal_kits", "kitchen"])
+        )
+    )
+    # When a decision is made
+    response, offer_ids = _choose(
+        index, make_retailer(max_offers=max_offers), make_request(k=k), "customer-hash", {}, "https://api"
+    )
+    # Then it shows the smaller number
+    assert len(response.offers) == len(offer_ids) == shown
