@@ -238,7 +238,9 @@ async def rate_limited(request: Request) -> None:
     settings = get_settings()
     per_ip, per_key = _limiters(settings.rate_limit_per_ip_per_s, settings.rate_limit_per_key_per_s)
     now = monotonic()
-    wait = max(per_ip.check(client_address(request), now), per_key.check(publishable_key(request) or "-", now))
+    wait = max(
+        per_ip.check(client_address(request), now), per_key.check(publishable_key(request) or "-", now)
+    )
     if wait > 0:
         raise TooManyRequests("too many requests; slow down", retry_after=max(1, math.ceil(wait)))
 
