@@ -2,8 +2,8 @@
 
 import json
 import math
-from functools import lru_cache
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from time import monotonic
 from typing import Annotated, Any
 

@@ -68,15 +68,28 @@ def _platform_key(_: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    from afterglow.services.reconcile import reconcile_range
+    from afterglow.services.monthly import reconcile_month, retailer_shares
+    from afterglow.services.reconcile import days_between, reconcile_range
     from afterglow.store import get_stores
 
     stores = get_stores()
+    if args.month:
+        try:
+            summary = reconcile_month(stores.reports, args.month, retailer_shares(stores.catalog))
+        except ValueError as error:
+            print(f"afterglow reconcile: {error}", file=sys.stderr)
+            return 2
+        print(json.dumps(summary, sort_keys=True))
+        print(f"invoices and statements written to s3://{stores.reports.bucket}/", file=sys.stderr)
+        return 0
     try:
-        summaries = reconcile_range(stores.ledger, stores.reports, args.date, args.until or args.date)
+        days_between(args.date, args.until or args.date)
     except ValueError as error:
         print(f"afterglow reconcile: {error}", file=sys.stderr)
         return 2
+    summaries = reconcile_range(
+        stores.ledger, stores.reports, args.date, args.until or args.date, catalog=stores.catalog
+    )
     for summary in summaries:
         print(json.dumps(summary, sort_keys=True))
     print(f"reports written to s3://{stores.reports.bucket}/reports/daily/", file=sys.stderr)
@@ -129,7 +142,9 @@ def parser() -> argparse.ArgumentParser:
     key.set_defaults(run=_platform_key)
 
     reconcile = commands.add_parser("reconcile", help="reconcile the ledger of a day (or a range) into S3")
-    reconcile.add_argument("--date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    when = reconcile.add_mutually_exclusive_group(required=True)
+    when.add_argument("--date", type=date.fromisoformat, help="YYYY-MM-DD (then its month is rolled up)")
+    when.add_argument("--month", help="YYYY-MM: only re-roll that month's invoices and statements")
     reconcile.add_argument("--until", type=date.fromisoformat, help="last day of a backfill, inclusive")
     reconcile.set_defaults(run=_reconcile)
 

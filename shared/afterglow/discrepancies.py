@@ -177,13 +177,19 @@ def _order(item: Discrepancy) -> tuple[str, str, str, int]:
     return (item.issue, item.conversion_id, item.reversal_id, item.partner_line or 0)
 
 
+def spreadsheet_safe(value: object) -> object:
+    """A partner-supplied text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
 def discrepancies_csv(items: list[Discrepancy]) -> bytes:
-    """Discrepancies as CSV (empty cells for what one side does not have)."""
+    """Discrepancies as CSV for people (empty cells for what one side does not have); text that
+    came from a partner's upload is neutralised against spreadsheet formula injection."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(DISCREPANCY_COLUMNS)
     for item in items:
-        writer.writerow(
-            ["" if getattr(item, name) is None else getattr(item, name) for name in DISCREPANCY_COLUMNS]
-        )
+        writer.writerow([spreadsheet_safe(getattr(item, name)) for name in DISCREPANCY_COLUMNS])
     return buffer.getvalue().encode()

@@ -128,6 +128,8 @@ def line_chart(title: str, days: Sequence[str], series: Mapping[str, Sequence[fl
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    if not body:
+        body = f'<tr><td colspan="{len(header)}" class="muted">none</td></tr>'
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -135,7 +137,11 @@ def _lift(readout: ArmReadout) -> str:
     lift = readout.lift
     if lift is None:
         return "–"
-    return f"{lift.difference:+.2f} [{lift.ci_low:+.2f}, {lift.ci_high:+.2f}]"
+
+    def signed(minor: float) -> str:
+        return ("+" if minor >= 0 else "") + money(minor, readout.currency)
+
+    return f"{signed(lift.difference)} [{signed(lift.ci_low)}, {signed(lift.ci_high)}]"
 
 
 def _retailer_section(report: DayReport, retailer: str) -> str:
@@ -149,7 +155,7 @@ def _retailer_section(report: DayReport, retailer: str) -> str:
         for r in readouts
     ]
     header = ["arm", "currency", "transactions", "revenue / transaction", "take rate", "engagement"]
-    header += ["conversion", "lift vs holdout (minor units, 95% CI)", "small sample"]
+    header += ["conversion", "lift vs holdout (95% CI)", "small sample"]
     bars = [
         (f"{r.arm} ({r.currency})", rpt, money(rpt, r.currency))
         for r in readouts
@@ -179,7 +185,7 @@ _STYLE = (
     "table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #d0d4da;padding:4px 8px;"
     "text-align:right}th{background:#f3f5f7}td:first-child,th:first-child{text-align:left}"
     "svg{margin:8px 16px 8px 0;font-size:12px}svg text{fill:#1b1e23}.chart-title{font-weight:600}"
-    ".axis{stroke:#8a9099}.muted{fill:#8a9099}.charts{display:flex;flex-wrap:wrap}"
+    ".axis{stroke:#8a9099}.muted{fill:#8a9099;color:#8a9099}.charts{display:flex;flex-wrap:wrap}"
     "section{border-top:1px solid #d0d4da;margin-top:16px}"
 )
 

@@ -1,8 +1,9 @@
 """Nightly reconciliation: one day of ledger → reports in S3, the manifest written last.
 
-A day is read shard by shard (`LedgerStore.read_shard`); each shard folds into its own partial
-aggregate and the partials are merged (`reconciliation.merge_into`), which is exactly what a
-fan-out per retailer × shard will do across invocations. Files written for day D:
+A day is read shard by shard (`LedgerStore.read_shard`, a few shards at a time on threads); each
+shard folds into its own partial aggregate and each partial is merged into the day's total
+(`reconciliation.merge_into`: order-free), which is exactly what a fan-out per shard will do
+across invocations. Memory holds the running total and the partials not merged yet. Files for D:
 
     reports/daily/dt=D/aggregates.csv    counters and money per retailer × partner × offer × arm × currency
     reports/daily/dt=D/actions.csv       money per cell × conversion action (invoices roll these up)
@@ -21,6 +22,7 @@ the next run of that day.
 """
 
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -40,6 +42,7 @@ from afterglow.services.report_files import (
 )
 from afterglow.store import CatalogStore, LedgerStore, ReportStore
 
+SHARD_READERS = 4  # shards read at once in one invocation (boto3 clients are thread-safe)
 HISTORY_DAYS = 14  # the take-rate chart covers this many days up to the reconciled one
 MAX_RANGE_DAYS = 367
 
@@ -79,11 +82,17 @@ def aggregate_shard(ledger: LedgerStore, day: date, shard: int) -> DayAggregatio
     )
 
 
-def aggregate_ledger_day(ledger: LedgerStore, day: date) -> DayAggregation:
-    """The whole day, shard after shard, each partial merged in: memory holds one shard's partial."""
+def aggregate_ledger_day(ledger: LedgerStore, day: date, *, workers: int = SHARD_READERS) -> DayAggregation:
+    """The whole day, its shards read by `workers` threads (DynamoDB reads wait on the network),
+    each shard's partial merged into the total and then dropped; merging is order-free."""
     total = DayAggregation()
-    for shard in range(ledger.shards):
-        reconciliation.merge_into(total, aggregate_shard(ledger, day, shard))
+    if workers <= 1:
+        for shard in range(ledger.shards):
+            reconciliation.merge_into(total, aggregate_shard(ledger, day, shard))
+        return total
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shard") as pool:
+        for partial in pool.map(lambda shard: aggregate_shard(ledger, day, shard), range(ledger.shards)):
+            reconciliation.merge_into(total, partial)
     return total
 
 

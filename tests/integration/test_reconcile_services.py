@@ -1,0 +1,133 @@
+"""Reconciling a day whose ledger was written by the real handlers: decide, events, click, webhooks."""
+
+import json
+from datetime import UTC, datetime
+
+from afterglow.local.gateway import FakeLambdaContext
+from afterglow.models import Creative, FixedPayout, Offer
+from afterglow.reconciliation import read_csv
+from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.conversions import ConversionDesk
+from afterglow.services.decisions import signer
+from afterglow.services.tracking import record_click
+from afterglow.signing import TrackingClaims
+from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
+
+
+def _decide(function_module, key, order_id, email):
+    body = order(order_id, customer={"email": email, "country": "DE"})
+    event = http_event("POST", "/v1/decisions", body=body, headers={"authorization": f"Bearer {key}"})
+    status, _, decision = invoke(function_module("DecideFunction"), event)
+    assert status == 200, decision
+    return decision
+
+
+def _events(function_module, key, events):
+    raw = json.dumps({"events": events}).encode()
+    event = http_event("POST", "/v1/events", raw=raw, headers={"authorization": f"Bearer {key}"})
+    status, _, body = invoke(function_module("TrackFunction"), event)
+    assert status == 200 and {r["status"] for r in body["results"]} == {"accepted"}, body
+
+
+def _event(token, kind, event_id, **data):
+    occurred = datetime.now(UTC).isoformat()
+    return {"event_id": event_id, "type": kind, "token": token, "occurred_at": occurred} | (
+        {"data": data} if data else {}
+    )
+
+
+def _deliver(stores, secret, payload, msg_id):
+    raw = json.dumps(payload).encode()
+    return ConversionDesk(stores.catalog, stores.ledger, stores.learning).receive(
+        signed_headers(secret, raw, msg_id=msg_id), raw
+    )
+
+
+def test_a_day_written_by_the_real_services_reconciles_to_the_ledger(stores, function_module):
+    # Given a shop with a partner offer (and, once the orders are decided, an own-brand add-on)
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    key, secret = seeded.publishable_key, seeded.webhook_secret
+
+    # And three orders: one clicked and converted (then refunded), one seen and ignored, one add-on taken
+    converted = _decide(function_module, key, "o-1", "ada@example.com")
+    ignored = _decide(function_module, key, "o-2", "bob@example.com")
+    added = _decide(function_module, key, "o-3", "cyd@example.com")
+    add_on = Offer(
+        offer_id="off_fp1",
+        partner_id=seeded.retailer_id,
+        kind="first_party",
+        category="kitchen",
+        creative=Creative(title="Descaler", price_minor=1299),
+        landing_url="https://shop.example/descaler",
+        payout=FixedPayout(currency="EUR", amounts={"first_purchase": 0}),
+        attribution_window_days=1,
+        lock_days=0,
+        created_at=datetime.now(UTC),
+    )
+    stores.catalog.create("OFFER", add_on.offer_id, add_on.model_dump(mode="json"))
+    catalog_cache.clear()  # a warm function would see it at its next refresh
+    token = converted["offers"][0]["tracking_token"]
+    _events(function_module, key, [_event(token, "impression", "evt-00000001")])
+    _events(
+        function_module, key, [_event(ignored["offers"][0]["tracking_token"], "impression", "evt-00000002")]
+    )
+    add_on_token = signer().sign(
+        TrackingClaims(
+            seeded.retailer_id,
+            added["decision_id"],
+            "off_fp1",
+            added["arm"],
+            int(datetime.now(UTC).timestamp()),
+        )
+    )
+    _events(function_module, key, [_event(add_on_token, "accept", "evt-00000003", quantity=1)])
+    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    now = datetime.now(UTC).isoformat()
+    conversion = {"click_id": click_id, "action": "signup", "occurred_at": now}
+    assert _deliver(stores, secret, conversion | {"conversion_id": "b-1"}, "m1").status == "recorded"
+    purchase = conversion | {"conversion_id": "b-2", "action": "first_purchase"}
+    assert _deliver(stores, secret, purchase, "m2").status == "recorded"
+    refund = {"type": "reversal", "conversion_id": "b-2", "reversal_id": "r-1", "occurred_at": now}
+    assert _deliver(stores, secret, refund | {"partner_id": seeded.partner_id}, "m3").status == "recorded"
+    stranger = conversion | {"click_id": "clk_nope", "conversion_id": "b-3"}
+    raw = json.dumps(stranger).encode()
+    headers = signed_headers(secret, raw, msg_id="m4") | {"afterglow-partner": seeded.partner_id}
+    assert (
+        ConversionDesk(stores.catalog, stores.ledger, stores.learning).receive(headers, raw).status
+        == "rejected"
+    )
+
+    # When today is reconciled by the function
+    today = datetime.now(UTC).date().isoformat()
+    handler = function_module("ReconcileFunction").lambda_handler
+    assert handler({"date": today}, FakeLambdaContext("reconcile")) == {"status": "ok", "days": [today]}
+
+    # Then the totals equal the ledger
+    prefix = f"reports/daily/dt={today}/"
+    totals = json.loads(stores.reports.get(prefix + "summary.json"))["totals"]
+    assert (totals["decisions"], totals["impressions"], totals["clicks"], totals["accepts"]) == (3, 2, 1, 1)
+    assert (totals["conversions"], totals["reversals"], totals["rejected_conversions"]) == (2, 1, 1)
+    assert totals["gross_minor_by_currency"] == {"EUR": 700 + 1500}
+    assert totals["net_minor_by_currency"] == {"EUR": 700}
+    assert totals["own_brand_revenue_minor_by_currency"] == {"EUR": 1299}
+    actions = {r["action"]: r["net_minor"] for r in read_csv(stores.reports.get(prefix + "actions.csv"))}
+    assert actions == {"signup": "700", "first_purchase": "0"}
+    rejected = read_csv(stores.reports.get(prefix + "rejections.csv"))
+    assert [(r["conversion_id"], r["reason"]) for r in rejected] == [("b-3", "unknown_click")]
+
+    # And only the customer who saw an offer and ignored it is followed up
+    followups = read_csv(stores.reports.get(f"followups/retailer={seeded.retailer_id}/dt={today}.csv"))
+    assert [(r["order_id"], r["decision_id"]) for r in followups] == [("o-2", ignored["decision_id"])]
+
+    # And this month's invoice and statement already show it (month to date)
+    month = today[:7]
+    invoice = json.loads(stores.reports.get(f"invoices/partner={seeded.partner_id}/{month}.json"))
+    assert invoice["totals"]["EUR"]["net_minor"] == 700
+    statement = json.loads(stores.reports.get(f"statements/retailer={seeded.retailer_id}/{month}.json"))
+    assert statement["totals"]["EUR"] | {} == {
+        "partner_net_minor": 700,
+        "retailer_share_minor": 350,
+        "platform_share_minor": 350,
+        "own_brand_revenue_minor": 1299,
+        "retailer_total_minor": 1649,
+    }
