@@ -1,5 +1,6 @@
 """track: storefront events, click redirects and the storefront SDK asset."""
 
+from importlib.resources import files
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Response
@@ -18,6 +19,7 @@ from afterglow.api import (
     stores,
     validation_error,
 )
+from afterglow.errors import NotFound
 from afterglow.models import EventBatch, EventBatchResult
 from afterglow.services.auth import Principal, storefront_retailer
 from afterglow.services.catalog_cache import catalog_cache
@@ -78,6 +80,19 @@ async def click(token: Token, stores: StoresDep) -> RedirectResponse:
     """Record a click and redirect (302) to the partner's page with `click_id` appended."""
     target = record_click(stores.catalog, stores.ledger, stores.learning, token)
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+@app.get("/v1/sdk.js", tags=["storefront"], response_class=Response)
+async def sdk() -> Response:
+    """The storefront SDK (one file, no dependencies); cache it for an hour."""
+    asset = files("afterglow").joinpath("static/afterglow.js")
+    if not asset.is_file():
+        raise NotFound("the SDK is not bundled in this build")
+    return Response(
+        asset.read_bytes(),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 lambda_handler = lambda_handler_for(app)

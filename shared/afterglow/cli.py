@@ -19,17 +19,27 @@ def _local(args: argparse.Namespace) -> int:
     stack = start(find_template(), host=args.host, port=args.port, moto_port=args.moto_port)
     catalog = get_stores().catalog
     extra = {"AFTERGLOW_ADMIN_KEY": create_platform_key(catalog)}
+    shop = None
     if not args.no_demo:
-        demo = seed_demo(catalog)
+        from afterglow.local.demo_shop import serve_demo_shop
+
+        shop_env: dict[str, str] = {}  # read per request: filled in once the catalog is seeded
+        shop = serve_demo_shop(stack.api_url, shop_env, host=args.host, port=args.demo_port)
+        demo = seed_demo(catalog, shop_url=shop.url)
         extra["AFTERGLOW_DEMO_PUBLISHABLE_KEY"] = demo.publishable_key
         extra["AFTERGLOW_DEMO_RETAILER_ID"] = demo.retailer_id
         for name, secret in demo.partner_secrets.items():
             slug = name.upper().replace(" ", "_").replace("&", "AND")
             extra[f"AFTERGLOW_DEMO_PARTNER_{slug}_ID"] = demo.partner_ids[name]
             extra[f"AFTERGLOW_DEMO_PARTNER_{slug}_SECRET"] = secret
+    if shop is not None:
+        shop_env.update({**stack.environment, **extra})
+        extra["AFTERGLOW_DEMO_SHOP_URL"] = shop.url
     env_file = Path(args.env_file)
     stack.write_env_file(env_file, extra)
     print(f"Afterglow local stack is up.\n  API:      {stack.api_url}\n  AWS (moto): {stack.aws_endpoint}")
+    if shop is not None:
+        print(f"  demo shop: {shop.url}/  (open it in a browser: sample orders, the survey, click-through)")
     print(f"  env file: {env_file}  (in another terminal: set -a; . {env_file}; set +a)")
     if not args.no_demo:
         order = {
@@ -48,6 +58,9 @@ def _local(args: argparse.Namespace) -> int:
         )
     print(f"ready: {stack.api_url}", flush=True)
     if args.exit_after_start:
+        if shop is not None:
+            shop.shutdown()
+            shop.server_close()
         stack.stop()
         return 0
     stopped = threading.Event()
@@ -55,6 +68,9 @@ def _local(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
     print("\nStopping the local stack.")
+    if shop is not None:
+        shop.shutdown()
+        shop.server_close()
     stack.stop()
     return 0
 
@@ -133,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     local.add_argument("--host", default="127.0.0.1")
     local.add_argument("--port", type=int, default=8000, help="API port (0 = any free port)")
     local.add_argument("--moto-port", type=int, default=5000, help="moto port (0 = any free port)")
+    local.add_argument("--demo-port", type=int, default=8001, help="demo shop port (0 = any free port)")
     local.add_argument("--env-file", default=".afterglow/local.env")
     local.add_argument("--no-demo", action="store_true", help="do not seed the demo catalog")
     local.add_argument("--exit-after-start", action="store_true", help="start, print, stop (smoke test)")

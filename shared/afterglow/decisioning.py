@@ -37,6 +37,25 @@ def expected_payout(offer: Offer, order_value_minor: int) -> int:
     return percent_of(basis, offer.payout.bps)
 
 
+GIFT_RELEVANCE = 0.6  # a gift buyer is open to gift services whatever the gift was
+
+
+def candidate_categories(index: CatalogIndex, ctx: DecisionContext) -> list[str]:
+    """Categories to draw offers from: bought, related, and gift services when it is a gift."""
+    categories = index.categories_for(set(ctx.purchased_categories))
+    if ctx.is_gift:
+        categories += sorted(GIFT_CATEGORIES.difference(categories))
+    return categories
+
+
+def category_relevance(category: str, ctx: DecisionContext) -> float:
+    """Relevance of an offer category to this basket (0..1), gift services included for gifts."""
+    score = max(relevance(purchased, category) for purchased in ctx.purchased_categories)
+    if ctx.is_gift and category in GIFT_CATEGORIES:
+        score = max(score, GIFT_RELEVANCE)
+    return score
+
+
 def survey_boost(offer: Offer, ctx: DecisionContext) -> float:
     """Micro-survey answers re-weight categories: gifts favour gift services; a goal its category."""
     boost = 1.0
@@ -50,7 +69,7 @@ def survey_boost(offer: Offer, ctx: DecisionContext) -> float:
 
 def relevance_to_basket(offer: Offer, ctx: DecisionContext) -> float:
     """Catalog relevance of the offer to the best matching purchased category (0..1)."""
-    return max(relevance(category, offer.category) for category in ctx.purchased_categories)
+    return category_relevance(offer.category, ctx)
 
 
 @dataclass(frozen=True)
@@ -78,8 +97,8 @@ def eligible_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[Candi
     while an offer refused by a rule never hides the ones behind it.
     """
     candidates = []
-    for category in index.categories_for(set(ctx.purchased_categories)):
-        score = max(relevance(purchased, category) for purchased in ctx.purchased_categories)
+    for category in candidate_categories(index, ctx):
+        score = category_relevance(category, ctx)
         if score < ctx.retailer.min_relevance or score == 0.0:
             continue
         found = 0
@@ -96,7 +115,9 @@ def eligible_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[Candi
 def explain_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[dict[str, object]]:
     """Every candidate with each rule's verdict and its score parts (explain mode)."""
     rows: list[dict[str, object]] = []
-    for offer in index.candidates_for(set(ctx.purchased_categories)):
+    for offer in (
+        o for category in candidate_categories(index, ctx) for o in index.by_category.get(category, ())
+    ):
         verdicts = all_verdicts(offer, ctx)
         score = relevance_to_basket(offer, ctx)
         if score < ctx.retailer.min_relevance or score == 0.0:

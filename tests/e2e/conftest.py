@@ -22,7 +22,16 @@ def _read_env(path: Path) -> dict[str, str]:
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Start `afterglow local` on free ports; yields the environment it wrote to its env file."""
     env_file = tmp_path_factory.mktemp("stack") / "local.env"
-    command = [str(Path(sys.executable).with_name("afterglow")), "local", "--port", "0", "--moto-port", "0"]
+    command = [
+        str(Path(sys.executable).with_name("afterglow")),
+        "local",
+        "--port",
+        "0",
+        "--moto-port",
+        "0",
+        "--demo-port",
+        "0",
+    ]
     process = subprocess.Popen(
         [*command, "--env-file", str(env_file)],
         cwd=ROOT,

@@ -38,6 +38,7 @@ EXPECTED = {
     "decide_preflight": ("DecideFunction", 204),
     "track_preflight_events": ("TrackFunction", 204),
     "track_post_events": ("TrackFunction", 200),
+    "track_get_sdk": ("TrackFunction", 200),
 }
 
 

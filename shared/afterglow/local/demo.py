@@ -10,6 +10,8 @@ from afterglow.models import (
     PartnerCreate,
     PercentPayout,
     RetailerCreate,
+    SurveyOption,
+    SurveyQuestion,
 )
 from afterglow.services import admin
 from afterglow.store import CatalogStore
@@ -64,16 +66,30 @@ DEMO_OFFERS = [
 ]
 
 
-def seed_demo(catalog: CatalogStore) -> DemoCatalog:
-    """Create the demo retailer (no holdout, so every demo order shows offers), partners and offers."""
+def seed_demo(catalog: CatalogStore, shop_url: str | None = None) -> DemoCatalog:
+    """Create the demo retailer (no holdout, so every demo order shows offers), partners, offers
+    and one first-party add-on. With the demo shop's URL, partner landing pages are the shop's
+    fake partner pages and the shop's origin may call the storefront API."""
+    origins = ["https://shop.example"]
+    if shop_url:
+        port = shop_url.rsplit(":", 1)[-1]
+        origins += [shop_url, f"http://localhost:{port}"]
     created = admin.create_retailer(
         catalog,
         RetailerCreate(
             name="Northwind Outfitters",
             currency="EUR",
             revenue_share_bps=5_000,
-            allowed_origins=["https://shop.example"],
+            allowed_origins=origins,
             experiment=ExperimentSplit(holdout=0, mixed=100),
+            survey=SurveyQuestion(
+                key="is_gift",
+                question="Is this a gift?",
+                options=[
+                    SurveyOption(value=True, label="Yes, it's a gift"),
+                    SurveyOption(value=False, label="No"),
+                ],
+            ),
         ),
     )
     secrets: dict[str, str] = {}
@@ -83,16 +99,40 @@ def seed_demo(catalog: CatalogStore) -> DemoCatalog:
         secrets[partner_name] = partner.webhook_secret
         partner_ids[partner_name] = partner.partner.partner_id
         slug = partner_name.lower().replace(" ", "-").replace("&", "and")
+        partner_id = partner.partner.partner_id
+        landing = (
+            f"{shop_url}/partner/{partner_id}/welcome?utm_source=afterglow"
+            if shop_url
+            else f"https://{slug}.example/welcome?utm_source=afterglow"
+        )
         admin.create_offer(
             catalog,
             OfferCreate(
-                partner_id=partner.partner.partner_id,
+                partner_id=partner_id,
                 category=category,
                 creative=Creative(title=title, body=body, cta="Claim offer", exclusive_minutes=15),
-                landing_url=f"https://{slug}.example/welcome?utm_source=afterglow",
+                landing_url=landing,
                 payout=payout,
             ),
         )
+    admin.create_first_party_offer(
+        catalog,
+        created.retailer.retailer_id,
+        OfferCreate(
+            partner_id=created.retailer.retailer_id,
+            category="kitchen",
+            creative=Creative(
+                title="Descaling kit, 3 months",
+                body="Keeps the machine brewing like day one.",
+                cta="Add to order",
+                price_minor=1_490,
+                discount_pct=20,
+            ),
+            landing_url=f"{shop_url or 'https://shop.example'}/products/descaler",
+            payout=FixedPayout(currency="EUR", amounts={"first_purchase": 0}),
+            tags=["refill"],
+        ),
+    )
     return DemoCatalog(
         created.retailer.retailer_id, created.publishable_key, created.secret_key, secrets, partner_ids
     )

@@ -99,6 +99,19 @@ def create_offer(catalog: CatalogStore, request: OfferCreate) -> Offer:
     return offer
 
 
+def create_first_party_offer(catalog: CatalogStore, retailer_id: str, request: OfferCreate) -> Offer:
+    """One of the retailer's own products ("add to order"); `partner_id` is ignored: the owner is
+    the retailer, and the rules show it on that retailer's pages only."""
+    load_retailer(catalog, retailer_id)
+    fields = request.model_dump(mode="json")
+    fields.update(partner_id=retailer_id, kind="first_party")
+    fields["attribution_window_days"] = request.attribution_window_days or 1
+    fields["lock_days"] = request.lock_days if request.lock_days is not None else 0
+    offer = Offer(offer_id=new_id("off"), created_at=_now(), **fields)
+    catalog.create("OFFER", offer.offer_id, offer.model_dump(mode="json"))
+    return offer
+
+
 def _load(catalog: CatalogStore, entity: str, entity_id: str, field: str | None) -> dict[str, Any]:
     item = catalog.get(entity, entity_id)
     if item is None:

@@ -1,0 +1,1 @@
+../shared/afterglow/static/afterglow.js
