@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -84,17 +85,28 @@ def api() -> FakeApi:
     )
 
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".afterglow" / "artifacts"
+
+
 class PageErrors:
     """Everything the host page would see thrown at it: errors and unhandled rejections."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.thrown: list[str] = []
+        self.console_errors: list[str] = []
         page.on("pageerror", lambda error: self.thrown.append(str(error)))
+        page.on(
+            "console", lambda message: message.type == "error" and self.console_errors.append(message.text)
+        )
         page.add_init_script(
             "window.__rejections = [];"
             "addEventListener('unhandledrejection', e => __rejections.push(String(e.reason)));"
         )
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
 
     def all(self) -> list[str]:
         return self.thrown + self.page.evaluate("window.__rejections")
@@ -685,6 +697,10 @@ def test_real_stack_offers_click_through_to_partner_and_signed_signup(browser, l
         expect(cards.first).to_be_visible()
         titles = cards.locator("h3").all_text_contents()
         assert "Insure your new gear" in titles or "Trail meals, delivered" in titles
+        # A screenshot of the real confirmation page, kept as a test artifact for people to look at
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "demo-confirmation-camping.png", full_page=True)
+        assert (SCREENSHOTS / "demo-confirmation-camping.png").stat().st_size > 10_000
 
         # When the shopper clicks an offer: the click is tracked and redirects to the partner
         link = cards.first.get_by_role("link")
@@ -709,6 +725,7 @@ def test_real_stack_offers_click_through_to_partner_and_signed_signup(browser, l
         landing.get_by_role("button", name="Sign up").click()
         expect(landing.locator("[data-status]")).to_have_attribute("data-status", "duplicate")
         assert errors.all() == []
+        assert errors.console_errors == []  # no console errors on the real confirmation page
     finally:
         context.close()
         shop.shutdown()
