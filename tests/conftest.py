@@ -40,7 +40,7 @@ def template() -> Template:
 
 def reset_process_caches() -> None:
     """Forget settings, clients and warm caches so each test sees its own AWS."""
-    from afterglow.services import auth, catalog_cache, conversions
+    from afterglow.services import auth, catalog_cache, conversions, ranking
     from afterglow.settings import get_settings
     from afterglow.store import get_stores
 
@@ -49,6 +49,7 @@ def reset_process_caches() -> None:
     catalog_cache.catalog_cache.clear()
     auth._key_cache.clear()
     conversions._secrets_cache.clear()
+    ranking.policy_cache.clear()
 
 
 def _create_template_resources(template: Template, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:

@@ -131,6 +131,13 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from afterglow.simulation import main as simulate
+
+    print(simulate(args.rounds, args.seed, args.png))
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from afterglow.local.bench import run, table, write_results
 
@@ -170,6 +177,14 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--write", action="store_true", help="write shared/afterglow/openapi.json")
     mode.add_argument("--check", action="store_true", help="fail if the committed document is stale")
     openapi.set_defaults(run=_openapi)
+    simulate = commands.add_parser(
+        "simulate", help="the learning policy vs random, non-contextual and oracle, on a simulated world"
+    )
+    simulate.add_argument("--rounds", type=int, default=50_000)
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--png", default="bench/learning-curve.png", help="learning-curve PNG path")
+    simulate.set_defaults(run=_simulate)
+
     bench = commands.add_parser("bench", help="measure every performance budget in one run")
     bench.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     bench.add_argument("--out", default="bench/results.json")

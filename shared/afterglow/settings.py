@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     rate_limit_per_key_per_s: Annotated[
         float, Field(gt=0, description="Storefront requests per second per publishable key, per container")
     ] = 500
+    learning_refresh_seconds: Annotated[
+        float, Field(ge=0, description="How stale the learned policy of a warm decide may get")
+    ] = 180
     public_api_url: Annotated[str, Field(description="Base URL of the HTTP API, for click links")] = ""
 
 

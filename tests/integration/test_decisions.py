@@ -199,3 +199,46 @@ def test_one_address_flooding_decisions_gets_429_with_retry_after(stores, functi
     limited = [(status, headers) for status, headers in statuses if status == 429]
     assert limited and all(int(headers["retry-after"]) >= 1 for _, headers in limited)
     assert statuses[0][0] == 200  # the first requests of the burst pass
+
+
+def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, monkeypatch):
+    # Given two coffee offers where the catalog prior prefers A (it pays more per conversion)
+    monkeypatch.setenv("LEARNING_REFRESH_SECONDS", "0")
+    from afterglow.settings import get_settings
+
+    get_settings.cache_clear()
+    created = admin.create_retailer(
+        stores.catalog,
+        RetailerCreate(name="Learner", currency="EUR", experiment={"holdout": 0, "mixed": 100}, max_offers=1),
+    )
+    ids = {}
+    for name, payout in (("A", 900), ("B", 800)):
+        partner = admin.create_partner(stores.catalog, PartnerCreate(name=name)).partner.partner_id
+        ids[name] = admin.create_offer(
+            stores.catalog,
+            OfferCreate(
+                partner_id=partner,
+                category="coffee",
+                creative=Creative(title=name),
+                landing_url=f"https://{name}.example",
+                payout=FixedPayout(currency="EUR", amounts={"signup": payout}),
+            ),
+        ).offer_id
+    first = [
+        _decide(function_module, created.publishable_key, _order(f"l-{i}", k=1))[2]["offers"][0]["offer_id"]
+        for i in range(5)
+    ]
+    # When B is shown often and converts, and A is shown often and never converts
+    context = {"purchase_category": "kitchen"}
+    for _ in range(200):
+        stores.learning.add_feedback(ids["A"], context, shown=1)
+        stores.learning.add_feedback(ids["B"], context, shown=1)
+    for _ in range(60):
+        stores.learning.add_feedback(ids["B"], context, converted=1, revenue_minor=800)
+    # Then decisions for kitchen orders now put B first
+    later = [
+        _decide(function_module, created.publishable_key, _order(f"m-{i}", k=1))[2]["offers"][0]["offer_id"]
+        for i in range(10)
+    ]
+    assert first.count(ids["A"]) >= 1
+    assert later.count(ids["B"]) >= 9

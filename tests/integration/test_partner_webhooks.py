@@ -309,7 +309,7 @@ def test_conversions_feed_the_learning_counters(stores, world):
     _deliver(stores, seeded.webhook_secret, _conversion(click_id, "learn-1"))
     rows = {row["sk"]: row for row in stores.learning.counters(seeded.offer_id)}
     assert rows["*=*"]["converted"] == 1 and rows["*=*"]["revenue_minor"] == 700
-    assert rows["category=kitchen"]["engaged"] == 1  # the click
+    assert rows["purchase_category=kitchen"]["engaged"] == 1  # the click
     assert rows["segment=vip"]["converted"] == 1
 
 

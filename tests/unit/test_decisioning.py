@@ -36,7 +36,7 @@ def context(
 
 def slate_for(index: CatalogIndex, ctx: DecisionContext, limit: int = 3) -> list[Offer]:
     """Eligibility, ranking and slate, as the decide use case chains them."""
-    return choose_slate(rank_candidates(eligible_candidates(index, ctx), {}), limit)
+    return choose_slate(rank_candidates(eligible_candidates(index, ctx), {}, None), limit)
 
 
 def ids(offers: list[Offer]) -> list[str]:

@@ -18,11 +18,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates, explain_candidates
 from afterglow.errors import InvalidInput
+from afterglow.learning import ThompsonPolicy
 from afterglow.models import Arm, DecisionRequest, DecisionResponse, Offer, OfferView, Retailer
 from afterglow.observability import logger, metrics
 from afterglow.rules import DecisionContext
 from afterglow.services.catalog_cache import catalog_cache
-from afterglow.services.ranking import rank_candidates
+from afterglow.services.ranking import policy_cache, rank_candidates
 from afterglow.settings import get_settings
 from afterglow.signing import TokenSigner, TrackingClaims, hash_customer, new_id
 from afterglow.store import Stores
@@ -56,7 +57,7 @@ def decision_key(
 def learning_context(request: DecisionRequest) -> dict[str, str]:
     """The few context features feedback is counted under (carried in the tracking token)."""
     main_item = max(request.line_items, key=lambda item: item.price_minor * item.quantity)
-    context = {"category": main_item.category}
+    context = {"purchase_category": main_item.category}
     if request.customer.segment:
         context["segment"] = request.customer.segment
     if request.survey.get("is_gift") is True:
@@ -109,7 +110,10 @@ def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url
         state = stores.decisions.read_state(retailer.retailer_id, customer_hash)
         index = catalog_cache.refresh_to(stores.catalog, state.catalog_version)
         retailer = index.retailers.get(retailer.retailer_id, retailer)
-        response, offer_ids = _choose(index, retailer, request, customer_hash, state.exposures, api_url)
+        policy = policy_cache.get(stores.learning, index)
+        response, offer_ids = _choose(
+            index, retailer, request, customer_hash, state.exposures, api_url, policy
+        )
         if monotonic() - started > deadline:
             return _degraded("deadline")
         existing = stores.decisions.record_decision(
@@ -147,13 +151,14 @@ def _choose(
     customer_hash: str,
     exposures: dict[str, int],
     api_url: str,
+    policy: ThompsonPolicy | None = None,
 ) -> tuple[DecisionResponse, list[str]]:
     now = datetime.now(UTC).replace(microsecond=0)
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
     ctx = DecisionContext.of(request, retailer, arm, now, exposures)
     context = learning_context(request)
     limit = min(request.k, retailer.max_offers)
-    slate = choose_slate(rank_candidates(eligible_candidates(index, ctx), context), limit)
+    slate = choose_slate(rank_candidates(eligible_candidates(index, ctx), context, policy), limit)
 
     decision_id = new_id("dec")
     tokens = signer()

@@ -1,14 +1,69 @@
-"""Ranking eligible candidates by expected value: learned engagement × payout.
+"""Ranking eligible candidates by expected value, learned online: P(convert | context) × payout.
 
-TODO(issue 5): rank with `afterglow.learning.default_policy()` fed from the learning counters
-(cached for a few minutes). Until then: the catalog-relevance prior × survey boost × payout.
+The policy (`afterglow.learning`) is rebuilt from the learning counters every few minutes per warm
+function — one Scan — so feedback written by `track` and `webhooks` reaches `decide` within
+`LEARNING_REFRESH_SECONDS`, and the decision path itself makes no extra round trip.
 """
 
+from time import monotonic
+
+from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import Candidate
+from afterglow.learning import CounterRow, ThompsonPolicy, from_counters
 from afterglow.models import Offer
+from afterglow.settings import get_settings
+from afterglow.store import LearningStore
 
 
-def rank_candidates(candidates: list[Candidate], context: dict[str, str]) -> list[Offer]:
-    """Candidates best first (ties broken by offer id so that equal scores rank stably)."""
-    ordered = sorted(candidates, key=lambda c: (-c.prior_score, c.offer.offer_id))
-    return [candidate.offer for candidate in ordered]
+def counter_rows(items: list[dict[str, object]]) -> list[CounterRow]:
+    """Stored counter rows as the policy's cells: successes are conversions, rewards are payouts."""
+    rows: list[CounterRow] = []
+    for item in items:
+        feature, _, value = str(item["sk"]).partition("=")
+        rows.append(
+            CounterRow(
+                arm_id=str(item["offer_id"]),
+                feature=feature,
+                value=value,
+                shown=int(item.get("shown", 0)),  # type: ignore[call-overload]
+                successes=int(item.get("converted", 0)),  # type: ignore[call-overload]
+                reward_sum=float(item.get("revenue_minor", 0)),  # type: ignore[arg-type]
+            )
+        )
+    return rows
+
+
+class PolicyCache:
+    """The learned policy held by a warm function, rebuilt when older than the refresh interval."""
+
+    def __init__(self) -> None:
+        self._policy: ThompsonPolicy | None = None
+        self._built_at = float("-inf")
+        self._catalog_version = -1
+
+    def get(self, learning: LearningStore, index: CatalogIndex) -> ThompsonPolicy:
+        stale = monotonic() - self._built_at > get_settings().learning_refresh_seconds
+        if self._policy is None or stale or index.version != self._catalog_version:
+            categories = {offer_id: offer.category for offer_id, offer in index.offers.items()}
+            self._policy = from_counters(counter_rows(learning.all_counters()), offer_categories=categories)
+            self._built_at, self._catalog_version = monotonic(), index.version
+        return self._policy
+
+    def clear(self) -> None:
+        self._policy = None
+
+
+policy_cache = PolicyCache()
+
+
+def rank_candidates(
+    candidates: list[Candidate], context: dict[str, str], policy: ThompsonPolicy | None
+) -> list[Offer]:
+    """Candidates best first: by the learned policy when there is one, else by the catalog prior
+    (relevance × survey boost × payout). Ties rank by offer id so equal scores rank stably."""
+    by_prior = sorted(candidates, key=lambda c: (-c.prior_score, c.offer.offer_id))
+    if policy is None or not by_prior:
+        return [candidate.offer for candidate in by_prior]
+    offers = {candidate.offer.offer_id: candidate.offer for candidate in by_prior}
+    ranked = policy.rank(dict(context), list(offers), len(offers))
+    return [offers[offer_id] for offer_id in ranked]

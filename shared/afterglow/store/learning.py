@@ -56,3 +56,24 @@ class LearningStore:
             if separator:
                 rows.setdefault(row, {"sk": row})[counter] = value
         return list(rows.values())
+
+    def all_counters(self) -> list[dict[str, Any]]:
+        """Every offer's counters as rows (`offer_id`, `sk`, counters): a Scan, for the policy cache."""
+        rows: list[dict[str, Any]] = []
+        paginator = self._ddb.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self._table,
+            FilterExpression="sk = :counters",
+            ExpressionAttributeValues={":counters": {"S": COUNTERS_SK}},
+        )
+        for page in pages:
+            for raw in page["Items"]:
+                item = deserialize(raw)
+                offer_id = str(item["pk"]).removeprefix("OFFER#")
+                grouped: dict[str, dict[str, Any]] = {}
+                for attribute, value in item.items():
+                    counter, separator, row = attribute.partition("|")
+                    if separator:
+                        grouped.setdefault(row, {"offer_id": offer_id, "sk": row})[counter] = value
+                rows.extend(grouped.values())
+        return rows

@@ -1,0 +1,186 @@
+"""The learning policy: the Protocol's contract, exploration, expected value, counters, determinism."""
+
+import random
+from collections import Counter
+from decimal import Decimal
+
+from afterglow.learning import (
+    MAX_VALUES_PER_FEATURE,
+    CounterRow,
+    NonContextualThompson,
+    Policy,
+    RandomPolicy,
+    ThompsonPolicy,
+    default_policy,
+    feature_value,
+    from_counters,
+)
+
+CONTEXT: dict[str, str | float] = {"purchase_category": "camping", "segment": "new"}
+
+
+def teach(policy: Policy, events: list[tuple[dict[str, str | float], str, float]]) -> None:
+    for context, arm, reward in events:
+        policy.update(context, arm, reward)
+
+
+def bernoulli_events(
+    rates: dict[str, float], *, n: int, payouts: dict[str, float] | None = None, seed: int = 0
+) -> list[tuple[dict[str, str | float], str, float]]:
+    """`n` shows of each arm in CONTEXT, converting at `rates`, paying `payouts` (default 1)."""
+    rng = random.Random(seed)
+    return [
+        (CONTEXT, arm, (payouts or {}).get(arm, 1.0) if rng.random() < rate else 0.0)
+        for _ in range(n)
+        for arm, rate in rates.items()
+    ]
+
+
+def first_choices(
+    policy: Policy, context: dict[str, str | float], arms: list[str], times: int
+) -> Counter[str]:
+    return Counter(policy.rank(context, arms, 1)[0] for _ in range(times))
+
+
+def test_every_policy_returns_at_most_k_distinct_arms_from_those_given():
+    arms = ["a", "b", "b", "c", "d", "a"]
+    for policy in (
+        default_policy(),
+        ThompsonPolicy(seed=1),
+        NonContextualThompson(seed=1),
+        RandomPolicy(seed=1),
+    ):
+        for k in (0, 1, 3, 10):
+            slate = policy.rank(CONTEXT, arms, k)
+            assert len(slate) == min(k, 4)
+            assert len(set(slate)) == len(slate)
+            assert set(slate) <= set(arms)
+        assert policy.rank(CONTEXT, [], 3) == []
+
+
+def test_default_policy_needs_no_arguments_and_satisfies_the_protocol():
+    policy: Policy = default_policy()
+    policy.update({"anything": "goes"}, "arm-1", 1.0)
+    assert policy.rank({"anything": "goes"}, ["arm-1", "arm-2"], 2) in (
+        ["arm-1", "arm-2"],
+        ["arm-2", "arm-1"],
+    )
+
+
+def test_an_unseen_arm_is_explored_next_to_a_known_mediocre_one():
+    # Given an arm shown 2,000 times that converts 2% of the time
+    policy = ThompsonPolicy(seed=3)
+    teach(policy, bernoulli_events({"known": 0.02}, n=2_000))
+    # When a new arm competes with it, Then the new arm gets shown a fair share of the time
+    picks = first_choices(policy, CONTEXT, ["known", "new"], 400)
+    assert picks["new"] >= 80
+
+
+def test_revenue_rewards_move_the_ranking_to_the_higher_expected_value():
+    # Given "often" converts 10% for 5.00 (EV 0.50) and "rich" converts 5% for 30.00 (EV 1.50)
+    policy = ThompsonPolicy(seed=4)
+    events = bernoulli_events({"often": 0.10, "rich": 0.05}, n=1_500, payouts={"often": 5.0, "rich": 30.0})
+    teach(policy, events)
+    # Then the rarer but better-paying arm leads
+    assert first_choices(policy, CONTEXT, ["often", "rich"], 200)["rich"] >= 170
+
+
+def test_zero_one_rewards_rank_by_conversion_rate():
+    policy = ThompsonPolicy(seed=5)
+    teach(policy, bernoulli_events({"low": 0.2, "high": 0.5}, n=400))
+    assert first_choices(policy, CONTEXT, ["low", "high"], 200)["high"] >= 180
+
+
+def test_the_best_arm_per_context_is_learned_whatever_the_keys_are_called():
+    # Given contexts with keys the policy has never heard of (a string, a float, an int, a bool)
+    rng = random.Random(6)
+    policy = ThompsonPolicy(seed=6)
+    colours = ("red", "blue")
+    best = {"red": "arm-x", "blue": "arm-y"}
+    for _ in range(3_000):
+        colour = rng.choice(colours)
+        context: dict[str, str | float] = {"colour": colour, "score": rng.random(), "n": 3, "flag": True}  # type: ignore[dict-item]
+        for arm in ("arm-x", "arm-y"):
+            rate = 0.3 if arm == best[colour] else 0.1
+            policy.update(context, arm, 1.0 if rng.random() < rate else 0.0)
+    # Then each colour gets its own best arm
+    for colour in colours:
+        context = {"colour": colour, "score": 0.5, "n": 3, "flag": True}  # type: ignore[dict-item]
+        assert first_choices(policy, context, ["arm-x", "arm-y"], 100)[best[colour]] >= 85
+
+
+def test_a_catalog_prior_favours_offers_related_to_the_purchase_before_any_feedback():
+    # Given no feedback yet, an offer that complements camping (outdoor) and one unrelated (baby)
+    policy = ThompsonPolicy({"tent-pegs": "outdoor", "nappies": "baby"}, seed=7)
+    policy.update({"purchase_category": "books"}, "other", 0.0)  # any first event starts the estimates
+    picks = first_choices(policy, CONTEXT, ["tent-pegs", "nappies"], 300)
+    assert picks["tent-pegs"] >= 200
+
+
+def test_a_policy_rebuilt_from_counters_decides_like_the_one_that_saw_the_events():
+    rng = random.Random(8)
+    events = []
+    for _ in range(2_000):
+        context: dict[str, str | float] = {
+            "purchase_category": rng.choice(["camping", "coffee", "books"]),
+            "segment": rng.choice(["new", "vip"]),
+            "order_value": rng.uniform(10, 300),
+        }
+        arm = rng.choice(["a", "b", "c", "d"])
+        events.append((context, arm, rng.choice([0.0, 0.0, 0.0, 0.0, 12.5])))
+    categories = {"a": "outdoor", "b": "kitchen", "c": "books", "d": "streaming"}
+    live = ThompsonPolicy(categories, seed=9)
+    teach(live, events)
+    rebuilt = from_counters(live.to_counters(), offer_categories=categories, seed=9)
+    assert rebuilt.to_counters() == live.to_counters()
+    for context, _, _ in events[:50]:
+        assert rebuilt.rank(context, ["a", "b", "c", "d"], 3) == live.rank(context, ["a", "b", "c", "d"], 3)
+
+
+def test_counter_rows_add_up_whatever_their_order_or_number_type():
+    # Given the increments of three events, as a DynamoDB table would sum them (Decimal numbers)
+    policy = ThompsonPolicy(seed=10)
+    rows: list[CounterRow] = []
+    for reward in (0.0, 12.5, 0.0):
+        rows += policy.increments(CONTEXT, "a", reward)
+        policy.update(CONTEXT, "a", reward)
+    as_decimals = [
+        {**row, "reward_sum": Decimal(str(row["reward_sum"])), "shown": Decimal(row["shown"])}  # type: ignore[typeddict-item]
+        for row in reversed(rows)
+    ]
+    rebuilt = from_counters(as_decimals, seed=10)  # type: ignore[arg-type]
+    totals = {(r["arm_id"], r["feature"], r["value"]): r for r in rebuilt.to_counters()}
+    assert totals[("a", "*", "*")]["shown"] == 3
+    assert totals[("a", "*", "*")]["successes"] == 1
+    assert totals[("a", "segment", "new")]["reward_sum"] == 12.5
+
+
+def test_the_same_seed_gives_the_same_decisions():
+    def decisions(seed: int) -> list[list[str]]:
+        policy = ThompsonPolicy(seed=seed)
+        rng = random.Random(0)
+        slates = []
+        for _ in range(200):
+            slate = policy.rank(CONTEXT, ["a", "b", "c", "d", "e"], 3)
+            slates.append(slate)
+            policy.update(CONTEXT, slate[0], 1.0 if rng.random() < 0.1 else 0.0)
+        return slates
+
+    assert decisions(11) == decisions(11)
+    assert decisions(11) != decisions(12)
+
+
+def test_a_context_key_with_endless_values_cannot_grow_memory_without_bound():
+    policy = ThompsonPolicy(seed=13)
+    for number in range(MAX_VALUES_PER_FEATURE + 500):
+        policy.update({"customer_id": f"c{number}"}, "a", 0.0)
+    cells = {row["value"] for row in policy.to_counters() if row["feature"] == "customer_id"}
+    assert len(cells) == MAX_VALUES_PER_FEATURE
+    assert policy.rank({"customer_id": "c-new"}, ["a", "b"], 2)
+
+
+def test_float_context_values_fall_in_coarse_buckets():
+    assert feature_value(0.49) == feature_value(0.51) == "0.5"
+    assert feature_value(100.0) == feature_value(110.0) != feature_value(300.0)
+    assert feature_value("vip") == "vip"
+    assert feature_value(True) == "true"
