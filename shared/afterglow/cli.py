@@ -131,6 +131,42 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalog_generate(args: argparse.Namespace) -> int:
+    from afterglow.catalog_generator import write_catalog_file
+
+    written = write_catalog_file(Path(args.out), args.partners, seed=args.seed, offers=args.offers)
+    size = f"{written.bytes_written:,} bytes"
+    print(f"wrote {written.partners:,} partners and {written.offers:,} offers to {args.out} ({size})")
+    return 0
+
+
+def _progress(phase: str, done: int, total: int) -> None:
+    """A one-line progress bar on stderr."""
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done >= total else ""
+    print(
+        f"\r{phase:<10} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}", end=end, file=sys.stderr
+    )
+
+
+def _catalog_import(args: argparse.Namespace) -> int:
+    from afterglow.services.catalog_import import CatalogFileInvalid, import_catalog
+    from afterglow.store import get_stores
+
+    with Path(args.file).open(encoding="utf-8") as lines:
+        try:
+            report = import_catalog(get_stores().catalog, lines, progress=_progress)
+        except CatalogFileInvalid as invalid:
+            for error in invalid.errors:
+                where = f" ({error.field})" if error.field else ""
+                print(f"{args.file}:{error.line}: {error.message}{where}", file=sys.stderr)
+            print(f"afterglow catalog import: {invalid}", file=sys.stderr)
+            return 1
+    print(report.summary())
+    return 0
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from afterglow.simulation import main as simulate
 
@@ -177,6 +213,18 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--write", action="store_true", help="write shared/afterglow/openapi.json")
     mode.add_argument("--check", action="store_true", help="fail if the committed document is stale")
     openapi.set_defaults(run=_openapi)
+    catalog = commands.add_parser("catalog", help="generate or import a partner catalog (JSONL)")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    generate = catalog_commands.add_parser("generate", help="a deterministic synthetic catalog")
+    generate.add_argument("--partners", type=int, default=4_600)
+    generate.add_argument("--offers", type=int, help="total offers (default: about 4.3 per partner)")
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--out", default="catalog.jsonl")
+    generate.set_defaults(run=_catalog_generate)
+    load = catalog_commands.add_parser("import", help="validate every line, then import idempotently")
+    load.add_argument("file")
+    load.set_defaults(run=_catalog_import)
+
     simulate = commands.add_parser(
         "simulate", help="the learning policy vs random, non-contextual and oracle, on a simulated world"
     )

@@ -167,3 +167,202 @@ class CatalogStore:
             if is_conditional_failure(error):
                 raise AlreadyExists("key") from error
             raise
+
+    # --- bulk import ---------------------------------------------------------------------------
+
+    def get_many(
+        self, entity: str, entity_ids: list[str], *, attributes: list[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The stored bodies of many entities of one type, by id, read with strongly consistent
+        BatchGetItem (100 keys a call); ids that do not exist are absent. `attributes` limits what
+        is read back (the key is always included)."""
+        projection: dict[str, Any] = {}
+        if attributes:
+            names = {f"#a{i}": name for i, name in enumerate(["pk", *attributes])}
+            projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+        found: dict[str, dict[str, Any]] = {}
+        unique_ids = list(dict.fromkeys(entity_ids))
+        for start in range(0, len(unique_ids), 100):
+            keys = [
+                serialize({"pk": f"{entity}#{i}", "sk": "PROFILE"}) for i in unique_ids[start : start + 100]
+            ]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True, **projection}}
+            while request:
+                response = self._ddb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    body = deserialize(item)
+                    found[str(body["pk"]).removeprefix(f"{entity}#")] = body
+                request = response.get("UnprocessedKeys") or {}
+                _back_off_if(request)
+        return found
+
+    def put_new_entities(self, entities: list[tuple[str, str, dict[str, Any]]]) -> int:
+        """Write entities that a strongly consistent read just found absent, as
+        `(entity, entity_id, body)`, with BatchWriteItem (25 a call); returns the calls made.
+
+        BatchWriteItem cannot be conditional: callers use it only for ids that no one else mints
+        (the admin API mints random ids, an import file names its own)."""
+        requests = [
+            {"PutRequest": {"Item": serialize(self._entity_item(entity, entity_id, body))}}
+            for entity, entity_id, body in entities
+        ]
+        return self._batch_write(requests, per_call=25)
+
+    def put_if_version(
+        self, entity: str, entity_id: str, body: dict[str, Any], *, expected_version: int
+    ) -> bool:
+        """Replace an entity if it is still at `expected_version` (stored at expected_version + 1);
+        False if it changed meanwhile. Unlike `replace`, the catalog version is not bumped: the
+        caller bumps once for a whole batch (`bump_version`)."""
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=serialize(
+                    self._entity_item(entity, entity_id, {**body, "version": expected_version + 1})
+                ),
+                ConditionExpression="attribute_exists(pk) AND version = :expected",
+                ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+            )
+        except Exception as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def bump_version(self) -> int:
+        """Announce a batch of changes to warm functions: the catalog version + 1 (returned)."""
+        update = self._bump_version()["Update"]
+        response = self._ddb.update_item(**update, ReturnValues="UPDATED_NEW")
+        return int(response["Attributes"]["catalog_version"]["N"])
+
+    def scan_entities(self, entities: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Every entity of the given types, by type, read from the table itself with strongly
+        consistent reads: unlike the `by_type` index, which can lag a write by a moment, this sees
+        every change up to the moment it runs (what a snapshot must be built from)."""
+        found: dict[str, list[dict[str, Any]]] = {entity: [] for entity in entities}
+        names = {f":t{i}": {"S": entity} for i, entity in enumerate(entities)}
+        paginator = self._ddb.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self._table,
+            ConsistentRead=True,
+            FilterExpression=f"sk = :profile AND type_pk IN ({', '.join(names)})",
+            ExpressionAttributeValues={":profile": {"S": "PROFILE"}, **names},
+        ):
+            for item in page["Items"]:
+                body = deserialize(item)
+                found[str(body["type_pk"])].append(body)
+        return found
+
+    # --- catalog snapshot ------------------------------------------------------------------------
+    # The snapshot of the active catalog lives in this table (which `decide` may already read)
+    # as binary chunks under `SNAPSHOT#<version>#<snapshot id>`, each well below DynamoDB's 400 KB
+    # item limit. A pointer item (pk CATALOG, sk SNAPSHOT), written only after every chunk, names
+    # the published one, so a reader never sees half a snapshot.
+
+    def snapshot_pointer(self) -> dict[str, Any] | None:
+        """Which snapshot is published (version, key, chunks), or None before the first one."""
+        response = self._ddb.get_item(
+            TableName=self._table, Key=serialize(SNAPSHOT_POINTER_KEY), ConsistentRead=True
+        )
+        return deserialize(response["Item"]) if "Item" in response else None
+
+    def write_snapshot(self, version: int, snapshot_id: str, blob: bytes) -> bool:
+        """Store a snapshot of catalog `version` and publish it, unless one of the same or a later
+        version is already published (then nothing stays written and the answer is False).
+        The snapshot published before the previous one is deleted: readers still loading the
+        previous one keep their chunks."""
+        previous = self.snapshot_pointer() or {}
+        if int(previous.get("snapshot_version", -1)) >= version:
+            return False
+        key = f"SNAPSHOT#{version:012d}#{snapshot_id}"
+        chunks = [blob[i : i + SNAPSHOT_CHUNK_BYTES] for i in range(0, len(blob), SNAPSHOT_CHUNK_BYTES)]
+        self._write_chunks(key, chunks)
+        pointer = {
+            **SNAPSHOT_POINTER_KEY,
+            "snapshot_version": version,
+            "snapshot_key": key,
+            "chunks": len(chunks),
+            "bytes": len(blob),
+            "previous_key": previous.get("snapshot_key"),
+            "previous_chunks": previous.get("chunks"),
+        }
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=serialize(pointer),
+                ConditionExpression="attribute_not_exists(pk) OR snapshot_version < :version",
+                ExpressionAttributeValues={":version": {"N": str(version)}},
+            )
+        except Exception as error:
+            if not is_conditional_failure(error):
+                raise
+            # A newer snapshot won the race; ours is garbage unless it is the very same one.
+            if (self.snapshot_pointer() or {}).get("snapshot_key") != key:
+                self._delete_chunks(key, len(chunks))
+            return False
+        if previous.get("previous_key") and previous["previous_key"] != key:
+            self._delete_chunks(str(previous["previous_key"]), int(previous.get("previous_chunks") or 0))
+        return True
+
+    def read_snapshot(self, version: int | None = None) -> tuple[int, bytes] | None:
+        """The published snapshot as (version, bytes); None if there is none, if it is not of
+        `version` (when given), or if a chunk is missing."""
+        pointer = self.snapshot_pointer()
+        if pointer is None or (version is not None and int(pointer["snapshot_version"]) != version):
+            return None
+        key, count = str(pointer["snapshot_key"]), int(pointer["chunks"])
+        chunks: dict[str, bytes] = {}
+        for start in range(0, count, 100):
+            keys = [
+                {"pk": {"S": key}, "sk": {"S": f"CHUNK#{i:04d}"}}
+                for i in range(start, min(count, start + 100))
+            ]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self._ddb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    chunks[item["sk"]["S"]] = item["data"]["B"]
+                request = response.get("UnprocessedKeys") or {}
+                _back_off_if(request)
+        if len(chunks) != count:
+            return None
+        return int(pointer["snapshot_version"]), b"".join(chunks[f"CHUNK#{i:04d}"] for i in range(count))
+
+    def _write_chunks(self, key: str, chunks: list[bytes]) -> None:
+        requests = [
+            {"PutRequest": {"Item": {"pk": {"S": key}, "sk": {"S": f"CHUNK#{i:04d}"}, "data": {"B": chunk}}}}
+            for i, chunk in enumerate(chunks)
+        ]
+        self._batch_write(requests)
+
+    def _delete_chunks(self, key: str, count: int) -> None:
+        self._batch_write(
+            [
+                {"DeleteRequest": {"Key": {"pk": {"S": key}, "sk": {"S": f"CHUNK#{i:04d}"}}}}
+                for i in range(count)
+            ]
+        )
+
+    def _batch_write(self, requests: list[dict[str, Any]], *, per_call: int = 10) -> int:
+        """BatchWriteItem until nothing is left unprocessed; returns the calls made. At most 25
+        requests and 16 MB a call: snapshot chunks are ~350 KB, hence 10 of them by default."""
+        calls = 0
+        for start in range(0, len(requests), per_call):
+            pending: dict[str, Any] = {self._table: requests[start : start + per_call]}
+            while pending:
+                pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                calls += 1
+                _back_off_if(pending)
+        return calls
+
+
+SNAPSHOT_POINTER_KEY = {"pk": "CATALOG", "sk": "SNAPSHOT"}
+SNAPSHOT_CHUNK_BYTES = 350_000
+
+
+def _back_off_if(unprocessed: dict[str, Any]) -> None:
+    """A short pause before resending what a throttled batch call left unprocessed."""
+    if unprocessed:
+        import time  # here rather than at the top: this section is appended to a shared module
+
+        time.sleep(0.05)

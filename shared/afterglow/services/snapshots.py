@@ -1,0 +1,120 @@
+"""Publish the catalog snapshot after changes, and load it where a warm function needs the catalog.
+
+A snapshot is labelled with the catalog version read *before* the entities are read, so its
+content is never older than its label: a function that sees version N and loads snapshot N holds
+at least every change up to N.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from afterglow.catalog import CatalogIndex
+from afterglow.catalog_snapshot import (
+    SnapshotUnreadable,
+    build_snapshot,
+    load_snapshot,
+    open_snapshot,
+    snapshot_id,
+)
+from afterglow.models import Offer, Partner, Retailer
+from afterglow.observability import logger
+from afterglow.store import CatalogStore
+
+
+@dataclass(frozen=True)
+class PublishedSnapshot:
+    version: int
+    size_bytes: int
+
+
+def publish_snapshot(catalog: CatalogStore) -> PublishedSnapshot | None:
+    """Snapshot the whole catalog as it is now (one consistent scan) and publish it; None when
+    the current version already has one (or a newer one won a race)."""
+    version = catalog.version()
+    pointer = catalog.snapshot_pointer()
+    if pointer is not None and int(pointer["snapshot_version"]) >= version:
+        return None
+    entities = catalog.scan_entities(["RETAILER", "PARTNER", "OFFER"])
+    return _publish(
+        catalog,
+        version,
+        retailers=[Retailer.model_validate(item) for item in entities["RETAILER"]],
+        partners=[Partner.model_validate(item) for item in entities["PARTNER"]],
+        offers=[Offer.model_validate(item) for item in entities["OFFER"]],
+    )
+
+
+def publish_snapshot_with_changes(
+    catalog: CatalogStore,
+    *,
+    base_version: int,
+    version: int,
+    written_partners: Sequence[dict[str, Any]] = (),
+    written_offers: Sequence[dict[str, Any]] = (),
+    written_retailers: Sequence[dict[str, Any]] = (),
+) -> PublishedSnapshot | None:
+    """Publish snapshot `version` as the published snapshot of `base_version` plus the entities
+    written since (stored bodies, as read or written), without reading the whole catalog again:
+    how an import publishes, and how a single admin change can.
+
+    Only valid when those writes are *all* that changed between the two versions, which the
+    caller knows when `version` is `base_version` plus its own bumps (every other change bumps
+    the version too). Without a readable snapshot of `base_version`, publishes from a full scan.
+    Not for resuming a partner: its offers are left out of snapshots while it is paused, so they
+    would have to be passed too (an import never changes a status).
+    """
+    stored = catalog.read_snapshot(base_version)
+    try:
+        base = open_snapshot(stored[1]) if stored else None
+    except SnapshotUnreadable:
+        base = None
+    if base is None:
+        return publish_snapshot(catalog)
+    partners = {partner.partner_id: partner for partner in base.partners}
+    partners.update({body["partner_id"]: Partner.model_validate(body) for body in written_partners})
+    offers = {offer.offer_id: offer for offer in base.offers}
+    offers.update({body["offer_id"]: Offer.model_validate(body) for body in written_offers})
+    # The base snapshot holds only partners with a showable offer: look up the others now needed.
+    owners = {offer.partner_id for offer in offers.values() if offer.kind == "partner"}
+    for partner_id, item in catalog.get_many("PARTNER", sorted(owners - set(partners))).items():
+        partners[partner_id] = Partner.model_validate(item)
+    retailers = {retailer.retailer_id: retailer for retailer in base.retailers}
+    retailers.update({body["retailer_id"]: Retailer.model_validate(body) for body in written_retailers})
+    return _publish(
+        catalog,
+        version,
+        retailers=list(retailers.values()),
+        partners=list(partners.values()),
+        offers=list(offers.values()),
+    )
+
+
+def _publish(
+    catalog: CatalogStore,
+    version: int,
+    *,
+    retailers: Sequence[Retailer],
+    partners: Sequence[Partner],
+    offers: Sequence[Offer],
+) -> PublishedSnapshot | None:
+    snapshot = build_snapshot(version, retailers=retailers, partners=partners, offers=offers)
+    if not catalog.write_snapshot(version, snapshot_id(snapshot), snapshot):
+        return None
+    logger.info("catalog snapshot published", extra={"version": version, "bytes": len(snapshot)})
+    return PublishedSnapshot(version=version, size_bytes=len(snapshot))
+
+
+def load_published_index(catalog: CatalogStore, version: int, *, freeze: bool = False) -> CatalogIndex | None:
+    """The catalog index from the published snapshot of exactly `version`; None when there is no
+    such snapshot (a change since the last publish) or it cannot be read, so that the caller loads
+    the catalog entity by entity instead. One GetItem (the pointer), then one BatchGetItem of the
+    chunks when it is that version. `freeze`: see `load_snapshot` (for a cold start)."""
+    stored = catalog.read_snapshot(version)
+    if stored is None:
+        return None
+    try:
+        return load_snapshot(stored[1], freeze=freeze)
+    except SnapshotUnreadable:
+        logger.warning("catalog snapshot unreadable; loading the catalog item by item", exc_info=True)
+        return None

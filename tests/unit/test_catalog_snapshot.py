@@ -1,0 +1,119 @@
+"""The catalog snapshot: a round trip gives the same index, holds only what can show, and is reproducible."""
+
+import gc
+import gzip
+import json
+import typing
+
+import pytest
+from pydantic import BaseModel
+
+from afterglow.catalog import CatalogIndex
+from afterglow.catalog_snapshot import SnapshotUnreadable, build_snapshot, load_snapshot, open_snapshot
+from afterglow.models import Offer, Partner, PercentPayout, Retailer, Targeting
+from tests.unit.builders import NOW, make_first_party_offer, make_offer, make_partner, make_retailer
+
+RETAILERS = [make_retailer()]
+PARTNERS = [make_partner("par_1"), make_partner("par_2", status="paused"), make_partner("par_idle")]
+OFFERS = [
+    make_offer("off_fixed", category="coffee", signup_payout=900),
+    make_offer(
+        "off_percent",
+        category="kitchen",
+        payout=PercentPayout(bps=1200, actions=["first_purchase", "subscription"]),
+        targeting=Targeting(countries=["DE"], min_order_minor=2_000, starts_at=NOW),
+        tags=["refill"],
+        frequency_cap=2,
+    ),
+    make_offer("off_cheap", category="coffee", signup_payout=100),
+    make_offer("off_paused", status="paused"),
+    make_offer("off_of_paused_partner", partner_id="par_2"),
+    make_first_party_offer("own_1", category="kitchen"),
+]
+
+
+def _snapshot(version: int = 7) -> bytes:
+    return build_snapshot(version, retailers=RETAILERS, partners=PARTNERS, offers=OFFERS)
+
+
+def test_a_loaded_snapshot_is_the_index_built_from_the_catalog():
+    expected = CatalogIndex.build(OFFERS, PARTNERS, RETAILERS, version=7)
+    loaded = load_snapshot(_snapshot())
+    assert loaded.version == 7
+    assert loaded.offers == expected.offers
+    assert loaded.by_category == expected.by_category
+    assert loaded.retailers == expected.retailers
+
+
+def test_the_retailers_salt_survives_the_round_trip():
+    # A decision hashes customer ids with it, though ordinary dumps leave it out
+    assert load_snapshot(_snapshot()).retailers["ret_1"].salt == "salt-1"
+
+
+def test_only_showable_offers_and_their_partners_are_in_the_snapshot():
+    contents = open_snapshot(_snapshot())
+    assert {offer.offer_id for offer in contents.offers} == {"off_fixed", "off_percent", "off_cheap", "own_1"}
+    assert [partner.partner_id for partner in contents.partners] == ["par_1"]
+
+
+def test_the_same_catalog_gives_the_same_bytes_whatever_the_order():
+    shuffled = build_snapshot(7, retailers=RETAILERS, partners=PARTNERS[::-1], offers=OFFERS[::-1])
+    assert shuffled == _snapshot()
+
+
+def test_a_snapshot_is_compact_json_under_gzip():
+    document = json.loads(gzip.decompress(_snapshot()))
+    assert document["format"] == 1
+    assert document["version"] == 7
+
+
+@pytest.mark.parametrize("damage", [lambda b: b[:-20], lambda b: b"not gzip", lambda b: gzip.compress(b"{}")])
+def test_a_damaged_snapshot_is_refused_not_half_loaded(damage):
+    with pytest.raises(SnapshotUnreadable):
+        load_snapshot(damage(_snapshot()))
+
+
+def test_loading_leaves_the_garbage_collector_as_it_was():
+    assert gc.isenabled()
+    load_snapshot(_snapshot())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_snapshot(_snapshot())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def _models_reachable_from(*models: type[BaseModel]) -> set[type[BaseModel]]:
+    found: set[type[BaseModel]] = set()
+    pending = list(models)
+    while pending:
+        model = pending.pop()
+        if model in found:
+            continue
+        found.add(model)
+        for field in model.model_fields.values():
+            annotations = [field.annotation]
+            while annotations:
+                annotation = annotations.pop()
+                if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                    pending.append(annotation)
+                annotations.extend(typing.get_args(annotation))
+    return found
+
+
+def test_every_field_that_may_be_none_defaults_to_none():
+    # Snapshots leave None values out; that round-trips only while this holds
+    for model in _models_reachable_from(Retailer, Partner, Offer):
+        for name, field in model.model_fields.items():
+            if type(None) in typing.get_args(field.annotation):
+                assert not field.is_required() and field.default is None, f"{model.__name__}.{name}"
+
+
+def test_a_cold_start_can_freeze_the_loaded_catalog_out_of_the_collectors_way():
+    try:
+        load_snapshot(_snapshot(), freeze=True)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
