@@ -11,6 +11,7 @@ from afterglow.store.dynamo import (
     deserialize,
     encode_cursor,
     is_conditional_failure,
+    query_page,
     query_pages,
     serialize,
 )
@@ -82,18 +83,8 @@ class CatalogStore:
             "ExpressionAttributeValues": {":t": {"S": entity}},
             "Limit": limit,
         }
-        start = decode_cursor(cursor)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        try:
-            response = self._ddb.query(**kwargs)
-        except self._ddb.exceptions.ClientError as error:
-            if start and error.response["Error"]["Code"] == "ValidationException":
-                raise ValueError("cursor is not one this API returned") from error
-            raise
-        return [deserialize(item) for item in response["Items"]], encode_cursor(
-            response.get("LastEvaluatedKey")
-        )
+        items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor))
+        return items, encode_cursor(last_key)
 
     def all_of(self, entity: str) -> list[dict[str, Any]]:
         """Every entity of a type (for the in-memory catalog of a warm `decide`)."""

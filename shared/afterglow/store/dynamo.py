@@ -86,3 +86,19 @@ def query_pages(ddb: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
     for page in paginator.paginate(**kwargs):
         for item in page["Items"]:
             yield deserialize(item)
+
+
+def query_page(
+    ddb: Any, query: dict[str, Any], start: Mapping[str, Any] | None
+) -> tuple[list[dict[str, Any]], Any]:
+    """One page of a query from `start` (a decoded cursor); ValueError when DynamoDB rejects that
+    start key (a cursor this API never handed out). Returns the items and the LastEvaluatedKey."""
+    if start:
+        query = {**query, "ExclusiveStartKey": start}
+    try:
+        response = ddb.query(**query)
+    except ddb.exceptions.ClientError as error:
+        if start and error.response["Error"]["Code"] == "ValidationException":
+            raise ValueError("cursor is not one this API returned") from error
+        raise
+    return [deserialize(item) for item in response["Items"]], response.get("LastEvaluatedKey")

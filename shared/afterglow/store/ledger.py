@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from afterglow.store.dynamo import deserialize, is_conditional_failure, query_pages, serialize
+from afterglow.store.dynamo import deserialize, is_conditional_failure, query_page, query_pages, serialize
 
 RETENTION_DAYS = 400  # a bit over a year: statements and disputes look back that far
 
@@ -146,15 +146,8 @@ class LedgerStore:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        if cursor:
-            kwargs["ExclusiveStartKey"] = cursor
-        try:
-            response = self._ddb.query(**kwargs)
-        except self._ddb.exceptions.ClientError as error:
-            if cursor and error.response["Error"]["Code"] == "ValidationException":
-                raise ValueError("cursor is not one this API returned") from error
-            raise
-        return [deserialize(item) for item in response["Items"]], response.get("LastEvaluatedKey")
+        items, last_key = query_page(self._ddb, kwargs, cursor)
+        return items, last_key
 
     def record_once(
         self, pk: str, kind: str, at: datetime, body: dict[str, Any], *, daily: bool = True
