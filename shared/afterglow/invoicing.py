@@ -29,7 +29,7 @@ from dataclasses import asdict, astuple, dataclass, field, fields
 from typing import Any
 
 from afterglow.money import split_revenue
-from afterglow.reconciliation import NO_PARTNER
+from afterglow.reconciliation import NO_PARTNER, ActionCounters
 
 BPS = 10_000
 
@@ -63,28 +63,19 @@ MoneyKey = tuple[str, str, str, str]  # partner, retailer, action, currency
 
 
 @dataclass
-class MoneySums:
-    conversions: int = 0
-    gross_minor: int = 0
-    reversals: int = 0
-    reversed_minor: int = 0
-    net_minor: int = 0
-
-
-@dataclass
 class MonthRollup:
     """A month's money, summed over days, offers and arms; memory grows with partners × retailers."""
 
     month: str
     days: list[str] = field(default_factory=list)
-    money: dict[MoneyKey, MoneySums] = field(default_factory=dict)
+    money: dict[MoneyKey, ActionCounters] = field(default_factory=dict)
     own_brand: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)  # retailer, offer, cur
 
     def add_actions(self, rows: Iterable[Mapping[str, str]]) -> None:
         """Add a day's `actions.csv` rows."""
         for row in rows:
             key = (row["partner_id"], row["retailer_id"], row["action"], row["currency"])
-            sums = self.money.setdefault(key, MoneySums())
+            sums = self.money.setdefault(key, ActionCounters())
             sums.conversions += int(row["conversions"])
             sums.gross_minor += int(row["gross_minor"])
             sums.reversals += int(row["reversals"])
@@ -188,9 +179,9 @@ class Statement:
     totals: dict[str, dict[str, int]]  # currency -> partner net, retailer/platform share, own brand
 
 
-def _statement_lines(keys_and_sums: list[tuple[MoneyKey, MoneySums]], bps: int) -> list[StatementLine]:
+def _statement_lines(keys_and_sums: list[tuple[MoneyKey, ActionCounters]], bps: int) -> list[StatementLine]:
     lines: list[StatementLine] = []
-    by_currency: dict[str, list[tuple[MoneyKey, MoneySums]]] = {}
+    by_currency: dict[str, list[tuple[MoneyKey, ActionCounters]]] = {}
     for key, sums in keys_and_sums:
         by_currency.setdefault(key[3], []).append((key, sums))
     for currency, entries in sorted(by_currency.items()):
@@ -218,7 +209,7 @@ def statements(
     `revenue_share_bps` maps each retailer to its configured share; a retailer missing from it is
     left out (and should be reported by the caller).
     """
-    partner_money: dict[str, list[tuple[MoneyKey, MoneySums]]] = {}
+    partner_money: dict[str, list[tuple[MoneyKey, ActionCounters]]] = {}
     for key, sums in sorted(rollup.money.items(), key=lambda item: (item[0][1], item[0][0], item[0][2:])):
         partner_money.setdefault(key[1], []).append((key, sums))
     own_brand: dict[str, list[OwnBrandLine]] = {}

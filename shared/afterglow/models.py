@@ -427,50 +427,45 @@ class DecisionExplanation(BaseModel):
 PartnerRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
-class ConversionWebhook(Strict):
-    """A partner reports an action taken after a click."""
+class _PartnerWebhookBody(Strict):
+    """What conversions and reversals share: who sends, when, and an optional amount."""
 
-    type: Literal["conversion"] = "conversion"
     partner_id: Annotated[
         str | None, Field(max_length=128, description="Your partner id; needed when no click_id names you")
     ] = None
+    amount_minor: MinorUnits | None = None
+    currency: Currency | None = None
+    occurred_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _amount_has_currency(self) -> Self:
+        if (self.amount_minor is None) != (self.currency is None):
+            raise ValueError("amount_minor and currency go together")
+        return self
+
+
+class ConversionWebhook(_PartnerWebhookBody):
+    """A partner reports an action taken after a click."""
+
+    type: Literal["conversion"] = "conversion"
     click_id: Annotated[str, Field(min_length=1, max_length=128)]
     conversion_id: Annotated[PartnerRef, Field(description="Partner's own id of this conversion")]
     action: ActionType = ActionType.SIGNUP
     amount_minor: Annotated[MinorUnits | None, Field(description="Basket value, for percentage payouts")] = (
         None
     )
-    currency: Currency | None = None
-    occurred_at: AwareDatetime
-
-    @model_validator(mode="after")
-    def _amount_has_currency(self) -> Self:
-        if (self.amount_minor is None) != (self.currency is None):
-            raise ValueError("amount_minor and currency go together")
-        return self
 
 
-class ReversalWebhook(Strict):
+class ReversalWebhook(_PartnerWebhookBody):
     """A partner takes back (part of) an earlier conversion: refund or chargeback."""
 
     type: Literal["reversal"]
-    partner_id: Annotated[
-        str | None, Field(max_length=128, description="Your partner id; needed when no click_id names you")
-    ] = None
     conversion_id: Annotated[PartnerRef, Field(description="The partner's id of the original conversion")]
     reversal_id: Annotated[PartnerRef, Field(description="Partner's own id of this reversal (idempotency)")]
     amount_minor: Annotated[
         MinorUnits | None,
         Field(description="Refunded basket amount (percentage payouts, prorated); omitted = all of it"),
     ] = None
-    currency: Currency | None = None
-    occurred_at: AwareDatetime
-
-    @model_validator(mode="after")
-    def _amount_has_currency(self) -> Self:
-        if (self.amount_minor is None) != (self.currency is None):
-            raise ValueError("amount_minor and currency go together")
-        return self
 
 
 def _webhook_type(value: Any) -> str:
