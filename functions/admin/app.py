@@ -4,33 +4,52 @@ import json
 from importlib.resources import files
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Body, Depends, Query
 
 from afterglow.api import create_app, lambda_handler_for, principal, stores
-from afterglow.errors import NotFound
+from afterglow.errors import InvalidInput, NotFound, Problem
 from afterglow.models import (
+    ApiKey,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
     AuditSample,
     AuditSuppression,
+    CatalogImportResult,
     DeliveryPage,
+    FirstPartyOfferCreate,
     Offer,
     OfferCreate,
+    OfferUpdate,
     Page,
     Partner,
     PartnerCreate,
     PartnerCreated,
+    PartnerUpdate,
     Retailer,
     RetailerCreate,
     RetailerCreated,
+    RetailerUpdate,
     RulesUpdate,
     StatusUpdate,
+    WebhookSecretCreated,
+    WebhookSecretList,
 )
 from afterglow.services import admin
 from afterglow.services.audit import sample_decisions
 from afterglow.services.auth import Principal, require_secret
 from afterglow.services.conversions import delivery_log
 from afterglow.store import Stores
+from afterglow.store.catalog import PLATFORM_OWNER
 
-app = create_app("Afterglow admin", "Catalog and rules administration for operators and retailers.")
+IMPORT_PATH = "/v1/admin/catalog/import"
+MAX_IMPORT_BYTES = 5 * 1024 * 1024  # under Lambda's 6 MB payload; larger files: `afterglow catalog import`
+
+app = create_app(
+    "Afterglow admin",
+    "Catalog and rules administration for operators and retailers.",
+    larger_bodies={IMPORT_PATH: MAX_IMPORT_BYTES},
+)
 
 
 async def admin_caller(caller: Annotated[Principal, Depends(principal)]) -> Principal:
@@ -84,6 +103,64 @@ async def put_rules(retailer_id: str, body: RulesUpdate, caller: Caller, stores:
     return admin.update_rules(stores.catalog, retailer_id, body)
 
 
+@app.patch("/v1/admin/retailers/{retailer_id}", response_model=Retailer, tags=["admin"])
+async def update_retailer(
+    retailer_id: str, body: RetailerUpdate, caller: Caller, stores: StoresDep
+) -> Retailer:
+    """Change some of a retailer's settings (its own secret key, or the platform; `name` and
+    `revenue_share_bps` only the platform). Fields left out stay. 409 if it changed meanwhile."""
+    _own_retailer(caller, retailer_id)
+    return admin.update_retailer(stores.catalog, retailer_id, body, platform=caller.scope == "platform")
+
+
+@app.get("/v1/admin/retailers/{retailer_id}/keys", response_model=ApiKeyList, tags=["keys"])
+async def list_retailer_keys(retailer_id: str, caller: Caller, stores: StoresDep) -> ApiKeyList:
+    """A retailer's API keys, active and revoked: ids and hints, never the keys."""
+    _own_retailer(caller, retailer_id)
+    admin.load_retailer(stores.catalog, retailer_id)
+    items, _ = admin.list_keys(stores.catalog, retailer_id, cursor=None, limit=100)
+    return ApiKeyList(items=items)
+
+
+@app.post(
+    "/v1/admin/retailers/{retailer_id}/keys", status_code=201, response_model=ApiKeyCreated, tags=["keys"]
+)
+async def create_retailer_key(
+    retailer_id: str, body: ApiKeyCreate, caller: Caller, stores: StoresDep
+) -> ApiKeyCreated:
+    """A new publishable or secret key (rotation: deploy it, then revoke the old one). The key is
+    shown only in this response; the table keeps its hash."""
+    _own_retailer(caller, retailer_id)
+    return admin.create_retailer_key(stores.catalog, retailer_id, body.kind)
+
+
+@app.post("/v1/admin/retailers/{retailer_id}/keys/{key_id}/revoke", response_model=ApiKey, tags=["keys"])
+async def revoke_retailer_key(retailer_id: str, key_id: str, caller: Caller, stores: StoresDep) -> ApiKey:
+    """Revoke a key: refused everywhere within a minute (warm functions cache keys that long)."""
+    _own_retailer(caller, retailer_id)
+    return admin.revoke_key(stores.catalog, retailer_id, key_id)
+
+
+@app.get("/v1/admin/retailers/{retailer_id}/offers", response_model=Page, tags=["admin"])
+async def list_first_party_offers(
+    retailer_id: str, caller: Caller, stores: StoresDep, cursor: Cursor = None, limit: Limit = 50
+) -> Page:
+    """The retailer's own first-party offers (its secret key, or the platform)."""
+    _own_retailer(caller, retailer_id)
+    admin.load_retailer(stores.catalog, retailer_id)
+    items, next_cursor = admin.list_owned_offers(stores.catalog, retailer_id, cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@app.post("/v1/admin/retailers/{retailer_id}/offers", status_code=201, response_model=Offer, tags=["admin"])
+async def create_first_party_offer(
+    retailer_id: str, body: FirstPartyOfferCreate, caller: Caller, stores: StoresDep
+) -> Offer:
+    """One of the retailer's own products ("add to order"), shown on its own pages only."""
+    _own_retailer(caller, retailer_id)
+    return admin.create_first_party_offer(stores.catalog, retailer_id, body)
+
+
 @app.get("/v1/admin/retailers/{retailer_id}/audit", response_model=AuditSample, tags=["admin"])
 async def audit_sample(retailer_id: str, caller: Caller, stores: StoresDep, limit: Limit = 50) -> AuditSample:
     """Recent decisions that showed offers — what was bought, what was shown — for relevance review."""
@@ -110,11 +187,31 @@ async def partner_status(partner_id: str, body: StatusUpdate, caller: Caller, st
 
 @app.post("/v1/admin/offers/{offer_id}/status", response_model=Offer, tags=["admin"])
 async def offer_status(offer_id: str, body: StatusUpdate, caller: Caller, stores: StoresDep) -> Offer:
-    """Pause or resume one offer (platform key). 409 on a stale version."""
-    caller.require_platform()
+    """Pause or resume one offer (platform key, or the retailer owning a first-party offer).
+    409 on a stale version."""
+    _own_offer(caller, stores, offer_id)
     updated = admin.set_status(stores.catalog, "OFFER", offer_id, body)
     assert isinstance(updated, Offer)
     return updated
+
+
+def _own_offer(caller: Principal, stores: Stores, offer_id: str) -> Offer:
+    """The offer, if the caller may manage it: the platform any, a retailer its first-party ones
+    (404 for every other, as if it did not exist)."""
+    offer = admin.load_offer(stores.catalog, offer_id)
+    if caller.scope != "platform" and not (
+        offer.kind == "first_party" and caller.can_see_retailer(offer.partner_id)
+    ):
+        raise NotFound(f"no offer {offer_id!r}")
+    return offer
+
+
+@app.patch("/v1/admin/offers/{offer_id}", response_model=Offer, tags=["admin"])
+async def update_offer(offer_id: str, body: OfferUpdate, caller: Caller, stores: StoresDep) -> Offer:
+    """Change an offer (platform key, or the retailer owning a first-party offer). Fields left out
+    stay; 409 if it changed meanwhile."""
+    _own_offer(caller, stores, offer_id)
+    return admin.update_offer(stores.catalog, offer_id, body)
 
 
 @app.post("/v1/admin/partners", status_code=201, response_model=PartnerCreated, tags=["admin"])
@@ -137,6 +234,54 @@ async def get_partner(partner_id: str, caller: Caller, stores: StoresDep) -> Par
     """One partner (platform key)."""
     caller.require_platform()
     return admin.load_partner(stores.catalog, partner_id)
+
+
+@app.patch("/v1/admin/partners/{partner_id}", response_model=Partner, tags=["admin"])
+async def update_partner(partner_id: str, body: PartnerUpdate, caller: Caller, stores: StoresDep) -> Partner:
+    """Change a partner's profile, default windows or budget (platform key). 409 on a stale version."""
+    caller.require_platform()
+    return admin.update_partner(stores.catalog, partner_id, body)
+
+
+@app.get("/v1/admin/partners/{partner_id}/offers", response_model=Page, tags=["admin"])
+async def list_partner_offers(
+    partner_id: str, caller: Caller, stores: StoresDep, cursor: Cursor = None, limit: Limit = 50
+) -> Page:
+    """A partner's offers (platform key)."""
+    caller.require_platform()
+    admin.load_partner(stores.catalog, partner_id)
+    items, next_cursor = admin.list_owned_offers(stores.catalog, partner_id, cursor=cursor, limit=limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@app.get("/v1/admin/partners/{partner_id}/secrets", response_model=WebhookSecretList, tags=["keys"])
+async def list_webhook_secrets(partner_id: str, caller: Caller, stores: StoresDep) -> WebhookSecretList:
+    """A partner's valid webhook secrets: ids and hints, never the secrets (platform key)."""
+    caller.require_platform()
+    return WebhookSecretList(items=admin.list_webhook_secrets(stores.catalog, partner_id))
+
+
+@app.post(
+    "/v1/admin/partners/{partner_id}/secrets",
+    status_code=201,
+    response_model=WebhookSecretCreated,
+    tags=["keys"],
+)
+async def add_webhook_secret(partner_id: str, caller: Caller, stores: StoresDep) -> WebhookSecretCreated:
+    """Rotation, step one: a new webhook secret, valid alongside the current ones; shown once."""
+    caller.require_platform()
+    return admin.add_webhook_secret(stores.catalog, partner_id)
+
+
+@app.delete(
+    "/v1/admin/partners/{partner_id}/secrets/{secret_id}", response_model=WebhookSecretList, tags=["keys"]
+)
+async def remove_webhook_secret(
+    partner_id: str, secret_id: str, caller: Caller, stores: StoresDep
+) -> WebhookSecretList:
+    """Rotation, step two: the old secret stops verifying (within a minute). Never the last one."""
+    caller.require_platform()
+    return WebhookSecretList(items=admin.remove_webhook_secret(stores.catalog, partner_id, secret_id))
 
 
 @app.get("/v1/admin/partners/{partner_id}/deliveries", response_model=DeliveryPage, tags=["admin"])
@@ -166,9 +311,73 @@ async def list_offers(caller: Caller, stores: StoresDep, cursor: Cursor = None, 
 
 @app.get("/v1/admin/offers/{offer_id}", response_model=Offer, tags=["admin"])
 async def get_offer(offer_id: str, caller: Caller, stores: StoresDep) -> Offer:
-    """One offer (platform key)."""
+    """One offer (platform key, or the retailer owning a first-party offer)."""
+    return _own_offer(caller, stores, offer_id)
+
+
+@app.post(
+    IMPORT_PATH,
+    response_model=CatalogImportResult,
+    tags=["admin"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string", "description": "JSONL catalog"}}
+            },
+        }
+    },
+)
+async def import_catalog_file(
+    caller: Caller, stores: StoresDep, body: Annotated[bytes, Body(media_type="application/x-ndjson")]
+) -> CatalogImportResult:
+    """Import a JSONL catalog (one partner or offer per line, as `afterglow catalog generate`
+    writes; up to 5 MB) with the platform key. Every line is checked first: any bad line → 422
+    listing each one with its line number, and nothing is written. Importing the same file
+    again changes nothing."""
+    from afterglow.services.catalog_import import CatalogFileInvalid, import_catalog
+
     caller.require_platform()
-    return admin.load_offer(stores.catalog, offer_id)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"the catalog file is not UTF-8 (byte {error.start})", field="body") from error
+    try:
+        report = import_catalog(stores.catalog, text.splitlines())
+    except CatalogFileInvalid as invalid:
+        problems = [Problem(message=e.message, field=e.field, line=e.line) for e in invalid.errors]
+        raise InvalidInput(str(invalid), field="body", problems=problems) from invalid
+    return CatalogImportResult(
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        conflicts=report.conflicts,
+        write_calls=report.write_calls,
+        snapshot_version=report.snapshot_version,
+    )
+
+
+@app.get("/v1/admin/platform/keys", response_model=ApiKeyList, tags=["keys"])
+async def list_platform_keys(caller: Caller, stores: StoresDep) -> ApiKeyList:
+    """The platform's own keys, active and revoked (platform key)."""
+    caller.require_platform()
+    items, _ = admin.list_keys(stores.catalog, PLATFORM_OWNER, cursor=None, limit=100)
+    return ApiKeyList(items=items)
+
+
+@app.post("/v1/admin/platform/keys", status_code=201, response_model=ApiKeyCreated, tags=["keys"])
+async def create_platform_key(caller: Caller, stores: StoresDep) -> ApiKeyCreated:
+    """Another platform key (rotation); shown only in this response."""
+    caller.require_platform()
+    return admin.create_platform_key_record(stores.catalog)
+
+
+@app.post("/v1/admin/platform/keys/{key_id}/revoke", response_model=ApiKey, tags=["keys"])
+async def revoke_platform_key(key_id: str, caller: Caller, stores: StoresDep) -> ApiKey:
+    """Revoke a platform key (within a minute everywhere). `afterglow platform-key` mints a new
+    one with AWS credentials should the last one go."""
+    caller.require_platform()
+    return admin.revoke_key(stores.catalog, PLATFORM_OWNER, key_id)
 
 
 lambda_handler = lambda_handler_for(app)

@@ -2,7 +2,7 @@
 
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from time import monotonic
 from typing import Annotated, Any
@@ -23,10 +23,11 @@ from afterglow.errors import (
     InvalidInput,
     MalformedJson,
     PayloadTooLarge,
+    Problem,
     TooManyRequests,
     Unauthorized,
 )
-from afterglow.models import ErrorBody, ErrorDetail
+from afterglow.models import ErrorBody, ErrorDetail, ErrorItem
 from afterglow.observability import logger, metrics, tracer
 from afterglow.ratelimit import RateLimiter
 from afterglow.services.auth import Principal, authenticate
@@ -58,9 +59,12 @@ _CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    """The one error body: `{"error": {"code", "message", "field"}}`."""
-    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, problems: Sequence[Problem] = ()
+) -> JSONResponse:
+    """The one error body: `{"error": {"code", "message", "field", "details"}}`."""
+    details = [ErrorItem(message=p.message, field=p.field, line=p.line) for p in problems] or None
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field, details=details))
     return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
 
 
@@ -84,7 +88,7 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
 
 async def _domain_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, AfterglowError)
-    response = error_response(error.status, error.code, error.message, error.field)
+    response = error_response(error.status, error.code, error.message, error.field, error.problems)
     if isinstance(error, TooManyRequests):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -121,21 +125,24 @@ def raw_json_body_doc(app: FastAPI, model: Any, name: str) -> dict[str, Any]:
 
 
 class BodySizeLimit:
-    """Refuse bodies over MAX_BODY_BYTES with 413, by declared length and by bytes actually read.
+    """Refuse bodies over the limit with 413, by declared length and by bytes actually read:
+    MAX_BODY_BYTES, or a larger limit for the few paths that take files (`larger`, by path).
 
     A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task per request on the hot path.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), MAX_BODY_BYTES)
         declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-            await _too_large()(scope, receive, send)
+        if not declared.isdigit() or int(declared) > limit:
+            await _too_large(limit)(scope, receive, send)
             return
         received = 0
 
@@ -143,20 +150,21 @@ class BodySizeLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > MAX_BODY_BYTES:
-                raise PayloadTooLarge(f"body larger than {MAX_BODY_BYTES} bytes", field="body")
+            if received > limit:
+                raise PayloadTooLarge(f"body larger than {limit} bytes", field="body")
             return message
 
         await self.app(scope, counting_receive, send)
 
 
-def _too_large() -> JSONResponse:
-    return error_response(413, PayloadTooLarge.code, f"body larger than {MAX_BODY_BYTES} bytes", "body")
+def _too_large(limit: int) -> JSONResponse:
+    return error_response(413, PayloadTooLarge.code, f"body larger than {limit} bytes", "body")
 
 
-def create_app(title: str, description: str) -> FastAPI:
-    """A FastAPI app with the shared error mapping and body-size limit. No per-app OpenAPI route:
-    the merged document is served at `GET /v1/openapi.json`."""
+def create_app(title: str, description: str, *, larger_bodies: Mapping[str, int] | None = None) -> FastAPI:
+    """A FastAPI app with the shared error mapping and body-size limit (`larger_bodies`: path →
+    bytes, for routes that take files). No per-app OpenAPI route: the merged document is served
+    at `GET /v1/openapi.json`."""
     app = FastAPI(
         title=title,
         description=description,
@@ -174,7 +182,7 @@ def create_app(title: str, description: str) -> FastAPI:
     app.add_exception_handler(ClientError, _aws_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(BodySizeLimit, larger=larger_bodies)
     return app
 
 

@@ -1,5 +1,17 @@
 """Domain errors. Each carries the HTTP status it maps to; the mapping itself lives in afterglow.api."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One of several problems reported together (e.g. one bad line of a catalog file)."""
+
+    message: str
+    field: str | None = None
+    line: int | None = None
+
 
 class AfterglowError(Exception):
     """Base of every error a caller is meant to see."""
@@ -7,10 +19,11 @@ class AfterglowError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, problems: Sequence[Problem] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.problems = list(problems)
 
 
 class MalformedJson(AfterglowError):

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -12,6 +12,8 @@ from pydantic import (
     Field,
     HttpUrl,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -207,14 +209,113 @@ class RetailerCreated(BaseModel):
     secret_key: Annotated[str, Field(description="sk_…: for the retailer's back office; shown once")]
 
 
+class Patch(Strict):
+    """Base of partial updates: fields left out stay as they are; `version` is the version you
+    read, and the update is refused (409) if the item changed since. Only the fields named in
+    `NULLABLE` may be sent as null (to clear them)."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    version: Annotated[int, Field(ge=1, description="The version you read; 409 if it changed since")]
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_only_where_clearable(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise ValueError(f"{info.field_name} cannot be null; leave it out to keep it")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        """The fields this update sets, as JSON values (version excluded)."""
+        return self.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+
+
+class RetailerUpdate(Patch):
+    """Change a retailer. `name` and `revenue_share_bps` are commercial terms: platform key only."""
+
+    NULLABLE = frozenset({"survey"})
+    PLATFORM_ONLY: ClassVar[frozenset[str]] = frozenset({"name", "revenue_share_bps"})
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    revenue_share_bps: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    allowed_origins: Annotated[list[WebOrigin], Field(max_length=20)] | None = None
+    max_offers: Annotated[int, Field(ge=1, le=3)] | None = None
+    min_relevance: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    experiment: ExperimentSplit | None = None
+    survey: SurveyQuestion | None = None
+    rules: RetailerRules | None = None
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+class ApiKeyCreate(Strict):
+    kind: Literal["publishable", "secret"]
+
+
+class ApiKey(BaseModel):
+    """An API key as listed: never the key itself (only its hash is stored), a hint to recognise it."""
+
+    key_id: str
+    kind: Literal["publishable", "secret"]
+    status: Literal["active", "revoked"]
+    hint: Annotated[str, Field(description="The key's last four characters")]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ApiKeyCreated(BaseModel):
+    key: ApiKey
+    api_key: Annotated[str, Field(description="The new key; shown only in this response")]
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKey]
+
+
 # --- partners ----------------------------------------------------------------------------------
+
+
+class PartnerBudget(Strict):
+    """Spending caps on the payouts a partner owes: once reached, its offers rest until the day
+    (UTC) or month turns. Checked against spend counters refreshed every few minutes."""
+
+    currency: Currency
+    daily_minor: MinorUnits | None = None
+    monthly_minor: MinorUnits | None = None
+
+    @model_validator(mode="after")
+    def _daily_within_monthly(self) -> Self:
+        if self.daily_minor is None and self.monthly_minor is None:
+            raise ValueError("a budget needs daily_minor, monthly_minor or both")
+        daily, monthly = self.daily_minor, self.monthly_minor
+        if daily is not None and monthly is not None and daily > monthly:
+            raise ValueError("daily_minor must not exceed monthly_minor")
+        return self
+
+
+ContactEmail = Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 
 
 class PartnerCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    contact_email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    contact_email: ContactEmail | None = None
     default_attribution_window_days: Annotated[int, Field(ge=1, le=90)] = 30
     default_lock_days: Annotated[int, Field(ge=0, le=120)] = 30
+    budget: PartnerBudget | None = None
+
+
+class PartnerUpdate(Patch):
+    """Change a partner's profile, default windows or budget (platform key). Pause and resume
+    have their own route."""
+
+    NULLABLE = frozenset({"contact_email", "budget"})
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    contact_email: ContactEmail | None = None
+    default_attribution_window_days: Annotated[int, Field(ge=1, le=90)] | None = None
+    default_lock_days: Annotated[int, Field(ge=0, le=120)] | None = None
+    budget: PartnerBudget | None = None
 
 
 class Partner(BaseModel):
@@ -224,6 +325,7 @@ class Partner(BaseModel):
     contact_email: str | None = None
     default_attribution_window_days: int
     default_lock_days: int
+    budget: PartnerBudget | None = None
     created_at: datetime
     version: int = 1
 
@@ -231,6 +333,23 @@ class Partner(BaseModel):
 class PartnerCreated(BaseModel):
     partner: Partner
     webhook_secret: Annotated[str, Field(description="whsec_…: signs conversion webhooks; shown once")]
+    secret_id: Annotated[str, Field(description="Names this secret, e.g. to remove it after a rotation")]
+
+
+class WebhookSecret(BaseModel):
+    """A partner's webhook secret as listed: an id and a hint, never the secret."""
+
+    secret_id: str
+    hint: Annotated[str, Field(description="The secret's last four characters")]
+
+
+class WebhookSecretList(BaseModel):
+    items: list[WebhookSecret]
+
+
+class WebhookSecretCreated(BaseModel):
+    secret_id: str
+    webhook_secret: Annotated[str, Field(description="whsec_…: valid alongside the others; shown once")]
 
 
 # --- offers ------------------------------------------------------------------------------------
@@ -291,27 +410,55 @@ class Targeting(Strict):
 OfferTag = Literal["gift", "refill", "subscription", "service", "donation"]
 
 
-class OfferCreate(Strict):
-    partner_id: Identifier
+OfferTags = Annotated[
+    list[OfferTag], Field(max_length=5, description="refill/subscription are hidden for gifts")
+]
+Sku = Annotated[str, Field(max_length=128, description="Product SKU, never offered to its buyer")]
+FrequencyCap = Annotated[int, Field(ge=1, le=100, description="Times one customer may be offered it")]
+WindowDays = Annotated[int, Field(ge=1, le=90)]
+LockDays = Annotated[int, Field(ge=0, le=120)]
+
+
+class FirstPartyOfferCreate(Strict):
+    """One of the retailer's own products ("add to order"), shown on that retailer's pages only."""
+
     category: Category
     creative: Creative
     landing_url: HttpsUrl
     payout: Payout
     targeting: Targeting = Targeting()
-    tags: Annotated[
-        list[OfferTag], Field(max_length=5, description="refill/subscription are hidden for gifts")
-    ] = []
-    sku: (
-        Annotated[str, Field(max_length=128, description="Product SKU, never offered to its buyer")] | None
-    ) = None
-    frequency_cap: (
-        Annotated[int, Field(ge=1, le=100, description="Times one customer may be offered it")] | None
-    ) = None
-    attribution_window_days: Annotated[int, Field(ge=1, le=90)] | None = None
-    lock_days: Annotated[int, Field(ge=0, le=120)] | None = None
+    tags: OfferTags = []
+    sku: Sku | None = None
+    frequency_cap: FrequencyCap | None = None
+    attribution_window_days: WindowDays | None = None
+    lock_days: LockDays | None = None
     allow_repeat_conversions: Annotated[
         bool, Field(description="Several conversions of one action per click (e.g. recurring orders)")
     ] = False
+
+
+class OfferCreate(FirstPartyOfferCreate):
+    """A partner brand's offer; window and lock period default to the partner's."""
+
+    partner_id: Identifier
+
+
+class OfferUpdate(Patch):
+    """Change an offer (its owner cannot change). Pause and resume have their own route."""
+
+    NULLABLE = frozenset({"sku", "frequency_cap"})
+
+    category: Category | None = None
+    creative: Creative | None = None
+    landing_url: HttpsUrl | None = None
+    payout: Payout | None = None
+    targeting: Targeting | None = None
+    tags: OfferTags | None = None
+    sku: Sku | None = None
+    frequency_cap: FrequencyCap | None = None
+    attribution_window_days: WindowDays | None = None
+    lock_days: LockDays | None = None
+    allow_repeat_conversions: bool | None = None
 
 
 class Offer(BaseModel):
@@ -332,6 +479,18 @@ class Offer(BaseModel):
     status: Literal["active", "paused"] = "active"
     created_at: datetime
     version: int = 1
+
+
+class CatalogImportResult(BaseModel):
+    """What a bulk import did, per entity kind (`partner`, `offer`); importing the same file
+    again creates and updates nothing."""
+
+    created: dict[str, int]
+    updated: dict[str, int]
+    unchanged: dict[str, int]
+    conflicts: Annotated[list[str], Field(description="Entities changed by someone else meanwhile")]
+    write_calls: int
+    snapshot_version: int | None = None
 
 
 class Page(BaseModel):
@@ -549,10 +708,19 @@ class DeliveryPage(BaseModel):
 # --- errors ------------------------------------------------------------------------------------
 
 
+class ErrorItem(BaseModel):
+    """One of several problems, e.g. one bad line of an imported catalog file."""
+
+    message: str
+    field: str | None = None
+    line: int | None = None
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
     field: str | None = None
+    details: Annotated[list[ErrorItem] | None, Field(description="Every problem, when several")] = None
 
 
 class ErrorBody(BaseModel):

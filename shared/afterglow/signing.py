@@ -41,6 +41,11 @@ def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def webhook_secret_id(secret: str) -> str:
+    """A stable name for a webhook secret that reveals nothing of it (to list and remove it)."""
+    return "whk_" + hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
 def hash_key(key: str) -> str:
     """The only form in which API keys are stored (keys are long and random, so no salt is needed)."""
     return hashlib.sha256(key.encode()).hexdigest()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("credential", ["AFTERGLOW_ADMIN_KEY", "AFTERGLOW_DEMO_PUBLISHABLE_KEY"])
@@ -32,5 +33,8 @@ def test_generated_requests_never_get_a_server_error(local_stack, credential, tm
         "7",
         "--no-color",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    hooks = {"SCHEMATHESIS_HOOKS": "tests.e2e.fuzz_hooks", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, cwd=tmp_path, env={**os.environ, **hooks}
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

@@ -4,8 +4,12 @@ import gzip
 import os
 
 import boto3
+import pytest
 
+from afterglow.catalog import CatalogIndex
 from afterglow.catalog_snapshot import open_snapshot
+from afterglow.models import Offer, Partner, Retailer, StatusUpdate
+from afterglow.services.admin import load_offer, set_status
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.snapshots import load_published_index, publish_snapshot
 from afterglow.store.catalog import SNAPSHOT_CHUNK_BYTES
@@ -43,32 +47,55 @@ def test_only_the_published_and_the_previous_snapshot_are_kept(stores, aws):
     assert chunk_keys == {"SNAPSHOT#000000000002#id2", "SNAPSHOT#000000000003#id3"}
 
 
-def test_publishing_snapshots_the_current_version_and_a_warm_function_can_load_it(stores):
-    # Given a catalog changed through the admin API
+def _index_from_table(catalog, version):
+    return CatalogIndex.build(
+        offers=[Offer.model_validate(item) for item in catalog.all_of("OFFER")],
+        partners=[Partner.model_validate(item) for item in catalog.all_of("PARTNER")],
+        retailers=[Retailer.model_validate(item) for item in catalog.all_of("RETAILER")],
+        version=version,
+    )
+
+
+def test_every_admin_change_publishes_the_snapshot_of_the_new_version(stores):
+    # Given a catalog changed through the admin services (retailer, partner, offer, then a pause)
     seeded = seed_catalog(stores.catalog)
+    other = seed_catalog(stores.catalog, category="pets")
+    offer = load_offer(stores.catalog, other.offer_id)
+    set_status(stores.catalog, "OFFER", other.offer_id, StatusUpdate(version=offer.version, status="paused"))
     version = stores.catalog.version()
-    # When a snapshot is published
-    published = publish_snapshot(stores.catalog)
-    # Then it is labelled with the current version and loads as the index the cache builds
-    assert published is not None and published.version == version
+    # Then the snapshot of the current version is published and equals the table's catalog
     index = load_published_index(stores.catalog, version)
     assert index is not None
-    assert index.offers == catalog_cache.refresh_to(stores.catalog, version).offers
+    assert index.offers == _index_from_table(stores.catalog, version).offers
+    assert seeded.offer_id in index.offers and other.offer_id not in index.offers
     assert seeded.retailer_id in index.retailers
     # And publishing again without a change does nothing
     assert publish_snapshot(stores.catalog) is None
 
 
-def test_after_a_change_the_old_snapshot_is_not_offered_as_current(stores):
-    seed_catalog(stores.catalog)
-    publish_snapshot(stores.catalog)
-    seed_catalog(stores.catalog, category="pets")  # bumps the version
-    assert load_published_index(stores.catalog, stores.catalog.version()) is None
+def test_a_cold_function_loads_the_catalog_from_the_snapshot_not_item_by_item(stores, monkeypatch):
+    seeded = seed_catalog(stores.catalog)
+    catalog_cache.clear()
+    monkeypatch.setattr(stores.catalog, "all_of", lambda entity: pytest.fail(f"read every {entity}"))
+    index = catalog_cache.refresh_to(stores.catalog, stores.catalog.version())
+    assert seeded.offer_id in index.offers
+
+
+def test_a_change_without_a_snapshot_is_loaded_item_by_item(stores):
+    # Given a change that bumped the version without publishing (e.g. the publish failed)
+    seeded = seed_catalog(stores.catalog)
+    stored = stores.catalog.get("OFFER", seeded.offer_id)
+    stores.catalog.replace(
+        "OFFER", seeded.offer_id, {**stored, "status": "paused"}, expected_version=stored["version"]
+    )
+    version = stores.catalog.version()
+    # Then the old snapshot is not offered as current, and a function still sees the change
+    assert load_published_index(stores.catalog, version) is None
+    assert seeded.offer_id not in catalog_cache.refresh_to(stores.catalog, version).offers
 
 
 def test_webhook_secrets_never_enter_the_snapshot(stores):
     seeded = seed_catalog(stores.catalog)
-    publish_snapshot(stores.catalog)
     stored = stores.catalog.read_snapshot()
     assert stored is not None
     assert seeded.webhook_secret.encode() not in gzip.decompress(stored[1])

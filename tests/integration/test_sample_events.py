@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from afterglow.local.gateway import FakeLambdaContext
+from afterglow.services import admin
 from afterglow.services.admin import create_platform_key
 from tests.utils import invoke, seed_catalog, signed_headers
 
@@ -35,6 +36,22 @@ EXPECTED = {
     "admin_post_suppression": ("AdminFunction", 200),
     "admin_partner_status": ("AdminFunction", 200),
     "admin_offer_status": ("AdminFunction", 200),
+    "admin_update_retailer": ("AdminFunction", 200),
+    "admin_list_retailer_keys": ("AdminFunction", 200),
+    "admin_create_retailer_key": ("AdminFunction", 201),
+    "admin_revoke_retailer_key": ("AdminFunction", 200),
+    "admin_list_first_party_offers": ("AdminFunction", 200),
+    "admin_create_first_party_offer": ("AdminFunction", 201),
+    "admin_update_partner": ("AdminFunction", 200),
+    "admin_list_partner_offers": ("AdminFunction", 200),
+    "admin_list_webhook_secrets": ("AdminFunction", 200),
+    "admin_add_webhook_secret": ("AdminFunction", 201),
+    "admin_remove_webhook_secret": ("AdminFunction", 200),
+    "admin_update_offer": ("AdminFunction", 200),
+    "admin_import_catalog": ("AdminFunction", 200),
+    "admin_list_platform_keys": ("AdminFunction", 200),
+    "admin_create_platform_key": ("AdminFunction", 201),
+    "admin_revoke_platform_key": ("AdminFunction", 200),
     "decide_preflight": ("DecideFunction", 204),
     "track_preflight_events": ("TrackFunction", 204),
     "track_post_events": ("TrackFunction", 200),
@@ -75,8 +92,13 @@ def placeholders(stores, function_module) -> dict[str, str]:
         function_module("TrackFunction"), _load("track_get_click", {"TRACKING_TOKEN": token})
     )
     click_id = headers["location"].rsplit("click_id=", 1)[1]
+    spare_key = admin.create_retailer_key(stores.catalog, seeded.retailer_id, "secret")
+    spare_secret = admin.add_webhook_secret(stores.catalog, seeded.partner_id)
     return {
         "ADMIN_KEY": create_platform_key(stores.catalog),
+        "KEY_ID": spare_key.key.key_id,
+        "PLATFORM_KEY_ID": admin.create_platform_key_record(stores.catalog).key.key_id,
+        "SECRET_ID": spare_secret.secret_id,
         "PUBLISHABLE_KEY": seeded.publishable_key,
         "TRACKING_TOKEN": token,
         "DECISION_TOKEN": decision_token,

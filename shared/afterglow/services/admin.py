@@ -1,28 +1,41 @@
-"""Catalog administration: retailers, partners, offers and their keys.
+"""Catalog administration: retailers, partners, offers, their keys and secrets.
 
-TODO(issue 4): update with optimistic concurrency, pause, rotate/revoke keys, first-party offers
-owned by retailers, bulk import, relevance audit.
+Every change is an optimistic-concurrency write (409 on a stale version) that bumps the catalog
+version, followed by publishing the catalog snapshot of the new version for `decide`.
 """
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from afterglow.errors import Conflict, InvalidInput, NotFound
+from pydantic import BaseModel, ValidationError
+
+from afterglow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from afterglow.models import (
+    ApiKey,
+    ApiKeyCreated,
     AuditSuppression,
+    FirstPartyOfferCreate,
+    FixedPayout,
     Offer,
     OfferCreate,
+    OfferUpdate,
     Partner,
     PartnerCreate,
     PartnerCreated,
+    PartnerUpdate,
+    Patch,
     Retailer,
     RetailerCreate,
     RetailerCreated,
+    RetailerUpdate,
     RulesUpdate,
     StatusUpdate,
+    WebhookSecret,
+    WebhookSecretCreated,
 )
-from afterglow.signing import hash_key, new_api_key, new_id, new_webhook_secret
+from afterglow.signing import hash_key, new_api_key, new_id, new_webhook_secret, webhook_secret_id
 from afterglow.store import CatalogStore
 from afterglow.store.catalog import VersionConflict
 
@@ -31,15 +44,32 @@ ENTITY_MODELS: dict[str, type[Retailer] | type[Partner] | type[Offer]] = {
     "PARTNER": Partner,
     "OFFER": Offer,
 }
+MAX_WEBHOOK_SECRETS = 5
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _publish(
+    catalog: CatalogStore, before: int, entity: str, body: dict[str, Any], *, full: bool = False
+) -> None:
+    # Imported here: the snapshot code is only needed by writers, not by every importer of admin.
+    from afterglow.services.snapshots import publish_after_change
+
+    written = {"RETAILER": "retailers", "PARTNER": "partners", "OFFER": "offers"}[entity]
+    publish_after_change(catalog, before, full=full, **{written: [body]})
+
+
+# --- API keys -------------------------------------------------------------------------------------
+
+
 def _key_record(key: str, kind: str, scope: str, retailer_id: str | None) -> dict[str, Any]:
     return {
+        "key_id": new_id("key"),
         "key_hash": hash_key(key),
+        "hint": key[-4:],
         "key_kind": kind,
         "scope": scope,
         "retailer_id": retailer_id,
@@ -48,11 +78,58 @@ def _key_record(key: str, kind: str, scope: str, retailer_id: str | None) -> dic
     }
 
 
+def _key_view(record: dict[str, Any]) -> ApiKey:
+    return ApiKey(
+        key_id=record["key_id"],
+        kind=record["key_kind"],
+        status=record["status"],
+        hint=record.get("hint", ""),
+        created_at=record["created_at"],
+        revoked_at=record.get("revoked_at"),
+    )
+
+
 def create_platform_key(catalog: CatalogStore) -> str:
     """A new platform-scoped secret key (the operator's bootstrap credential); shown once."""
+    return create_platform_key_record(catalog).api_key
+
+
+def create_platform_key_record(catalog: CatalogStore) -> ApiKeyCreated:
+    """A new platform-scoped secret key and its listing; the key is shown once."""
     key = new_api_key("sk")
-    catalog.put_key(_key_record(key, "secret", "platform", None))
-    return key
+    record = _key_record(key, "secret", "platform", None)
+    catalog.put_key(record)
+    return ApiKeyCreated(key=_key_view(record), api_key=key)
+
+
+def create_retailer_key(catalog: CatalogStore, retailer_id: str, kind: str) -> ApiKeyCreated:
+    """Another publishable or secret key for a retailer (rotation: the old keys stay valid until
+    revoked); the key is in this answer only, the table holds its hash."""
+    load_retailer(catalog, retailer_id)
+    key = new_api_key("pk" if kind == "publishable" else "sk")
+    record = _key_record(key, kind, "retailer", retailer_id)
+    catalog.put_key(record)
+    return ApiKeyCreated(key=_key_view(record), api_key=key)
+
+
+def list_keys(
+    catalog: CatalogStore, owner: str, *, cursor: str | None, limit: int
+) -> tuple[list[ApiKey], str | None]:
+    """A retailer's keys (`PLATFORM` for platform keys), active and revoked, without the keys."""
+    items, next_cursor = _paged(lambda: catalog.page_owned(owner, "KEY", cursor=cursor, limit=limit))
+    return [_key_view(item) for item in items], next_cursor
+
+
+def revoke_key(catalog: CatalogStore, owner: str, key_id: str) -> ApiKey:
+    """Revoke one of an owner's keys; revoking it again changes nothing. Warm functions cache
+    keys for up to a minute, so a revoked key stops working within a minute everywhere."""
+    record = catalog.find_owned_key(owner, key_id)
+    if record is None:
+        raise NotFound(f"no key {key_id!r}")
+    return _key_view(catalog.revoke_key(record["key_hash"], _now().isoformat()))
+
+
+# --- retailers ------------------------------------------------------------------------------------
 
 
 def create_retailer(catalog: CatalogStore, request: RetailerCreate) -> RetailerCreated:
@@ -64,26 +141,141 @@ def create_retailer(catalog: CatalogStore, request: RetailerCreate) -> RetailerC
         **request.model_dump(mode="json"),
     )
     publishable, secret = new_api_key("pk"), new_api_key("sk")
+    body = {**retailer.model_dump(mode="json"), "salt": retailer.salt}
+    before = catalog.version()
     catalog.create(
         "RETAILER",
         retailer.retailer_id,
-        {**retailer.model_dump(mode="json"), "salt": retailer.salt},
+        body,
         keys=[
             _key_record(publishable, "publishable", "retailer", retailer.retailer_id),
             _key_record(secret, "secret", "retailer", retailer.retailer_id),
         ],
     )
+    _publish(catalog, before, "RETAILER", body)
     return RetailerCreated(retailer=retailer, publishable_key=publishable, secret_key=secret)
+
+
+def update_retailer(
+    catalog: CatalogStore, retailer_id: str, update: RetailerUpdate, *, platform: bool
+) -> Retailer:
+    """Change a retailer's settings; `name` and `revenue_share_bps` need the platform key."""
+    commercial = sorted(update.changes().keys() & RetailerUpdate.PLATFORM_ONLY)
+    if commercial and not platform:
+        raise Forbidden(
+            f"{commercial[0]} is a commercial term: only the platform can change it", field=commercial[0]
+        )
+    _patch(catalog, "RETAILER", retailer_id, update, Retailer)
+    return load_retailer(catalog, retailer_id)
+
+
+def update_rules(catalog: CatalogStore, retailer_id: str, update: RulesUpdate) -> Retailer:
+    """Replace a retailer's rules, refusing (409) if it changed since `update.version`."""
+    return update_retailer(
+        catalog,
+        retailer_id,
+        RetailerUpdate(version=update.version, rules=update.rules),
+        platform=False,
+    )
+
+
+def suppress_for_category(catalog: CatalogStore, retailer_id: str, suppression: AuditSuppression) -> Retailer:
+    """A reviewer's "irrelevant after this purchase": add the suppression (retrying lost races)."""
+    load_offer(catalog, suppression.offer_id)
+    for _ in range(3):
+        current = load_retailer(catalog, retailer_id)
+        if suppression in current.rules.audit_suppressions:
+            return current
+        rules = current.rules.model_copy(
+            update={"audit_suppressions": [*current.rules.audit_suppressions, suppression]}
+        )
+        try:
+            return update_rules(catalog, retailer_id, RulesUpdate(version=current.version, rules=rules))
+        except Conflict:
+            continue
+    raise Conflict("the retailer keeps changing; retry")
+
+
+# --- partners -------------------------------------------------------------------------------------
 
 
 def create_partner(catalog: CatalogStore, request: PartnerCreate) -> PartnerCreated:
     """A partner with its first webhook signing secret."""
     partner = Partner(partner_id=new_id("par"), created_at=_now(), **request.model_dump(mode="json"))
     secret = new_webhook_secret()
-    catalog.create(
-        "PARTNER", partner.partner_id, {**partner.model_dump(mode="json"), "webhook_secrets": [secret]}
-    )
-    return PartnerCreated(partner=partner, webhook_secret=secret)
+    body = {**partner.model_dump(mode="json"), "webhook_secrets": [secret]}
+    before = catalog.version()
+    catalog.create("PARTNER", partner.partner_id, body)
+    _publish(catalog, before, "PARTNER", body)
+    return PartnerCreated(partner=partner, webhook_secret=secret, secret_id=webhook_secret_id(secret))
+
+
+def update_partner(catalog: CatalogStore, partner_id: str, update: PartnerUpdate) -> Partner:
+    """Change a partner's profile, default windows or budget (409 on a stale version)."""
+    _patch(catalog, "PARTNER", partner_id, update, Partner)
+    return load_partner(catalog, partner_id)
+
+
+def partner_webhook_secrets(catalog: CatalogStore, partner_id: str) -> list[str]:
+    """Every currently valid webhook secret of a partner (several during rotation); [] if unknown."""
+    item = catalog.get("PARTNER", partner_id)
+    return list(item.get("webhook_secrets", [])) if item else []
+
+
+def list_webhook_secrets(catalog: CatalogStore, partner_id: str) -> list[WebhookSecret]:
+    """A partner's valid webhook secrets, by id and hint only."""
+    stored = _load(catalog, "PARTNER", partner_id, None)
+    return [
+        WebhookSecret(secret_id=webhook_secret_id(s), hint=s[-4:]) for s in stored.get("webhook_secrets", [])
+    ]
+
+
+def add_webhook_secret(catalog: CatalogStore, partner_id: str) -> WebhookSecretCreated:
+    """Rotation, step one: a new secret valid alongside the current ones (at most five)."""
+    secret = new_webhook_secret()
+
+    def add(current: list[str]) -> list[str]:
+        if len(current) >= MAX_WEBHOOK_SECRETS:
+            raise Conflict(f"a partner has at most {MAX_WEBHOOK_SECRETS} secrets; remove an old one first")
+        return [*current, secret]
+
+    _change_secrets(catalog, partner_id, add)
+    return WebhookSecretCreated(secret_id=webhook_secret_id(secret), webhook_secret=secret)
+
+
+def remove_webhook_secret(catalog: CatalogStore, partner_id: str, secret_id: str) -> list[WebhookSecret]:
+    """Rotation, step two: the old secret stops verifying (within a minute on warm functions).
+    The last secret cannot be removed: the partner could no longer report anything."""
+
+    def remove(current: list[str]) -> list[str]:
+        kept = [s for s in current if webhook_secret_id(s) != secret_id]
+        if len(kept) == len(current):
+            raise NotFound(f"no webhook secret {secret_id!r}")
+        if not kept:
+            raise Conflict("this is the partner's only secret; add its successor first")
+        return kept
+
+    _change_secrets(catalog, partner_id, remove)
+    return list_webhook_secrets(catalog, partner_id)
+
+
+def _change_secrets(catalog: CatalogStore, partner_id: str, change: Callable[[list[str]], list[str]]) -> None:
+    for _ in range(3):  # another rotation at the same moment: read again and retry
+        current = list(_load(catalog, "PARTNER", partner_id, None).get("webhook_secrets", []))
+        if catalog.swap_webhook_secrets(partner_id, current, change(current)):
+            return
+    raise Conflict("the partner's secrets keep changing; retry")
+
+
+# --- offers ---------------------------------------------------------------------------------------
+
+
+def _check_payout_currency(offer: Offer, currency: str | None, whose: str) -> None:
+    if currency and isinstance(offer.payout, FixedPayout) and offer.payout.currency != currency:
+        raise InvalidInput(
+            f"currency mismatch: payout is in {offer.payout.currency}, {whose} is billed in {currency}",
+            field="payout.currency",
+        )
 
 
 def create_offer(catalog: CatalogStore, request: OfferCreate) -> Offer:
@@ -95,21 +287,57 @@ def create_offer(catalog: CatalogStore, request: OfferCreate) -> Offer:
     )
     fields["lock_days"] = request.lock_days if request.lock_days is not None else partner.default_lock_days
     offer = Offer(offer_id=new_id("off"), created_at=_now(), **fields)
-    catalog.create("OFFER", offer.offer_id, offer.model_dump(mode="json"))
-    return offer
+    _check_payout_currency(offer, partner.budget.currency if partner.budget else None, "the partner")
+    return _create_offer(catalog, offer)
 
 
-def create_first_party_offer(catalog: CatalogStore, retailer_id: str, request: OfferCreate) -> Offer:
-    """One of the retailer's own products ("add to order"); `partner_id` is ignored: the owner is
-    the retailer, and the rules show it on that retailer's pages only."""
-    load_retailer(catalog, retailer_id)
+def create_first_party_offer(
+    catalog: CatalogStore, retailer_id: str, request: FirstPartyOfferCreate
+) -> Offer:
+    """One of the retailer's own products ("add to order"): the owner is the retailer, and the
+    rules show it on that retailer's pages only. Its payout is in the retailer's currency."""
+    retailer = load_retailer(catalog, retailer_id)
     fields = request.model_dump(mode="json")
     fields.update(partner_id=retailer_id, kind="first_party")
     fields["attribution_window_days"] = request.attribution_window_days or 1
     fields["lock_days"] = request.lock_days if request.lock_days is not None else 0
     offer = Offer(offer_id=new_id("off"), created_at=_now(), **fields)
-    catalog.create("OFFER", offer.offer_id, offer.model_dump(mode="json"))
+    _check_payout_currency(offer, retailer.currency, "the retailer")
+    return _create_offer(catalog, offer)
+
+
+def _create_offer(catalog: CatalogStore, offer: Offer) -> Offer:
+    body = offer.model_dump(mode="json")
+    before = catalog.version()
+    catalog.create("OFFER", offer.offer_id, body)
+    _publish(catalog, before, "OFFER", body)
     return offer
+
+
+def update_offer(catalog: CatalogStore, offer_id: str, update: OfferUpdate) -> Offer:
+    """Change an offer's creative, payout, targeting, … (409 on a stale version)."""
+    current = load_offer(catalog, offer_id)
+    owner: tuple[str | None, str]
+    if current.kind == "first_party":
+        owner = (load_retailer(catalog, current.partner_id).currency, "the retailer")
+    else:
+        partner = load_partner(catalog, current.partner_id)
+        owner = (partner.budget.currency if partner.budget else None, "the partner")
+    _patch(
+        catalog, "OFFER", offer_id, update, Offer, check=lambda offer: _check_payout_currency(offer, *owner)
+    )
+    return load_offer(catalog, offer_id)
+
+
+def list_owned_offers(
+    catalog: CatalogStore, owner: str, *, cursor: str | None, limit: int
+) -> tuple[list[Offer], str | None]:
+    """A page of the offers one partner or retailer (its first-party offers) owns."""
+    items, next_cursor = _paged(lambda: catalog.page_owned(owner, "OFFER", cursor=cursor, limit=limit))
+    return [Offer.model_validate(item) for item in items], next_cursor
+
+
+# --- shared ---------------------------------------------------------------------------------------
 
 
 def _load(catalog: CatalogStore, entity: str, entity_id: str, field: str | None) -> dict[str, Any]:
@@ -136,73 +364,75 @@ def load_offer(catalog: CatalogStore, offer_id: str) -> Offer:
     return Offer.model_validate(_load(catalog, "OFFER", offer_id, None))
 
 
-def partner_webhook_secrets(catalog: CatalogStore, partner_id: str) -> list[str]:
-    """Every currently valid webhook secret of a partner (several during rotation); [] if unknown."""
-    item = catalog.get("PARTNER", partner_id)
-    return list(item.get("webhook_secrets", [])) if item else []
+def _paged(
+    read: Callable[[], tuple[list[dict[str, Any]], str | None]],
+) -> tuple[list[dict[str, Any]], str | None]:
+    try:
+        return read()
+    except ValueError as error:  # a cursor that is not one of ours
+        raise InvalidInput(str(error), field="cursor") from error
 
 
 def list_entities(
     catalog: CatalogStore, entity: str, *, cursor: str | None, limit: int
 ) -> tuple[list[Any], str | None]:
     """A page of retailers, partners or offers."""
-    try:
-        items, next_cursor = catalog.page(entity, cursor=cursor, limit=limit)
-    except ValueError as error:
-        raise InvalidInput(str(error), field="cursor") from error
+    items, next_cursor = _paged(lambda: catalog.page(entity, cursor=cursor, limit=limit))
     model = ENTITY_MODELS[entity]
     return [model.model_validate(item) for item in items], next_cursor
 
 
-def _replace(catalog: CatalogStore, entity: str, entity_id: str, body: dict[str, Any], version: int) -> None:
+def _patch(
+    catalog: CatalogStore,
+    entity: str,
+    entity_id: str,
+    update: Patch,
+    model: type[Model],
+    *,
+    check: Callable[[Model], None] | None = None,
+    full_publish: bool = False,
+) -> None:
+    """Apply a partial update at the version the caller read: 409 if the item is at another
+    version or changes meanwhile; 422 naming the field if the result is not valid as a whole
+    (e.g. a targeting range whose new minimum exceeds the old maximum)."""
+    stored = _load(catalog, entity, entity_id, None)
+    version = int(stored.get("version", 1))
+    if version != update.version:
+        raise Conflict(f"{entity.lower()} {entity_id} is at version {version}, not {update.version}")
+    body = {**stored, **update.changes()}
+    try:
+        changed = model.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise InvalidInput(f"{field}: {first['msg']}" if field else first["msg"], field=field) from error
+    if check:
+        check(changed)
+    before = catalog.version()
     try:
         catalog.replace(entity, entity_id, body, expected_version=version)
     except VersionConflict as error:
         raise Conflict(
             f"{entity.lower()} {entity_id} was changed by someone else; reload and retry"
         ) from error
-
-
-def update_rules(catalog: CatalogStore, retailer_id: str, update: RulesUpdate) -> Retailer:
-    """Replace a retailer's rules, refusing (409) if it changed since `update.version`."""
-    current = load_retailer(catalog, retailer_id)
-    if current.version != update.version:
-        raise Conflict(f"retailer {retailer_id} is at version {current.version}, not {update.version}")
-    changed = current.model_copy(update={"rules": update.rules})
-    _replace(
-        catalog,
-        "RETAILER",
-        retailer_id,
-        {**changed.model_dump(mode="json"), "salt": current.salt},
-        update.version,
-    )
-    return load_retailer(catalog, retailer_id)
-
-
-def suppress_for_category(catalog: CatalogStore, retailer_id: str, suppression: AuditSuppression) -> Retailer:
-    """A reviewer's "irrelevant after this purchase": add the suppression (retrying lost races)."""
-    load_offer(catalog, suppression.offer_id)
-    for _ in range(3):
-        current = load_retailer(catalog, retailer_id)
-        if suppression in current.rules.audit_suppressions:
-            return current
-        rules = current.rules.model_copy(
-            update={"audit_suppressions": [*current.rules.audit_suppressions, suppression]}
-        )
-        try:
-            return update_rules(catalog, retailer_id, RulesUpdate(version=current.version, rules=rules))
-        except Conflict:
-            continue
-    raise Conflict("the retailer keeps changing; retry")
+    _publish(catalog, before, entity, {**body, "version": version + 1}, full=full_publish)
 
 
 def set_status(catalog: CatalogStore, entity: str, entity_id: str, update: StatusUpdate) -> Partner | Offer:
     """Pause or resume a partner (all its offers) or one offer; 409 if it changed meanwhile."""
-    stored = _load(catalog, entity, entity_id, None)
-    if stored.get("version", 1) != update.version:
-        raise Conflict(
-            f"{entity.lower()} {entity_id} is at version {stored.get('version', 1)}, not {update.version}"
-        )
-    _replace(catalog, entity, entity_id, {**stored, "status": update.status}, update.version)
     model: type[Partner] | type[Offer] = Partner if entity == "PARTNER" else Offer
+    # A resumed partner's offers come back: they are not in the snapshot, so publish in full.
+    resumed_partner = entity == "PARTNER" and update.status == "active"
+    _patch(
+        catalog,
+        entity,
+        entity_id,
+        _StatusPatch(version=update.version, status=update.status),
+        model,
+        full_publish=resumed_partner,
+    )
     return model.model_validate(_load(catalog, entity, entity_id, None))
+
+
+class _StatusPatch(Patch):
+    status: str | None = None

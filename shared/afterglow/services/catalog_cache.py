@@ -4,6 +4,7 @@ import time
 
 from afterglow.catalog import CatalogIndex
 from afterglow.models import Offer, Partner, Retailer
+from afterglow.services.snapshots import load_published_index
 from afterglow.settings import get_settings
 from afterglow.store import CatalogStore
 
@@ -12,8 +13,8 @@ class CatalogCache:
     """Retailers, partners and offers in memory; a version read decides whether to reload.
 
     The version is read at most every `check_seconds` (0 = on every use: one small read that keeps
-    admin changes visible immediately). TODO(issue 4): load from a compact versioned snapshot in S3
-    instead of querying every entity.
+    admin changes visible immediately). A new version is loaded from the published catalog
+    snapshot of that version (two reads), or entity by entity when none is published for it yet.
     """
 
     def __init__(self) -> None:
@@ -38,7 +39,8 @@ class CatalogCache:
         """The index at `version`: the cached one if it is that version, else a fresh load."""
         self._checked_at = time.monotonic()
         if self._index is None or self._index.version != version:
-            self._index = CatalogIndex.build(
+            cold = self._index is None
+            self._index = load_published_index(catalog, version, freeze=cold) or CatalogIndex.build(
                 offers=[Offer.model_validate(item) for item in catalog.all_of("OFFER")],
                 partners=[Partner.model_validate(item) for item in catalog.all_of("PARTNER")],
                 retailers=[Retailer.model_validate(item) for item in catalog.all_of("RETAILER")],

@@ -90,6 +90,40 @@ def publish_snapshot_with_changes(
     )
 
 
+def publish_after_change(
+    catalog: CatalogStore,
+    before: int,
+    *,
+    partners: Sequence[dict[str, Any]] = (),
+    offers: Sequence[dict[str, Any]] = (),
+    retailers: Sequence[dict[str, Any]] = (),
+    full: bool = False,
+) -> PublishedSnapshot | None:
+    """After one admin change (catalog version `before` + 1), publish the snapshot that warm and
+    cold `decide` functions load: the previous snapshot plus the changed entities when this change
+    is the only one since `before`, else (or with `full`, e.g. a resumed partner whose offers come
+    back) from a full scan. Best effort: the change is already stored, and without a snapshot of
+    the current version a function loads the catalog entity by entity, so a failure is logged
+    rather than turning a stored change into an error."""
+    try:
+        after = catalog.version()
+        if full or after != before + 1:
+            return publish_snapshot(catalog)
+        return publish_snapshot_with_changes(
+            catalog,
+            base_version=before,
+            version=after,
+            written_partners=partners,
+            written_offers=offers,
+            written_retailers=retailers,
+        )
+    except Exception:
+        logger.warning(
+            "catalog snapshot not published; functions load the catalog item by item", exc_info=True
+        )
+        return None
+
+
 def _publish(
     catalog: CatalogStore,
     version: int,

@@ -1,7 +1,9 @@
 """Catalog table: retailers, partners, offers and API-key hashes.
 
 Single-table layout: `pk` = `<TYPE>#<id>`, `sk` = `PROFILE` (or `KEY`); GSI `by_type`
-(`type_pk` = entity type, `type_sk` = id) lists one entity type with cursor pagination.
+(`type_pk` = entity type, `type_sk` = id) lists one entity type with cursor pagination; GSI
+`by_owner` (`owner_pk` = retailer or partner id, `owner_sk` = `OFFER#<id>` or `KEY#<key id>`)
+lists what one retailer or partner owns.
 """
 
 from typing import Any
@@ -17,6 +19,7 @@ from afterglow.store.dynamo import (
 )
 
 VERSION_KEY = {"pk": "CATALOG", "sk": "VERSION"}
+PLATFORM_OWNER = "PLATFORM"  # the owner of platform keys in the `by_owner` index
 
 
 class AlreadyExists(Exception):
@@ -35,12 +38,27 @@ class CatalogStore:
     # --- generic entity access ---------------------------------------------------------------
 
     def _entity_item(self, entity: str, entity_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        owner = (
+            {"owner_pk": body["partner_id"], "owner_sk": f"OFFER#{entity_id}"} if entity == "OFFER" else {}
+        )
         return {
             "pk": f"{entity}#{entity_id}",
             "sk": "PROFILE",
             "type_pk": entity,
             "type_sk": entity_id,
+            **owner,
             **body,
+        }
+
+    @staticmethod
+    def _key_item(key: dict[str, Any]) -> dict[str, Any]:
+        owner = key.get("retailer_id") or PLATFORM_OWNER
+        return {
+            "pk": f"KEY#{key['key_hash']}",
+            "sk": "KEY",
+            "owner_pk": owner,
+            "owner_sk": f"KEY#{key['key_id']}",
+            **key,
         }
 
     def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +78,7 @@ class CatalogStore:
         The same transaction bumps the catalog version, so warm functions see the change at once.
         """
         writes = [self._put_new(self._entity_item(entity, entity_id, body))]
-        writes += [self._put_new({"pk": f"KEY#{key['key_hash']}", "sk": "KEY", **key}) for key in keys or []]
+        writes += [self._put_new(self._key_item(key)) for key in keys or []]
         writes.append(self._bump_version())
         try:
             self._ddb.transact_write_items(TransactItems=writes)
@@ -81,6 +99,20 @@ class CatalogStore:
             "IndexName": "by_type",
             "KeyConditionExpression": "type_pk = :t",
             "ExpressionAttributeValues": {":t": {"S": entity}},
+            "Limit": limit,
+        }
+        items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor))
+        return items, encode_cursor(last_key)
+
+    def page_owned(
+        self, owner: str, kind: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of what a retailer or partner owns of a kind (`OFFER` or `KEY`), in id order."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_owner",
+            "KeyConditionExpression": "owner_pk = :o AND begins_with(owner_sk, :kind)",
+            "ExpressionAttributeValues": {":o": {"S": owner}, ":kind": {"S": f"{kind}#"}},
             "Limit": limit,
         }
         items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor))
@@ -114,6 +146,24 @@ class CatalogStore:
             self._ddb.transact_write_items(TransactItems=[write, self._bump_version()])
         except self._ddb.exceptions.TransactionCanceledException as error:
             raise VersionConflict(f"{entity} {entity_id} changed since version {expected_version}") from error
+
+    def swap_webhook_secrets(self, partner_id: str, expected: list[str], secrets: list[str]) -> bool:
+        """Replace a partner's webhook secrets if they are still `expected` (False otherwise).
+        Secrets are not part of the partner's profile version nor of the catalog snapshot, so
+        rotating them neither conflicts with profile edits nor makes functions reload the catalog."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=serialize({"pk": f"PARTNER#{partner_id}", "sk": "PROFILE"}),
+                UpdateExpression="SET webhook_secrets = :new",
+                ConditionExpression="attribute_exists(pk) AND webhook_secrets = :old",
+                ExpressionAttributeValues=serialize({":new": secrets, ":old": expected}),
+            )
+        except Exception as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
 
     # --- catalog version --------------------------------------------------------------------------
 
@@ -151,13 +201,47 @@ class CatalogStore:
         try:
             self._ddb.put_item(
                 TableName=self._table,
-                Item=serialize({"pk": f"KEY#{key['key_hash']}", "sk": "KEY", **key}),
+                Item=serialize(self._key_item(key)),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except Exception as error:
             if is_conditional_failure(error):
                 raise AlreadyExists("key") from error
             raise
+
+    def find_owned_key(self, owner: str, key_id: str) -> dict[str, Any] | None:
+        """The key record with this id among an owner's keys (`PLATFORM` for platform keys)."""
+        response = self._ddb.query(
+            TableName=self._table,
+            IndexName="by_owner",
+            KeyConditionExpression="owner_pk = :o AND owner_sk = :k",
+            ExpressionAttributeValues={":o": {"S": owner}, ":k": {"S": f"KEY#{key_id}"}},
+        )
+        items = response.get("Items", [])
+        return deserialize(items[0]) if items else None
+
+    def revoke_key(self, key_hash: str, revoked_at: str) -> dict[str, Any]:
+        """Mark a key revoked (once: a second revocation keeps the first time); the record after."""
+        try:
+            response = self._ddb.update_item(
+                TableName=self._table,
+                Key=serialize({"pk": f"KEY#{key_hash}", "sk": "KEY"}),
+                UpdateExpression="SET #status = :revoked, revoked_at = :at",
+                ConditionExpression="attribute_exists(pk) AND #status = :active",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=serialize(
+                    {":revoked": "revoked", ":at": revoked_at, ":active": "active"}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except Exception as error:
+            if not is_conditional_failure(error):
+                raise
+            found = self.find_key(key_hash)
+            if found is None:
+                raise
+            return found
+        return deserialize(response["Attributes"])
 
     # --- bulk import ---------------------------------------------------------------------------
 

@@ -1,0 +1,405 @@
+"""Admin changes over the API: partial updates with optimistic concurrency, key and secret
+rotation, retailers' own first-party offers, and the bulk catalog import."""
+
+import json
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+
+from afterglow.services import auth
+from afterglow.services.admin import create_platform_key
+from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
+
+
+@pytest.fixture
+def api(function_module):
+    """Call a route of any function: `api("GET", "/v1/admin/offers/{offer_id}", key, offer_id=…)`."""
+
+    def call(method, route, key, body=None, *, function="AdminFunction", raw=None, headers=None, **params):
+        path = route.format(**params)
+        all_headers = {"authorization": f"Bearer {key}", **(headers or {})}
+        event = http_event(method, path, route_path=route, body=body, raw=raw, headers=all_headers)
+        return invoke(function_module(function), event)
+
+    return call
+
+
+@pytest.fixture(autouse=True)
+def keys_checked_on_every_request(monkeypatch):
+    # Warm functions cache keys for a minute; these tests look at what happens after that minute.
+    monkeypatch.setattr(auth, "KEY_CACHE_SECONDS", 0.0)
+
+
+RETAILER = "/v1/admin/retailers/{retailer_id}"
+RETAILER_KEYS = "/v1/admin/retailers/{retailer_id}/keys"
+REVOKE_KEY = "/v1/admin/retailers/{retailer_id}/keys/{key_id}/revoke"
+RETAILER_OFFERS = "/v1/admin/retailers/{retailer_id}/offers"
+OFFER = "/v1/admin/offers/{offer_id}"
+PARTNER = "/v1/admin/partners/{partner_id}"
+SECRETS = "/v1/admin/partners/{partner_id}/secrets"
+SECRET = "/v1/admin/partners/{partner_id}/secrets/{secret_id}"
+IMPORT = "/v1/admin/catalog/import"
+
+
+def _decide(api, publishable_key, order_id="o-1", **overrides):
+    return api(
+        "POST", "/v1/decisions", publishable_key, order(order_id, **overrides), function="DecideFunction"
+    )
+
+
+# --- partial updates -----------------------------------------------------------------------------
+
+
+def test_a_retailer_changes_its_own_settings_and_a_stale_version_is_409(stores, api):
+    seeded = seed_catalog(stores.catalog)
+    before = api("GET", RETAILER, seeded.secret_key, retailer_id=seeded.retailer_id)[2]
+    status, _, retailer = api(
+        "PATCH", RETAILER, seeded.secret_key, {"version": 1, "max_offers": 1}, retailer_id=seeded.retailer_id
+    )
+    assert status == 200 and retailer["max_offers"] == 1 and retailer["version"] == 2
+    # Fields left out stay as they were
+    assert retailer == before | {"max_offers": 1, "version": 2}
+    status, _, body = api(
+        "PATCH", RETAILER, seeded.secret_key, {"version": 1, "max_offers": 3}, retailer_id=seeded.retailer_id
+    )
+    assert status == 409 and body["error"]["code"] == "conflict"
+    assert api("GET", RETAILER, seeded.secret_key, retailer_id=seeded.retailer_id)[2]["max_offers"] == 1
+
+
+def test_commercial_terms_are_the_platforms_to_change(stores, api):
+    seeded = seed_catalog(stores.catalog)
+    change = {"version": 1, "revenue_share_bps": 9000}
+    status, _, body = api("PATCH", RETAILER, seeded.secret_key, change, retailer_id=seeded.retailer_id)
+    assert status == 403 and body["error"]["field"] == "revenue_share_bps"
+    status, _, retailer = api(
+        "PATCH", RETAILER, create_platform_key(stores.catalog), change, retailer_id=seeded.retailer_id
+    )
+    assert status == 200 and retailer["revenue_share_bps"] == 9000
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": None}, "name"),
+        ({"currency": "USD"}, "currency"),
+        ({"max_offers": 0}, "max_offers"),
+        ({"allowed_origins": ["http://shop.example"]}, "allowed_origins.0"),
+        ({"version": "one"}, "version"),
+    ],
+)
+def test_a_bad_retailer_change_names_the_field(stores, api, change, field):
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    status, _, body = api(
+        "PATCH", RETAILER, platform, {"version": 1, **change}, retailer_id=seeded.retailer_id
+    )
+    assert status == 422 and body["error"]["field"] == field
+
+
+def test_an_offer_change_is_checked_as_a_whole_and_shows_in_the_next_decision(stores, api):
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    # A new minimum above the stored maximum is refused, naming the field
+    status, _, offer = api(
+        "PATCH",
+        OFFER,
+        platform,
+        {"version": 1, "targeting": {"max_order_minor": 20000}},
+        offer_id=seeded.offer_id,
+    )
+    assert status == 200 and offer["version"] == 2
+    status, _, body = api(
+        "PATCH",
+        OFFER,
+        platform,
+        {"version": 2, "targeting": {"min_order_minor": 30000, "max_order_minor": 20000}},
+        offer_id=seeded.offer_id,
+    )
+    assert status == 422 and body["error"]["field"] == "targeting"
+    status, _, body = api(
+        "PATCH",
+        OFFER,
+        platform,
+        {"version": 2, "payout": {"type": "fixed", "currency": "EUR", "amounts": {"signup": -5}}},
+        offer_id=seeded.offer_id,
+    )
+    assert status == 422 and body["error"]["field"].startswith("payout")
+    # A new title is what the next decision shows
+    status, _, offer = api(
+        "PATCH",
+        OFFER,
+        platform,
+        {"version": 2, "creative": {"title": "Two free bags"}},
+        offer_id=seeded.offer_id,
+    )
+    assert status == 200
+    _, _, decision = _decide(api, seeded.publishable_key)
+    assert [o["title"] for o in decision["offers"]] == ["Two free bags"]
+
+
+def test_a_payout_in_another_currency_than_the_partner_budget_is_refused(stores, api):
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    status, _, partner = api(
+        "PATCH",
+        PARTNER,
+        platform,
+        {"version": 1, "budget": {"currency": "GBP", "daily_minor": 10000}},
+        partner_id=seeded.partner_id,
+    )
+    assert status == 200 and partner["budget"]["currency"] == "GBP"
+    offer = {
+        "partner_id": seeded.partner_id,
+        "category": "coffee",
+        "creative": {"title": "Tea"},
+        "landing_url": "https://beans.example/tea",
+        "payout": {"type": "fixed", "currency": "EUR", "amounts": {"signup": 100}},
+    }
+    status, _, body = api("POST", "/v1/admin/offers", platform, offer)
+    assert status == 422 and body["error"]["field"] == "payout.currency"
+    assert "currency mismatch" in body["error"]["message"]
+    status, _, body = api(
+        "PATCH",
+        PARTNER,
+        platform,
+        {"version": 2, "budget": {"currency": "GBP", "daily_minor": 10, "monthly_minor": 5}},
+        partner_id=seeded.partner_id,
+    )
+    assert status == 422 and "daily_minor" in body["error"]["message"]
+
+
+# --- keys and secrets ----------------------------------------------------------------------------
+
+
+def test_a_retailer_rotates_its_publishable_key_and_the_old_one_stops_working(stores, api, aws):
+    seeded = seed_catalog(stores.catalog)
+    # Given a new publishable key, shown once
+    status, _, created = api(
+        "POST", RETAILER_KEYS, seeded.secret_key, {"kind": "publishable"}, retailer_id=seeded.retailer_id
+    )
+    assert status == 201 and created["api_key"].startswith("pk_")
+    new_key = created["api_key"]
+    # Both keys work while the storefront is redeployed
+    assert _decide(api, seeded.publishable_key, "k-1")[0] == 200
+    assert _decide(api, new_key, "k-2")[0] == 200
+    # The listing shows every key by id and hint, never a key
+    status, _, listing = api("GET", RETAILER_KEYS, seeded.secret_key, retailer_id=seeded.retailer_id)
+    assert status == 200 and len(listing["items"]) == 3
+    assert new_key not in json.dumps(listing) and seeded.publishable_key not in json.dumps(listing)
+    old = next(
+        k for k in listing["items"] if k["kind"] == "publishable" and k["key_id"] != created["key"]["key_id"]
+    )
+    assert old["hint"] == seeded.publishable_key[-4:]
+    # When the old key is revoked (twice: nothing changes the second time)
+    status, _, revoked = api(
+        "POST", REVOKE_KEY, seeded.secret_key, retailer_id=seeded.retailer_id, key_id=old["key_id"]
+    )
+    assert status == 200 and revoked["status"] == "revoked"
+    again = api("POST", REVOKE_KEY, seeded.secret_key, retailer_id=seeded.retailer_id, key_id=old["key_id"])[
+        2
+    ]
+    assert again["revoked_at"] == revoked["revoked_at"]
+    # Then it is refused and the new one works
+    assert _decide(api, seeded.publishable_key, "k-3")[0] == 401
+    assert _decide(api, new_key, "k-4")[0] == 200
+    # And the table holds no key in plain text
+    items = str(boto3.client("dynamodb").scan(TableName=aws["CatalogTable"])["Items"])
+    assert new_key not in items and seeded.secret_key not in items
+
+
+def test_a_retailer_cannot_touch_another_retailers_keys(stores, api):
+    mine, theirs = seed_catalog(stores.catalog), seed_catalog(stores.catalog)
+    assert api("GET", RETAILER_KEYS, mine.secret_key, retailer_id=theirs.retailer_id)[0] == 404
+    assert (
+        api("POST", RETAILER_KEYS, mine.secret_key, {"kind": "secret"}, retailer_id=theirs.retailer_id)[0]
+        == 404
+    )
+    their_keys = api("GET", RETAILER_KEYS, theirs.secret_key, retailer_id=theirs.retailer_id)[2]["items"]
+    for key in their_keys:
+        # Not through its own retailer id either: a key id belongs to one retailer
+        assert (
+            api("POST", REVOKE_KEY, mine.secret_key, retailer_id=mine.retailer_id, key_id=key["key_id"])[0]
+            == 404
+        )
+        assert (
+            api("POST", REVOKE_KEY, mine.secret_key, retailer_id=theirs.retailer_id, key_id=key["key_id"])[0]
+            == 404
+        )
+    assert _decide(api, theirs.publishable_key)[0] == 200
+
+
+def test_a_retailer_that_revokes_its_own_secret_key_is_locked_out(stores, api):
+    seeded = seed_catalog(stores.catalog)
+    listing = api("GET", RETAILER_KEYS, seeded.secret_key, retailer_id=seeded.retailer_id)[2]["items"]
+    secret = next(k for k in listing if k["kind"] == "secret")
+    assert (
+        api("POST", REVOKE_KEY, seeded.secret_key, retailer_id=seeded.retailer_id, key_id=secret["key_id"])[0]
+        == 200
+    )
+    assert api("GET", RETAILER, seeded.secret_key, retailer_id=seeded.retailer_id)[0] == 401
+
+
+def _conversion(api, seeded, secret, click_id, conversion_id, action="signup"):
+    body = json.dumps(
+        {
+            "click_id": click_id,
+            "conversion_id": conversion_id,
+            "action": action,
+            "occurred_at": datetime.now(UTC).isoformat(),
+        }
+    ).encode()
+    headers = signed_headers(secret, body, msg_id=f"msg_{conversion_id}")
+    return api(
+        "POST", "/v1/webhooks/conversions", None, raw=body, headers=headers, function="WebhooksFunction"
+    )
+
+
+def _click(api, seeded):
+    _, _, decision = _decide(api, seeded.publishable_key, "rot-1")
+    token = decision["offers"][0]["tracking_token"]
+    _, headers, _ = api("GET", "/v1/c/{token}", None, function="TrackFunction", token=token)
+    return headers["location"].rsplit("click_id=", 1)[1]
+
+
+def test_a_partner_rotates_its_webhook_secret_without_losing_a_conversion(stores, api, monkeypatch):
+    from afterglow.services import conversions
+
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    click_id = _click(api, seeded)
+    # Given a second secret, valid alongside the first
+    status, _, created = api("POST", SECRETS, platform, partner_id=seeded.partner_id)
+    assert status == 201 and created["webhook_secret"].startswith("whsec_")
+    conversions._secrets_cache.clear()
+    status, _, body = _conversion(api, seeded, seeded.webhook_secret, click_id, "c-old")
+    assert status == 200 and body["status"] == "recorded"
+    # When the old one is removed
+    listing = api("GET", SECRETS, platform, partner_id=seeded.partner_id)[2]["items"]
+    assert len(listing) == 2 and seeded.webhook_secret not in json.dumps(listing)
+    old_id = next(s["secret_id"] for s in listing if s["secret_id"] != created["secret_id"])
+    status, _, remaining = api("DELETE", SECRET, platform, partner_id=seeded.partner_id, secret_id=old_id)
+    assert status == 200 and [s["secret_id"] for s in remaining["items"]] == [created["secret_id"]]
+    conversions._secrets_cache.clear()  # a minute later on a warm function
+    # Then the old secret's signatures are refused and the new one's recorded
+    assert _conversion(api, seeded, seeded.webhook_secret, click_id, "c-2")[0] == 401
+    status, _, body = _conversion(api, seeded, created["webhook_secret"], click_id, "c-3", "first_purchase")
+    assert status == 200 and body["status"] == "recorded"
+    # And the last secret cannot be removed: the partner could no longer report anything
+    status, _, body = api(
+        "DELETE", SECRET, platform, partner_id=seeded.partner_id, secret_id=created["secret_id"]
+    )
+    assert status == 409
+
+
+# --- first-party offers --------------------------------------------------------------------------
+
+
+def _first_party(**overrides):
+    return {
+        "category": "coffee",
+        "creative": {"title": "Another bag of the house blend", "price_minor": 1290, "cta": "Add to order"},
+        "landing_url": "https://shop.example/cart/add?sku=HOUSE",
+        "payout": {"type": "percent", "bps": 10000},
+        "sku": "HOUSE",
+        **overrides,
+    }
+
+
+def test_a_retailer_sells_its_own_product_on_its_own_page_only(stores, api):
+    mine, theirs = (
+        seed_catalog(stores.catalog, category="pets"),
+        seed_catalog(stores.catalog, category="pets"),
+    )
+    status, _, offer = api(
+        "POST", RETAILER_OFFERS, mine.secret_key, _first_party(), retailer_id=mine.retailer_id
+    )
+    assert status == 201 and offer["kind"] == "first_party" and offer["partner_id"] == mine.retailer_id
+    # Its own listing has it; the other retailer cannot list, read or change it
+    listing = api("GET", RETAILER_OFFERS, mine.secret_key, retailer_id=mine.retailer_id)[2]
+    assert [o["offer_id"] for o in listing["items"]] == [offer["offer_id"]]
+    assert api("GET", RETAILER_OFFERS, theirs.secret_key, retailer_id=mine.retailer_id)[0] == 404
+    assert api("GET", OFFER, theirs.secret_key, offer_id=offer["offer_id"])[0] == 404
+    assert (
+        api("PATCH", OFFER, theirs.secret_key, {"version": 1, "sku": "X"}, offer_id=offer["offer_id"])[0]
+        == 404
+    )
+    # A retailer key never reaches a partner's offer
+    assert api("GET", OFFER, mine.secret_key, offer_id=mine.offer_id)[0] == 404
+    # It shows on its own page and never on the other retailer's
+    mine_shown = {o["offer_id"] for o in _decide(api, mine.publishable_key, "fp-1")[2]["offers"]}
+    theirs_shown = {o["offer_id"] for o in _decide(api, theirs.publishable_key, "fp-2")[2]["offers"]}
+    assert offer["offer_id"] in mine_shown and offer["offer_id"] not in theirs_shown
+    # Its owner can pause it
+    status, _, paused = api(
+        "POST",
+        OFFER + "/status",
+        mine.secret_key,
+        {"version": 1, "status": "paused"},
+        offer_id=offer["offer_id"],
+    )
+    assert status == 200 and paused["status"] == "paused"
+
+
+def test_a_first_party_payout_must_be_in_the_retailers_currency(stores, api):
+    seeded = seed_catalog(stores.catalog)
+    body = _first_party(payout={"type": "fixed", "currency": "USD", "amounts": {"first_purchase": 100}})
+    status, _, error = api("POST", RETAILER_OFFERS, seeded.secret_key, body, retailer_id=seeded.retailer_id)
+    assert status == 422 and error["error"]["field"] == "payout.currency"
+
+
+# --- bulk import ---------------------------------------------------------------------------------
+
+
+def _catalog_file(offer_title="A tea sampler, on us"):
+    lines = [
+        {"type": "partner", "partner_id": "par_bulk_1", "name": "Bulk Teas"},
+        {
+            "type": "offer",
+            "offer_id": "off_bulk_1",
+            "partner_id": "par_bulk_1",
+            "category": "coffee",
+            "creative": {"title": offer_title},
+            "landing_url": "https://teas.example/sampler",
+            "payout": {"type": "fixed", "currency": "EUR", "amounts": {"signup": 500}},
+        },
+    ]
+    return ("\n".join(json.dumps(line) for line in lines) + "\n").encode()
+
+
+def _import(api, key, raw):
+    return api("POST", IMPORT, key, raw=raw, headers={"content-type": "application/x-ndjson"})
+
+
+def test_the_bulk_endpoint_imports_once_and_a_reimport_changes_nothing(stores, api):
+    platform = create_platform_key(stores.catalog)
+    status, _, first = _import(api, platform, _catalog_file())
+    assert status == 200 and first["created"] == {"partner": 1, "offer": 1}
+    status, _, again = _import(api, platform, _catalog_file())
+    assert status == 200 and again["write_calls"] == 0
+    assert again["unchanged"] == {"partner": 1, "offer": 1} and again["created"] == {"partner": 0, "offer": 0}
+    assert (
+        api("GET", OFFER, platform, offer_id="off_bulk_1")[2]["creative"]["title"] == "A tea sampler, on us"
+    )
+
+
+def test_the_bulk_endpoint_reports_every_bad_line_and_imports_nothing(stores, api):
+    platform = create_platform_key(stores.catalog)
+    lines = _catalog_file().decode().splitlines()
+    bad_offer = json.loads(lines[1]) | {"category": "spaceships", "offer_id": "off_bulk_2"}
+    raw = "\n".join([lines[0], lines[1], json.dumps(bad_offer), "{not json"]).encode()
+    status, _, body = _import(api, platform, raw)
+    assert status == 422 and body["error"]["field"] == "body"
+    assert [d["line"] for d in body["error"]["details"]] == [3, 4]
+    assert "spaceships" in body["error"]["details"][0]["message"]
+    assert api("GET", OFFER, platform, offer_id="off_bulk_1")[0] == 404
+
+
+def test_the_bulk_endpoint_refuses_retailers_binary_and_oversized_files(stores, api):
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    assert _import(api, seeded.secret_key, _catalog_file())[0] == 403
+    status, _, body = _import(api, platform, b"\xff\xfe not utf-8")
+    assert status == 422 and "UTF-8" in body["error"]["message"]
+    status, _, body = _import(api, platform, b"\n" * (5 * 1024 * 1024 + 1))
+    assert status == 413 and body["error"]["code"] == "payload_too_large"
