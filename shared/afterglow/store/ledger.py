@@ -7,6 +7,7 @@ day reads back in parallel shards without a hot partition.
 """
 
 import hashlib
+import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -153,18 +154,22 @@ class LedgerStore:
         self, pk: str, kind: str, at: datetime, body: dict[str, Any], *, daily: bool = True
     ) -> dict[str, Any] | None:
         """Write a record if its key is new. Returns None when written, else the record already there."""
+        # A fresh id per write: when a write lands but its answer is lost, botocore retries it and
+        # meets the record; the id tells that record (ours: written once) from an earlier one.
+        write_id = secrets.token_hex(8)
         try:
             self._ddb.put_item(
                 TableName=self._table,
-                Item=serialize(self._item(pk, kind, at, body, daily=daily)),
+                Item=serialize({**self._item(pk, kind, at, body, daily=daily), "write_id": write_id}),
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as error:
             if not is_conditional_failure(error):
                 raise
-            existing = getattr(error, "response", {}).get("Item")
-            return deserialize(existing) if existing else self.get(pk) or {}
+            found = getattr(error, "response", {}).get("Item")
+            existing = deserialize(found) if found else self.get(pk) or {}
+            return None if existing.get("write_id") == write_id else existing
         return None
 
     def get(self, pk: str) -> dict[str, Any] | None:
