@@ -184,6 +184,31 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from afterglow.local.load import LoadSettings, local_stack_process, read_env_file, run_load
+
+    settings = LoadSettings(args.seconds, args.concurrency, args.max_requests)
+    with contextlib.ExitStack() as stack:
+        if args.env_file:
+            env = read_env_file(Path(args.env_file))
+        else:
+            print("starting the local stack…", file=sys.stderr)
+            env = stack.enter_context(
+                local_stack_process(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            )
+        if args.url:
+            env["AFTERGLOW_API_URL"] = args.url
+        try:
+            report = run_load(env, settings)
+        except ValueError as error:
+            print(f"afterglow load: {error}", file=sys.stderr)
+            return 2
+    print(report.table())
+    return 0 if report.errors == 0 and report.ledger_matches else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="afterglow", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -237,6 +262,17 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     bench.add_argument("--out", default="bench/results.json")
     bench.set_defaults(run=_bench)
+
+    load_test = commands.add_parser(
+        "load",
+        help="a bounded load test on 127.0.0.1: decisions, events, clicks, webhooks; checks the ledger",
+    )
+    load_test.add_argument("--env-file", help="env file of a running `afterglow local` (default: start one)")
+    load_test.add_argument("--url", help="API URL on 127.0.0.1 (default: the env file's AFTERGLOW_API_URL)")
+    load_test.add_argument("--seconds", type=float, default=20.0, help="wall-clock bound, at most 60")
+    load_test.add_argument("--concurrency", type=int, default=8, help="clients sending at once")
+    load_test.add_argument("--max-requests", type=int, default=4_000, help="request bound")
+    load_test.set_defaults(run=_load)
     return root
 
 

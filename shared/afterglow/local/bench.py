@@ -361,6 +361,18 @@ def bench_reconcile(records: int) -> dict[str, Any]:
     }
 
 
+def bench_load(seconds: float) -> dict[str, Any]:
+    """A bounded mixed load (decisions, events, clicks, webhooks) on the local stack over loopback,
+    the stack in its own process: throughput, p50/p99 per kind, errors, ledger check. No budget."""
+    import tempfile
+
+    from afterglow.local.load import LoadSettings, local_stack_process, run_load
+
+    with tempfile.TemporaryDirectory() as workdir, local_stack_process(Path(workdir)) as env:
+        report = run_load(env, LoadSettings(seconds=seconds, max_requests=100_000))
+    return report.figures()
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     """Run every benchmark; returns the figures (also written to bench/results.json by the CLI)."""
     os.environ.pop("AWS_ENDPOINT_URL", None)  # everything here is in-process moto
@@ -372,6 +384,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     figures.update(bench_cold_start())
     figures.update(bench_webhooks_and_events(100 if quick else 500))
     figures.update(bench_reconcile(100_000 if quick else 1_000_000))
+    figures.update(bench_load(5 if quick else 20))
     return figures
 
 
