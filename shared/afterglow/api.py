@@ -157,6 +157,43 @@ class BodySizeLimit:
         await self.app(scope, counting_receive, send)
 
 
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+]
+HTML_SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Headers on every response: no MIME sniffing, HTTPS only; and for any HTML, no framing and
+    nothing loaded. A plain ASGI middleware, like BodySizeLimit, to stay cheap on the hot path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                content_type = dict(headers).get(b"content-type", b"")
+                extra = SECURITY_HEADERS + (
+                    HTML_SECURITY_HEADERS if content_type.startswith(b"text/html") else []
+                )
+                headers += [(name, value) for name, value in extra if name not in names]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _too_large(limit: int) -> JSONResponse:
     return error_response(413, PayloadTooLarge.code, f"body larger than {limit} bytes", "body")
 
@@ -183,6 +220,7 @@ def create_app(title: str, description: str, *, larger_bodies: Mapping[str, int]
     app.add_exception_handler(Exception, _unexpected_error)
 
     app.add_middleware(BodySizeLimit, larger=larger_bodies)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -153,3 +153,13 @@ def test_tiny_floats_and_odd_unicode_are_stored_not_a_500(stores, admin):
     assert status == 201
     stored = stores.catalog.get("RETAILER", created["retailer"]["retailer_id"])
     assert stored["min_relevance"] == 0 and stored["name"] == body["name"]
+
+
+def test_every_answer_forbids_mime_sniffing_and_plain_http(stores, admin, function_module):
+    ok = admin("GET", "/v1/admin/retailers", create_platform_key(stores.catalog))
+    refused = admin("GET", "/v1/admin/retailers", None)
+    too_large = admin("POST", "/v1/admin/retailers", None, raw=b"x" * (300 * 1024))
+    sdk = invoke(function_module("TrackFunction"), http_event("GET", "/v1/sdk.js"))
+    for status, headers, _ in (ok, refused, too_large, sdk):
+        assert headers["x-content-type-options"] == "nosniff", status
+        assert headers["strict-transport-security"].startswith("max-age="), status

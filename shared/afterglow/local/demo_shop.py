@@ -382,6 +382,10 @@ class DemoShopHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
+        if content_type.startswith("text/html"):
+            # Nobody may frame the shop's pages (clickjacking on the offers)
+            self.send_header("X-Frame-Options", "DENY")
+            self.send_header("Content-Security-Policy", "frame-ancestors 'none'")
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.end_headers()
