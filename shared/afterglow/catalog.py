@@ -15,6 +15,7 @@ class CatalogIndex:
     version: int = 0
     retailers: dict[str, Retailer] = field(default_factory=dict)
     offers: dict[str, Offer] = field(default_factory=dict)
+    partners: dict[str, Partner] = field(default_factory=dict)  # owners of the offers, for budgets
     by_category: dict[str, list[Offer]] = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
@@ -33,6 +34,8 @@ class CatalogIndex:
             if offer.status == "active" and owner_active:
                 index.offers[offer.offer_id] = offer
                 index.by_category[offer.category].append(offer)
+        owners = {offer.partner_id for offer in index.offers.values()}
+        index.partners = {p.partner_id: p for p in partners if p.partner_id in owners}
         # Best paying first, so a decision can stop scanning a category once it has enough.
         for category_offers in index.by_category.values():
             category_offers.sort(key=lambda o: (-_headline_value(o), o.offer_id))

@@ -16,10 +16,14 @@ from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
 def api(function_module):
     """Call a route of any function: `api("GET", "/v1/admin/offers/{offer_id}", key, offer_id=…)`."""
 
-    def call(method, route, key, body=None, *, function="AdminFunction", raw=None, headers=None, **params):
+    def call(
+        method, route, key, body=None, *, function="AdminFunction", raw=None, headers=None, query="", **params
+    ):
         path = route.format(**params)
         all_headers = {"authorization": f"Bearer {key}", **(headers or {})}
-        event = http_event(method, path, route_path=route, body=body, raw=raw, headers=all_headers)
+        event = http_event(
+            method, path, route_path=route, body=body, raw=raw, headers=all_headers, query=query
+        )
         return invoke(function_module(function), event)
 
     return call
@@ -403,3 +407,46 @@ def test_the_bulk_endpoint_refuses_retailers_binary_and_oversized_files(stores, 
     assert status == 422 and "UTF-8" in body["error"]["message"]
     status, _, body = _import(api, platform, b"\n" * (5 * 1024 * 1024 + 1))
     assert status == 413 and body["error"]["code"] == "payload_too_large"
+
+
+# --- budgets -------------------------------------------------------------------------------------
+
+
+def test_a_partner_over_its_daily_budget_rests_until_the_day_turns(stores, api):
+    from afterglow.services.ranking import policy_cache
+
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    # Given a partner whose daily budget is 2,000 (its offer pays 1,500 per first purchase)
+    status, _, _ = api(
+        "PATCH",
+        PARTNER,
+        platform,
+        {"version": 1, "budget": {"currency": "EUR", "daily_minor": 2000}},
+        partner_id=seeded.partner_id,
+    )
+    assert status == 200
+    click_id = _click(api, seeded)
+    # When one first purchase is reported, the budget still has room
+    assert (
+        _conversion(api, seeded, seeded.webhook_secret, click_id, "b-1", "first_purchase")[2]["status"]
+        == "recorded"
+    )
+    policy_cache.clear()  # the next refresh of a warm function
+    assert _decide(api, seeded.publishable_key, "b-2")[2]["offers"]
+    # And after a second conversion (a sign-up, 700) it is spent: 2,200 ≥ 2,000
+    assert (
+        _conversion(api, seeded, seeded.webhook_secret, click_id, "b-3", "signup")[2]["status"] == "recorded"
+    )
+    policy_cache.clear()
+    assert _decide(api, seeded.publishable_key, "b-4")[2]["offers"] == []
+    _, _, explained = api(
+        "POST",
+        "/v1/decisions",
+        seeded.secret_key,
+        order("b-5"),
+        function="DecideFunction",
+        query="explain=true",
+    )
+    verdicts = next(c for c in explained["candidates"] if c["offer_id"] == seeded.offer_id)["verdicts"]
+    assert verdicts["partner_budget"] == "partner_budget_exhausted"

@@ -19,6 +19,7 @@ from afterglow.attribution import (
     lock_time,
     reversal_amount,
 )
+from afterglow.budgets import spend_keys
 from afterglow.errors import InvalidInput, MalformedJson, Unauthorized
 from afterglow.models import (
     ConversionResult,
@@ -247,7 +248,13 @@ class ConversionDesk:
             )
         if status == "recorded":
             self.learning.add_feedback(
-                click.offer_id, click.context, converted=1, revenue_minor=verdict.payout_minor
+                click.offer_id,
+                click.context,
+                converted=1,
+                revenue_minor=verdict.payout_minor,
+                spend={
+                    key: verdict.payout_minor for key in spend_keys(verdict.currency, now.date()).values()
+                },
             )
         return ConversionResult(
             status="recorded" if status == "recorded" else "duplicate",

@@ -155,7 +155,7 @@ def _choose(
 ) -> tuple[DecisionResponse, list[str]]:
     now = datetime.now(UTC).replace(microsecond=0)
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
-    ctx = DecisionContext.of(request, retailer, arm, now, exposures)
+    ctx = DecisionContext.of(request, retailer, arm, now, exposures, policy_cache.exhausted_partners)
     context = learning_context(request)
     limit = min(request.k, retailer.max_offers)
     slate = choose_slate(rank_candidates(eligible_candidates(index, ctx), context, policy), limit)
@@ -187,5 +187,8 @@ def explain(stores: Stores, retailer: Retailer, request: DecisionRequest) -> dic
     state = stores.decisions.read_state(retailer.retailer_id, customer_hash)
     index = catalog_cache.refresh_to(stores.catalog, state.catalog_version)
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
-    ctx = DecisionContext.of(request, retailer, arm, datetime.now(UTC), state.exposures)
+    policy_cache.get(stores.learning, index)  # fresh partner budgets
+    ctx = DecisionContext.of(
+        request, retailer, arm, datetime.now(UTC), state.exposures, policy_cache.exhausted_partners
+    )
     return {"arm": arm.value, "candidates": explain_candidates(index, ctx)}

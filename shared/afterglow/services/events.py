@@ -90,7 +90,7 @@ def record_events(
             continue
         counter = _FEEDBACK.get(event.type)
         if counter and claims.offer_id:
-            learning.add_feedback(claims.offer_id, claims.context, **{counter: 1})
+            learning.add_counters(claims.offer_id, claims.context, {counter: 1})
         results.append(EventResult(event_id=event.event_id, status="accepted"))
     accepted = sum(1 for result in results if result.status == "accepted")
     metrics.add_metric(name="EventsAccepted", unit="Count", value=accepted)

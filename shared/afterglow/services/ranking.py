@@ -5,8 +5,10 @@ function — one Scan — so feedback written by `track` and `webhooks` reaches 
 `LEARNING_REFRESH_SECONDS`, and the decision path itself makes no extra round trip.
 """
 
+from datetime import UTC, datetime
 from time import monotonic
 
+from afterglow.budgets import exhausted_partners
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import Candidate
 from afterglow.learning import CounterRow, ThompsonPolicy, from_counters
@@ -40,17 +42,25 @@ class PolicyCache:
         self._policy: ThompsonPolicy | None = None
         self._built_at = float("-inf")
         self._catalog_version = -1
+        self.exhausted_partners: frozenset[str] = frozenset()
 
     def get(self, learning: LearningStore, index: CatalogIndex) -> ThompsonPolicy:
+        """The policy, rebuilt from the learning table when stale; refreshes `exhausted_partners`
+        (partners over budget) from the same read, so budgets hold to within a refresh interval."""
         stale = monotonic() - self._built_at > get_settings().learning_refresh_seconds
         if self._policy is None or stale or index.version != self._catalog_version:
+            rows, spend = learning.scan()
             categories = {offer_id: offer.category for offer_id, offer in index.offers.items()}
-            self._policy = from_counters(counter_rows(learning.all_counters()), offer_categories=categories)
+            self._policy = from_counters(counter_rows(rows), offer_categories=categories)
+            self.exhausted_partners = exhausted_partners(
+                spend, index.offers, index.partners, datetime.now(UTC).date()
+            )
             self._built_at, self._catalog_version = monotonic(), index.version
         return self._policy
 
     def clear(self) -> None:
         self._policy = None
+        self.exhausted_partners = frozenset()
 
 
 policy_cache = PolicyCache()

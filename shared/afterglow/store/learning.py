@@ -3,7 +3,8 @@
 One item per offer (`pk` = `OFFER#<offer_id>`, `sk` = `COUNTERS`), one number attribute per
 counter × row, named `<counter>|<feature>=<value>` (`*=*` is the offer as a whole): a piece of
 feedback is then a single UpdateItem, however many context features it touches. Counters:
-`shown`, `engaged`, `converted`, `revenue_minor`.
+`shown`, `engaged`, `converted`, `revenue_minor`. Payouts owed are also kept per currency and
+period, as `spend@<currency>@<YYYY-MM-DD or YYYY-MM>`, for partner budgets.
 """
 
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from afterglow.store.dynamo import deserialize, serialize
 
 OFFER_LEVEL = "*=*"
 COUNTERS_SK = "COUNTERS"
+SPEND_PREFIX = "spend@"
 
 
 def feature_keys(context: Mapping[str, str]) -> list[str]:
@@ -25,14 +27,33 @@ class LearningStore:
         self._ddb = ddb
         self._table = table
 
-    def add_feedback(self, offer_id: str, context: Mapping[str, str], **counters: int) -> None:
-        """Atomically add counters (e.g. shown=1) to every row of this offer × context, in one call."""
+    def add_feedback(
+        self,
+        offer_id: str,
+        context: Mapping[str, str],
+        *,
+        spend: Mapping[str, int] | None = None,
+        **counters: int,
+    ) -> None:
+        """Atomically add counters (e.g. shown=1) to every row of this offer × context, and payouts
+        owed (`spend`, by `<currency>@<period>`) to the offer, in one call."""
+        self.add_counters(offer_id, context, counters, spend)
+
+    def add_counters(
+        self,
+        offer_id: str,
+        context: Mapping[str, str],
+        counters: Mapping[str, int],
+        spend: Mapping[str, int] | None = None,
+    ) -> None:
+        """`add_feedback` with the counters named at run time."""
         additions = {
             f"{name}|{row}": value
             for name, value in counters.items()
             if value
             for row in feature_keys(context)
         }
+        additions.update({f"{SPEND_PREFIX}{key}": value for key, value in (spend or {}).items() if value})
         if not additions:
             return
         names = {f"#a{i}": attribute for i, attribute in enumerate(additions)}
@@ -59,7 +80,13 @@ class LearningStore:
 
     def all_counters(self) -> list[dict[str, Any]]:
         """Every offer's counters as rows (`offer_id`, `sk`, counters): a Scan, for the policy cache."""
+        return self.scan()[0]
+
+    def scan(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+        """Every offer's counter rows (see `all_counters`) and its spend by `<currency>@<period>`,
+        in one Scan."""
         rows: list[dict[str, Any]] = []
+        spend: dict[str, dict[str, int]] = {}
         paginator = self._ddb.get_paginator("scan")
         pages = paginator.paginate(
             TableName=self._table,
@@ -72,8 +99,11 @@ class LearningStore:
                 offer_id = str(item["pk"]).removeprefix("OFFER#")
                 grouped: dict[str, dict[str, Any]] = {}
                 for attribute, value in item.items():
+                    if attribute.startswith(SPEND_PREFIX):
+                        spend.setdefault(offer_id, {})[attribute.removeprefix(SPEND_PREFIX)] = int(value)
+                        continue
                     counter, separator, row = attribute.partition("|")
                     if separator:
                         grouped.setdefault(row, {"offer_id": offer_id, "sk": row})[counter] = value
                 rows.extend(grouped.values())
-        return rows
+        return rows, spend
