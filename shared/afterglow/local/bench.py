@@ -80,6 +80,24 @@ def hello_world_handler() -> Callable[[dict[str, Any], Any], Any]:
     return Mangum(app, lifespan="off")
 
 
+def bench_retailer() -> Any:
+    """The one retailer the benchmarks decide for: EUR, no holdout, no rules."""
+    from afterglow.models import Retailer
+
+    return Retailer(
+        retailer_id="ret_bench",
+        name="Bench",
+        currency="EUR",
+        revenue_share_bps=5000,
+        allowed_origins=[],
+        max_offers=3,
+        min_relevance=0.0,
+        experiment={"holdout": 0, "mixed": 100},
+        created_at=datetime.now(UTC),
+        salt="s",
+    )
+
+
 def synthetic_catalog(retailer: Any, offers: int, partners: int) -> Any:
     """A catalog index of `offers` offers over every category (a stand-in until a generator exists)."""
     from afterglow.catalog import CatalogIndex
@@ -131,7 +149,6 @@ def bench_decisions(rounds: int) -> dict[str, Any]:
     from afterglow.local.gateway import FakeLambdaContext, load_function_module
     from afterglow.local.stack import find_template
     from afterglow.local.template import Template
-    from afterglow.models import Retailer
     from afterglow.services.auth import Principal, _key_cache
     from afterglow.services.catalog_cache import catalog_cache
     from afterglow.signing import hash_key
@@ -140,18 +157,7 @@ def bench_decisions(rounds: int) -> dict[str, Any]:
     template = Template(find_template())
     spec = next(s for s in template.functions() if s.logical_id == "DecideFunction")
     decide = load_function_module(template.root, spec)
-    retailer = Retailer(
-        retailer_id="ret_bench",
-        name="Bench",
-        currency="EUR",
-        revenue_share_bps=5000,
-        allowed_origins=[],
-        max_offers=3,
-        min_relevance=0.0,
-        experiment={"holdout": 0, "mixed": 100},
-        created_at=datetime.now(UTC),
-        salt="s",
-    )
+    retailer = bench_retailer()
     index = synthetic_catalog(retailer, 20_000, 4_600)
     catalog_cache._index = index
     _key_cache[hash_key("pk_bench")] = (
@@ -224,7 +230,7 @@ def bench_snapshot_cold_start() -> dict[str, Any]:
 
     from afterglow.catalog_generator import generate_catalog
     from afterglow.catalog_snapshot import build_snapshot
-    from afterglow.models import Offer, Partner, Retailer
+    from afterglow.models import Offer, Partner
 
     now = datetime.now(UTC).isoformat()
     partners, offers = [], []
@@ -235,17 +241,7 @@ def bench_snapshot_cold_start() -> dict[str, Any]:
         else:
             fields = {"attribution_window_days": 30, "lock_days": 30, **record, "created_at": now}
             offers.append(Offer.model_validate(fields))
-    retailer = Retailer(
-        retailer_id="ret_bench",
-        name="Bench",
-        currency="EUR",
-        revenue_share_bps=5000,
-        allowed_origins=[],
-        max_offers=3,
-        min_relevance=0.0,
-        experiment={"holdout": 0, "mixed": 100},
-        created_at=now,
-    )
+    retailer = bench_retailer()
     snapshot = build_snapshot(1, retailers=[retailer], partners=partners, offers=offers)
     app = Path(__file__).resolve().parents[3] / "functions" / "decide" / "app.py"
     with tempfile.NamedTemporaryFile(suffix=".gz") as blob:

@@ -422,7 +422,8 @@ def read_env_file(path: Path) -> dict[str, str]:
 @contextmanager
 def local_stack_process(workdir: Path) -> Iterator[dict[str, str]]:
     """Start `afterglow local` on free loopback ports in its own process (so the figures are not
-    the load client's own CPU); yields the environment it wrote, stops it on exit."""
+    the load client's own CPU); yields the environment it wrote (plus `ENV_FILE` and the lines it
+    printed until ready, `STARTUP_OUTPUT`), stops it on exit. `RuntimeError` if it does not start."""
     env_file = workdir / "local.env"
     command = [sys.executable, "-m", "afterglow.cli", "local", "--port", "0", "--moto-port", "0"]
     process = subprocess.Popen(  # noqa: S603 - our own interpreter running our own CLI
@@ -445,7 +446,7 @@ def local_stack_process(workdir: Path) -> Iterator[dict[str, str]]:
         stream = process.stdout
         # Keep draining its output so that its logging never blocks on a full pipe.
         threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
-        yield read_env_file(env_file)
+        yield {**read_env_file(env_file), "ENV_FILE": str(env_file), "STARTUP_OUTPUT": "".join(output)}
     finally:
         process.terminate()
         process.wait(timeout=10)
