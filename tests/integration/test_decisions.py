@@ -179,9 +179,8 @@ def test_a_blown_deadline_degrades(stores, function_module, shop, monkeypatch):
 def test_a_warm_decision_makes_two_aws_round_trips(stores, function_module, shop):
     _decide(function_module, shop.publishable_key, _order("warm-0"))  # warm the caches
     calls = []
-    stores.catalog._ddb.meta.events.register(
-        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
-    )
+    for client in (stores.catalog._ddb, stores.decisions._ddb):  # every DynamoDB client there is
+        client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
     _decide(function_module, shop.publishable_key, _order("warm-1"))
     assert calls == ["BatchGetItem", "TransactWriteItems"]
 

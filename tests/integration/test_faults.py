@@ -20,12 +20,13 @@ from typing import Any
 import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
 from afterglow.local.gateway import FakeLambdaContext
 from afterglow.reconciliation import read_csv
+from afterglow.settings import get_settings
 from afterglow.store.learning import OFFER_LEVEL
 from tests.integration.test_reconcile_month import Ledger
 from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
@@ -36,15 +37,16 @@ DAY = "2026-03-02"
 class AwsFaults:
     """Stands between one boto3 client and moto: chosen calls get an AWS error instead of moto."""
 
-    def __init__(self, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, clients: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
         self.sent: Counter[str] = Counter()  # operation -> HTTP requests, retries included
         self.injected: Counter[str] = Counter()
         self.backoffs: list[float] = []
         self._rules: list[dict[str, Any]] = []
         self._hooks: list[Any] = []
         # botocore runs every before-send handler and takes the first answer: replace moto's.
-        client.meta.events.unregister("before-send", botocore_stubber)
-        client.meta.events.register("before-send", self._before_send)
+        for client in clients:
+            client.meta.events.unregister("before-send", botocore_stubber)
+            client.meta.events.register("before-send", self._before_send)
         monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=self.backoffs.append))
 
     def fail(self, operation, code, status, *, times=1, after=0, landed=False, where=""):
@@ -97,12 +99,13 @@ def _error_response(url: str, service: str, code: str, status: int) -> AWSRespon
 
 @pytest.fixture
 def ddb_faults(stores, monkeypatch):
-    return AwsFaults(stores.ledger._ddb, monkeypatch)  # one DynamoDB client serves every table
+    # One DynamoDB client serves every table, but the decision path has its own (tighter timeouts)
+    return AwsFaults([stores.ledger._ddb, stores.decisions._ddb], monkeypatch)
 
 
 @pytest.fixture
 def s3_faults(stores, monkeypatch):
-    return AwsFaults(stores.reports._s3, monkeypatch)
+    return AwsFaults([stores.reports._s3], monkeypatch)
 
 
 def _today(stores, kind, **match):
@@ -266,6 +269,27 @@ def test_a_slow_store_degrades_the_decision_and_the_retry_records_it_once(
     _, _, reload = _decide(function_module, shop, "slow-1")
     assert not first["degraded"] and first["offers"] and reload["decision_id"] == first["decision_id"]
     assert len(_today(stores, "decision", order_id="slow-1")) == 1
+
+
+def test_a_hung_store_is_given_up_on_after_one_retry_within_the_deadline(
+    stores, function_module, shop, ddb_faults
+):
+    # Given a warm function, then a store that never answers (each call times out)
+    _decide(function_module, shop, "warm-up")
+    ddb_faults.sent.clear()
+
+    def hang() -> None:
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com")
+
+    ddb_faults.on_each_call(hang)
+    # When the storefront asks for offers, it degrades after two tries of the one read, not five
+    status, _, body = _decide(function_module, shop, "hung-1")
+    assert (status, body["degraded"], body["offers"]) == (200, True, [])
+    assert ddb_faults.sent == {"BatchGetItem": 2}
+    # And each try waits at most half the deadline for an answer
+    config = stores.decisions._ddb.meta.config
+    deadline_s = get_settings().decision_deadline_ms / 1000
+    assert config.read_timeout * 2 <= deadline_s and config.connect_timeout * 2 <= deadline_s
 
 
 # --- nightly reconciliation --------------------------------------------------------------------

@@ -17,9 +17,21 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def client(service: str) -> Any:
-    """A boto3 client; the endpoint comes from AWS_ENDPOINT_URL when set (local stack, tests)."""
-    return boto3.client(service, config=AWS_CONFIG)  # type: ignore[call-overload]
+def client(service: str, *, deadline_s: float | None = None) -> Any:
+    """A boto3 client; the endpoint comes from AWS_ENDPOINT_URL when set (local stack, tests).
+
+    With `deadline_s` (the storefront's decision path), a call gives up within about that long:
+    one retry at most and timeouts within the deadline, so a hung store degrades the decision in
+    time instead of holding the confirmation page for the default timeouts × retries (~25 s).
+    """
+    config = AWS_CONFIG
+    if deadline_s is not None:
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": 2},
+            connect_timeout=min(0.5, deadline_s / 2),
+            read_timeout=deadline_s / 2,
+        )
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
 def _to_dynamo(value: Any) -> Any:

@@ -27,15 +27,17 @@ def get_stores() -> Stores:
     settings = get_settings()
     dynamodb = client("dynamodb")
     ledger = LedgerStore(dynamodb, settings.ledger_table, shards=settings.ledger_shards)
+    # The storefront's decision path gives up within its deadline: a client of its own.
+    hot_path = client("dynamodb", deadline_s=settings.decision_deadline_ms / 1000)
     return Stores(
         catalog=CatalogStore(dynamodb, settings.catalog_table),
         ledger=ledger,
         learning=LearningStore(dynamodb, settings.learning_table),
         decisions=DecisionStore(
-            dynamodb,
+            hot_path,
             catalog_table=settings.catalog_table,
             learning_table=settings.learning_table,
-            ledger=ledger,
+            ledger=LedgerStore(hot_path, settings.ledger_table, shards=settings.ledger_shards),
         ),
         reports=ReportStore(client("s3"), settings.reports_bucket),
     )
