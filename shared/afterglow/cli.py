@@ -83,6 +83,37 @@ def _platform_key(_: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from afterglow.errors import AfterglowError
+    from afterglow.models import AuditSuppression
+    from afterglow.services.admin import load_retailer, suppress_for_category
+    from afterglow.services.audit import sample_decisions
+    from afterglow.store import get_stores
+
+    if bool(args.irrelevant) != bool(args.after):
+        print("afterglow audit: --irrelevant OFFER_ID and --after CATEGORY go together", file=sys.stderr)
+        return 2
+    stores = get_stores()
+    try:
+        if args.irrelevant:
+            suppression = AuditSuppression(purchase_category=args.after, offer_id=args.irrelevant)
+            retailer = suppress_for_category(stores.catalog, args.retailer_id, suppression)
+            print(f"{args.irrelevant} is no longer offered after a {args.after} purchase at {retailer.name}")
+            return 0
+        load_retailer(stores.catalog, args.retailer_id)
+    except (AfterglowError, ValueError) as error:
+        print(f"afterglow audit: {error}", file=sys.stderr)
+        return 1
+    sample = sample_decisions(stores.ledger, args.retailer_id, limit=args.limit)
+    for item in sample.items:
+        bought = ", ".join(item.purchased_categories) or "?"
+        shown = "; ".join(f"{o['offer_id']} ({o['category']}) {o['title']}" for o in item.shown)
+        print(f"{item.at:%Y-%m-%d %H:%M}  bought {bought}  →  shown {shown}")
+    if not sample.items:
+        print("no recent decisions with offers")
+    return 0
+
+
 def _reconcile(args: argparse.Namespace) -> int:
     from afterglow.services.monthly import reconcile_month, retailer_shares
     from afterglow.services.reconcile import days_between, reconcile_range
@@ -225,6 +256,16 @@ def parser() -> argparse.ArgumentParser:
 
     key = commands.add_parser("platform-key", help="create a platform-scoped secret key (shown once)")
     key.set_defaults(run=_platform_key)
+
+    audit = commands.add_parser(
+        "audit",
+        help="relevance review: a retailer's recent decisions (bought → shown); mark an offer irrelevant",
+    )
+    audit.add_argument("retailer_id")
+    audit.add_argument("--limit", type=int, default=50, help="decisions to show (default 50)")
+    audit.add_argument("--irrelevant", metavar="OFFER_ID", help="stop offering this offer after …")
+    audit.add_argument("--after", metavar="CATEGORY", help="… a purchase in this category")
+    audit.set_defaults(run=_audit)
 
     reconcile = commands.add_parser("reconcile", help="reconcile the ledger of a day (or a range) into S3")
     when = reconcile.add_mutually_exclusive_group(required=True)

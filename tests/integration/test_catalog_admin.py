@@ -111,3 +111,18 @@ def test_pausing_a_partner_stops_its_offers(stores, call):
         "/v1/admin/partners/{partner_id}/status",
     )
     assert stale[0] == 409
+
+
+def test_the_audit_command_shows_bought_to_shown_and_marks_an_offer_irrelevant(stores, call, capsys):
+    from afterglow.cli import main
+
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    assert _offers(call, seeded, "cli-1") == [seeded.offer_id]
+    assert main(["audit", seeded.retailer_id]) == 0
+    printed = capsys.readouterr().out
+    assert "bought kitchen" in printed and seeded.offer_id in printed
+    assert main(["audit", seeded.retailer_id, "--irrelevant", seeded.offer_id, "--after", "kitchen"]) == 0
+    assert _offers(call, seeded, "cli-2") == []
+    # A category that does not exist is refused, naming it
+    assert main(["audit", seeded.retailer_id, "--irrelevant", seeded.offer_id, "--after", "spaceships"]) == 1
+    assert "spaceships" in capsys.readouterr().err
