@@ -135,3 +135,55 @@ def test_reconcile_answers_its_sample_event(name, stores, function_module):
     first_day = "2026-11-26" if name == "reconcile_schedule" else "2026-11-01"
     assert result["days"][0] == first_day
     assert stores.reports.get(f"reports/daily/dt={first_day}/manifest.json") is not None
+
+
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+def _tables_written(operation: str, params: dict[str, Any]) -> set[str]:
+    if operation in {"PutItem", "UpdateItem", "DeleteItem"}:
+        return {params["TableName"]}
+    if operation == "BatchWriteItem":
+        return set(params["RequestItems"])
+    if operation == "TransactWriteItems":
+        return {next(iter(item.values()))["TableName"] for item in params["TransactItems"]}
+    return set()
+
+
+def _crud_tables(template, function: str) -> set[str]:
+    policies = template.document["Resources"][function]["Properties"].get("Policies", [])
+    return {
+        policy["DynamoDBCrudPolicy"]["TableName"]["Ref"]
+        for policy in policies
+        if "DynamoDBCrudPolicy" in policy
+    }
+
+
+@pytest.mark.parametrize("function", ["DecideFunction", "TrackFunction", "WebhooksFunction", "AdminFunction"])
+def test_each_function_may_write_every_table_its_code_writes(
+    function, template, stores, aws, placeholders, function_module
+):
+    # Given every DynamoDB write the function's sample events make, by table
+    written: set[str] = set()
+
+    def record(params, model, **_):
+        if model.name in WRITES:
+            written.update(_tables_written(model.name, params))
+
+    for client in {id(c): c for c in (stores.catalog._ddb, stores.decisions._ddb)}.values():
+        client.meta.events.register("provide-client-params.dynamodb.*", record)
+    for name, (owner, _) in EXPECTED.items():
+        if owner == function:
+            event = _load(name, placeholders)
+            if name == "webhooks_post_conversion":
+                signed = signed_headers(
+                    placeholders["WEBHOOK_SECRET"], event["body"].encode(), msg_id="msg_iam"
+                )
+                event = _load(
+                    name, {**placeholders, **{k.replace("-", "_").upper(): v for k, v in signed.items()}}
+                )
+            invoke(function_module(function), event)
+    # Then the template grants it read-write access to each of those tables, in AWS as on moto
+    logical = {physical: logical_id for logical_id, physical in aws.items()}
+    assert written, function
+    assert {logical[table] for table in written} <= _crud_tables(template, function)
