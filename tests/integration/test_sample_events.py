@@ -140,35 +140,31 @@ def test_reconcile_answers_its_sample_event(name, stores, function_module):
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
-def _tables_written(operation: str, params: dict[str, Any]) -> set[str]:
-    if operation in {"PutItem", "UpdateItem", "DeleteItem"}:
+def _tables(operation: str, params: dict[str, Any]) -> set[str]:
+    if "TableName" in params:
         return {params["TableName"]}
-    if operation == "BatchWriteItem":
+    if operation in {"BatchWriteItem", "BatchGetItem"}:
         return set(params["RequestItems"])
     if operation == "TransactWriteItems":
         return {next(iter(item.values()))["TableName"] for item in params["TransactItems"]}
     return set()
 
 
-def _crud_tables(template, function: str) -> set[str]:
+def _granted(template, function: str, *kinds: str) -> set[str]:
     policies = template.document["Resources"][function]["Properties"].get("Policies", [])
-    return {
-        policy["DynamoDBCrudPolicy"]["TableName"]["Ref"]
-        for policy in policies
-        if "DynamoDBCrudPolicy" in policy
-    }
+    return {policy[kind]["TableName"]["Ref"] for policy in policies for kind in kinds if kind in policy}
 
 
 @pytest.mark.parametrize("function", ["DecideFunction", "TrackFunction", "WebhooksFunction", "AdminFunction"])
-def test_each_function_may_write_every_table_its_code_writes(
+def test_each_function_may_use_every_table_its_code_uses(
     function, template, stores, aws, placeholders, function_module
 ):
-    # Given every DynamoDB write the function's sample events make, by table
+    # Given every DynamoDB call the function's sample events make, by table
     written: set[str] = set()
+    read: set[str] = set()
 
     def record(params, model, **_):
-        if model.name in WRITES:
-            written.update(_tables_written(model.name, params))
+        (written if model.name in WRITES else read).update(_tables(model.name, params))
 
     for client in {id(c): c for c in (stores.catalog._ddb, stores.decisions._ddb)}.values():
         client.meta.events.register("provide-client-params.dynamodb.*", record)
@@ -183,7 +179,10 @@ def test_each_function_may_write_every_table_its_code_writes(
                     name, {**placeholders, **{k.replace("-", "_").upper(): v for k, v in signed.items()}}
                 )
             invoke(function_module(function), event)
-    # Then the template grants it read-write access to each of those tables, in AWS as on moto
+    # Then the template grants it read-write access to each table it writes, read access to the rest
     logical = {physical: logical_id for logical_id, physical in aws.items()}
-    assert written, function
-    assert {logical[table] for table in written} <= _crud_tables(template, function)
+    assert written and read, function
+    assert {logical[t] for t in written} <= _granted(template, function, "DynamoDBCrudPolicy")
+    assert {logical[t] for t in read} <= _granted(
+        template, function, "DynamoDBCrudPolicy", "DynamoDBReadPolicy"
+    )
