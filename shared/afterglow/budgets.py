@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from datetime import date
 
-from afterglow.models import Offer, Partner
+from afterglow.models import Partner
 
 
 def spend_keys(currency: str, day: date) -> dict[str, str]:
@@ -13,16 +13,17 @@ def spend_keys(currency: str, day: date) -> dict[str, str]:
 
 def exhausted_partners(
     spend_by_offer: Mapping[str, Mapping[str, int]],
-    offers: Mapping[str, Offer],
+    offer_owners: Mapping[str, str],
     partners: Mapping[str, Partner],
     today: date,
 ) -> frozenset[str]:
     """Partners whose payouts owed today (UTC) or this month, in their budget's currency, have
-    reached the cap. Spend in other currencies does not count against a budget."""
+    reached the cap (`offer_owners`: offer id → partner id). Spend in other currencies does not
+    count against a budget."""
     totals: dict[str, dict[str, int]] = {}
     for offer_id, spend in spend_by_offer.items():
-        offer = offers.get(offer_id)
-        partner = partners.get(offer.partner_id) if offer else None
+        owner = offer_owners.get(offer_id)
+        partner = partners.get(owner) if owner else None
         if partner is None or partner.budget is None:
             continue
         keys = spend_keys(partner.budget.currency, today)

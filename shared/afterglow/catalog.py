@@ -1,7 +1,7 @@
 """The in-memory catalog a warm `decide` holds: active offers indexed by category."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from afterglow.models import FixedPayout, Offer, Partner, Retailer
@@ -14,9 +14,14 @@ class CatalogIndex:
 
     version: int = 0
     retailers: dict[str, Retailer] = field(default_factory=dict)
-    offers: dict[str, Offer] = field(default_factory=dict)
+    # Offers by id and by category: plain dicts when built here; a snapshot's index reads each
+    # category's offers only when a decision first asks for it (see afterglow.catalog_snapshot).
+    offers: Mapping[str, Offer] = field(default_factory=dict)
+    by_category: Mapping[str, list[Offer]] = field(default_factory=dict)
     partners: dict[str, Partner] = field(default_factory=dict)  # owners of the offers, for budgets
-    by_category: dict[str, list[Offer]] = field(default_factory=lambda: defaultdict(list))
+    # What ranking and budgets need of every offer, without reading every offer.
+    offer_categories: dict[str, str] = field(default_factory=dict)
+    offer_owners: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -27,19 +32,27 @@ class CatalogIndex:
         version: int = 0,
     ) -> "CatalogIndex":
         active_partners = {p.partner_id for p in partners if p.status == "active"}
-        index = cls(version=version, retailers={r.retailer_id: r for r in retailers})
+        by_id: dict[str, Offer] = {}
+        by_category: dict[str, list[Offer]] = defaultdict(list)
         for offer in offers:
             # First-party offers belong to the retailer, not to a partner.
             owner_active = offer.kind == "first_party" or offer.partner_id in active_partners
             if offer.status == "active" and owner_active:
-                index.offers[offer.offer_id] = offer
-                index.by_category[offer.category].append(offer)
-        owners = {offer.partner_id for offer in index.offers.values()}
-        index.partners = {p.partner_id: p for p in partners if p.partner_id in owners}
+                by_id[offer.offer_id] = offer
+                by_category[offer.category].append(offer)
         # Best paying first, so a decision can stop scanning a category once it has enough.
-        for category_offers in index.by_category.values():
+        for category_offers in by_category.values():
             category_offers.sort(key=lambda o: (-_headline_value(o), o.offer_id))
-        return index
+        owners = {offer.partner_id for offer in by_id.values()}
+        return cls(
+            version=version,
+            retailers={r.retailer_id: r for r in retailers},
+            offers=by_id,
+            by_category=dict(by_category),
+            partners={p.partner_id: p for p in partners if p.partner_id in owners},
+            offer_categories={offer_id: offer.category for offer_id, offer in by_id.items()},
+            offer_owners={offer_id: offer.partner_id for offer_id, offer in by_id.items()},
+        )
 
     def all_origins(self) -> set[str]:
         """Every origin any retailer allows (CORS preflight cannot know the retailer yet)."""

@@ -8,6 +8,7 @@ import typing
 import pytest
 from pydantic import BaseModel
 
+from afterglow import catalog_snapshot
 from afterglow.catalog import CatalogIndex
 from afterglow.catalog_snapshot import SnapshotUnreadable, build_snapshot, load_snapshot, open_snapshot
 from afterglow.models import Offer, Partner, PercentPayout, Retailer, Targeting
@@ -61,10 +62,30 @@ def test_the_same_catalog_gives_the_same_bytes_whatever_the_order():
     assert shuffled == _snapshot()
 
 
-def test_a_snapshot_is_compact_json_under_gzip():
-    document = json.loads(gzip.decompress(_snapshot()))
-    assert document["format"] == 1
-    assert document["version"] == 7
+def test_a_snapshot_is_a_json_header_line_then_each_categorys_offers_under_gzip():
+    head, _, body = gzip.decompress(_snapshot()).partition(b"\n")
+    header = json.loads(head)
+    assert (header["format"], header["version"]) == (2, 7)
+    start, end = header["categories"]["coffee"]
+    assert [offer["offer_id"] for offer in json.loads(body[start:end])] == ["off_fixed", "off_cheap"]
+
+
+def test_a_cold_start_reads_no_offer_until_a_decision_asks_for_its_category():
+    index = load_snapshot(_snapshot())
+    assert index.by_category.categories_read() == set()
+    assert len(index.offers) == 4 and index.offer_categories["off_percent"] == "kitchen"
+    assert [offer.offer_id for offer in index.by_category["coffee"]] == ["off_fixed", "off_cheap"]
+    assert index.by_category.categories_read() == {"coffee"}
+    assert index.offers["own_1"].kind == "first_party"  # looking an offer up reads its category
+    assert index.by_category.categories_read() == {"coffee", "kitchen"}
+    assert index.by_category.get("pets") is None and index.offers.get("off_paused") is None
+
+
+def test_a_snapshot_written_for_another_offer_model_is_refused(monkeypatch):
+    snapshot = _snapshot()
+    monkeypatch.setattr(catalog_snapshot, "offer_schema_id", lambda: "another-model")
+    with pytest.raises(SnapshotUnreadable):
+        load_snapshot(snapshot)
 
 
 @pytest.mark.parametrize("damage", [lambda b: b[:-20], lambda b: b"not gzip", lambda b: gzip.compress(b"{}")])

@@ -50,10 +50,9 @@ class PolicyCache:
         stale = monotonic() - self._built_at > get_settings().learning_refresh_seconds
         if self._policy is None or stale or index.version != self._catalog_version:
             rows, spend = learning.scan()
-            categories = {offer_id: offer.category for offer_id, offer in index.offers.items()}
-            self._policy = from_counters(counter_rows(rows), offer_categories=categories)
+            self._policy = from_counters(counter_rows(rows), offer_categories=index.offer_categories)
             self.exhausted_partners = exhausted_partners(
-                spend, index.offers, index.partners, datetime.now(UTC).date()
+                spend, index.offer_owners, index.partners, datetime.now(UTC).date()
             )
             self._built_at, self._catalog_version = monotonic(), index.version
         return self._policy
