@@ -176,6 +176,18 @@ async def suppress(retailer_id: str, body: AuditSuppression, caller: Caller, sto
     return admin.suppress_for_category(stores.catalog, retailer_id, body)
 
 
+@app.post("/v1/admin/retailers/{retailer_id}/status", response_model=Retailer, tags=["admin"])
+async def retailer_status(
+    retailer_id: str, body: StatusUpdate, caller: Caller, stores: StoresDep
+) -> Retailer:
+    """Pause (its pages show no offers from the next decision on) or resume a retailer (its own
+    secret key, or the platform). 409 on a stale version."""
+    _own_retailer(caller, retailer_id)
+    updated = admin.set_status(stores.catalog, "RETAILER", retailer_id, body)
+    assert isinstance(updated, Retailer)
+    return updated
+
+
 @app.post("/v1/admin/partners/{partner_id}/status", response_model=Partner, tags=["admin"])
 async def partner_status(partner_id: str, body: StatusUpdate, caller: Caller, stores: StoresDep) -> Partner:
     """Pause (all its offers stop showing) or resume a partner (platform key). 409 on a stale version."""

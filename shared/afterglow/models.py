@@ -173,6 +173,9 @@ class Retailer(BaseModel):
     experiment: ExperimentSplit
     survey: SurveyQuestion | None = None
     rules: RetailerRules = RetailerRules()
+    status: Annotated[
+        Literal["active", "paused"], Field(description="A paused retailer's pages show no offers")
+    ] = "active"
     salt: Annotated[str, Field(exclude=True)] = ""
     created_at: datetime
     version: int = 1

@@ -1,5 +1,7 @@
 """Rules, pause and the relevance audit through the admin API, seen by the next decision."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from afterglow.services.admin import create_platform_key
@@ -126,3 +128,33 @@ def test_the_audit_command_shows_bought_to_shown_and_marks_an_offer_irrelevant(s
     # A category that does not exist is refused, naming it
     assert main(["audit", seeded.retailer_id, "--irrelevant", seeded.offer_id, "--after", "spaceships"]) == 1
     assert "spaceships" in capsys.readouterr().err
+
+
+def test_a_paused_retailer_shows_no_offers_and_records_nothing_until_resumed(stores, call):
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    path, route = (
+        f"/v1/admin/retailers/{seeded.retailer_id}/status",
+        "/v1/admin/retailers/{retailer_id}/status",
+    )
+    status, _, retailer = call(
+        "AdminFunction",
+        "POST",
+        path,
+        seeded.secret_key,
+        body={"version": 1, "status": "paused"},
+        route_path=route,
+    )
+    assert status == 200 and retailer["status"] == "paused"
+    _, _, decision = call("DecideFunction", "POST", "/v1/decisions", seeded.publishable_key, order("p-1"))
+    assert decision["offers"] == [] and not decision["degraded"]
+    day = datetime.now(UTC).date().isoformat()
+    assert [r for r in stores.ledger.read_day(day) if r["kind"] == "decision"] == []
+    call(
+        "AdminFunction",
+        "POST",
+        path,
+        seeded.secret_key,
+        body={"version": 2, "status": "active"},
+        route_path=route,
+    )
+    assert _offers(call, seeded, "p-2") == [seeded.offer_id]

@@ -36,6 +36,7 @@ EXPECTED = {
     "admin_post_suppression": ("AdminFunction", 200),
     "admin_partner_status": ("AdminFunction", 200),
     "admin_offer_status": ("AdminFunction", 200),
+    "admin_retailer_status": ("AdminFunction", 200),
     "admin_update_retailer": ("AdminFunction", 200),
     "admin_list_retailer_keys": ("AdminFunction", 200),
     "admin_create_retailer_key": ("AdminFunction", 201),

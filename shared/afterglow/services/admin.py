@@ -1,7 +1,9 @@
 """Catalog administration: retailers, partners, offers, their keys and secrets.
 
-Every change is an optimistic-concurrency write (409 on a stale version) that bumps the catalog
-version, followed by publishing the catalog snapshot of the new version for `decide`.
+Every change to a retailer, partner or offer is an optimistic-concurrency write (409 on a stale
+version) that bumps the catalog version, followed by publishing the catalog snapshot of the new
+version for `decide`. Keys and webhook secrets are not part of the catalog a decision reads: they
+change without a new version.
 """
 
 import secrets
@@ -35,6 +37,7 @@ from afterglow.models import (
     WebhookSecret,
     WebhookSecretCreated,
 )
+from afterglow.services.snapshots import publish_after_change
 from afterglow.signing import hash_key, new_api_key, new_id, new_webhook_secret, webhook_secret_id
 from afterglow.store import CatalogStore
 from afterglow.store.catalog import VersionConflict
@@ -55,9 +58,6 @@ def _now() -> datetime:
 def _publish(
     catalog: CatalogStore, before: int, entity: str, body: dict[str, Any], *, full: bool = False
 ) -> None:
-    # Imported here: the snapshot code is only needed by writers, not by every importer of admin.
-    from afterglow.services.snapshots import publish_after_change
-
     written = {"RETAILER": "retailers", "PARTNER": "partners", "OFFER": "offers"}[entity]
     publish_after_change(catalog, before, full=full, **{written: [body]})
 
@@ -418,9 +418,12 @@ def _patch(
     _publish(catalog, before, entity, {**body, "version": version + 1}, full=full_publish)
 
 
-def set_status(catalog: CatalogStore, entity: str, entity_id: str, update: StatusUpdate) -> Partner | Offer:
-    """Pause or resume a partner (all its offers) or one offer; 409 if it changed meanwhile."""
-    model: type[Partner] | type[Offer] = Partner if entity == "PARTNER" else Offer
+def set_status(
+    catalog: CatalogStore, entity: str, entity_id: str, update: StatusUpdate
+) -> Retailer | Partner | Offer:
+    """Pause or resume a retailer (its pages show no offers), a partner (all its offers) or one
+    offer; 409 if it changed meanwhile."""
+    model = ENTITY_MODELS[entity]
     # A resumed partner's offers come back: they are not in the snapshot, so publish in full.
     resumed_partner = entity == "PARTNER" and update.status == "active"
     _patch(

@@ -99,6 +99,13 @@ def _degraded(reason: str) -> DecisionResponse:
     )
 
 
+def _paused() -> DecisionResponse:
+    # The retailer switched Afterglow off: nothing to show, nothing recorded, nothing degraded.
+    return DecisionResponse(
+        decision_id=new_id("dec"), arm=Arm.HOLDOUT, offers=[], created_at=datetime.now(UTC)
+    )
+
+
 def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url: str) -> DecisionResponse:
     """Choose, sign and record the offers for one transaction; the same order gets the same answer."""
     if request.currency != retailer.currency:
@@ -110,6 +117,8 @@ def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url
         state = stores.decisions.read_state(retailer.retailer_id, customer_hash)
         index = catalog_cache.refresh_to(stores.catalog, state.catalog_version)
         retailer = index.retailers.get(retailer.retailer_id, retailer)
+        if retailer.status == "paused":
+            return _paused()
         policy = policy_cache.get(stores.learning, index)
         response, offer_ids = _choose(
             index, retailer, request, customer_hash, state.exposures, api_url, policy
