@@ -17,7 +17,7 @@ import gc
 import gzip
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -67,13 +67,85 @@ def build_snapshot(
     None defaults to None, so a loaded snapshot is equal to what was dumped (a test checks this).
     """
     index = CatalogIndex.build(offers, partners, retailers, version=version)
+    blobs = {category: _category_blob(index.by_category[category]) for category in index.by_category}
+    return _assemble(version, index.retailers, index.partners, blobs, _offer_keys(index))
+
+
+def patch_snapshot(
+    base: bytes,
+    version: int,
+    *,
+    retailers: Sequence[Retailer] = (),
+    partners: Sequence[Partner] = (),
+    offers: Sequence[Offer] = (),
+    more_partners: Callable[[set[str]], Mapping[str, Partner]],
+) -> bytes:
+    """The snapshot of `version` = snapshot `base` with these retailers, partners and offers
+    written since (new or changed), byte for byte what `build_snapshot` of the whole catalog
+    gives. Only the categories the changes touch are read and written again; the others are
+    copied as they are. `more_partners(ids)` looks up owners the base does not hold (it keeps
+    only owners of showable offers). Not for a partner that comes back from a pause: its offers
+    are not in the base (`SnapshotUnreadable` never hides that; callers publish in full then)."""
+    header, body = _read(base)
+    all_retailers = {retailer.retailer_id: retailer for retailer in header.retailers}
+    all_retailers.update({retailer.retailer_id: retailer for retailer in retailers})
+    all_partners = {partner.partner_id: partner for partner in header.partners}
+    all_partners.update({partner.partner_id: partner for partner in partners})
+    keys = dict(header.offers)
+    changed = {offer.offer_id: offer for offer in offers}
+    # The categories to rebuild: where changed offers were and are, and every category holding an
+    # offer of a changed partner (a pause takes them all out).
+    changed_owners = {partner.partner_id for partner in partners}
+    touched = {offer.category for offer in offers}
+    touched |= {keys[offer_id][0] for offer_id in changed if offer_id in keys}
+    touched |= {category for category, owner in keys.values() if owner in changed_owners}
+    kept: list[Offer] = list(changed.values())
+    for category in touched & set(header.categories):
+        start, end = header.categories[category]
+        kept += [o for o in _OFFERS.validate_json(body[start:end]) if o.offer_id not in changed]
+    owners = {offer.partner_id for offer in kept if offer.kind == "partner"}
+    all_partners.update(more_partners(owners - set(all_partners)))
+    rebuilt = CatalogIndex.build(kept, list(all_partners.values()), version=version)
+    blobs = {
+        category: body[start:end]
+        for category, (start, end) in header.categories.items()
+        if category not in touched
+    }
+    blobs.update(
+        {category: _category_blob(rebuilt.by_category[category]) for category in rebuilt.by_category}
+    )
+    keys = {offer_id: key for offer_id, key in keys.items() if key[0] not in touched}
+    keys.update(_offer_keys(rebuilt))
+    return _assemble(version, all_retailers, all_partners, blobs, keys)
+
+
+def _category_blob(offers: Sequence[Offer]) -> bytes:
+    dumped = [offer.model_dump(mode="json", exclude_none=True) for offer in offers]
+    return json.dumps(dumped, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _offer_keys(index: CatalogIndex) -> dict[str, tuple[str, str]]:
+    return {
+        offer_id: (index.offer_categories[offer_id], index.offer_owners[offer_id])
+        for offer_id in index.offer_categories
+    }
+
+
+def _assemble(
+    version: int,
+    retailers: Mapping[str, Retailer],
+    partners: Mapping[str, Partner],
+    blobs: Mapping[str, bytes],
+    keys: Mapping[str, tuple[str, str]],
+) -> bytes:
+    """Header line + category blobs in category order, gzip: the one way a snapshot is laid out.
+    Only partners that own an offer in it are kept."""
     body = bytearray()
     spans: dict[str, tuple[int, int]] = {}
-    for category in sorted(index.by_category):
-        dumped = [offer.model_dump(mode="json", exclude_none=True) for offer in index.by_category[category]]
-        blob = json.dumps(dumped, ensure_ascii=False, separators=(",", ":")).encode()
-        spans[category] = (len(body), len(body) + len(blob))
-        body += blob
+    for category in sorted(blobs):
+        spans[category] = (len(body), len(body) + len(blobs[category]))
+        body += blobs[category]
+    owners = {owner for _, owner in keys.values()}
     header = {
         "format": SNAPSHOT_FORMAT,
         "offer_schema": offer_schema_id(),
@@ -81,18 +153,19 @@ def build_snapshot(
         # The salt is excluded from ordinary dumps (it never leaves through the API), but a
         # decision hashes customer ids with it.
         "retailers": [
-            {**retailer.model_dump(mode="json", exclude_none=True), "salt": retailer.salt}
-            for retailer in sorted(index.retailers.values(), key=lambda retailer: retailer.retailer_id)
+            {
+                **retailers[retailer_id].model_dump(mode="json", exclude_none=True),
+                "salt": retailers[retailer_id].salt,
+            }
+            for retailer_id in sorted(retailers)
         ],
         "partners": [
-            partner.model_dump(mode="json", exclude_none=True)
-            for partner in sorted(index.partners.values(), key=lambda partner: partner.partner_id)
+            partners[partner_id].model_dump(mode="json", exclude_none=True)
+            for partner_id in sorted(partners)
+            if partner_id in owners
         ],
         "categories": spans,
-        "offers": {
-            offer_id: (index.offer_categories[offer_id], index.offer_owners[offer_id])
-            for offer_id in sorted(index.offer_categories)
-        },
+        "offers": {offer_id: keys[offer_id] for offer_id in sorted(keys)},
     }
     head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()  # no raw newline
     return gzip.compress(head + b"\n" + bytes(body), compresslevel=9, mtime=0)

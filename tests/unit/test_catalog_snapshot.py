@@ -10,7 +10,13 @@ from pydantic import BaseModel
 
 from afterglow import catalog_snapshot
 from afterglow.catalog import CatalogIndex
-from afterglow.catalog_snapshot import SnapshotUnreadable, build_snapshot, load_snapshot, open_snapshot
+from afterglow.catalog_snapshot import (
+    SnapshotUnreadable,
+    build_snapshot,
+    load_snapshot,
+    open_snapshot,
+    patch_snapshot,
+)
 from afterglow.models import Offer, Partner, PercentPayout, Retailer, Targeting
 from tests.unit.builders import NOW, make_first_party_offer, make_offer, make_partner, make_retailer
 
@@ -138,3 +144,39 @@ def test_a_cold_start_can_freeze_the_loaded_catalog_out_of_the_collectors_way():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def _replace(items, new, key):
+    return [item for item in items if getattr(item, key) != getattr(new, key)] + [new]
+
+
+@pytest.mark.parametrize(
+    ("change", "partners_written", "offers_written"),
+    [
+        ("an offer moves category", [], [make_offer("off_fixed", category="kitchen", signup_payout=900)]),
+        ("an offer is paused", [], [make_offer("off_cheap", category="coffee", status="paused")]),
+        (
+            "a new offer of an idle partner",
+            [],
+            [make_offer("off_new", partner_id="par_idle", category="pets")],
+        ),
+        ("a partner is paused", [make_partner("par_1", status="paused")], []),
+        ("a first-party offer changes", [], [make_first_party_offer("own_1", category="coffee")]),
+    ],
+)
+def test_a_patched_snapshot_is_byte_for_byte_the_snapshot_of_the_whole_changed_catalog(
+    change, partners_written, offers_written
+):
+    partners, offers = PARTNERS, OFFERS
+    for partner in partners_written:
+        partners = _replace(partners, partner, "partner_id")
+    for offer in offers_written:
+        offers = _replace(offers, offer, "offer_id")
+
+    def more_partners(ids):  # the table, for owners the base snapshot does not hold
+        return {p.partner_id: p for p in PARTNERS if p.partner_id in ids}
+
+    patched = patch_snapshot(
+        _snapshot(7), 8, partners=partners_written, offers=offers_written, more_partners=more_partners
+    )
+    assert patched == build_snapshot(8, retailers=RETAILERS, partners=partners, offers=offers), change

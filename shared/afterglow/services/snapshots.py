@@ -9,12 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from afterglow.catalog import CatalogIndex
 from afterglow.catalog_snapshot import (
     SnapshotUnreadable,
     build_snapshot,
     load_snapshot,
-    open_snapshot,
+    patch_snapshot,
     snapshot_id,
 )
 from afterglow.models import Offer, Partner, Retailer
@@ -65,29 +67,25 @@ def publish_snapshot_with_changes(
     would have to be passed too (an import never changes a status).
     """
     stored = catalog.read_snapshot(base_version)
-    try:
-        base = open_snapshot(stored[1]) if stored else None
-    except SnapshotUnreadable:
-        base = None
-    if base is None:
+    if stored is None:
         return publish_snapshot(catalog)
-    partners = {partner.partner_id: partner for partner in base.partners}
-    partners.update({body["partner_id"]: Partner.model_validate(body) for body in written_partners})
-    offers = {offer.offer_id: offer for offer in base.offers}
-    offers.update({body["offer_id"]: Offer.model_validate(body) for body in written_offers})
-    # The base snapshot holds only partners with a showable offer: look up the others now needed.
-    owners = {offer.partner_id for offer in offers.values() if offer.kind == "partner"}
-    for partner_id, item in catalog.get_many("PARTNER", sorted(owners - set(partners))).items():
-        partners[partner_id] = Partner.model_validate(item)
-    retailers = {retailer.retailer_id: retailer for retailer in base.retailers}
-    retailers.update({body["retailer_id"]: Retailer.model_validate(body) for body in written_retailers})
-    return _publish(
-        catalog,
-        version,
-        retailers=list(retailers.values()),
-        partners=list(partners.values()),
-        offers=list(offers.values()),
-    )
+
+    def more_partners(partner_ids: set[str]) -> dict[str, Partner]:
+        found = catalog.get_many("PARTNER", sorted(partner_ids))
+        return {partner_id: Partner.model_validate(item) for partner_id, item in found.items()}
+
+    try:
+        snapshot = patch_snapshot(
+            stored[1],
+            version,
+            retailers=[Retailer.model_validate(body) for body in written_retailers],
+            partners=[Partner.model_validate(body) for body in written_partners],
+            offers=[Offer.model_validate(body) for body in written_offers],
+            more_partners=more_partners,
+        )
+    except (SnapshotUnreadable, ValidationError):
+        return publish_snapshot(catalog)
+    return _store(catalog, version, snapshot)
 
 
 def publish_after_change(
@@ -132,7 +130,12 @@ def _publish(
     partners: Sequence[Partner],
     offers: Sequence[Offer],
 ) -> PublishedSnapshot | None:
-    snapshot = build_snapshot(version, retailers=retailers, partners=partners, offers=offers)
+    return _store(
+        catalog, version, build_snapshot(version, retailers=retailers, partners=partners, offers=offers)
+    )
+
+
+def _store(catalog: CatalogStore, version: int, snapshot: bytes) -> PublishedSnapshot | None:
     if not catalog.write_snapshot(version, snapshot_id(snapshot), snapshot):
         return None
     logger.info("catalog snapshot published", extra={"version": version, "bytes": len(snapshot)})
