@@ -97,3 +97,21 @@ def test_environment_variables_are_the_settings_the_code_reads(template: Templat
     variables = template.document["Globals"]["Function"]["Environment"]["Variables"]
     ours = {name for name in variables if not re.match(r"^(POWERTOOLS_|AWS_)", name)}
     assert {name.lower() for name in ours} <= set(Settings.model_fields)
+
+
+def test_the_shared_layer_build_ships_the_package_its_data_and_its_bytecode(template: Template, tmp_path):
+    # Given how template.yaml builds the shared-code layer
+    layer = template.document["Resources"]["SharedCodeLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    # When `sam build` runs its make target (here without SAM)
+    subprocess.run(
+        ["make", "-s", "-C", str(ROOT / layer["Properties"]["ContentUri"]), "build-SharedCodeLayer",
+         f"ARTIFACTS_DIR={tmp_path}", f"PYTHON={sys.executable}"],
+        check=True,
+    )  # fmt: skip
+    # Then the package is under python/ with its data files and every module compiled
+    package = tmp_path / "python" / "afterglow"
+    assert (package / "openapi.json").is_file() and (package / "static" / "afterglow.js").is_file()
+    sources = {path.stem for path in package.rglob("*.py")}
+    compiled = {path.name.split(".")[0] for path in package.rglob("__pycache__/*.pyc")}
+    assert sources and sources <= compiled
