@@ -24,9 +24,10 @@ shard can merge partial results in any order.
 import copy
 import csv
 import io
+import json
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 NO_PARTNER = "-"
@@ -339,6 +340,59 @@ def merge_into(into: DayAggregation, other: DayAggregation) -> DayAggregation:
 def merge(first: DayAggregation, second: DayAggregation) -> DayAggregation:
     """The aggregate of both partials' records; neither argument is changed."""
     return merge_into(copy.deepcopy(first), second)
+
+
+# --- partials between invocations (the per-shard fan-out) -----------------------------------------
+
+
+def partial_to_json(day: DayAggregation) -> bytes:
+    """A partial aggregate as JSON, to hand from one invocation to another (sorted: the same
+    partial always gives the same bytes). `partial_from_json` reads it back exactly."""
+    document = {
+        "cells": sorted([list(key), asdict(cell)] for key, cell in day.cells.items()),
+        "actions": sorted([list(key), asdict(lines)] for key, lines in day.actions.items()),
+        "order_values": sorted([list(key), asdict(moments)] for key, moments in day.order_values.items()),
+        "offer_revenue": sorted([list(key), revenue] for key, revenue in day.offer_revenue.items()),
+        "taken": sorted([list(key), sorted(ids)] for key, ids in day.taken.items()),
+        "money_lines": {key: asdict(line) for key, line in day.money_lines.items()},
+        "rejections": {key: asdict(rejection) for key, rejection in day.rejections.items()},
+        "trails": {key: asdict(trail) for key, trail in day.trails.items()},
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def partial_from_json(raw: bytes) -> DayAggregation:
+    """The partial aggregate `partial_to_json` wrote."""
+    document = json.loads(raw)
+    return DayAggregation(
+        cells={_key5(key): Aggregate(**value) for key, value in document["cells"]},
+        actions={_key6(key): ActionCounters(**value) for key, value in document["actions"]},
+        order_values={_key3(key): Moments(**value) for key, value in document["order_values"]},
+        offer_revenue={_key3(key): dict(value) for key, value in document["offer_revenue"]},
+        taken={_key2(key): set(value) for key, value in document["taken"]},
+        money_lines={key: MoneyLine(**value) for key, value in document["money_lines"].items()},
+        rejections={key: Rejection(**value) for key, value in document["rejections"].items()},
+        trails={
+            key: DecisionTrail(**{**value, "impressed": tuple(value["impressed"])})
+            for key, value in document["trails"].items()
+        },
+    )
+
+
+def _key2(key: list[str]) -> ArmKey:
+    return (key[0], key[1])
+
+
+def _key3(key: list[str]) -> ArmCurrencyKey:
+    return (key[0], key[1], key[2])
+
+
+def _key5(key: list[str]) -> AggregateKey:
+    return (key[0], key[1], key[2], key[3], key[4])
+
+
+def _key6(key: list[str]) -> ActionKey:
+    return (key[0], key[1], key[2], key[3], key[4], key[5])
 
 
 # --- the day's CSV files (rows sorted: the same ledger always gives the same bytes) ---------------

@@ -14,6 +14,8 @@ from afterglow.reconciliation import (
     merge,
     merge_into,
     money_lines_csv,
+    partial_from_json,
+    partial_to_json,
     read_csv,
     totals,
 )
@@ -198,3 +200,13 @@ def _money(kind, conversion_id, payout, action, *, decision_id="d1", reversal_id
         "action": action,
         "at": "2026-03-01T10:00:00+00:00",
     }
+
+
+@given(ledgers, st.data())
+@settings(max_examples=60, deadline=None)
+def test_a_partial_handed_between_invocations_as_json_is_the_same_partial(records, data):
+    cut = data.draw(st.integers(0, len(records)))
+    partial = aggregate_day(records[:cut])
+    raw = partial_to_json(partial)
+    assert partial_from_json(raw) == partial
+    assert partial_to_json(partial_from_json(raw)) == raw  # the same partial, the same bytes

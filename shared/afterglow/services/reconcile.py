@@ -2,8 +2,10 @@
 
 A day is read shard by shard (`LedgerStore.read_shard`, a few shards at a time on threads); each
 shard folds into its own partial aggregate and each partial is merged into the day's total
-(`reconciliation.merge_into`: order-free), which is exactly what a fan-out per shard will do
-across invocations. Memory holds the running total and the partials not merged yet. Files for D:
+(`reconciliation.merge_into`: order-free), which is exactly what the fan-out per shard does
+across invocations (`reconcile_shard`, then `reconcile_day_from_partials`, driven by the
+ReconcileStateMachine). Memory holds the running total and the partials not merged yet.
+Files for D:
 
     reports/daily/dt=D/aggregates.csv    counters and money per retailer × partner × offer × arm × currency
     reports/daily/dt=D/actions.csv       money per cell × conversion action (invoices roll these up)
@@ -193,7 +195,44 @@ def day_files(reports: ReportStore, day: date, aggregation: DayAggregation) -> d
 
 def reconcile_day(ledger: LedgerStore, reports: ReportStore, day: date) -> dict[str, Any]:
     """Aggregate one day's ledger and write its reports; re-running rewrites identical bytes."""
-    aggregation = aggregate_ledger_day(ledger, day)
+    return _publish_day(reports, day, aggregate_ledger_day(ledger, day))
+
+
+# --- the same, fanned out over invocations: one per shard, then a merge (ReconcileStateMachine) ---
+
+
+class PartialMissing(RuntimeError):
+    """The merge step found a shard without its partial: it fails, and is retried, publishing nothing."""
+
+
+def partial_key(day: date, shard: int) -> str:
+    """Where a shard's partial aggregate waits for the merge step (expired by a bucket rule)."""
+    return f"work/reconcile/dt={day.isoformat()}/shard={shard:03d}.json"
+
+
+def reconcile_shard(ledger: LedgerStore, reports: ReportStore, day: date, shard: int) -> dict[str, Any]:
+    """Fan-out step: one shard of one day as a partial aggregate, left in the bucket for the
+    merge step. Re-running it rewrites the same bytes."""
+    if not 0 <= shard < ledger.shards:
+        raise ValueError(f"shard must be 0..{ledger.shards - 1}")
+    partial = aggregate_shard(ledger, day, shard)
+    reports.put(partial_key(day, shard), reconciliation.partial_to_json(partial), "application/json")
+    return {"date": day.isoformat(), "shard": shard, "cells": len(partial.cells)}
+
+
+def reconcile_day_from_partials(ledger: LedgerStore, reports: ReportStore, day: date) -> dict[str, Any]:
+    """Fan-out last step: merge every shard's partial and write the day's reports — the same bytes
+    as `reconcile_day` in one invocation. `PartialMissing` if a shard has not been aggregated."""
+    total = DayAggregation()
+    for shard in range(ledger.shards):
+        raw = reports.get(partial_key(day, shard))
+        if raw is None:
+            raise PartialMissing(f"no partial for shard {shard} of {day.isoformat()}")
+        reconciliation.merge_into(total, reconciliation.partial_from_json(raw))
+    return _publish_day(reports, day, total)
+
+
+def _publish_day(reports: ReportStore, day: date, aggregation: DayAggregation) -> dict[str, Any]:
     files = day_files(reports, day, aggregation)
     publish(reports, daily_prefix(day) + "manifest.json", files, {"date": day.isoformat()})
     logger.info(

@@ -1,0 +1,75 @@
+"""The nightly state machine's steps — plan, one invocation per shard, merge — write exactly what
+one invocation writes for the same day, and a merge never publishes half a day."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from afterglow.local.gateway import FakeLambdaContext
+from afterglow.services.reconcile import PartialMissing
+from tests.integration.test_reconcile_month import Ledger
+from tests.utils import seed_catalog
+
+DAY = "2026-03-02"
+
+
+@pytest.fixture
+def day_of_ledger(stores):
+    """A day of ledger over many shards: decisions, impressions, clicks, conversions, a reversal."""
+    seeded = seed_catalog(stores.catalog)
+    write = Ledger(stores.ledger)
+    for n in range(40):
+        decision = f"d{n}"
+        write.decision(seeded.retailer_id, decision, "mixed" if n % 5 else "holdout", 2, customer=f"h-{n}")
+        write.event("impression", seeded.retailer_id, seeded.partner_id, decision, 2)
+        if n % 3 == 0:
+            write.event("click", seeded.retailer_id, seeded.partner_id, decision, 2)
+            at = datetime(2026, 3, 2, 13, n % 60, tzinfo=UTC)
+            write.conversion(seeded.partner_id, f"c{n}", seeded.retailer_id, decision, "signup", 700, at)
+    return seeded
+
+
+def _invoke(function_module, event):
+    return function_module("ReconcileFunction").lambda_handler(event, FakeLambdaContext("reconcile"))
+
+
+def _reports(stores):
+    """Every file under reports/, invoices/, statements/ and followups/: what people read."""
+    return {key: stores.reports.get(key) for key in stores.reports.keys("") if not key.startswith("work/")}
+
+
+def _wipe(stores):
+    for key in list(stores.reports.keys("")):
+        stores.reports._s3.delete_object(Bucket=stores.reports.bucket, Key=key)
+
+
+def test_plan_shards_and_merge_write_what_one_invocation_writes(stores, function_module, day_of_ledger):
+    # Given the reports one invocation writes for the day
+    assert _invoke(function_module, {"date": DAY})["status"] == "ok"
+    reference = _reports(stores)
+    assert any(key.endswith("manifest.json") for key in reference)
+    _wipe(stores)
+    # When the state machine's steps run instead: plan, every shard (in any order), merge
+    plan = _invoke(function_module, {"step": "plan", "date": DAY})
+    assert plan["date"] == DAY and plan["shards"] == list(range(stores.ledger.shards))
+    for shard in reversed(plan["shards"]):
+        assert _invoke(function_module, {"step": "shard", "date": DAY, "shard": shard})["status"] == "ok"
+    assert _invoke(function_module, {"step": "merge", "date": DAY}) == {"status": "ok", "days": [DAY]}
+    # Then every report is byte for byte the same
+    assert _reports(stores) == reference
+
+
+def test_a_merge_with_a_shard_missing_fails_and_publishes_nothing(stores, function_module, day_of_ledger):
+    for shard in range(1, stores.ledger.shards):  # shard 0 never ran
+        _invoke(function_module, {"step": "shard", "date": DAY, "shard": shard})
+    with pytest.raises(PartialMissing):  # the state machine retries the merge, then fails loudly
+        _invoke(function_module, {"step": "merge", "date": DAY})
+    assert _reports(stores) == {}
+
+
+def test_a_plan_without_a_date_is_yesterday_and_bad_steps_are_refused(stores, function_module):
+    plan = _invoke(function_module, {"step": "plan"})
+    assert plan["date"] < datetime.now(UTC).date().isoformat()
+    assert _invoke(function_module, {"step": "shard", "date": DAY})["status"] == "invalid"
+    assert _invoke(function_module, {"step": "merge"})["status"] == "invalid"
+    assert _invoke(function_module, {"step": "shard", "date": DAY, "shard": 999})["status"] == "invalid"
