@@ -70,6 +70,59 @@ def test_a_merge_with_a_shard_missing_fails_and_publishes_nothing(stores, functi
 def test_a_plan_without_a_date_is_yesterday_and_bad_steps_are_refused(stores, function_module):
     plan = _invoke(function_module, {"step": "plan"})
     assert plan["date"] < datetime.now(UTC).date().isoformat()
+    assert _invoke(function_module, {"step": "plan", "date": None}) == plan  # the schedule's input
     assert _invoke(function_module, {"step": "shard", "date": DAY})["status"] == "invalid"
     assert _invoke(function_module, {"step": "merge"})["status"] == "invalid"
     assert _invoke(function_module, {"step": "shard", "date": DAY, "shard": 999})["status"] == "invalid"
+
+
+def _at(data: dict, path: str) -> object:
+    """`$`, `$.a` or `$.a.b` of a JSON document."""
+    found: object = data
+    for part in path.split(".")[1:]:
+        assert isinstance(found, dict)
+        found = found[part]
+    return found
+
+
+def _fill(template: dict, data: dict, item: object = None) -> dict:
+    """Amazon States Language parameters, for the JSONPaths this definition uses (`$`, `$.a.b`,
+    `$$.Map.Item.Value`)."""
+    filled = {}
+    for name, value in template.items():
+        if isinstance(value, dict):
+            filled[name] = _fill(value, data, item)
+        elif name.endswith(".$"):
+            filled[name[:-2]] = item if value == "$$.Map.Item.Value" else _at(data, value)
+        else:
+            filled[name] = value
+    return filled
+
+
+def test_the_templates_state_machine_walked_step_by_step_reconciles_the_day(
+    stores, template, function_module, day_of_ledger
+):
+    """The definition in template.yaml and the handler agree: its payloads are the steps above."""
+    assert _invoke(function_module, {"date": DAY})["status"] == "ok"
+    reference = _reports(stores)
+    _wipe(stores)
+    machine = template.document["Resources"]["ReconcileStateMachine"]["Properties"]
+    assert machine["Events"]["Nightly"]["Type"] == "ScheduleV2"
+    states = machine["Definition"]["States"]
+    data = {"date": DAY}  # a run by hand; the schedule's input is {"date": null}, i.e. yesterday
+    state = machine["Definition"]["StartAt"]
+    while state:
+        spec = states[state]
+        if spec["Type"] == "Map":
+            for item in _at(data, spec["ItemsPath"]):
+                payload = _fill(spec["ItemSelector"], data, item)
+                shard_state = spec["ItemProcessor"]["States"][spec["ItemProcessor"]["StartAt"]]
+                assert shard_state["Parameters"]["Payload.$"] == "$"
+                assert _invoke(function_module, payload)["status"] == "ok"
+        else:
+            result = _invoke(function_module, _fill(spec["Parameters"], data)["Payload"])
+            assert result["status"] == "ok", (state, result)
+            if "ResultSelector" in spec:
+                data = _fill(spec["ResultSelector"], {"Payload": result})
+        state = spec.get("Next")
+    assert _reports(stores) == reference
