@@ -241,10 +241,15 @@ async def list_partners(caller: Caller, stores: StoresDep, cursor: Cursor = None
     return Page(items=items, next_cursor=next_cursor)
 
 
+def _own_partner(caller: Principal, partner_id: str) -> None:
+    if not caller.can_see_partner(partner_id):
+        raise NotFound(f"no partner {partner_id!r}")  # 404, not 403: do not confirm it exists
+
+
 @app.get("/v1/admin/partners/{partner_id}", response_model=Partner, tags=["admin"])
 async def get_partner(partner_id: str, caller: Caller, stores: StoresDep) -> Partner:
-    """One partner (platform key)."""
-    caller.require_platform()
+    """One partner (platform key, or the partner's own key)."""
+    _own_partner(caller, partner_id)
     return admin.load_partner(stores.catalog, partner_id)
 
 
@@ -259,8 +264,8 @@ async def update_partner(partner_id: str, body: PartnerUpdate, caller: Caller, s
 async def list_partner_offers(
     partner_id: str, caller: Caller, stores: StoresDep, cursor: Cursor = None, limit: Limit = 50
 ) -> Page:
-    """A partner's offers (platform key)."""
-    caller.require_platform()
+    """A partner's offers (platform key, or the partner's own key)."""
+    _own_partner(caller, partner_id)
     admin.load_partner(stores.catalog, partner_id)
     items, next_cursor = admin.list_owned_offers(stores.catalog, partner_id, cursor=cursor, limit=limit)
     return Page(items=items, next_cursor=next_cursor)
@@ -268,8 +273,9 @@ async def list_partner_offers(
 
 @app.get("/v1/admin/partners/{partner_id}/secrets", response_model=WebhookSecretList, tags=["keys"])
 async def list_webhook_secrets(partner_id: str, caller: Caller, stores: StoresDep) -> WebhookSecretList:
-    """A partner's valid webhook secrets: ids and hints, never the secrets (platform key)."""
-    caller.require_platform()
+    """A partner's valid webhook secrets: ids and hints, never the secrets (platform or the
+    partner's own key)."""
+    _own_partner(caller, partner_id)
     return WebhookSecretList(items=admin.list_webhook_secrets(stores.catalog, partner_id))
 
 
@@ -281,7 +287,7 @@ async def list_webhook_secrets(partner_id: str, caller: Caller, stores: StoresDe
 )
 async def add_webhook_secret(partner_id: str, caller: Caller, stores: StoresDep) -> WebhookSecretCreated:
     """Rotation, step one: a new webhook secret, valid alongside the current ones; shown once."""
-    caller.require_platform()
+    _own_partner(caller, partner_id)
     return admin.add_webhook_secret(stores.catalog, partner_id)
 
 
@@ -292,16 +298,43 @@ async def remove_webhook_secret(
     partner_id: str, secret_id: str, caller: Caller, stores: StoresDep
 ) -> WebhookSecretList:
     """Rotation, step two: the old secret stops verifying (within a minute). Never the last one."""
-    caller.require_platform()
+    _own_partner(caller, partner_id)
     return WebhookSecretList(items=admin.remove_webhook_secret(stores.catalog, partner_id, secret_id))
+
+
+@app.get("/v1/admin/partners/{partner_id}/keys", response_model=ApiKeyList, tags=["keys"])
+async def list_partner_keys(partner_id: str, caller: Caller, stores: StoresDep) -> ApiKeyList:
+    """A partner's API keys, active and revoked: ids and hints, never the keys."""
+    _own_partner(caller, partner_id)
+    admin.load_partner(stores.catalog, partner_id)
+    items, _ = admin.list_keys(stores.catalog, partner_id, cursor=None, limit=100)
+    return ApiKeyList(items=items)
+
+
+@app.post(
+    "/v1/admin/partners/{partner_id}/keys", status_code=201, response_model=ApiKeyCreated, tags=["keys"]
+)
+async def create_partner_key(partner_id: str, caller: Caller, stores: StoresDep) -> ApiKeyCreated:
+    """A secret key for the partner's own back office (platform, or the partner rotating its own):
+    it reads the partner's profile, offers and delivery log and rotates its webhook secrets."""
+    _own_partner(caller, partner_id)
+    return admin.create_partner_key(stores.catalog, partner_id)
+
+
+@app.post("/v1/admin/partners/{partner_id}/keys/{key_id}/revoke", response_model=ApiKey, tags=["keys"])
+async def revoke_partner_key(partner_id: str, key_id: str, caller: Caller, stores: StoresDep) -> ApiKey:
+    """Revoke a partner key (refused everywhere within a minute)."""
+    _own_partner(caller, partner_id)
+    return admin.revoke_key(stores.catalog, partner_id, key_id)
 
 
 @app.get("/v1/admin/partners/{partner_id}/deliveries", response_model=DeliveryPage, tags=["admin"])
 async def list_deliveries(
     partner_id: str, caller: Caller, stores: StoresDep, cursor: Cursor = None, limit: Limit = 50
 ) -> DeliveryPage:
-    """A partner's webhook delivery log, newest first: webhook id, time, outcome, reason (platform key)."""
-    caller.require_platform()
+    """A partner's webhook delivery log, newest first: webhook id, time, outcome, reason (platform
+    key, or the partner's own key)."""
+    _own_partner(caller, partner_id)
     admin.load_partner(stores.catalog, partner_id)
     return delivery_log(stores.ledger, partner_id, cursor=cursor, limit=limit)
 

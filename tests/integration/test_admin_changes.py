@@ -450,3 +450,35 @@ def test_a_partner_over_its_daily_budget_rests_until_the_day_turns(stores, api):
     )
     verdicts = next(c for c in explained["candidates"] if c["offer_id"] == seeded.offer_id)["verdicts"]
     assert verdicts["partner_budget"] == "partner_budget_exhausted"
+
+
+# --- partners' own keys --------------------------------------------------------------------------
+
+
+def test_a_partner_key_reads_its_own_partner_and_rotates_its_own_secret_only(stores, api):
+    mine, theirs = seed_catalog(stores.catalog), seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    status, _, created = api(
+        "POST", "/v1/admin/partners/{partner_id}/keys", platform, partner_id=mine.partner_id
+    )
+    assert status == 201
+    key = created["api_key"]
+    # Its own profile, offers, delivery log and secrets
+    assert api("GET", PARTNER, key, partner_id=mine.partner_id)[2]["partner_id"] == mine.partner_id
+    offers = api("GET", PARTNER + "/offers", key, partner_id=mine.partner_id)[2]["items"]
+    assert [o["offer_id"] for o in offers] == [mine.offer_id]
+    assert api("GET", PARTNER + "/deliveries", key, partner_id=mine.partner_id)[0] == 200
+    assert api("POST", SECRETS, key, partner_id=mine.partner_id)[0] == 201
+    # Not its commercial terms, not another partner, not a retailer, not the storefront
+    assert (
+        api("PATCH", PARTNER, key, {"version": 1, "name": "Mine now"}, partner_id=mine.partner_id)[0] == 403
+    )
+    assert api("GET", PARTNER, key, partner_id=theirs.partner_id)[0] == 404
+    assert api("GET", PARTNER + "/deliveries", key, partner_id=theirs.partner_id)[0] == 404
+    assert api("GET", RETAILER, key, retailer_id=mine.retailer_id)[0] == 404
+    assert api("GET", "/v1/admin/offers/{offer_id}", key, offer_id=mine.offer_id)[0] == 404
+    assert _decide(api, key, "pk-1")[0] == 403
+    # And once revoked it is refused
+    api("POST", "/v1/admin/partners/{partner_id}/keys/{key_id}/revoke", platform,
+        partner_id=mine.partner_id, key_id=created["key"]["key_id"])  # fmt: skip
+    assert api("GET", PARTNER, key, partner_id=mine.partner_id)[0] == 401

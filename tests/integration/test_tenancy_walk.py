@@ -71,12 +71,18 @@ def _catalog_items(aws) -> list[dict]:
     return sorted((i for i in items if not i["pk"]["S"].startswith(("SNAPSHOT#", "CATALOG"))), key=str)
 
 
-@pytest.mark.parametrize("kind", ["other retailer's secret key", "victim's own publishable key"])
+@pytest.mark.parametrize(
+    "kind", ["other retailer's secret key", "other partner's key", "victim's own publishable key"]
+)
 def test_a_wrong_tenant_key_gets_nothing_on_any_admin_route(
     stores, aws, template, function_module, victim, kind
 ):
     intruder = seed_catalog(stores.catalog)
-    key = intruder.secret_key if kind.startswith("other") else victim["seeded"].publishable_key
+    key = {
+        "other retailer's secret key": intruder.secret_key,
+        "other partner's key": admin.create_partner_key(stores.catalog, intruder.partner_id).api_key,
+        "victim's own publishable key": victim["seeded"].publishable_key,
+    }[kind]
     bodies = _sample_bodies(victim["params"])
     before = _catalog_items(aws)
     secrets_to_hide = {victim["seeded"].webhook_secret, victim["seeded"].secret_key}

@@ -65,7 +65,9 @@ def _publish(
 # --- API keys -------------------------------------------------------------------------------------
 
 
-def _key_record(key: str, kind: str, scope: str, retailer_id: str | None) -> dict[str, Any]:
+def _key_record(
+    key: str, kind: str, scope: str, retailer_id: str | None, partner_id: str | None = None
+) -> dict[str, Any]:
     return {
         "key_id": new_id("key"),
         "key_hash": hash_key(key),
@@ -73,6 +75,7 @@ def _key_record(key: str, kind: str, scope: str, retailer_id: str | None) -> dic
         "key_kind": kind,
         "scope": scope,
         "retailer_id": retailer_id,
+        "partner_id": partner_id,
         "status": "active",
         "created_at": _now().isoformat(),
     }
@@ -108,6 +111,16 @@ def create_retailer_key(catalog: CatalogStore, retailer_id: str, kind: str) -> A
     load_retailer(catalog, retailer_id)
     key = new_api_key("pk" if kind == "publishable" else "sk")
     record = _key_record(key, kind, "retailer", retailer_id)
+    catalog.put_key(record)
+    return ApiKeyCreated(key=_key_view(record), api_key=key)
+
+
+def create_partner_key(catalog: CatalogStore, partner_id: str) -> ApiKeyCreated:
+    """A secret key for a partner brand's own back office: it reads that partner's profile, offers
+    and webhook delivery log, and nothing else. Shown once; the table keeps its hash."""
+    load_partner(catalog, partner_id)
+    key = new_api_key("sk")
+    record = _key_record(key, "secret", "partner", None, partner_id)
     catalog.put_key(record)
     return ApiKeyCreated(key=_key_view(record), api_key=key)
 

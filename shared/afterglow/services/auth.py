@@ -15,14 +15,18 @@ KEY_CACHE_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: the platform operator, or one retailer."""
+    """An authenticated caller: the platform operator, one retailer, or one partner brand."""
 
     kind: Literal["publishable", "secret"]
-    scope: Literal["platform", "retailer"]
+    scope: Literal["platform", "retailer", "partner"]
     retailer_id: str | None
+    partner_id: str | None = None
 
     def can_see_retailer(self, retailer_id: str) -> bool:
-        return self.scope == "platform" or self.retailer_id == retailer_id
+        return self.scope == "platform" or (self.scope == "retailer" and self.retailer_id == retailer_id)
+
+    def can_see_partner(self, partner_id: str) -> bool:
+        return self.scope == "platform" or (self.scope == "partner" and self.partner_id == partner_id)
 
     def require_platform(self) -> None:
         if self.scope != "platform":
@@ -45,7 +49,10 @@ def authenticate(catalog: CatalogStore, api_key: str | None) -> Principal:
     if record is None or record.get("status") != "active":
         raise Unauthorized("invalid API key")
     principal = Principal(
-        kind=record["key_kind"], scope=record["scope"], retailer_id=record.get("retailer_id")
+        kind=record["key_kind"],
+        scope=record["scope"],
+        retailer_id=record.get("retailer_id"),
+        partner_id=record.get("partner_id"),
     )
     _key_cache[key_hash] = (principal, time.monotonic())
     return principal

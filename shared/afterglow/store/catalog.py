@@ -52,7 +52,7 @@ class CatalogStore:
 
     @staticmethod
     def _key_item(key: dict[str, Any]) -> dict[str, Any]:
-        owner = key.get("retailer_id") or PLATFORM_OWNER
+        owner = key.get("retailer_id") or key.get("partner_id") or PLATFORM_OWNER
         return {
             "pk": f"KEY#{key['key_hash']}",
             "sk": "KEY",
