@@ -117,9 +117,7 @@ async def update_retailer(
 async def list_retailer_keys(retailer_id: str, caller: Caller, stores: StoresDep) -> ApiKeyList:
     """A retailer's API keys, active and revoked: ids and hints, never the keys."""
     _own_retailer(caller, retailer_id)
-    admin.load_retailer(stores.catalog, retailer_id)
-    items, _ = admin.list_keys(stores.catalog, retailer_id, cursor=None, limit=100)
-    return ApiKeyList(items=items)
+    return ApiKeyList(items=admin.owner_keys(stores.catalog, "RETAILER", retailer_id))
 
 
 @app.post(
@@ -147,8 +145,9 @@ async def list_first_party_offers(
 ) -> Page:
     """The retailer's own first-party offers (its secret key, or the platform)."""
     _own_retailer(caller, retailer_id)
-    admin.load_retailer(stores.catalog, retailer_id)
-    items, next_cursor = admin.list_owned_offers(stores.catalog, retailer_id, cursor=cursor, limit=limit)
+    items, next_cursor = admin.owner_offers(
+        stores.catalog, "RETAILER", retailer_id, cursor=cursor, limit=limit
+    )
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -266,8 +265,7 @@ async def list_partner_offers(
 ) -> Page:
     """A partner's offers (platform key, or the partner's own key)."""
     _own_partner(caller, partner_id)
-    admin.load_partner(stores.catalog, partner_id)
-    items, next_cursor = admin.list_owned_offers(stores.catalog, partner_id, cursor=cursor, limit=limit)
+    items, next_cursor = admin.owner_offers(stores.catalog, "PARTNER", partner_id, cursor=cursor, limit=limit)
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -306,9 +304,7 @@ async def remove_webhook_secret(
 async def list_partner_keys(partner_id: str, caller: Caller, stores: StoresDep) -> ApiKeyList:
     """A partner's API keys, active and revoked: ids and hints, never the keys."""
     _own_partner(caller, partner_id)
-    admin.load_partner(stores.catalog, partner_id)
-    items, _ = admin.list_keys(stores.catalog, partner_id, cursor=None, limit=100)
-    return ApiKeyList(items=items)
+    return ApiKeyList(items=admin.owner_keys(stores.catalog, "PARTNER", partner_id))
 
 
 @app.post(

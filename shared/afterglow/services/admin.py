@@ -342,6 +342,20 @@ def update_offer(catalog: CatalogStore, offer_id: str, update: OfferUpdate) -> O
     return load_offer(catalog, offer_id)
 
 
+def owner_keys(catalog: CatalogStore, entity: str, owner_id: str) -> list[ApiKey]:
+    """The keys of one retailer or partner (`entity` RETAILER or PARTNER); 404 if it does not exist."""
+    _load(catalog, entity, owner_id, None)
+    return list_keys(catalog, owner_id, cursor=None, limit=100)[0]
+
+
+def owner_offers(
+    catalog: CatalogStore, entity: str, owner_id: str, *, cursor: str | None, limit: int
+) -> tuple[list[Offer], str | None]:
+    """A page of one partner's offers, or of a retailer's first-party offers; 404 if no such owner."""
+    _load(catalog, entity, owner_id, None)
+    return list_owned_offers(catalog, owner_id, cursor=cursor, limit=limit)
+
+
 def list_owned_offers(
     catalog: CatalogStore, owner: str, *, cursor: str | None, limit: int
 ) -> tuple[list[Offer], str | None]:
