@@ -161,11 +161,18 @@ async def create_first_party_offer(
 
 
 @app.get("/v1/admin/retailers/{retailer_id}/audit", response_model=AuditSample, tags=["admin"])
-async def audit_sample(retailer_id: str, caller: Caller, stores: StoresDep, limit: Limit = 50) -> AuditSample:
-    """Recent decisions that showed offers — what was bought, what was shown — for relevance review."""
+async def audit_sample(
+    retailer_id: str,
+    caller: Caller,
+    stores: StoresDep,
+    limit: Limit = 50,
+    traced: Annotated[bool, Query(description="Only decisions that kept a trace of their reasoning")] = False,
+) -> AuditSample:
+    """Recent decisions that showed offers — what was bought, what was shown — for relevance review;
+    a sampled share also says why (every offer considered, its rule verdict or score parts)."""
     _own_retailer(caller, retailer_id)
     admin.load_retailer(stores.catalog, retailer_id)
-    return sample_decisions(stores.ledger, retailer_id, limit=limit)
+    return sample_decisions(stores.ledger, retailer_id, limit=limit, traced_only=traced)
 
 
 @app.post("/v1/admin/retailers/{retailer_id}/audit/suppressions", response_model=Retailer, tags=["admin"])

@@ -89,8 +89,11 @@ class Candidate:
 ELIGIBLE_PER_CATEGORY = 8  # enough choice for ranking and diversity; the rest are worse paid
 
 
-def eligible_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[Candidate]:
-    """Candidates that pass every rule and the retailer's minimum relevance.
+def eligible_candidates(
+    index: CatalogIndex, ctx: DecisionContext, refusals: list[tuple[str, str]] | None = None
+) -> list[Candidate]:
+    """Candidates that pass every rule and the retailer's minimum relevance; with `refusals`,
+    every offer scanned and refused is appended to it as (offer id, reason) (a decision trace).
 
     Each category's offers are scanned best paying first and the scan stops after
     `ELIGIBLE_PER_CATEGORY` eligible ones: a 20,000-offer catalog costs a few dozen rule checks,
@@ -105,10 +108,13 @@ def eligible_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[Candi
         for offer in index.by_category.get(category, ()):
             if found == ELIGIBLE_PER_CATEGORY:
                 break
-            if first_refusal(offer, ctx) is None:
+            reason = first_refusal(offer, ctx)
+            if reason is None:
                 payout = expected_payout(offer, ctx.request.order_value_minor)
                 candidates.append(Candidate(offer, score, survey_boost(offer, ctx), payout))
                 found += 1
+            elif refusals is not None:
+                refusals.append((offer.offer_id, reason))
     return candidates
 
 

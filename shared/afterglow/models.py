@@ -193,6 +193,26 @@ class StatusUpdate(Strict):
     status: Literal["active", "paused"]
 
 
+class TracedCandidate(BaseModel):
+    """One offer a decision considered: refused by a rule (its reason), or a candidate with the
+    parts of its score."""
+
+    offer_id: str
+    refused: str | None = None
+    relevance: float | None = None
+    survey_boost: float | None = None
+    expected_payout_minor: int | None = None
+
+
+class DecisionTrace(BaseModel):
+    """A sampled decision's reasoning, kept with it: every offer scanned, the learned ranking of
+    the candidates, and what was shown (no customer data)."""
+
+    candidates: list[TracedCandidate]
+    ranked: list[str]
+    shown: list[str]
+
+
 class AuditedDecision(BaseModel):
     """What was bought, and what was shown for it: one line for a human relevance review."""
 
@@ -200,6 +220,9 @@ class AuditedDecision(BaseModel):
     at: datetime
     purchased_categories: list[str]
     shown: list[dict[str, str]]
+    trace: Annotated[
+        DecisionTrace | None, Field(description="Why, for the sampled share of decisions (TRACE_SAMPLE_RATE)")
+    ] = None
 
 
 class AuditSample(BaseModel):

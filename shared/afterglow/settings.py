@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     learning_refresh_seconds: Annotated[
         float, Field(ge=0, description="How stale the learned policy of a warm decide may get")
     ] = 180
+    trace_sample_rate: Annotated[
+        float, Field(ge=0, le=1, description="Share of decisions that keep a trace of their reasoning")
+    ] = 0.01
     public_api_url: Annotated[str, Field(description="Base URL of the HTTP API, for click links")] = ""
 
 

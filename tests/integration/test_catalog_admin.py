@@ -158,3 +158,52 @@ def test_a_paused_retailer_shows_no_offers_and_records_nothing_until_resumed(sto
         route_path=route,
     )
     assert _offers(call, seeded, "p-2") == [seeded.offer_id]
+
+
+def test_a_sampled_decision_keeps_a_trace_that_says_why_after_the_fact(stores, call, monkeypatch):
+    from afterglow.settings import get_settings
+
+    # Given every decision sampled, and a retailer that blocks one category
+    monkeypatch.setattr(get_settings(), "trace_sample_rate", 1.0)
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    blocked = seed_catalog(stores.catalog, category="meal_kits")  # another retailer's partner offer
+    path = f"/v1/admin/retailers/{seeded.retailer_id}"
+    _, _, retailer = call(
+        "AdminFunction", "GET", path, seeded.secret_key, route_path="/v1/admin/retailers/{retailer_id}"
+    )
+    call(
+        "AdminFunction", "PATCH", path, seeded.secret_key,
+        body={"version": retailer["version"], "rules": {"blocked_categories": ["meal_kits"]}},
+        route_path="/v1/admin/retailers/{retailer_id}",
+    )  # fmt: skip
+    shown = _offers(call, seeded, "t-1")
+    # When the reviewer asks for traced decisions
+    status, _, sample = call(
+        "AdminFunction", "GET", path + "/audit", seeded.secret_key,
+        route_path="/v1/admin/retailers/{retailer_id}/audit", query="traced=true",
+    )  # fmt: skip
+    assert status == 200
+    trace = sample["items"][0]["trace"]
+    # Then it shows what was shown and why the blocked offer was not
+    assert trace["shown"] == shown == [seeded.offer_id]
+    verdicts = {c["offer_id"]: c for c in trace["candidates"]}
+    assert verdicts[blocked.offer_id]["refused"] == "category_blocked_by_retailer"
+    assert verdicts[seeded.offer_id]["refused"] is None and verdicts[seeded.offer_id]["relevance"] > 0
+    assert "customer" not in str(trace) and "Ada" not in str(trace)
+
+
+def test_decisions_keep_no_trace_when_none_is_sampled(stores, call, monkeypatch):
+    from afterglow.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "trace_sample_rate", 0.0)
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    assert _offers(call, seeded, "n-1") == [seeded.offer_id]
+    path = f"/v1/admin/retailers/{seeded.retailer_id}/audit"
+    route = "/v1/admin/retailers/{retailer_id}/audit"
+    assert call("AdminFunction", "GET", path, seeded.secret_key, route_path=route, query="traced=true")[
+        2
+    ] == {"items": []}
+    assert (
+        call("AdminFunction", "GET", path, seeded.secret_key, route_path=route)[2]["items"][0]["trace"]
+        is None
+    )

@@ -2,16 +2,17 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from afterglow.models import AuditedDecision, AuditSample
+from afterglow.models import AuditedDecision, AuditSample, DecisionTrace
 from afterglow.store import LedgerStore
 
 AUDIT_DAYS = 2  # today and yesterday
 
 
 def sample_decisions(
-    ledger: LedgerStore, retailer_id: str, *, limit: int, today: date | None = None
+    ledger: LedgerStore, retailer_id: str, *, limit: int, today: date | None = None, traced_only: bool = False
 ) -> AuditSample:
-    """Up to `limit` of the retailer's recent decisions that showed offers, newest days first.
+    """Up to `limit` of the retailer's recent decisions that showed offers, newest days first;
+    with `traced_only`, the sampled decisions that kept a trace (shown offers or not).
 
     Reads the day index shard by shard and stops as soon as it has enough, so a review never
     scans more than it shows (plus one page).
@@ -25,7 +26,8 @@ def sample_decisions(
                 if record["kind"] != "decision" or record.get("retailer_id") != retailer_id:
                     continue
                 offers = record.get("response", {}).get("offers", [])
-                if not offers:
+                trace = record.get("trace")
+                if (traced_only and not trace) or (not traced_only and not offers):
                     continue
                 items.append(
                     AuditedDecision(
@@ -36,6 +38,7 @@ def sample_decisions(
                             {"offer_id": o["offer_id"], "category": o["category"], "title": o["title"]}
                             for o in offers
                         ],
+                        trace=DecisionTrace.model_validate(trace) if trace else None,
                     )
                 )
                 if len(items) == limit:

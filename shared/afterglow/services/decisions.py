@@ -19,7 +19,16 @@ from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates, explain_candidates
 from afterglow.errors import InvalidInput
 from afterglow.learning import ThompsonPolicy
-from afterglow.models import Arm, DecisionRequest, DecisionResponse, Offer, OfferView, Retailer
+from afterglow.models import (
+    Arm,
+    DecisionRequest,
+    DecisionResponse,
+    DecisionTrace,
+    Offer,
+    OfferView,
+    Retailer,
+    TracedCandidate,
+)
 from afterglow.observability import logger, metrics
 from afterglow.rules import DecisionContext
 from afterglow.services.catalog_cache import catalog_cache
@@ -120,7 +129,7 @@ def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url
         if retailer.status == "paused":
             return _paused()
         policy = policy_cache.get(stores.learning, index)
-        response, offer_ids = _choose(
+        response, offer_ids, trace = _choose(
             index, retailer, request, customer_hash, state.exposures, api_url, policy
         )
         if monotonic() - started > deadline:
@@ -139,6 +148,7 @@ def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url
                 "currency": request.currency,
                 "offer_ids": offer_ids,
                 "response": response.model_dump(mode="json"),
+                "trace": trace.model_dump(mode="json", exclude_none=True) if trace else None,
             },
             retailer_id=retailer.retailer_id,
             customer_hash=customer_hash,
@@ -161,15 +171,35 @@ def _choose(
     exposures: dict[str, int],
     api_url: str,
     policy: ThompsonPolicy | None = None,
-) -> tuple[DecisionResponse, list[str]]:
+) -> tuple[DecisionResponse, list[str], DecisionTrace | None]:
     now = datetime.now(UTC).replace(microsecond=0)
+    decision_id = new_id("dec")
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
     ctx = DecisionContext.of(request, retailer, arm, now, exposures, policy_cache.exhausted_partners)
     context = learning_context(request)
     limit = min(request.k, retailer.max_offers)
-    slate = choose_slate(rank_candidates(eligible_candidates(index, ctx), context, policy), limit)
-
-    decision_id = new_id("dec")
+    refusals: list[tuple[str, str]] | None = [] if _traced(decision_id) else None
+    candidates = eligible_candidates(index, ctx, refusals)
+    ranked = rank_candidates(candidates, context, policy)
+    slate = choose_slate(ranked, limit)
+    trace = None
+    if refusals is not None:
+        trace = DecisionTrace(
+            candidates=[
+                *(
+                    TracedCandidate(
+                        offer_id=c.offer.offer_id,
+                        relevance=round(c.relevance, 4),
+                        survey_boost=round(c.boost, 4),
+                        expected_payout_minor=c.payout_minor,
+                    )
+                    for c in candidates
+                ),
+                *(TracedCandidate(offer_id=offer_id, refused=reason) for offer_id, reason in refusals),
+            ],
+            ranked=[offer.offer_id for offer in ranked],
+            shown=[offer.offer_id for offer in slate],
+        )
     tokens = signer()
 
     def token(offer_id: str) -> str:
@@ -187,7 +217,17 @@ def _choose(
         decision_token=token(""),
         survey=survey,
     )
-    return response, [offer.offer_id for offer in slate]
+    return response, [offer.offer_id for offer in slate], trace
+
+
+def _traced(decision_id: str) -> bool:
+    """Whether this decision keeps a trace: a share TRACE_SAMPLE_RATE of them, chosen by the
+    decision id's hash (no randomness to seed, the same answer for the same id)."""
+    rate = get_settings().trace_sample_rate
+    if rate <= 0:
+        return False
+    digest = hashlib.sha256(decision_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") < rate * 2**32
 
 
 def explain(stores: Stores, retailer: Retailer, request: DecisionRequest) -> dict[str, Any]:
