@@ -85,7 +85,7 @@ def patch_snapshot(
     gives. Only the categories the changes touch are read and written again; the others are
     copied as they are. `more_partners(ids)` looks up owners the base does not hold (it keeps
     only owners of showable offers). Not for a partner that comes back from a pause: its offers
-    are not in the base (`SnapshotUnreadable` never hides that; callers publish in full then)."""
+    are not in the base, so callers publish from a full scan then (as `admin.set_status` does)."""
     header, body = _read(base)
     all_retailers = {retailer.retailer_id: retailer for retailer in header.retailers}
     all_retailers.update({retailer.retailer_id: retailer for retailer in retailers})
