@@ -102,7 +102,8 @@ def bench_retailer() -> Any:
 
 
 def synthetic_catalog(retailer: Any, offers: int, partners: int) -> Any:
-    """A catalog index of `offers` offers over every category (a stand-in until a generator exists)."""
+    """A catalog index of `offers` plain offers spread evenly over every category: the decision
+    benchmark's catalog (the snapshot benchmark uses the realistic generated one)."""
     from afterglow.catalog import CatalogIndex
     from afterglow.models import Creative, FixedPayout, Offer, Partner
     from afterglow.taxonomy import CATEGORIES

@@ -78,7 +78,7 @@ def _with_reversal_actions(
 
 
 def aggregate_shard(ledger: LedgerStore, day: date, shard: int) -> DayAggregation:
-    """One shard of one day as a partial aggregate (the unit of a future fan-out)."""
+    """One shard of one day as a partial aggregate (the unit of the fan-out)."""
     return reconciliation.aggregate_day(
         _with_reversal_actions(ledger, ledger.read_shard(day.isoformat(), shard))
     )

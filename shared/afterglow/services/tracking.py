@@ -1,6 +1,6 @@
 """Click tracking: `GET /v1/c/{token}` records the click and says where to send the shopper.
 
-TODO(issue 6): `POST /v1/events` (impressions, dismiss, engage, accept) with client event ids.
+Storefront events (impressions, dismiss, engage, accept) are `afterglow.services.events`.
 """
 
 from datetime import UTC, datetime
