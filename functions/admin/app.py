@@ -409,8 +409,7 @@ async def import_catalog_file(
 async def list_platform_keys(caller: Caller, stores: StoresDep) -> ApiKeyList:
     """The platform's own keys, active and revoked (platform key)."""
     caller.require_platform()
-    items, _ = admin.list_keys(stores.catalog, PLATFORM_OWNER, cursor=None, limit=100)
-    return ApiKeyList(items=items)
+    return ApiKeyList(items=admin.list_keys(stores.catalog, PLATFORM_OWNER))
 
 
 @app.post("/v1/admin/platform/keys", status_code=201, response_model=ApiKeyCreated, tags=["keys"])

@@ -17,9 +17,8 @@ from afterglow.api import (
     read_json_body,
     storefront_principal,
     stores,
-    validation_error,
 )
-from afterglow.errors import NotFound
+from afterglow.errors import NotFound, validation_error
 from afterglow.models import EventBatch, EventBatchResult
 from afterglow.services.auth import Principal, storefront_retailer
 from afterglow.services.catalog_cache import catalog_cache

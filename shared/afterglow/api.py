@@ -13,14 +13,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from afterglow.errors import (
     AfterglowError,
     Forbidden,
-    InvalidInput,
     MalformedJson,
     PayloadTooLarge,
     Problem,
@@ -321,13 +320,6 @@ async def read_json_body(request: Request) -> Any:
         return json.loads(await request.body())
     except ValueError as error:
         raise MalformedJson("body is not valid JSON", field="body") from error
-
-
-def validation_error(error: ValidationError) -> InvalidInput:
-    """A pydantic error as the one error body, naming the first bad field."""
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "body"
-    return InvalidInput(f"{field}: {first['msg']}", field=field)
 
 
 def api_base_url(request: Request) -> str:

@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -75,3 +77,10 @@ class TooManyRequests(AfterglowError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def validation_error(error: ValidationError) -> InvalidInput:
+    """A pydantic error as the one error body, naming the first bad field."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "body"
+    return InvalidInput(f"{field}: {first['msg']}", field=field)

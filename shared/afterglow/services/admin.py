@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from afterglow.errors import Conflict, Forbidden, InvalidInput, NotFound
+from afterglow.errors import Conflict, Forbidden, InvalidInput, NotFound, validation_error
 from afterglow.models import (
     ApiKey,
     ApiKeyCreated,
@@ -97,40 +97,44 @@ def create_platform_key(catalog: CatalogStore) -> str:
     return create_platform_key_record(catalog).api_key
 
 
-def create_platform_key_record(catalog: CatalogStore) -> ApiKeyCreated:
-    """A new platform-scoped secret key and its listing; the key is shown once."""
-    key = new_api_key("sk")
-    record = _key_record(key, "secret", "platform", None)
+def _issue_key(
+    catalog: CatalogStore,
+    kind: str,
+    scope: str,
+    *,
+    retailer_id: str | None = None,
+    partner_id: str | None = None,
+) -> ApiKeyCreated:
+    """A new random key, stored as its hash; the key itself is in this answer only."""
+    key = new_api_key("pk" if kind == "publishable" else "sk")
+    record = _key_record(key, kind, scope, retailer_id, partner_id)
     catalog.put_key(record)
     return ApiKeyCreated(key=_key_view(record), api_key=key)
+
+
+def create_platform_key_record(catalog: CatalogStore) -> ApiKeyCreated:
+    """A new platform-scoped secret key and its listing; the key is shown once."""
+    return _issue_key(catalog, "secret", "platform")
 
 
 def create_retailer_key(catalog: CatalogStore, retailer_id: str, kind: str) -> ApiKeyCreated:
     """Another publishable or secret key for a retailer (rotation: the old keys stay valid until
     revoked); the key is in this answer only, the table holds its hash."""
     load_retailer(catalog, retailer_id)
-    key = new_api_key("pk" if kind == "publishable" else "sk")
-    record = _key_record(key, kind, "retailer", retailer_id)
-    catalog.put_key(record)
-    return ApiKeyCreated(key=_key_view(record), api_key=key)
+    return _issue_key(catalog, kind, "retailer", retailer_id=retailer_id)
 
 
 def create_partner_key(catalog: CatalogStore, partner_id: str) -> ApiKeyCreated:
     """A secret key for a partner brand's own back office: it reads that partner's profile, offers
     and webhook delivery log, and nothing else. Shown once; the table keeps its hash."""
     load_partner(catalog, partner_id)
-    key = new_api_key("sk")
-    record = _key_record(key, "secret", "partner", None, partner_id)
-    catalog.put_key(record)
-    return ApiKeyCreated(key=_key_view(record), api_key=key)
+    return _issue_key(catalog, "secret", "partner", partner_id=partner_id)
 
 
-def list_keys(
-    catalog: CatalogStore, owner: str, *, cursor: str | None, limit: int
-) -> tuple[list[ApiKey], str | None]:
-    """A retailer's keys (`PLATFORM` for platform keys), active and revoked, without the keys."""
-    items, next_cursor = _paged(lambda: catalog.page_owned(owner, "KEY", cursor=cursor, limit=limit))
-    return [_key_view(item) for item in items], next_cursor
+def list_keys(catalog: CatalogStore, owner: str) -> list[ApiKey]:
+    """An owner's keys (a retailer or partner id, `PLATFORM` for platform keys), active and
+    revoked, without the keys: the first 100."""
+    return [_key_view(item) for item in catalog.page_owned(owner, "KEY", cursor=None, limit=100)[0]]
 
 
 def revoke_key(catalog: CatalogStore, owner: str, key_id: str) -> ApiKey:
@@ -178,8 +182,7 @@ def update_retailer(
         raise Forbidden(
             f"{commercial[0]} is a commercial term: only the platform can change it", field=commercial[0]
         )
-    _patch(catalog, "RETAILER", retailer_id, update, Retailer)
-    return load_retailer(catalog, retailer_id)
+    return _patch(catalog, "RETAILER", retailer_id, update, Retailer)
 
 
 def update_rules(catalog: CatalogStore, retailer_id: str, update: RulesUpdate) -> Retailer:
@@ -225,8 +228,7 @@ def create_partner(catalog: CatalogStore, request: PartnerCreate) -> PartnerCrea
 
 def update_partner(catalog: CatalogStore, partner_id: str, update: PartnerUpdate) -> Partner:
     """Change a partner's profile, default windows or budget (409 on a stale version)."""
-    _patch(catalog, "PARTNER", partner_id, update, Partner)
-    return load_partner(catalog, partner_id)
+    return _patch(catalog, "PARTNER", partner_id, update, Partner)
 
 
 def partner_webhook_secrets(catalog: CatalogStore, partner_id: str) -> list[str]:
@@ -329,23 +331,21 @@ def _create_offer(catalog: CatalogStore, offer: Offer) -> Offer:
 
 def update_offer(catalog: CatalogStore, offer_id: str, update: OfferUpdate) -> Offer:
     """Change an offer's creative, payout, targeting, … (409 on a stale version)."""
-    current = load_offer(catalog, offer_id)
-    owner: tuple[str | None, str]
-    if current.kind == "first_party":
-        owner = (load_retailer(catalog, current.partner_id).currency, "the retailer")
-    else:
-        partner = load_partner(catalog, current.partner_id)
-        owner = (partner.budget.currency if partner.budget else None, "the partner")
-    _patch(
-        catalog, "OFFER", offer_id, update, Offer, check=lambda offer: _check_payout_currency(offer, *owner)
-    )
-    return load_offer(catalog, offer_id)
+
+    def billed_in_owners_currency(offer: Offer) -> None:
+        if offer.kind == "first_party":
+            _check_payout_currency(offer, load_retailer(catalog, offer.partner_id).currency, "the retailer")
+        else:
+            budget = load_partner(catalog, offer.partner_id).budget
+            _check_payout_currency(offer, budget.currency if budget else None, "the partner")
+
+    return _patch(catalog, "OFFER", offer_id, update, Offer, check=billed_in_owners_currency)
 
 
 def owner_keys(catalog: CatalogStore, entity: str, owner_id: str) -> list[ApiKey]:
     """The keys of one retailer or partner (`entity` RETAILER or PARTNER); 404 if it does not exist."""
     _load(catalog, entity, owner_id, None)
-    return list_keys(catalog, owner_id, cursor=None, limit=100)[0]
+    return list_keys(catalog, owner_id)
 
 
 def owner_offers(
@@ -418,21 +418,20 @@ def _patch(
     *,
     check: Callable[[Model], None] | None = None,
     full_publish: bool = False,
-) -> None:
-    """Apply a partial update at the version the caller read: 409 if the item is at another
-    version or changes meanwhile; 422 naming the field if the result is not valid as a whole
-    (e.g. a targeting range whose new minimum exceeds the old maximum)."""
+) -> Model:
+    """Apply a partial update at the version the caller read and return the entity as written:
+    409 if the item is at another version or changes meanwhile; 422 naming the field if the
+    result is not valid as a whole (e.g. a targeting range whose new minimum exceeds the old
+    maximum)."""
     stored = _load(catalog, entity, entity_id, None)
     version = int(stored.get("version", 1))
     if version != update.version:
         raise Conflict(f"{entity.lower()} {entity_id} is at version {version}, not {update.version}")
-    body = {**stored, **update.changes()}
+    body = {**stored, **update.changes(), "version": version + 1}
     try:
         changed = model.model_validate(body)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or None
-        raise InvalidInput(f"{field}: {first['msg']}" if field else first["msg"], field=field) from error
+        raise validation_error(error) from error
     if check:
         check(changed)
     before = catalog.version()
@@ -442,7 +441,8 @@ def _patch(
         raise Conflict(
             f"{entity.lower()} {entity_id} was changed by someone else; reload and retry"
         ) from error
-    _publish(catalog, before, entity, {**body, "version": version + 1}, full=full_publish)
+    _publish(catalog, before, entity, body, full=full_publish)
+    return changed
 
 
 def set_status(
@@ -450,18 +450,16 @@ def set_status(
 ) -> Retailer | Partner | Offer:
     """Pause or resume a retailer (its pages show no offers), a partner (all its offers) or one
     offer; 409 if it changed meanwhile."""
-    model = ENTITY_MODELS[entity]
     # A resumed partner's offers come back: they are not in the snapshot, so publish in full.
     resumed_partner = entity == "PARTNER" and update.status == "active"
-    _patch(
+    return _patch(
         catalog,
         entity,
         entity_id,
         _StatusPatch(version=update.version, status=update.status),
-        model,
+        ENTITY_MODELS[entity],
         full_publish=resumed_partner,
     )
-    return model.model_validate(_load(catalog, entity, entity_id, None))
 
 
 class _StatusPatch(Patch):
