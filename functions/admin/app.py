@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Body, Depends, Query
 
 from afterglow.api import create_app, lambda_handler_for, principal, stores
-from afterglow.errors import InvalidInput, NotFound, Problem
+from afterglow.errors import InvalidInput, NotFound
 from afterglow.models import (
     ApiKey,
     ApiKeyCreate,
@@ -383,18 +383,14 @@ async def import_catalog_file(
     writes; up to 5 MB) with the platform key. Every line is checked first: any bad line → 422
     listing each one with its line number, and nothing is written. Importing the same file
     again changes nothing."""
-    from afterglow.services.catalog_import import CatalogFileInvalid, import_catalog
+    from afterglow.services.catalog_import import import_catalog
 
     caller.require_platform()
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidInput(f"the catalog file is not UTF-8 (byte {error.start})", field="body") from error
-    try:
-        report = import_catalog(stores.catalog, text.splitlines())
-    except CatalogFileInvalid as invalid:
-        problems = [Problem(message=e.message, field=e.field, line=e.line) for e in invalid.errors]
-        raise InvalidInput(str(invalid), field="body", problems=problems) from invalid
+    report = import_catalog(stores.catalog, text.splitlines())  # bad lines: CatalogFileInvalid, a 422
     return CatalogImportResult(
         created=report.created,
         updated=report.updated,

@@ -53,6 +53,7 @@ from afterglow.catalog_import_checks import (
     content_hash,
     entity_content,
 )
+from afterglow.errors import InvalidInput, Problem
 from afterglow.models import Offer, Partner, PartnerCreate
 from afterglow.services.snapshots import publish_snapshot, publish_snapshot_with_changes
 from afterglow.store import CatalogStore
@@ -72,12 +73,17 @@ Kind = Literal["partner", "offer"]
 Key = tuple[Kind, str]
 
 
-class CatalogFileInvalid(Exception):
-    """Some lines are bad; nothing was imported. `errors` lists every one, in line order."""
+class CatalogFileInvalid(InvalidInput):
+    """Some lines are bad; nothing was imported. `errors` lists every one, in line order (the
+    API answers 422 with each as a problem of the error body)."""
 
     def __init__(self, errors: list[LineError]) -> None:
         self.errors = errors
-        super().__init__(f"{len(errors)} problem(s) in the catalog file; nothing was imported")
+        super().__init__(
+            f"{len(errors)} problem(s) in the catalog file; nothing was imported",
+            field="body",
+            problems=[Problem(message=error.message, field=error.field, line=error.line) for error in errors],
+        )
 
 
 @dataclass(frozen=True)
