@@ -100,19 +100,17 @@ def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferV
     )
 
 
+def _no_offers(*, degraded: bool = False) -> DecisionResponse:
+    """An answer with nothing to show, recorded nowhere."""
+    return DecisionResponse(
+        decision_id=new_id("dec"), arm=Arm.HOLDOUT, offers=[], degraded=degraded, created_at=datetime.now(UTC)
+    )
+
+
 def _degraded(reason: str) -> DecisionResponse:
     logger.warning("decision degraded", extra={"reason": reason})
     metrics.add_metric(name="DecisionDegraded", unit="Count", value=1)
-    return DecisionResponse(
-        decision_id=new_id("dec"), arm=Arm.HOLDOUT, offers=[], degraded=True, created_at=datetime.now(UTC)
-    )
-
-
-def _paused() -> DecisionResponse:
-    # The retailer switched Afterglow off: nothing to show, nothing recorded, nothing degraded.
-    return DecisionResponse(
-        decision_id=new_id("dec"), arm=Arm.HOLDOUT, offers=[], created_at=datetime.now(UTC)
-    )
+    return _no_offers(degraded=True)
 
 
 def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url: str) -> DecisionResponse:
@@ -126,8 +124,8 @@ def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url
         state = stores.decisions.read_state(retailer.retailer_id, customer_hash)
         index = catalog_cache.refresh_to(stores.catalog, state.catalog_version)
         retailer = index.retailers.get(retailer.retailer_id, retailer)
-        if retailer.status == "paused":
-            return _paused()
+        if retailer.status == "paused":  # the retailer switched Afterglow off: not degraded
+            return _no_offers()
         policy = policy_cache.get(stores.learning, index)
         response, offer_ids, trace = _choose(
             index, retailer, request, customer_hash, state.exposures, api_url, policy
