@@ -3,12 +3,11 @@
 import base64
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from standardwebhooks import Webhook
-
 from afterglow.local.gateway import FakeLambdaContext, api_gateway_event
+from afterglow.local.load import signed_webhook_headers
 from afterglow.local.template import Route
 from afterglow.models import (
     Creative,
@@ -65,13 +64,7 @@ def signed_headers(
     secret: str, body: bytes, *, msg_id: str = "msg_1", at: datetime | None = None
 ) -> dict[str, str]:
     """Standard Webhooks headers, signed by the reference library as a partner would."""
-    timestamp = at or datetime.now(UTC)
-    signature = Webhook(secret).sign(msg_id, timestamp, body.decode())
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(timestamp.timestamp())),
-        "webhook-signature": signature,
-    }
+    return signed_webhook_headers(secret, msg_id, body.decode(), at)
 
 
 @dataclass

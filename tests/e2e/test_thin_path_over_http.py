@@ -15,19 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 import requests
-from standardwebhooks import Webhook
+
+from afterglow.local.load import signed_webhook_headers
 
 pytestmark = pytest.mark.e2e
-
-
-def _signed(secret: str, msg_id: str, body: str) -> dict[str, str]:
-    now = datetime.now(UTC)
-    return {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, now, body),
-    }
 
 
 def test_admin_to_decision_to_click_to_conversion_to_report(local_stack):
@@ -84,11 +75,11 @@ def test_admin_to_decision_to_click_to_conversion_to_report(local_stack):
     )
     secret = partner["webhook_secret"]
     url = f"{api}/v1/webhooks/conversions"
-    first = requests.post(url, data=body, headers=_signed(secret, "msg_1", body), timeout=10)
-    again = requests.post(url, data=body, headers=_signed(secret, "msg_1", body), timeout=10)
+    first = requests.post(url, data=body, headers=signed_webhook_headers(secret, "msg_1", body), timeout=10)
+    again = requests.post(url, data=body, headers=signed_webhook_headers(secret, "msg_1", body), timeout=10)
     assert (first.status_code, first.json()["status"]) == (200, "recorded")
     assert (again.status_code, again.json()["status"]) == (200, "duplicate")
-    forged = _signed("whsec_" + "A" * 43 + "=", "msg_2", body)
+    forged = signed_webhook_headers("whsec_" + "A" * 43 + "=", "msg_2", body)
     assert requests.post(url, data=body, headers=forged, timeout=10).status_code == 401
 
     # And `afterglow reconcile` for today writes a report whose totals match the ledger

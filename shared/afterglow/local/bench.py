@@ -315,8 +315,8 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
     """Verified + recorded conversions per second, and events per second in 50-event batches (moto)."""
     import boto3
     from moto import mock_aws
-    from standardwebhooks import Webhook
 
+    from afterglow.local.load import signed_webhook_headers
     from afterglow.local.resources import create_data_resources
     from afterglow.local.stack import find_template
     from afterglow.local.template import Template
@@ -380,13 +380,7 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
                     "occurred_at": datetime.now(UTC).isoformat(),
                 }
             )
-            stamp = datetime.now(UTC)
-            headers = {
-                "webhook-id": f"m{i}",
-                "webhook-timestamp": str(int(stamp.timestamp())),
-                "webhook-signature": Webhook(secret).sign(f"m{i}", stamp, body),
-            }
-            deliveries.append((headers, body.encode()))
+            deliveries.append((signed_webhook_headers(secret, f"m{i}", body), body.encode()))
         started = time.perf_counter()
         outcomes = [desk.receive(headers, body).status for headers, body in deliveries]
         webhook_seconds = time.perf_counter() - started
