@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from afterglow.local.load import percentile
+
 BENCH_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
@@ -38,11 +40,6 @@ BUDGETS = {
     "webhooks_per_s": (">=", 500.0),
     "reconcile_records_per_s": (">=", 200_000.0),
 }
-
-
-def _percentile(samples: list[float], pct: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
 def _time_calls(call: Callable[[], Any], rounds: int) -> list[float]:
@@ -208,9 +205,9 @@ def bench_decisions(rounds: int) -> dict[str, Any]:
         "catalog_offers": len(index.offers),
         "offers_in_candidate_categories": candidates,
         "decision_p50_ms": statistics.median(decision_ms),
-        "decision_p99_ms": _percentile(decision_ms, 99),
+        "decision_p99_ms": percentile(decision_ms, 99),
         "hello_world_p50_ms": statistics.median(hello_ms),
-        "hello_world_p99_ms": _percentile(hello_ms, 99),
+        "hello_world_p99_ms": percentile(hello_ms, 99),
         "decision_vs_hello_world_p50": statistics.median(decision_ms) / statistics.median(hello_ms),
     }
 
