@@ -7,10 +7,9 @@ import pytest
 
 from afterglow.local.gateway import FakeLambdaContext
 from afterglow.services.reconcile import PartialMissing
+from tests.integration.test_faults import DAY, _uninterrupted_then_wiped
 from tests.integration.test_reconcile_month import Ledger
 from tests.utils import seed_catalog
-
-DAY = "2026-03-02"
 
 
 @pytest.fixture
@@ -38,17 +37,10 @@ def _reports(stores):
     return {key: stores.reports.get(key) for key in stores.reports.keys("") if not key.startswith("work/")}
 
 
-def _wipe(stores):
-    for key in list(stores.reports.keys("")):
-        stores.reports._s3.delete_object(Bucket=stores.reports.bucket, Key=key)
-
-
 def test_plan_shards_and_merge_write_what_one_invocation_writes(stores, function_module, day_of_ledger):
     # Given the reports one invocation writes for the day
-    assert _invoke(function_module, {"date": DAY})["status"] == "ok"
-    reference = _reports(stores)
+    reference = _uninterrupted_then_wiped(stores, function_module)
     assert any(key.endswith("manifest.json") for key in reference)
-    _wipe(stores)
     # When the state machine's steps run instead: plan, every shard (in any order), merge
     plan = _invoke(function_module, {"step": "plan", "date": DAY})
     assert plan["date"] == DAY and plan["shards"] == list(range(stores.ledger.shards))
@@ -103,9 +95,7 @@ def test_the_templates_state_machine_walked_step_by_step_reconciles_the_day(
     stores, template, function_module, day_of_ledger
 ):
     """The definition in template.yaml and the handler agree: its payloads are the steps above."""
-    assert _invoke(function_module, {"date": DAY})["status"] == "ok"
-    reference = _reports(stores)
-    _wipe(stores)
+    reference = _uninterrupted_then_wiped(stores, function_module)
     machine = template.document["Resources"]["ReconcileStateMachine"]["Properties"]
     assert machine["Events"]["Nightly"]["Type"] == "ScheduleV2"
     states = machine["Definition"]["States"]
