@@ -482,3 +482,40 @@ def test_a_partner_key_reads_its_own_partner_and_rotates_its_own_secret_only(sto
     api("POST", "/v1/admin/partners/{partner_id}/keys/{key_id}/revoke", platform,
         partner_id=mine.partner_id, key_id=created["key"]["key_id"])  # fmt: skip
     assert api("GET", PARTNER, key, partner_id=mine.partner_id)[0] == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "body", "status", "field"),
+    [
+        ("POST", RETAILER_KEYS, {"kind": "master"}, 422, "kind"),
+        ("POST", RETAILER_KEYS, {}, 422, "kind"),
+        ("POST", REVOKE_KEY, None, 404, None),
+        ("POST", RETAILER + "/status", {"version": 1, "status": "sleeping"}, 422, "status"),
+        ("POST", RETAILER + "/status", {"version": 0, "status": "paused"}, 422, "version"),
+        (
+            "PATCH",
+            PARTNER,
+            {"version": 1, "budget": {"currency": "EUR", "daily_minor": -1}},
+            422,
+            "budget.daily_minor",
+        ),
+        ("PATCH", PARTNER, {"version": 1, "budget": {"currency": "EUR"}}, 422, "budget"),
+        ("PATCH", OFFER, {"version": 1, "landing_url": "http://partner.example/x"}, 422, "landing_url"),
+        ("PATCH", OFFER, {"version": 1, "category": "spaceships"}, 422, "category"),
+        ("DELETE", SECRET, None, 404, None),
+    ],
+)
+def test_bad_input_on_the_new_admin_routes_is_a_clear_4xx(stores, api, method, route, body, status, field):
+    seeded = seed_catalog(stores.catalog)
+    ids = {
+        "retailer_id": seeded.retailer_id,
+        "partner_id": seeded.partner_id,
+        "offer_id": seeded.offer_id,
+        "key_id": "key_does_not_exist",
+        "secret_id": "whk_does_not_exist",
+    }
+    params = {name: value for name, value in ids.items() if "{" + name + "}" in route}
+    answer_status, _, answer = api(method, route, create_platform_key(stores.catalog), body, **params)
+    assert answer_status == status, answer
+    assert set(answer) == {"error"} and answer["error"]["message"]
+    assert answer["error"].get("field") == field
