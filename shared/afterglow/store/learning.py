@@ -5,21 +5,50 @@ counter × row, named `<counter>|<feature>=<value>` (`*=*` is the offer as a who
 feedback is then a single UpdateItem, however many context features it touches. Counters:
 `shown`, `engaged`, `converted`, `revenue_minor`. Payouts owed are also kept per currency and
 period, as `spend@<currency>@<YYYY-MM-DD or YYYY-MM>`, for partner budgets.
+
+The item is bounded: the context rows it holds are listed in a string set (`context_rows`), and a
+row is added only while the set has room (`MAX_CONTEXT_ROWS`); past that, feedback in a new row
+counts at the offer level only. Whatever a client sends, the item stays far below DynamoDB's
+400 KB limit.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from afterglow.store.dynamo import deserialize, serialize
+from afterglow.store.dynamo import deserialize, is_conditional_failure, serialize
 
 OFFER_LEVEL = "*=*"
 COUNTERS_SK = "COUNTERS"
 SPEND_PREFIX = "spend@"
+ROWS_ATTRIBUTE = "context_rows"
+# Context rows kept per offer. A row costs at most four counters of ~60 bytes and its name in the
+# set: 256 rows stay under ~80 KB, a fifth of DynamoDB's item limit.
+MAX_CONTEXT_ROWS = 256
+MAX_ROW_CHARS = 160  # a feature=value longer than this is not a context anyone declared
 
 
 def feature_keys(context: Mapping[str, str]) -> list[str]:
     """The counter rows one piece of feedback updates: the offer, and the offer × each feature."""
-    return [OFFER_LEVEL, *(f"{feature}={value}" for feature, value in sorted(context.items()) if value)]
+    return [OFFER_LEVEL, *context_rows(context)]
+
+
+def context_rows(context: Mapping[str, str]) -> list[str]:
+    """The offer × feature rows of a context (empty and over-long values are not counted)."""
+    rows = (f"{feature}={value}" for feature, value in sorted(context.items()) if value)
+    return [row for row in rows if len(row) <= MAX_ROW_CHARS]
+
+
+@dataclass(frozen=True)
+class CounterUpdate:
+    """One piece of feedback as TransactWriteItems `Update`s of its offer's item.
+
+    `capped` adds to every row of the context, on condition that the rows exist or the offer has
+    room for them; `fallback` (for when that condition fails) adds to the offer level only.
+    """
+
+    capped: dict[str, Any]
+    fallback: dict[str, Any]
 
 
 class LearningStore:
@@ -47,24 +76,73 @@ class LearningStore:
         spend: Mapping[str, int] | None = None,
     ) -> None:
         """`add_feedback` with the counters named at run time."""
-        additions = {
-            f"{name}|{row}": value
-            for name, value in counters.items()
-            if value
-            for row in feature_keys(context)
-        }
-        additions.update({f"{SPEND_PREFIX}{key}": value for key, value in (spend or {}).items() if value})
-        if not additions:
+        update = self.counter_update(offer_id, context, counters, spend)
+        if update is None:
             return
+        try:
+            self._ddb.update_item(**update.capped["Update"])
+        except Exception as error:
+            if not is_conditional_failure(error):
+                raise
+            self._ddb.update_item(**update.fallback["Update"])
+
+    def counter_update(
+        self,
+        offer_id: str,
+        context: Mapping[str, str],
+        counters: Mapping[str, int],
+        spend: Mapping[str, int] | None = None,
+    ) -> CounterUpdate | None:
+        """The writes that add `counters` to this offer × context (None when there is nothing to add),
+        to run alone (`add_counters`) or in one transaction with the ledger record they count."""
+        rows = context_rows(context)
+        capped = self._update(offer_id, [OFFER_LEVEL, *rows], counters, spend, rows)
+        fallback = self._update(offer_id, [OFFER_LEVEL], counters, spend, [])
+        if capped is None or fallback is None:
+            return None
+        return CounterUpdate(capped=capped, fallback=fallback)
+
+    def _update(
+        self,
+        offer_id: str,
+        rows: list[str],
+        counters: Mapping[str, int],
+        spend: Mapping[str, int] | None,
+        new_rows: list[str],
+    ) -> dict[str, Any] | None:
+        additions: dict[str, Any] = {
+            f"{name}|{row}": {"N": str(value)} for name, value in counters.items() if value for row in rows
+        }
+        additions.update(
+            {f"{SPEND_PREFIX}{key}": {"N": str(value)} for key, value in (spend or {}).items() if value}
+        )
+        if not additions:
+            return None
         names = {f"#a{i}": attribute for i, attribute in enumerate(additions)}
-        values = {f":a{i}": {"N": str(value)} for i, value in enumerate(additions.values())}
-        self._ddb.update_item(
-            TableName=self._table,
-            Key=serialize({"pk": f"OFFER#{offer_id}", "sk": COUNTERS_SK}),
-            UpdateExpression="ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(additions))),
+        values = {f":a{i}": value for i, value in enumerate(additions.values())}
+        adds = [f"#a{i} :a{i}" for i in range(len(additions))]
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": serialize({"pk": f"OFFER#{offer_id}", "sk": COUNTERS_SK}),
+        }
+        if new_rows:
+            names["#rows"] = ROWS_ATTRIBUTE
+            values[":rows"] = {"SS": new_rows}
+            values[":room"] = {"N": str(MAX_CONTEXT_ROWS - len(new_rows))}
+            known = []
+            for i, row in enumerate(new_rows):
+                values[f":r{i}"] = {"S": row}
+                known.append(f"contains(#rows, :r{i})")
+            adds.append("#rows :rows")
+            update["ConditionExpression"] = (
+                f"attribute_not_exists(#rows) OR size(#rows) <= :room OR ({' AND '.join(known)})"
+            )
+        update.update(
+            UpdateExpression="ADD " + ", ".join(adds),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
+        return {"Update": update}
 
     def counters(self, offer_id: str) -> list[dict[str, Any]]:
         """One offer's counters as rows: `{"sk": "<feature>=<value>", "shown": n, ...}`."""
@@ -77,6 +155,20 @@ class LearningStore:
             if separator:
                 rows.setdefault(row, {"sk": row})[counter] = value
         return list(rows.values())
+
+    def item_size(self, offer_id: str) -> int:
+        """The stored size of one offer's counter item in bytes, as DynamoDB measures it (names +
+        values, close enough to compare with its 400 KB limit)."""
+        response = self._ddb.get_item(
+            TableName=self._table, Key=serialize({"pk": f"OFFER#{offer_id}", "sk": COUNTERS_SK})
+        )
+        size = 0
+        for name, value in response.get("Item", {}).items():
+            size += len(name.encode())
+            for kind, content in value.items():
+                items = content if kind in ("SS", "NS") else [content]
+                size += sum(len(str(part).encode()) for part in items)
+        return size
 
     def all_counters(self) -> list[dict[str, Any]]:
         """Every offer's counters as rows (`offer_id`, `sk`, counters): a Scan, for the policy cache."""
