@@ -34,7 +34,7 @@ from afterglow.taxonomy import relevance
 
 ContextValue = str | float
 Context = Mapping[str, ContextValue]
-_Counter = list[float]  # [shown, successes, reward_sum, reward_sq_sum, offset_sum, …cache]
+_Counter = list[float]  # [shown, successes, reward_sum, reward_sq_sum, offset_sum, …cache, …raw sums]
 _FeatureValue = tuple[str, str]
 
 
@@ -117,6 +117,33 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
 
+def _logit(p: float) -> float:
+    """Log-odds of a probability, kept finite at 0 and 1."""
+    p = min(max(p, 1e-12), 1.0 - 1e-12)
+    return math.log(p / (1.0 - p))
+
+
+MAX_COUNT = 1e12  # any one stored sum beyond this is corrupt, not traffic
+MAX_OFFSET = 50.0  # a log-odds offset per show beyond this says nothing more
+
+
+def _finite(value: float) -> float:
+    """A stored amount as the maths can use it: NaN and infinities (corrupt rows) count as 0."""
+    return min(max(value, -MAX_COUNT), MAX_COUNT) if math.isfinite(value) else 0.0
+
+
+def _consistent(counter: _Counter) -> None:
+    """Derive a cell's counts (slots 0-4) from its raw sums (slots 9-13) so the maths always holds:
+    a success implies a show (a conversion recorded without an impression is one), nothing is
+    negative and offsets stay within what log-odds can mean. Any stored state gives finite scores."""
+    successes = max(counter[10], 0.0)
+    shown = max(counter[9], successes)
+    counter[0], counter[1] = shown, successes
+    counter[2] = max(counter[11], 0.0)
+    counter[3] = max(counter[12], 0.0)
+    counter[4] = min(max(counter[13], -MAX_OFFSET * shown), MAX_OFFSET * shown)
+
+
 def _excess_variance(successes: float, shown: float, rate: float, share: float) -> tuple[float, float]:
     """Method-of-moments parts (numerator, denominator) of a cell's extra log-odds variance.
 
@@ -134,8 +161,9 @@ def _logit_posterior(shown: float, successes: float, prior: float, spread: float
     """Log-odds mean and variance of a Beta cell with prior mean `prior` and log-odds variance `spread`."""
     prior = min(max(prior, 1e-9), 1.0 - 1e-9)
     strength = 1.0 / (spread * prior * (1.0 - prior))  # pseudo-shows: a Beta's log-odds variance is 1/α + 1/β
+    successes = max(successes, 0.0)
     alpha = successes + strength * prior
-    beta = shown - successes + strength * (1.0 - prior)
+    beta = max(shown - successes, 0.0) + strength * (1.0 - prior)
     return math.log(alpha / beta), 1.0 / alpha + 1.0 / beta
 
 
@@ -199,6 +227,7 @@ class ThompsonPolicy:
 
     def update(self, context: Context, arm_id: str, reward: float) -> None:
         """Record that `arm_id` was seen in `context` and earned `reward` (0 when nothing happened)."""
+        reward = _finite(reward)
         success = 1.0 if reward > 0 else 0.0
         for cell, arm, offset in self._event_cells(context, arm_id):
             self._add(cell, arm, (1.0, success, reward, reward * reward, offset))
@@ -277,9 +306,10 @@ class ThompsonPolicy:
             by_arm = self._cells[cell] = {}
         counter = by_arm.get(arm)
         if counter is None:
-            counter = by_arm[arm] = [0.0, 0.0, 0.0, 0.0, 0.0, -1.0, -1.0, 0.0, 0.0]
+            counter = by_arm[arm] = [0.0, 0.0, 0.0, 0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
         for index in range(5):
-            counter[index] += amounts[index]
+            counter[9 + index] = _finite(counter[9 + index] + _finite(amounts[index]))
+        _consistent(counter)
 
     # -- counters in and out ----------------------------------------------------------------------
 
@@ -290,11 +320,11 @@ class ThompsonPolicy:
                 arm_id=arm,
                 feature=feature,
                 value=value,
-                shown=int(c[0]),
-                successes=int(c[1]),
-                reward_sum=c[2],
-                reward_sq_sum=c[3],
-                offset_sum=c[4],
+                shown=int(c[9]),
+                successes=int(c[10]),
+                reward_sum=c[11],
+                reward_sq_sum=c[12],
+                offset_sum=c[13],
             )
             for (feature, value), by_arm in self._cells.items()
             for arm, c in by_arm.items()
@@ -333,13 +363,17 @@ class ThompsonPolicy:
         totals = self._cells.get(TOTAL, {})
         everyone = totals.get(EVERYONE, _EMPTY)
         self._base = (everyone[1] + 0.5) / (everyone[0] + 1.0)
-        base_logit = math.log(self._base / (1.0 - self._base))
+        base_logit = _logit(self._base)
         prior_weight = 4 * (50 * self._base * (1 - self._base)) ** 2  # ~ four cells of 50 shows
         self._relevance_dev = {}
         for value, c in self._cells_of(RELEVANCE_FEATURE, EVERYONE):
-            guess = _logit_relevance_prior(float(value))
+            try:
+                score = float(value)
+            except ValueError:
+                continue  # not a relevance this policy wrote
+            guess = _logit_relevance_prior(score)
             logit, _ = _logit_posterior(c[0], c[1], _sigmoid(base_logit + guess), RELEVANCE_SPREAD)
-            self._relevance_dev[float(value)] = logit - base_logit
+            self._relevance_dev[score] = logit - base_logit
 
         num = den = within = within_dof = 0.0
         arm_payouts: list[tuple[float, float]] = []
@@ -389,7 +423,7 @@ class ThompsonPolicy:
                     theta_others = self._arm(arm, parent[0])[7]
                     deviation = self._parent_dev(category, feature, value, theta_others, c)
                 if deviation:
-                    rate = _sigmoid(math.log(rate / (1.0 - rate)) + deviation)
+                    rate = _sigmoid(_logit(rate) + deviation)
                 n, d = _excess_variance(c[1], c[0], rate, c[0] / parent[0])
                 acc = parts.setdefault(feature, [0.0, 0.0])
                 acc[0] += n
@@ -403,7 +437,8 @@ class ThompsonPolicy:
     ) -> None:
         """A normal model of each arm's mean payout around the platform's, both variances estimated."""
         mean = everyone[2] / everyone[1] if everyone[1] else 1.0
-        floor = (0.02 * mean) ** 2  # fixed bounties have no noise; keep the maths finite
+        # Fixed bounties have no noise, and conversions may all pay 0: keep the maths finite.
+        floor = max((0.02 * mean) ** 2, 1e-6)
         self._payout_mean = mean
         self._payout_noise = max(within / within_dof if within_dof else (0.5 * mean) ** 2, floor)
         between = sum((m - mean) ** 2 - self._payout_noise / n for m, n in arm_payouts)
@@ -523,7 +558,7 @@ class ThompsonPolicy:
         # the mean lift its context cells gave those shows (else the lift would count twice).
         lift = counter[4] / counter[0] if counter[0] else 0.0
         theta, variance = _logit_posterior(
-            counter[0], counter[1], _sigmoid(math.log(prior / (1 - prior)) + lift), self._arm_spread
+            counter[0], counter[1], _sigmoid(_logit(prior) + lift), self._arm_spread
         )
         theta -= lift
         precision = prior_precision + counter[1] / self._payout_noise
@@ -536,7 +571,7 @@ class ThompsonPolicy:
             _sigmoid(theta),
             payout,
             math.sqrt(1.0 / precision),
-            math.log(prior / (1.0 - prior)),  # the log-odds of the category's other offers
+            _logit(prior),  # the log-odds of the category's other offers
         ]
         self._arm_state[arm] = state
         return state
@@ -557,11 +592,9 @@ class ThompsonPolicy:
         parent = self._parent_dev(category, feature, value, state[7], cell) if category else 0.0
         anchor = theta + cell[4] / cell[0] if cell[0] else theta
         prior = state[4] if anchor == theta and parent == 0.0 else _sigmoid(anchor + parent)
-        strength = 1.0 / (spread * prior * (1.0 - prior))
-        alpha = cell[1] + strength * prior
-        beta = cell[0] - cell[1] + strength * (1.0 - prior)
+        logit, variance = _logit_posterior(cell[0], cell[1], prior, spread)
         cell[5], cell[6] = self._generation, state[1]
-        cell[7], cell[8] = math.log(alpha / beta) - anchor, 1.0 / alpha + 1.0 / beta
+        cell[7], cell[8] = logit - anchor, variance
 
 
 def from_counters(

@@ -4,6 +4,9 @@ import random
 from collections import Counter
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from afterglow.learning import (
     MAX_VALUES_PER_FEATURE,
     CounterRow,
@@ -184,3 +187,45 @@ def test_float_context_values_fall_in_coarse_buckets():
     assert feature_value(100.0) == feature_value(110.0) != feature_value(300.0)
     assert feature_value("vip") == "vip"
     assert feature_value(True) == "true"
+
+
+# --- any counter state, however inconsistent, ranks with finite scores ------------------------
+
+counts = st.integers(min_value=-5, max_value=10**9) | st.floats(allow_nan=True, allow_infinity=True)
+stored_rows = st.lists(
+    st.builds(
+        CounterRow,
+        arm_id=st.sampled_from(["a", "b", "c", "*", "offer_category:coffee"]),
+        feature=st.sampled_from(["*", "purchase_category", "segment", "*relevance"]),
+        value=st.sampled_from(["*", "coffee", "camping", "vip", "0.5"]),
+        shown=counts,
+        successes=counts,
+        reward_sum=counts,
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=stored_rows, catalog=st.booleans())
+def test_any_counter_state_ranks_every_arm_without_an_error(rows, catalog):
+    # Given counters as any store could hold them: more conversions than shows, negative or
+    # enormous counts, NaN and infinities (e.g. conversions recorded with no impression at all)
+    categories = {"a": "coffee", "b": "camping", "c": "coffee"} if catalog else None
+    policy = from_counters(rows, offer_categories=categories, seed=3)
+    # When it ranks, Then it answers a slate of the arms given, every time
+    for _ in range(3):
+        slate = policy.rank({"purchase_category": "coffee", "segment": "vip"}, ["a", "b", "c"], 3)
+        assert sorted(slate) == ["a", "b", "c"]
+
+
+def test_conversions_without_impressions_still_rank_the_converting_offer():
+    # Given an offer with two conversions and no recorded impression (a fast click, the README tour)
+    rows = [
+        CounterRow(arm_id=arm, feature=feature, value=value, shown=0, successes=2, reward_sum=800.0)
+        for arm in ("*", "a")
+        for feature, value in (("*", "*"), ("purchase_category", "coffee"))
+    ]
+    policy = from_counters(rows, seed=1)
+    # When the policy ranks it against an unseen offer, Then both are ranked, no error
+    assert sorted(policy.rank({"purchase_category": "coffee"}, ["a", "b"], 2)) == ["a", "b"]
