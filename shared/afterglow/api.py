@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from time import monotonic
@@ -323,9 +324,16 @@ async def read_json_body(request: Request) -> Any:
 
 
 def api_base_url(request: Request) -> str:
-    """Public base URL for links this API hands out (click URLs)."""
+    """Public base URL for links this API hands out (click URLs): PUBLIC_API_URL (template
+    parameter `PublicApiUrl`), else the API's own execute-api URL, which API Gateway names in the
+    event. Never the request's `Host` header: a client must not choose where our links point."""
     configured = get_settings().public_api_url
-    return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
+    if configured:
+        return configured.rstrip("/")
+    context = (request.scope.get("aws.event") or {}).get("requestContext", {})
+    api_id = str(context.get("apiId") or "unknown")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return f"https://{api_id}.execute-api.{region}.amazonaws.com"
 
 
 __all__ = [

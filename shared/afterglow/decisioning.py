@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from afterglow.catalog import CatalogIndex
 from afterglow.models import Arm, ExperimentSplit, FixedPayout, Offer
 from afterglow.money import percent_of
-from afterglow.rules import DecisionContext, all_verdicts, first_refusal
+from afterglow.rules import DecisionContext, all_verdicts, first_refusal, own_first_party_only
 from afterglow.taxonomy import CATEGORIES, relevance
 
 ARM_ORDER = (Arm.HOLDOUT, Arm.FIRST_PARTY_ONLY, Arm.PARTNER_ONLY, Arm.MIXED)
@@ -124,6 +124,8 @@ def explain_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[dict[s
     for offer in (
         o for category in candidate_categories(index, ctx) for o in index.by_category.get(category, ())
     ):
+        if own_first_party_only(offer, ctx) is not None:
+            continue  # another retailer's own brand: not even its existence is shown
         verdicts = all_verdicts(offer, ctx)
         score = relevance_to_basket(offer, ctx)
         if score < ctx.retailer.min_relevance or score == 0.0:

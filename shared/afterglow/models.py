@@ -60,6 +60,27 @@ WebOrigin = Annotated[HttpUrl, AfterValidator(_web_origin)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
 MinorUnits = Annotated[int, Field(ge=0, le=10**12, description="Money in integer minor units")]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+SegmentName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,31}$", description="e.g. vip, new")]
+Segments = Annotated[
+    list[SegmentName],
+    Field(
+        max_length=20,
+        description="Customer segments the retailer sends; any other segment is learned as `other`",
+    ),
+]
+SurveyKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+SurveyAnswer = bool | int | Annotated[str, Field(max_length=64)]
+
+
+def _utf8_at_most(limit: int) -> AfterValidator:
+    """Bound a string in UTF-8 bytes: it ends up in a key, and DynamoDB limits keys in bytes."""
+
+    def check(value: str) -> str:
+        if len(value.encode()) > limit:
+            raise ValueError(f"at most {limit} bytes in UTF-8")
+        return value
+
+    return AfterValidator(check)
 
 
 class Strict(BaseModel):
@@ -159,6 +180,7 @@ class RetailerCreate(Strict):
     min_relevance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     experiment: ExperimentSplit = ExperimentSplit()
     survey: SurveyQuestion | None = None
+    segments: Segments = []
     rules: RetailerRules = RetailerRules()
 
 
@@ -172,6 +194,7 @@ class Retailer(BaseModel):
     min_relevance: float
     experiment: ExperimentSplit
     survey: SurveyQuestion | None = None
+    segments: list[str] = []
     rules: RetailerRules = RetailerRules()
     status: Annotated[
         Literal["active", "paused"], Field(description="A paused retailer's pages show no offers")
@@ -269,6 +292,7 @@ class RetailerUpdate(Patch):
     min_relevance: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     experiment: ExperimentSplit | None = None
     survey: SurveyQuestion | None = None
+    segments: Segments | None = None
     rules: RetailerRules | None = None
 
 
@@ -546,12 +570,12 @@ class Customer(Strict):
 
 
 class DecisionRequest(Strict):
-    order_id: Annotated[str, Field(min_length=1, max_length=128)]
+    order_id: Annotated[str, Field(min_length=1, max_length=128), _utf8_at_most(128)]
     order_value_minor: MinorUnits
     currency: Currency
     line_items: Annotated[list[LineItem], Field(min_length=1, max_length=200)]
     customer: Customer = Customer()
-    survey: Annotated[dict[str, str | bool | int], Field(max_length=10)] = {}
+    survey: Annotated[dict[SurveyKey, SurveyAnswer], Field(max_length=10)] = {}
     device: Literal["desktop", "mobile", "tablet"] | None = None
     locale: Annotated[str, Field(max_length=35)] | None = None
     placement: Annotated[str, Field(pattern=r"^[a-z0-9_\-]{1,40}$")] = "order_confirmation"

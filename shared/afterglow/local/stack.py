@@ -91,5 +91,8 @@ def start(
     server = serve(gateway, host, port)
     bound_host, bound_port = server.server_address[:2]
     api_url = f"http://{bound_host!s}:{bound_port}"
+    # Click links point at this gateway (in AWS, the PublicApiUrl parameter or the API's URL).
+    function_env["PUBLIC_API_URL"] = os.environ["PUBLIC_API_URL"] = api_url
+    get_settings.cache_clear()
     environment = {**aws_env, **function_env, "AFTERGLOW_API_URL": api_url}
     return LocalStack(api_url, endpoint, environment, gateway, server, moto)

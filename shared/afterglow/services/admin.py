@@ -196,8 +196,13 @@ def update_rules(catalog: CatalogStore, retailer_id: str, update: RulesUpdate) -
 
 
 def suppress_for_category(catalog: CatalogStore, retailer_id: str, suppression: AuditSuppression) -> Retailer:
-    """A reviewer's "irrelevant after this purchase": add the suppression (retrying lost races)."""
-    load_offer(catalog, suppression.offer_id)
+    """A reviewer's "irrelevant after this purchase": add the suppression (retrying lost races).
+
+    Another retailer's own-brand offer is "not found", exactly like an unknown id: no oracle.
+    """
+    offer = load_offer(catalog, suppression.offer_id)
+    if offer.kind == "first_party" and offer.partner_id != retailer_id:
+        raise NotFound(f"no offer {suppression.offer_id!r}")
     for _ in range(3):
         current = load_retailer(catalog, retailer_id)
         if suppression in current.rules.audit_suppressions:

@@ -49,29 +49,47 @@ def signer() -> TokenSigner:
     return _signer(settings.token_keys, settings.token_ttl_seconds)
 
 
-def decision_key(
-    retailer_id: str, order_id: str, placement: str, survey: dict[str, Any] | None = None
-) -> str:
+def decision_key(retailer_id: str, request: DecisionRequest) -> str:
     """The ledger key that makes a page reload return the same decision.
 
-    Survey answers are part of it: answering the survey is new information and gets fresh offers.
+    It binds the decision to the request's whole content (customer, items, survey answers …): a
+    reload sends the same request and gets the same slate, while a different request under the
+    same order id (say, one posted in advance by someone else) gets a decision of its own.
     """
-    key = f"DECISION#{retailer_id}#{quote(order_id, safe='')}#{placement}"
-    if survey:
-        answers = json.dumps(survey, sort_keys=True, separators=(",", ":"))
-        key += "#" + hashlib.sha256(answers.encode()).hexdigest()[:16]
-    return key
+    content = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(content.encode()).hexdigest()[:32]
+    return f"DECISION#{retailer_id}#{quote(request.order_id, safe='')}#{request.placement}#{digest}"
 
 
-def learning_context(request: DecisionRequest) -> dict[str, str]:
-    """The few context features feedback is counted under (carried in the tracking token)."""
+OTHER_SEGMENT = "other"
+
+
+def learning_context(request: DecisionRequest, retailer: Retailer) -> dict[str, str]:
+    """The few context features feedback is counted under (carried in the tracking token).
+
+    Every value comes from a bounded vocabulary: categories from the taxonomy, segments from the
+    retailer's declared list (anything else is `other`), the gift answer as yes.
+    """
     main_item = max(request.line_items, key=lambda item: item.price_minor * item.quantity)
     context = {"purchase_category": main_item.category}
-    if request.customer.segment:
-        context["segment"] = request.customer.segment
+    segment = (request.customer.segment or "").strip().lower()
+    if segment:
+        context["segment"] = segment if segment in retailer.segments else OTHER_SEGMENT
     if request.survey.get("is_gift") is True:
         context["gift"] = "yes"
     return context
+
+
+def check_survey_answer(retailer: Retailer, request: DecisionRequest) -> None:
+    """An answer to the retailer's own survey question must be one of its options (422 if not)."""
+    question = retailer.survey
+    if question is None or question.key not in request.survey:
+        return
+    answer = request.survey[question.key]
+    if not any(type(answer) is type(option.value) and answer == option.value for option in question.options):
+        raise InvalidInput(
+            f"survey.{question.key}: not one of the survey's options", field=f"survey.{question.key}"
+        )
 
 
 def customer_hash_of(retailer: Retailer, request: DecisionRequest) -> str:
@@ -114,51 +132,83 @@ def _degraded(reason: str) -> DecisionResponse:
 
 
 def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url: str) -> DecisionResponse:
-    """Choose, sign and record the offers for one transaction; the same order gets the same answer."""
+    """Choose, sign and record the offers for one transaction; the same request gets the same answer.
+
+    Past validation, nothing here fails the confirmation page: a store failure, a blown deadline
+    or any unexpected error answers 200 with no offers and `degraded: true` (logged and counted).
+    """
     if request.currency != retailer.currency:
         raise InvalidInput(f"currency must be the retailer's ({retailer.currency})", field="currency")
+    check_survey_answer(retailer, request)
+    try:
+        return _decide(stores, retailer, request, api_url)
+    except (BotoCoreError, ClientError) as error:
+        return _degraded(type(error).__name__)
+    except Exception:
+        logger.exception("decision failed; answering no offers")
+        return _degraded("internal_error")
+
+
+def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url: str) -> DecisionResponse:
     started = monotonic()
     deadline = get_settings().decision_deadline_ms / 1000
     customer_hash = customer_hash_of(retailer, request)
+    state = stores.decisions.read_state(retailer.retailer_id, customer_hash)
+    index = catalog_cache.refresh_to(stores.catalog, state.catalog_version)
+    retailer = index.retailers.get(retailer.retailer_id, retailer)
+    if retailer.status == "paused":  # the retailer switched Afterglow off: not degraded
+        return _no_offers()
+    response, offer_ids, trace = _choose(
+        index, retailer, request, customer_hash, state.exposures, api_url, _policy(stores, index)
+    )
+    if monotonic() - started > deadline:
+        return _degraded("deadline")
+    key = decision_key(retailer.retailer_id, request)
+    record = {
+        "decision_id": response.decision_id,
+        "retailer_id": retailer.retailer_id,
+        "arm": response.arm.value,
+        "customer_hash": customer_hash,
+        "order_id": request.order_id,
+        "order_value_minor": request.order_value_minor,
+        "purchased_categories": sorted({item.category for item in request.line_items}),
+        "currency": request.currency,
+        "offer_ids": offer_ids,
+        "response": response.model_dump(mode="json"),
+        "trace": trace.model_dump(mode="json", exclude_none=True) if trace else None,
+    }
     try:
-        state = stores.decisions.read_state(retailer.retailer_id, customer_hash)
-        index = catalog_cache.refresh_to(stores.catalog, state.catalog_version)
-        retailer = index.retailers.get(retailer.retailer_id, retailer)
-        if retailer.status == "paused":  # the retailer switched Afterglow off: not degraded
-            return _no_offers()
-        policy = policy_cache.get(stores.learning, index)
-        response, offer_ids, trace = _choose(
-            index, retailer, request, customer_hash, state.exposures, api_url, policy
-        )
-        if monotonic() - started > deadline:
-            return _degraded("deadline")
         existing = stores.decisions.record_decision(
-            decision_key(retailer.retailer_id, request.order_id, request.placement, request.survey),
+            key,
             response.created_at,
-            {
-                "decision_id": response.decision_id,
-                "retailer_id": retailer.retailer_id,
-                "arm": response.arm.value,
-                "customer_hash": customer_hash,
-                "order_id": request.order_id,
-                "order_value_minor": request.order_value_minor,
-                "purchased_categories": sorted({item.category for item in request.line_items}),
-                "currency": request.currency,
-                "offer_ids": offer_ids,
-                "response": response.model_dump(mode="json"),
-                "trace": trace.model_dump(mode="json", exclude_none=True) if trace else None,
-            },
+            record,
             retailer_id=retailer.retailer_id,
             customer_hash=customer_hash,
             offer_ids=offer_ids,
         )
     except (BotoCoreError, ClientError) as error:
-        return _degraded(type(error).__name__)
+        # The write may have landed before its answer was lost: answer what the ledger holds, so a
+        # recorded decision is never answered "degraded" (its offers would count, unseen).
+        existing = stores.decisions.recorded_decision(key)
+        if existing is None:
+            return _degraded(type(error).__name__)
+        if existing.get("decision_id") == response.decision_id:
+            existing = None  # ours: answer it as made
     if existing is not None:  # a reload of the same order: same offers, no new exposure
         logger.info("decision replayed", extra={"decision_id": existing.get("decision_id")})
         return DecisionResponse.model_validate(existing["response"])
     metrics.add_metric(name="DecisionOffers", unit="Count", value=len(offer_ids))
     return response
+
+
+def _policy(stores: Stores, index: CatalogIndex) -> ThompsonPolicy | None:
+    """The learned policy, or None (rank by the catalog prior) when it cannot be had right now."""
+    try:
+        return policy_cache.get(stores.learning, index)
+    except Exception:
+        logger.exception("learned policy unavailable; ranking by the catalog prior")
+        metrics.add_metric(name="PolicyFallback", unit="Count", value=1)
+        return None
 
 
 def _choose(
@@ -174,7 +224,7 @@ def _choose(
     decision_id = new_id("dec")
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
     ctx = DecisionContext.of(request, retailer, arm, now, exposures, policy_cache.exhausted_partners)
-    context = learning_context(request)
+    context = learning_context(request, retailer)
     limit = min(request.k, retailer.max_offers)
     refusals: list[tuple[str, str]] | None = [] if _traced(decision_id) else None
     candidates = eligible_candidates(index, ctx, refusals)

@@ -13,6 +13,7 @@ from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import Candidate
 from afterglow.learning import CounterRow, ThompsonPolicy, from_counters
 from afterglow.models import Offer
+from afterglow.observability import logger, metrics
 from afterglow.settings import get_settings
 from afterglow.store import LearningStore
 
@@ -74,5 +75,10 @@ def rank_candidates(
     if policy is None or not by_prior:
         return [candidate.offer for candidate in by_prior]
     offers = {candidate.offer.offer_id: candidate.offer for candidate in by_prior}
-    ranked = policy.rank(dict(context), list(offers), len(offers))
+    try:
+        ranked = policy.rank(dict(context), list(offers), len(offers))
+    except Exception:  # a learning bug must not cost the page its offers
+        logger.exception("learned ranking failed; ranking by the catalog prior")
+        metrics.add_metric(name="PolicyFallback", unit="Count", value=1)
+        return [candidate.offer for candidate in by_prior]
     return [offers[offer_id] for offer_id in ranked]

@@ -92,3 +92,7 @@ class DecisionStore:
         if not self._ledger.transact_once(writes):
             return self._ledger.get(pk) or {}
         return None
+
+    def recorded_decision(self, pk: str) -> dict[str, Any] | None:
+        """The decision recorded under `pk`, if any (after a write whose outcome is unknown)."""
+        return self._ledger.get(pk)
