@@ -26,9 +26,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from afterglow.local.gateway import load_function_module
-from afterglow.local.resources import create_data_resources
-from afterglow.local.template import Template
+from afterglow_dev.local.gateway import load_function_module
+from afterglow_dev.local.resources import create_data_resources
+from afterglow_dev.local.template import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,8 +75,8 @@ def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
 def moto_server_stores(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Stores on a moto server that applies requests one at a time, as DynamoDB applies each
     conditional write atomically: for tests that race threads against the same keys."""
-    from afterglow.local.moto_server import SerializedMotoServer
     from afterglow.store import get_stores
+    from afterglow_dev.local.moto_server import SerializedMotoServer
 
     server = SerializedMotoServer()
     server.start()

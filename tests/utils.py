@@ -6,9 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from afterglow.local.gateway import FakeLambdaContext, api_gateway_event
-from afterglow.local.load import signed_webhook_headers
-from afterglow.local.template import Route
 from afterglow.models import (
     Creative,
     ExperimentSplit,
@@ -19,6 +16,9 @@ from afterglow.models import (
 )
 from afterglow.services import admin
 from afterglow.store import CatalogStore
+from afterglow_dev.local.gateway import FakeLambdaContext, api_gateway_event
+from afterglow_dev.local.load import signed_webhook_headers
+from afterglow_dev.local.template import Route
 
 
 def http_event(

@@ -17,7 +17,7 @@
   dominant offer is not its own prior), whose purchase-category cells start from the taxonomy's
   relevance, itself learned across offers; a catalog payout is the prior of an offer's payout.
 - Thompson draws are tempered (`EXPLORATION`): full-width draws over-explore when most offer ×
-  context cells are seldom revisited. `afterglow.simulation` measures all of this.
+  context cells are seldom revisited. `afterglow_dev.simulation` measures all of this.
 
 The counters are what DynamoDB's atomic ADDs keep (`increments` gives one event's rows), so a policy
 can be rebuilt from them (`from_counters`) and decides exactly like one updated event by event.
@@ -72,7 +72,7 @@ IGNORABLE_SPREAD = 0.02  # a deviation of sd ≤ 0.14 in log-odds never changes 
 PAYOUT_PRIOR_CONVERSIONS = 5.0  # weight of a catalog payout, in conversions' worth of evidence
 MAX_FEATURES, MAX_VALUES_PER_FEATURE = 64, 2_000  # memory bound against unbounded context keys
 # Thompson draws are tempered: each posterior's sd is scaled by this. Full-width draws over-explore
-# when most offer × context cells are seldom revisited (measured: see `afterglow.simulation`).
+# when most offer × context cells are seldom revisited (measured: see `afterglow_dev.simulation`).
 EXPLORATION = 0.35
 REFRESH_EVERY = 200  # updates between empirical-Bayes refreshes, and at least 1/REFRESH_FRACTION of all
 REFRESH_FRACTION = 5

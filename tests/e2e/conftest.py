@@ -5,7 +5,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from afterglow.local.load import local_stack_process
+from afterglow_dev.local.load import local_stack_process
 
 
 @pytest.fixture(scope="session")

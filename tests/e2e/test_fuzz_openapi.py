@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from afterglow.local.load import local_stack_process
+from afterglow_dev.local.load import local_stack_process
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@ clients at once; no errors, and the ledger holds exactly what the API accepted."
 
 import pytest
 
-from afterglow.local.load import LEDGER_KINDS, REQUEST_KINDS, LoadSettings, run_load
+from afterglow_dev.local.load import LEDGER_KINDS, REQUEST_KINDS, LoadSettings, run_load
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,7 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 from standardwebhooks import Webhook
 
-from afterglow.local.demo_shop import (
+from afterglow_dev.local.demo_shop import (
     DemoShopServer,
     demo_partners,
     paid_action,

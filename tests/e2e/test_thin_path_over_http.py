@@ -16,7 +16,7 @@ import boto3
 import pytest
 import requests
 
-from afterglow.local.load import signed_webhook_headers
+from afterglow_dev.local.load import signed_webhook_headers
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,6 @@ from typing import Any
 import boto3
 import pytest
 
-from afterglow.catalog_generator import write_catalog
 from afterglow.catalog_snapshot import build_snapshot, open_snapshot
 from afterglow.models import Offer, OfferCreate, Partner, PartnerCreate, Retailer, StatusUpdate
 from afterglow.services import admin, catalog_import
@@ -15,6 +14,7 @@ from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.catalog_import import CatalogFileInvalid, import_catalog
 from afterglow.services.snapshots import load_published_index
 from afterglow.store import CatalogStore
+from afterglow_dev.catalog_generator import write_catalog
 from tests.utils import seed_catalog
 
 WRITE_CALLS = {"put_item", "batch_write_item", "transact_write_items", "update_item", "delete_item"}

@@ -24,10 +24,10 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
-from afterglow.local.gateway import FakeLambdaContext
 from afterglow.reconciliation import read_csv
 from afterglow.settings import get_settings
 from afterglow.store.learning import OFFER_LEVEL
+from afterglow_dev.local.gateway import FakeLambdaContext
 from tests.integration.test_reconcile_month import Ledger
 from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
 

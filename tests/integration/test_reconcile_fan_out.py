@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from afterglow.local.gateway import FakeLambdaContext
 from afterglow.services.reconcile import PartialMissing
+from afterglow_dev.local.gateway import FakeLambdaContext
 from tests.integration.test_faults import DAY, _uninterrupted_then_wiped
 from tests.integration.test_reconcile_month import Ledger
 from tests.utils import seed_catalog

@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from afterglow.local.gateway import FakeLambdaContext
 from afterglow.models import PartnerCreate, RetailerCreate
 from afterglow.reconciliation import aggregate, read_csv
 from afterglow.services import admin
 from afterglow.services.monthly import reconcile_month, retailer_shares
 from afterglow.services.reconcile import aggregate_ledger_day, reconcile_day, reconcile_range
 from afterglow.store import ReportStore
+from afterglow_dev.local.gateway import FakeLambdaContext
 
 MARCH = "2026-03"
 

@@ -3,7 +3,6 @@
 import json
 from datetime import UTC, datetime
 
-from afterglow.local.gateway import FakeLambdaContext
 from afterglow.models import Creative, FixedPayout, Offer
 from afterglow.reconciliation import read_csv
 from afterglow.services.catalog_cache import catalog_cache
@@ -11,6 +10,7 @@ from afterglow.services.conversions import ConversionDesk
 from afterglow.services.decisions import signer
 from afterglow.services.tracking import record_click
 from afterglow.signing import TrackingClaims
+from afterglow_dev.local.gateway import FakeLambdaContext
 from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from afterglow.local.gateway import FakeLambdaContext
 from afterglow.services import admin
 from afterglow.services.admin import create_platform_key
+from afterglow_dev.local.gateway import FakeLambdaContext
 from tests.utils import invoke, seed_catalog, signed_headers
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-from afterglow.local.gateway import FakeLambdaContext
+from afterglow_dev.local.gateway import FakeLambdaContext
 from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
 
 

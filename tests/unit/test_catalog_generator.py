@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from afterglow.catalog_generator import generate_catalog, write_catalog
 from afterglow.models import FixedPayout, OfferCreate, PartnerCreate
 from afterglow.taxonomy import CATEGORIES
+from afterglow_dev.catalog_generator import generate_catalog, write_catalog
 
 
 def _catalog_text(partners: int, seed: int) -> str:
@@ -34,7 +34,7 @@ def test_the_same_seed_writes_a_byte_identical_file():
 def test_the_file_does_not_depend_on_the_process_that_writes_it():
     # Given two interpreters with different hash seeds (set and dict-of-str order can differ)
     script = (
-        "import sys; from afterglow.catalog_generator import write_catalog;"
+        "import sys; from afterglow_dev.catalog_generator import write_catalog;"
         " write_catalog(sys.stdout, 150, seed=7)"
     )
     outputs = {

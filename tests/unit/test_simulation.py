@@ -3,7 +3,7 @@
 import pytest
 
 from afterglow.learning import NonContextualThompson, RandomPolicy, default_policy
-from afterglow.simulation import ORACLE, SLATE_SIZE, OraclePolicy, compare, main, make_world, run
+from afterglow_dev.simulation import ORACLE, SLATE_SIZE, OraclePolicy, compare, main, make_world, run
 
 
 class Recorder:

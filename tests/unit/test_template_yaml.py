@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from samtranslator.translator.transform import transform
 
-from afterglow.local.gateway import load_function_module
-from afterglow.local.template import Template
+from afterglow_dev.local.gateway import load_function_module
+from afterglow_dev.local.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -16,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from afterglow.local.load import percentile
+from afterglow_dev.artifact import assemble_dependencies, build_shared_layer, clean_python
+from afterglow_dev.local.load import percentile
 
 BENCH_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -54,8 +54,8 @@ def _time_calls(call: Callable[[], Any], rounds: int) -> list[float]:
 
 
 def _api_event(path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-    from afterglow.local.gateway import api_gateway_event
-    from afterglow.local.template import Route
+    from afterglow_dev.local.gateway import api_gateway_event
+    from afterglow_dev.local.template import Route
 
     raw = json.dumps(body).encode()
     all_headers = {"content-type": "application/json", "content-length": str(len(raw)), **headers}
@@ -154,13 +154,13 @@ class _NoLearningYet:
 
 def bench_decisions(rounds: int) -> dict[str, Any]:
     """Warm decision latency on a 20,000-offer catalog vs the hello-world floor."""
-    from afterglow.local.gateway import FakeLambdaContext, load_function_module
-    from afterglow.local.stack import find_template
-    from afterglow.local.template import Template
     from afterglow.services.auth import Principal, _key_cache
     from afterglow.services.catalog_cache import catalog_cache
     from afterglow.signing import hash_key
     from afterglow.store import get_stores
+    from afterglow_dev.local.gateway import FakeLambdaContext, load_function_module
+    from afterglow_dev.local.stack import find_template
+    from afterglow_dev.local.template import Template
 
     template = Template(find_template())
     spec = next(s for s in template.functions() if s.logical_id == "DecideFunction")
@@ -216,16 +216,13 @@ ROOT = Path(__file__).resolve().parents[3]
 DECIDE_APP = ROOT / "functions" / "decide" / "app.py"
 
 
-def _layer_environment(workdir: Path) -> dict[str, str]:
-    """The environment of a cold start from the shared-code layer as `sam build` makes it
-    (shared/Makefile: the package with its bytecode compiled), plus the bench settings."""
-    layer = workdir / "layer"
-    subprocess.run(  # noqa: S603 - our own build target
-        ["make", "-s", "-C", str(ROOT / "shared"), "build-SharedCodeLayer",  # noqa: S607
-         f"ARTIFACTS_DIR={layer}", f"PYTHON={sys.executable}"],
-        check=True,
-    )  # fmt: skip
-    return {**os.environ, **BENCH_ENVIRONMENT, "PYTHONPATH": str(layer / "python")}
+def _artifact_paths(workdir: Path) -> list[Path]:
+    """The layers as `sam build` makes them (the shared code with its bytecode compiled, and the
+    runtime dependencies alone): a cold start sees these and the standard library, nothing else."""
+    layer = build_shared_layer(workdir / "layer")
+    dependencies = workdir / "dependencies" / "python"
+    assemble_dependencies(dependencies)
+    return [layer, dependencies]
 
 
 # What Lambda does on a cold start: import the handler module (and everything it imports), here
@@ -240,15 +237,17 @@ _IMPORT_DECIDE = (
 
 
 def _cold_starts(code: str) -> list[list[float]]:
-    """Run `_IMPORT_DECIDE` + `code` (which prints numbers) in 3 fresh interpreters."""
+    """Run `_IMPORT_DECIDE` + `code` (which prints numbers) in 3 fresh interpreters that see only
+    the built artifact."""
     import tempfile
 
     runs = []
     with tempfile.TemporaryDirectory() as workdir:
-        env = _layer_environment(Path(workdir))
+        paths = _artifact_paths(Path(workdir))
+        env = {**os.environ, **BENCH_ENVIRONMENT}
         for _ in range(3):
             out = subprocess.run(  # noqa: S603 - our own interpreter running our own code
-                [sys.executable, "-c", _IMPORT_DECIDE + code, workdir],
+                [*clean_python(paths, _IMPORT_DECIDE + code), workdir],
                 capture_output=True,
                 text=True,
                 env=env,
@@ -271,9 +270,9 @@ def bench_snapshot_cold_start() -> dict[str, Any]:
     interpreters; the two DynamoDB reads that fetch the bytes are not included)."""
     import tempfile
 
-    from afterglow.catalog_generator import generate_catalog
     from afterglow.catalog_snapshot import build_snapshot
     from afterglow.models import Offer, Partner
+    from afterglow_dev.catalog_generator import generate_catalog
 
     now = datetime.now(UTC).isoformat()
     partners, offers = [], []
@@ -313,10 +312,6 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from afterglow.local.load import signed_webhook_headers
-    from afterglow.local.resources import create_data_resources
-    from afterglow.local.stack import find_template
-    from afterglow.local.template import Template
     from afterglow.models import EventBatch
     from afterglow.services.catalog_cache import catalog_cache
     from afterglow.services.conversions import ConversionDesk
@@ -326,6 +321,10 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
     from afterglow.settings import get_settings
     from afterglow.signing import TrackingClaims
     from afterglow.store import get_stores
+    from afterglow_dev.local.load import signed_webhook_headers
+    from afterglow_dev.local.resources import create_data_resources
+    from afterglow_dev.local.stack import find_template
+    from afterglow_dev.local.template import Template
 
     with mock_aws():
         template = Template(find_template())
@@ -338,7 +337,7 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
         get_stores.cache_clear()
         catalog_cache.clear()
         stores = get_stores()
-        from afterglow.local.demo import seed_demo
+        from afterglow_dev.local.demo import seed_demo
 
         demo = seed_demo(stores.catalog)
         partner_name, secret = next(iter(demo.partner_secrets.items()))
@@ -453,7 +452,7 @@ def bench_load(seconds: float) -> dict[str, Any]:
     the stack in its own process: throughput, p50/p99 per kind, errors, ledger check. No budget."""
     import tempfile
 
-    from afterglow.local.load import LoadSettings, local_stack_process, run_load
+    from afterglow_dev.local.load import LoadSettings, local_stack_process, run_load
 
     with tempfile.TemporaryDirectory() as workdir, local_stack_process(Path(workdir)) as env:
         report = run_load(env, LoadSettings(seconds=seconds, max_requests=100_000))

@@ -150,8 +150,8 @@ def signed_webhook_headers(secret: str, msg_id: str, body: str, at: datetime | N
 def demo_partners(env: Mapping[str, str]) -> dict[str, tuple[str, str, bool]]:
     """Demo partner id -> (webhook secret, an action its offer pays for, whether it needs an amount),
     from the env file `afterglow local` writes and the demo catalog's payouts."""
-    from afterglow.local.demo import DEMO_OFFERS
     from afterglow.models import FixedPayout, PercentPayout
+    from afterglow_dev.local.demo import DEMO_OFFERS
 
     partners: dict[str, tuple[str, str, bool]] = {}
     for name, _, _, _, payout in DEMO_OFFERS:
@@ -425,7 +425,7 @@ def local_stack_process(workdir: Path) -> Iterator[dict[str, str]]:
     the load client's own CPU); yields the environment it wrote (plus `ENV_FILE` and the lines it
     printed until ready, `STARTUP_OUTPUT`), stops it on exit. `RuntimeError` if it does not start."""
     env_file = workdir / "local.env"
-    command = [sys.executable, "-m", "afterglow.cli", "local", "--port", "0", "--moto-port", "0"]
+    command = [sys.executable, "-m", "afterglow_dev.cli", "local", "--port", "0", "--moto-port", "0"]
     process = subprocess.Popen(  # noqa: S603 - our own interpreter running our own CLI
         [*command, "--demo-port", "0", "--env-file", str(env_file)],
         stdout=subprocess.PIPE,

@@ -1,6 +1,6 @@
 """Word lists and per-category market profiles behind the synthetic partner catalog.
 
-Pure data: `afterglow.catalog_generator` draws from it with a seeded random generator. Lists are
+Pure data: `afterglow_dev.catalog_generator` draws from it with a seeded random generator. Lists are
 space- or `|`-separated strings so that the data reads as prose rather than as one word a line.
 """
 

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from afterglow.local.template import FunctionSpec, Route, Template
+from afterglow_dev.local.template import FunctionSpec, Route, Template
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_LOCAL_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit

@@ -4,10 +4,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from afterglow.local.gateway import load_function_module
-from afterglow.local.template import Template
+import afterglow
+from afterglow_dev.local.gateway import load_function_module
+from afterglow_dev.local.template import Template
 
-DOCUMENT_PATH = Path(__file__).with_name("openapi.json")
+# The runtime package ships the document (the admin function serves it at /v1/openapi.json).
+DOCUMENT_PATH = Path(afterglow.__file__).with_name("openapi.json")
 
 
 def merged_openapi(template: Template) -> dict[str, Any]:

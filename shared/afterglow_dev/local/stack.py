@@ -7,9 +7,9 @@ from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 
-from afterglow.local.gateway import LocalGateway, serve
-from afterglow.local.resources import create_data_resources
-from afterglow.local.template import Template
+from afterglow_dev.local.gateway import LocalGateway, serve
+from afterglow_dev.local.resources import create_data_resources
+from afterglow_dev.local.template import Template
 
 REGION = "us-east-1"
 STACK = "afterglow-local"

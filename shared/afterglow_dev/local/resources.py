@@ -3,7 +3,7 @@
 
 from typing import Any
 
-from afterglow.local.template import Template
+from afterglow_dev.local.template import Template
 
 
 def physical_name(stack: str, logical_id: str) -> str:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from afterglow.catalog_vocabulary import (
+from afterglow.taxonomy import CATEGORIES, RELATIONS, relevance
+from afterglow_dev.catalog_vocabulary import (
     ADJECTIVES,
     COMPANY_NOUNS,
     CTAS,
@@ -29,7 +30,6 @@ from afterglow.catalog_vocabulary import (
     CategoryProfile,
     Market,
 )
-from afterglow.taxonomy import CATEGORIES, RELATIONS, relevance
 
 PARTNER_ID_FORMAT: Final = "par_gen_{:05d}"
 OFFER_ID_FORMAT: Final = "off_gen_{:06d}"
