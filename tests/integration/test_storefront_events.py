@@ -212,3 +212,10 @@ def test_survey_answer_gets_a_fresh_decision_and_the_question_disappears(stores,
     assert first["survey"]["question"] == "Is this a gift?"
     assert reload["decision_id"] == first["decision_id"]
     assert answered["decision_id"] != first["decision_id"] and answered["survey"] is None
+
+
+def test_deeply_nested_json_is_malformed_json_not_a_crash(stores, function_module, shop):
+    seeded, _ = shop
+    for raw in (b"[" * 100_000, b'{"events": ' + b"[" * 100_000):
+        status, _, body = _send(function_module, seeded.publishable_key, None, raw=raw)
+        assert (status, body["error"]["code"], body["error"]["field"]) == (400, "malformed_json", "body")
