@@ -317,7 +317,7 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
     from afterglow.local.resources import create_data_resources
     from afterglow.local.stack import find_template
     from afterglow.local.template import Template
-    from afterglow.models import EventBatch
+    from afterglow.models import IncomingEventBatch
     from afterglow.services.catalog_cache import catalog_cache
     from afterglow.services.conversions import ConversionDesk
     from afterglow.services.decisions import signer
@@ -401,7 +401,7 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
                 }
                 for i in range(50)
             ]
-            batches.append(EventBatch.model_validate({"events": events}))
+            batches.append(IncomingEventBatch.model_validate({"events": events}))
         started = time.perf_counter()
         for batch in batches:
             record_events(catalog_cache.get(stores.catalog), stores.ledger, stores.learning, retailer, batch)
