@@ -64,7 +64,7 @@ def test_one_bad_event_does_not_sink_the_batch(stores, function_module, shop):
         ("rejected", "invalid_token"),
         ("rejected", "offer_event_needs_an_offer_token"),
         ("rejected", "accept_needs_a_priced_first_party_offer"),
-        ("accepted", None),
+        ("rejected", "retailer_has_no_survey"),
     ]
 
 
@@ -270,3 +270,68 @@ def test_an_event_of_an_unknown_type_or_with_bad_fields_is_rejected_alone(stores
     ]
     recorded = {r["kind"] for r in stores.ledger.read_day(datetime.now(UTC).date().isoformat())}
     assert {"impression", "dismiss"} <= recorded and "engage" not in recorded
+
+
+@pytest.fixture
+def gift_shop(stores, function_module):
+    """A retailer that asks "Is this a gift?" (yes / no), and one decision on its page."""
+    from afterglow.models import RetailerCreate, SurveyQuestion
+    from afterglow.services import admin
+
+    created = admin.create_retailer(
+        stores.catalog,
+        RetailerCreate(
+            name="Gifty",
+            currency="EUR",
+            experiment={"holdout": 0, "mixed": 100},
+            survey=SurveyQuestion(
+                key="is_gift",
+                question="Is this a gift?",
+                options=[{"value": True, "label": "Yes"}, {"value": False, "label": "No"}],
+            ),
+        ),
+    )
+    key = {"authorization": f"Bearer {created.publishable_key}"}
+    module = function_module("DecideFunction")
+
+    def decision_token(order_id):
+        event = http_event("POST", "/v1/decisions", body=order(order_id), headers=key)
+        return invoke(module, event)[2]["decision_token"]
+
+    return created.publishable_key, decision_token
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["ada@example.com " + "x" * 5000, "true", 1, 0, "Yes"],
+    ids=["an e-mail and 5 KB", "the string true", "one for true", "zero for false", "the label"],
+)
+def test_a_survey_answer_that_is_not_one_of_the_surveys_options_is_rejected_and_not_stored(
+    stores, function_module, gift_shop, answer
+):
+    # Given a retailer whose survey's answers are true or false
+    key, decision_token = gift_shop
+    # When the storefront sends another answer, then one of the options
+    events = [
+        _event(decision_token("s-1"), "survey_answer", "evt-00000001", answer=answer),
+        _event(decision_token("s-2"), "survey_answer", "evt-00000002", answer=False),
+    ]
+    _, _, body = _send(function_module, key, events)
+    # Then the other answer is rejected, the option accepted, and only the option is in the ledger
+    assert [(r["status"], r.get("reason")) for r in body["results"]] == [
+        ("rejected", "answer_is_not_a_survey_option"),
+        ("accepted", None),
+    ]
+    day = datetime.now(UTC).date().isoformat()
+    answers = [r["answer"] for r in stores.ledger.read_day(day) if r["kind"] == "survey_answer"]
+    assert answers == [False] and type(answers[0]) is bool
+
+
+def test_a_survey_answer_for_a_retailer_without_a_survey_is_rejected(stores, function_module, shop):
+    seeded, decision = shop
+    event = _event(decision["decision_token"], "survey_answer", answer=True)
+    _, _, body = _send(function_module, seeded.publishable_key, [event])
+    assert (body["results"][0]["status"], body["results"][0]["reason"]) == (
+        "rejected",
+        "retailer_has_no_survey",
+    )

@@ -38,6 +38,23 @@ class EventRefused(Exception):
         self.reason = reason
 
 
+def _survey_option(event: StorefrontEvent, retailer: Retailer) -> bool | str:
+    """The answer of a `survey_answer` event, if it is one of the retailer's options.
+
+    Only an option is ever stored: a storefront could otherwise send any text (an e-mail address,
+    kilobytes of it) into the ledger. Types count: `1` is not `true`, `"true"` is not `true`.
+    """
+    if retailer.survey is None:
+        raise EventRefused("retailer_has_no_survey")
+    answer = event.data.get("answer")
+    if answer is None:
+        raise EventRefused("survey_answer_needs_data.answer")
+    for option in retailer.survey.options:
+        if type(option.value) is type(answer) and option.value == answer:
+            return option.value
+    raise EventRefused("answer_is_not_a_survey_option")
+
+
 def _details(
     event: StorefrontEvent, claims: TrackingClaims, index: CatalogIndex, retailer: Retailer
 ) -> dict[str, Any]:
@@ -52,10 +69,7 @@ def _details(
     if event.type is EventType.SURVEY_ANSWER:
         if claims.offer_id:
             raise EventRefused("survey_answer_needs_the_decision_token")
-        answer = event.data.get("answer")
-        if answer is None:
-            raise EventRefused("survey_answer_needs_data.answer")
-        return {**details, "answer": answer}
+        return {**details, "answer": _survey_option(event, retailer)}
     if not claims.offer_id:
         raise EventRefused("offer_event_needs_an_offer_token")
     offer = index.offers.get(claims.offer_id)
