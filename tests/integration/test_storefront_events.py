@@ -8,7 +8,7 @@ import pytest
 from afterglow.models import Creative, FixedPayout, Offer
 from afterglow.services.decisions import signer
 from afterglow.signing import TrackingClaims
-from tests.utils import http_event, invoke, order, seed_catalog
+from tests.utils import GIFT_SURVEY, http_event, invoke, order, seed_catalog
 
 
 @pytest.fixture
@@ -274,31 +274,16 @@ def test_an_event_of_an_unknown_type_or_with_bad_fields_is_rejected_alone(stores
 
 @pytest.fixture
 def gift_shop(stores, function_module):
-    """A retailer that asks "Is this a gift?" (yes / no), and one decision on its page."""
-    from afterglow.models import RetailerCreate, SurveyQuestion
-    from afterglow.services import admin
-
-    created = admin.create_retailer(
-        stores.catalog,
-        RetailerCreate(
-            name="Gifty",
-            currency="EUR",
-            experiment={"holdout": 0, "mixed": 100},
-            survey=SurveyQuestion(
-                key="is_gift",
-                question="Is this a gift?",
-                options=[{"value": True, "label": "Yes"}, {"value": False, "label": "No"}],
-            ),
-        ),
-    )
-    key = {"authorization": f"Bearer {created.publishable_key}"}
+    """A retailer that asks "Is this a gift?" (yes / no), and decisions on its page."""
+    seeded = seed_catalog(stores.catalog, survey=GIFT_SURVEY)
+    key = {"authorization": f"Bearer {seeded.publishable_key}"}
     module = function_module("DecideFunction")
 
     def decision_token(order_id):
         event = http_event("POST", "/v1/decisions", body=order(order_id), headers=key)
         return invoke(module, event)[2]["decision_token"]
 
-    return created.publishable_key, decision_token
+    return seeded.publishable_key, decision_token
 
 
 @pytest.mark.parametrize(
