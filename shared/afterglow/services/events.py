@@ -5,7 +5,7 @@ offer in the same decision (a retry, a reload, a second tab) is a duplicate what
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -139,14 +139,17 @@ def record_events(
             results.append(EventResult(event_id=event_id, status="rejected", reason=error.reason))
             continue
         key = f"EVENT#{event.type.value}#{claims.decision_id}#{claims.offer_id or '-'}"
-        existing = ledger.record_once(key, event.type.value, now, details)
-        if existing is not None:
-            results.append(EventResult(event_id=event_id, status="duplicate"))
-            continue
         counter = _FEEDBACK.get(event.type)
-        if counter and claims.offer_id:
-            learning.add_counters(claims.offer_id, claims.context, {counter: 1})
-        results.append(EventResult(event_id=event_id, status="accepted"))
+        # The record and its counters land together or not at all: a retry after a failure is
+        # accepted and counted, never a duplicate that was never counted.
+        counting = (
+            learning.counter_update(claims.offer_id, claims.context, {counter: 1})
+            if counter and claims.offer_id
+            else None
+        )
+        existing = ledger.record_once(key, event.type.value, now, details, counting=counting)
+        status: Literal["accepted", "duplicate"] = "accepted" if existing is None else "duplicate"
+        results.append(EventResult(event_id=event_id, status=status))
     accepted = sum(1 for result in results if result.status == "accepted")
     metrics.add_metric(name="EventsAccepted", unit="Count", value=accepted)
     return EventBatchResult(results=results)

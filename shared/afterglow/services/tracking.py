@@ -51,6 +51,7 @@ def record_click(catalog: CatalogStore, ledger: LedgerStore, learning: LearningS
             "lock_days": offer.lock_days,
             "allow_repeat_conversions": offer.allow_repeat_conversions,
         },
+        # In one transaction with the click: a click is never recorded uncounted (or counted twice).
+        counting=learning.counter_update(offer.offer_id, claims.context, {"engaged": 1}),
     )
-    learning.add_feedback(offer.offer_id, claims.context, engaged=1)
     return with_click_id(offer.landing_url, click_id)
