@@ -13,6 +13,8 @@ from afterglow.models import (
     OfferCreate,
     PartnerCreate,
     RetailerCreate,
+    SurveyOption,
+    SurveyQuestion,
 )
 from afterglow.services import admin
 from afterglow.store import CatalogStore
@@ -77,8 +79,18 @@ class Seeded:
     offer_id: str
 
 
-def seed_catalog(catalog: CatalogStore, *, category: str = "coffee", holdout: int = 0) -> Seeded:
-    """One retailer (EUR, no holdout by default), one partner, one fixed-payout offer."""
+GIFT_SURVEY = SurveyQuestion(
+    key="is_gift",
+    question="Is this a gift?",
+    options=[SurveyOption(value=True, label="Yes"), SurveyOption(value=False, label="No")],
+)
+
+
+def seed_catalog(
+    catalog: CatalogStore, *, category: str = "coffee", holdout: int = 0, survey: SurveyQuestion | None = None
+) -> Seeded:
+    """One retailer (EUR, no holdout by default, no survey unless given), one partner, one
+    fixed-payout offer."""
     retailer = admin.create_retailer(
         catalog,
         RetailerCreate(
@@ -86,6 +98,7 @@ def seed_catalog(catalog: CatalogStore, *, category: str = "coffee", holdout: in
             currency="EUR",
             allowed_origins=["https://shop.example"],
             experiment=ExperimentSplit(holdout=holdout, mixed=100 - holdout),
+            survey=survey,
         ),
     )
     partner = admin.create_partner(catalog, PartnerCreate(name="Beans"))

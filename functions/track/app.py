@@ -19,7 +19,7 @@ from afterglow.api import (
     stores,
 )
 from afterglow.errors import NotFound, validation_error
-from afterglow.models import EventBatch, EventBatchResult
+from afterglow.models import EventBatch, EventBatchResult, IncomingEventBatch
 from afterglow.services.auth import Principal, storefront_retailer
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.events import record_events
@@ -54,7 +54,7 @@ async def post_events(
     catalog = catalog_cache.cached(stores.catalog)
     response.headers.update(cors_headers(request, retailer.allowed_origins))
     try:
-        batch = EventBatch.model_validate(await read_json_body(request))
+        batch = IncomingEventBatch.model_validate(await read_json_body(request))
     except ValidationError as error:
         raise validation_error(error) from error
     return record_events(catalog, stores.ledger, stores.learning, retailer, batch)

@@ -1,6 +1,5 @@
 """What every HTTP function shares: the app factory, error mapping, authentication, Lambda wrapper."""
 
-import json
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -21,12 +20,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from afterglow.errors import (
     AfterglowError,
     Forbidden,
-    MalformedJson,
     PayloadTooLarge,
     Problem,
     TooManyRequests,
     Unauthorized,
 )
+from afterglow.json_input import parse_json
 from afterglow.models import ErrorBody, ErrorDetail, ErrorItem
 from afterglow.observability import logger, metrics, tracer
 from afterglow.ratelimit import RateLimiter
@@ -317,10 +316,7 @@ def cors_headers(request: Request, allowed_origins: Iterable[str]) -> dict[str, 
 
 async def read_json_body(request: Request) -> Any:
     """The request body parsed as JSON whatever its content type (sendBeacon sends text/plain)."""
-    try:
-        return json.loads(await request.body())
-    except ValueError as error:
-        raise MalformedJson("body is not valid JSON", field="body") from error
+    return parse_json(await request.body())
 
 
 def api_base_url(request: Request) -> str:

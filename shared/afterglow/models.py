@@ -1,6 +1,6 @@
 """Pydantic models: API input, API output and stored items, each for its own job."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -48,6 +48,11 @@ def _web_origin(value: HttpUrl) -> HttpUrl:
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("needs a timezone (UTC)")
+    try:
+        # 0001-01-01T00:00+01:00 parses, but its UTC time is before year 1: nothing can store it.
+        moment.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("out of range once converted to UTC") from error
     return moment
 
 
@@ -726,11 +731,26 @@ class StorefrontEvent(Strict):
 
 
 class EventBatch(Strict):
+    """A batch of storefront events (≤ 50); each event gets its own result."""
+
     events: Annotated[list[StorefrontEvent], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
 
 
+class IncomingEventBatch(Strict):
+    """A batch as received: the envelope is checked here, each event on its own when it is recorded,
+    so that one bad event gets its own rejection instead of sinking the batch."""
+
+    events: Annotated[list[Any], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+
+
 class EventResult(BaseModel):
-    event_id: str
+    event_id: Annotated[
+        str,
+        Field(
+            description="The event's `event_id` as sent (empty if it was not a string); results are in "
+            "the order of the events"
+        ),
+    ]
     status: Literal["accepted", "duplicate", "rejected"]
     reason: str | None = None
 

@@ -168,8 +168,10 @@ def test_a_batch_that_crashes_midway_is_retried_and_every_event_counts_once(
         {"event_id": f"evt-{n:08d}", "type": kinds[n % 3], "token": tokens[n // 3], "occurred_at": now}
         for n in range(20)
     ]
-    # When the ledger stops taking writes after the eighth event (and stays down through retries)
-    ddb_faults.fail("PutItem", "InternalServerError", 500, times=None, after=8)
+    # When the ledger stops taking writes after the eighth event (and stays down through retries):
+    # impressions and engagements are written with their counters (a transaction), dismisses alone
+    ddb_faults.fail("TransactWriteItems", "InternalServerError", 500, times=None, after=6)
+    ddb_faults.fail("PutItem", "InternalServerError", 500, times=None, after=2)
     status, headers, body = _events(function_module, shop, events)
     # Then the storefront is told to retry later, in the documented error shape
     assert (status, body["error"]["code"], headers["retry-after"]) == (503, "unavailable", "5")
@@ -200,11 +202,13 @@ def test_a_transient_store_error_on_a_click_is_retried_into_one_click(
     stores, function_module, shop, ddb_faults, code, status, landed
 ):
     _, _, decision = _decide(function_module, shop, "click-1")
-    ddb_faults.fail("PutItem", code, status, landed=landed, where="CLICK#")
+    # (a click is written with its learning counters in one transaction)
+    ddb_faults.fail("TransactWriteItems", code, status, landed=landed, where="CLICK#")
     answer, headers, _ = _click(function_module, decision["offers"][0]["tracking_token"])
     assert answer == 302 and "click_id=" in headers["location"]
-    assert ddb_faults.injected["PutItem"] == 1 and len(ddb_faults.backoffs) == 1
+    assert ddb_faults.injected["TransactWriteItems"] == 1 and len(ddb_faults.backoffs) == 1
     assert len(_today(stores, "click", decision_id=decision["decision_id"])) == 1
+    assert _shown(stores, shop.offer_id)["engaged"] == 1
 
 
 @pytest.mark.parametrize(
@@ -242,12 +246,61 @@ def test_an_event_whose_answer_was_lost_is_accepted_once_not_called_a_duplicate(
     token = decision["offers"][0]["tracking_token"]
     event = {"event_id": "evt-lost-0001", "type": "impression", "token": token,
              "occurred_at": datetime.now(UTC).isoformat()}  # fmt: skip
-    ddb_faults.fail("PutItem", "InternalServerError", 500, landed=True, where="EVENT#impression")
+    ddb_faults.fail("TransactWriteItems", "InternalServerError", 500, landed=True, where="EVENT#impression")
     status, _, body = _events(function_module, shop, [event])
     assert (status, body["results"][0]["status"]) == (200, "accepted")
+    assert ddb_faults.injected["TransactWriteItems"] == 1
     assert _shown(stores, shop.offer_id)["shown"] == 1
     assert _events(function_module, shop, [event])[2]["results"][0]["status"] == "duplicate"
     assert len(_today(stores, "impression", decision_id=decision["decision_id"])) == 1
+
+
+def _learning_down(ddb_faults, stores):
+    """Every write that touches the learning table fails (alone or in a transaction), until cleared."""
+    for operation in ("UpdateItem", "TransactWriteItems"):
+        ddb_faults.fail(operation, "InternalServerError", 500, times=None, where=stores.learning._table)
+
+
+def test_an_event_whose_counter_update_failed_is_counted_on_the_retry_not_called_a_duplicate(
+    stores, function_module, shop, ddb_faults
+):
+    # Given an impression and an engagement on an offer, and a learning table that fails every write
+    _, _, decision = _decide(function_module, shop, "counted-1")
+    token = decision["offers"][0]["tracking_token"]
+    now = datetime.now(UTC).isoformat()
+    events = [
+        {"event_id": f"evt-count-{n:04d}", "type": kind, "token": token, "occurred_at": now}
+        for n, kind in enumerate(("impression", "engage"))
+    ]
+    _learning_down(ddb_faults, stores)
+    # When the storefront sends them, it is told to retry
+    status, _, body = _events(function_module, shop, events)
+    assert (status, body["error"]["code"]) == (503, "unavailable")
+    # And when the store is back and the SDK re-sends the batch, both are accepted and counted once
+    ddb_faults.clear()
+    status, _, body = _events(function_module, shop, events)
+    assert [r["status"] for r in body["results"]] == ["accepted", "accepted"], body
+    assert (_shown(stores, shop.offer_id)["shown"], _shown(stores, shop.offer_id)["engaged"]) == (1, 1)
+    assert len(_today(stores, "impression", decision_id=decision["decision_id"])) == 1
+    assert len(_today(stores, "engage", decision_id=decision["decision_id"])) == 1
+
+
+def test_a_click_whose_counter_update_failed_is_recorded_and_counted_once_on_the_retry(
+    stores, function_module, shop, ddb_faults
+):
+    # Given an offer on the page and a learning table that fails every write
+    _, _, decision = _decide(function_module, shop, "counted-click-1")
+    token = decision["offers"][0]["tracking_token"]
+    _learning_down(ddb_faults, stores)
+    # When the shopper clicks, the redirect fails (a 5xx, nothing to follow)
+    assert _click(function_module, token)[0] == 503
+    # And when the store is back and the shopper clicks again, the click is recorded and counted once
+    ddb_faults.clear()
+    status, headers, _ = _click(function_module, token)
+    assert status == 302 and "click_id=" in headers["location"]
+    click_id = headers["location"].rsplit("click_id=", 1)[1]
+    assert [c["click_id"] for c in _today(stores, "click", decision_id=decision["decision_id"])] == [click_id]
+    assert _shown(stores, shop.offer_id)["engaged"] == 1
 
 
 def test_a_slow_store_degrades_the_decision_and_the_retry_records_it_once(

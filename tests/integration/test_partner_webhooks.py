@@ -339,3 +339,13 @@ def test_a_throttled_store_answers_retryable_503_and_the_retry_records_once(
     status, _, body = invoke_webhook(seeded.webhook_secret, raw)
     assert (status, body["status"]) == (200, "recorded")
     assert invoke_webhook(seeded.webhook_secret, raw)[2]["status"] == "duplicate"
+
+
+@pytest.mark.parametrize("overflowing", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_an_occurred_at_beyond_the_calendar_in_utc_is_a_422_naming_it(
+    stores, world, invoke_webhook, overflowing
+):
+    seeded, click_id, _ = world
+    raw = json.dumps(_conversion(click_id, occurred_at=overflowing)).encode()
+    status, _, body = invoke_webhook(seeded.webhook_secret, raw)
+    assert (status, body["error"]["field"]) == (422, "occurred_at")

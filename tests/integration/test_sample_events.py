@@ -11,7 +11,7 @@ import pytest
 from afterglow.services import admin
 from afterglow.services.admin import create_platform_key
 from afterglow_dev.local.gateway import FakeLambdaContext
-from tests.utils import invoke, seed_catalog, signed_headers
+from tests.utils import GIFT_SURVEY, invoke, seed_catalog, signed_headers
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -84,7 +84,7 @@ def test_every_template_route_has_exactly_one_sample_event(template):
 @pytest.fixture
 def placeholders(stores, function_module) -> dict[str, str]:
     """Real keys, ids and a real click, so that every sample event can succeed."""
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores.catalog, category="coffee", survey=GIFT_SURVEY)  # the answer is true
     status, _, decision = invoke(
         function_module("DecideFunction"),
         _load("decide_post_decision", {"PUBLISHABLE_KEY": seeded.publishable_key}),

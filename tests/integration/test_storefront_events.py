@@ -8,7 +8,7 @@ import pytest
 from afterglow.models import Creative, FixedPayout, Offer
 from afterglow.services.decisions import signer
 from afterglow.signing import TrackingClaims
-from tests.utils import http_event, invoke, order, seed_catalog
+from tests.utils import GIFT_SURVEY, http_event, invoke, order, seed_catalog
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_one_bad_event_does_not_sink_the_batch(stores, function_module, shop):
         ("rejected", "invalid_token"),
         ("rejected", "offer_event_needs_an_offer_token"),
         ("rejected", "accept_needs_a_priced_first_party_offer"),
-        ("accepted", None),
+        ("rejected", "retailer_has_no_survey"),
     ]
 
 
@@ -140,13 +140,9 @@ def test_first_party_accept_is_own_brand_revenue(stores, function_module):
     [
         (b"{oops", 400, "malformed_json", "body"),
         (b'{"events": []}', 422, "invalid_input", "events"),
-        (
-            json.dumps({"events": [{"event_id": "x", "type": "impression"}]}).encode(),
-            422,
-            "invalid_input",
-            "events.0.event_id",
-        ),
         (b'{"events": "\xf0\x9f\x8e\x81"}', 422, "invalid_input", "events"),
+        (b'[{"events": []}]', 422, "invalid_input", "body"),
+        (b'{"event": []}', 422, "invalid_input", "events"),
     ],
 )
 def test_malformed_batches_get_a_json_error_naming_the_field(
@@ -212,3 +208,115 @@ def test_survey_answer_gets_a_fresh_decision_and_the_question_disappears(stores,
     assert first["survey"]["question"] == "Is this a gift?"
     assert reload["decision_id"] == first["decision_id"]
     assert answered["decision_id"] != first["decision_id"] and answered["survey"] is None
+
+
+def test_deeply_nested_json_is_malformed_json_not_a_crash(stores, function_module, shop):
+    seeded, _ = shop
+    for raw in (b"[" * 100_000, b'{"events": ' + b"[" * 100_000):
+        status, _, body = _send(function_module, seeded.publishable_key, None, raw=raw)
+        assert (status, body["error"]["code"], body["error"]["field"]) == (400, "malformed_json", "body")
+
+
+@pytest.mark.parametrize("overflowing", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_an_occurred_at_beyond_the_calendar_in_utc_is_rejected_alone_and_the_rest_is_recorded(
+    stores, function_module, shop, overflowing
+):
+    # Given a batch whose second event happened "before year 1" (or after 9999) once in UTC
+    seeded, decision = shop
+    token = decision["offers"][0]["tracking_token"]
+    events = [
+        _event(token, "impression", "evt-00000001"),
+        {**_event(token, "dismiss", "evt-00000002"), "occurred_at": overflowing},
+        _event(token, "engage", "evt-00000003"),
+    ]
+    # When the storefront sends it
+    status, _, body = _send(function_module, seeded.publishable_key, events)
+    # Then only that event is rejected, naming its time, and the others are recorded
+    assert status == 200
+    assert [(r["status"], r.get("reason")) for r in body["results"]] == [
+        ("accepted", None),
+        ("rejected", "invalid_occurred_at"),
+        ("accepted", None),
+    ]
+    recorded = {r["kind"] for r in stores.ledger.read_day(datetime.now(UTC).date().isoformat())}
+    assert {"impression", "engage"} <= recorded and "dismiss" not in recorded
+
+
+def test_an_event_of_an_unknown_type_or_with_bad_fields_is_rejected_alone(stores, function_module, shop):
+    # Given a batch where some events are not events this API knows
+    seeded, decision = shop
+    token = decision["offers"][0]["tracking_token"]
+    events = [
+        _event(token, "impression", "evt-00000001"),
+        _event(token, "hover", "evt-00000002"),
+        {"event_id": "x", "type": "engage", "token": token, "occurred_at": datetime.now(UTC).isoformat()},
+        {key: value for key, value in _event(token, "engage", "evt-00000004").items() if key != "token"},
+        {**_event(token, "engage", "evt-00000005"), "price": 1},
+        "evt-00000006",
+        _event(token, "dismiss", "evt-00000007"),
+    ]
+    # When the storefront sends it
+    status, _, body = _send(function_module, seeded.publishable_key, events)
+    # Then each bad event gets its own rejection naming the problem, and the good ones are recorded
+    assert status == 200
+    assert [(r["event_id"], r["status"], r.get("reason")) for r in body["results"]] == [
+        ("evt-00000001", "accepted", None),
+        ("evt-00000002", "rejected", "unknown_type"),
+        ("x", "rejected", "invalid_event_id"),
+        ("evt-00000004", "rejected", "missing_token"),
+        ("evt-00000005", "rejected", "unknown_field_price"),
+        ("", "rejected", "event_must_be_an_object"),
+        ("evt-00000007", "accepted", None),
+    ]
+    recorded = {r["kind"] for r in stores.ledger.read_day(datetime.now(UTC).date().isoformat())}
+    assert {"impression", "dismiss"} <= recorded and "engage" not in recorded
+
+
+@pytest.fixture
+def gift_shop(stores, function_module):
+    """A retailer that asks "Is this a gift?" (yes / no), and decisions on its page."""
+    seeded = seed_catalog(stores.catalog, survey=GIFT_SURVEY)
+    key = {"authorization": f"Bearer {seeded.publishable_key}"}
+    module = function_module("DecideFunction")
+
+    def decision_token(order_id):
+        event = http_event("POST", "/v1/decisions", body=order(order_id), headers=key)
+        return invoke(module, event)[2]["decision_token"]
+
+    return seeded.publishable_key, decision_token
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["ada@example.com " + "x" * 5000, "true", 1, 0, "Yes"],
+    ids=["an e-mail and 5 KB", "the string true", "one for true", "zero for false", "the label"],
+)
+def test_a_survey_answer_that_is_not_one_of_the_surveys_options_is_rejected_and_not_stored(
+    stores, function_module, gift_shop, answer
+):
+    # Given a retailer whose survey's answers are true or false
+    key, decision_token = gift_shop
+    # When the storefront sends another answer, then one of the options
+    events = [
+        _event(decision_token("s-1"), "survey_answer", "evt-00000001", answer=answer),
+        _event(decision_token("s-2"), "survey_answer", "evt-00000002", answer=False),
+    ]
+    _, _, body = _send(function_module, key, events)
+    # Then the other answer is rejected, the option accepted, and only the option is in the ledger
+    assert [(r["status"], r.get("reason")) for r in body["results"]] == [
+        ("rejected", "answer_is_not_a_survey_option"),
+        ("accepted", None),
+    ]
+    day = datetime.now(UTC).date().isoformat()
+    answers = [r["answer"] for r in stores.ledger.read_day(day) if r["kind"] == "survey_answer"]
+    assert answers == [False] and type(answers[0]) is bool
+
+
+def test_a_survey_answer_for_a_retailer_without_a_survey_is_rejected(stores, function_module, shop):
+    seeded, decision = shop
+    event = _event(decision["decision_token"], "survey_answer", answer=True)
+    _, _, body = _send(function_module, seeded.publishable_key, [event])
+    assert (body["results"][0]["status"], body["results"][0]["reason"]) == (
+        "rejected",
+        "retailer_has_no_survey",
+    )

@@ -5,25 +5,54 @@ offer in the same decision (a retry, a reload, a second tab) is a duplicate what
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from afterglow.catalog import CatalogIndex
-from afterglow.models import EventBatch, EventBatchResult, EventResult, EventType, Retailer, StorefrontEvent
+from afterglow.models import (
+    EventBatchResult,
+    EventResult,
+    EventType,
+    IncomingEventBatch,
+    Retailer,
+    StorefrontEvent,
+)
 from afterglow.observability import metrics
 from afterglow.services.decisions import signer
 from afterglow.signing import InvalidToken, TrackingClaims
 from afterglow.store import LearningStore, LedgerStore
 
 MAX_ACCEPT_QUANTITY = 99
+MAX_ECHOED_CHARS = 64  # of a client's event id or field name, echoed in a result
 
 # event type -> learning counter it feeds
 _FEEDBACK = {EventType.IMPRESSION: "shown", EventType.ENGAGE: "engaged"}
 
 
 class EventRefused(Exception):
+    """One event of a batch is refused; `reason` is a stable code for its result."""
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _survey_option(event: StorefrontEvent, retailer: Retailer) -> bool | str:
+    """The answer of a `survey_answer` event, if it is one of the retailer's options.
+
+    Only an option is ever stored: a storefront could otherwise send any text (an e-mail address,
+    kilobytes of it) into the ledger. Types count: `1` is not `true`, `"true"` is not `true`.
+    """
+    if retailer.survey is None:
+        raise EventRefused("retailer_has_no_survey")
+    answer = event.data.get("answer")
+    if answer is None:
+        raise EventRefused("survey_answer_needs_data.answer")
+    for option in retailer.survey.options:
+        if type(option.value) is type(answer) and option.value == answer:
+            return option.value
+    raise EventRefused("answer_is_not_a_survey_option")
 
 
 def _details(
@@ -40,10 +69,7 @@ def _details(
     if event.type is EventType.SURVEY_ANSWER:
         if claims.offer_id:
             raise EventRefused("survey_answer_needs_the_decision_token")
-        answer = event.data.get("answer")
-        if answer is None:
-            raise EventRefused("survey_answer_needs_data.answer")
-        return {**details, "answer": answer}
+        return {**details, "answer": _survey_option(event, retailer)}
     if not claims.offer_id:
         raise EventRefused("offer_event_needs_an_offer_token")
     offer = index.offers.get(claims.offer_id)
@@ -66,32 +92,64 @@ def _details(
     return details
 
 
+def _event_id(raw: Any) -> str:
+    """The client's id of an event as sent, for its result even when the event is invalid."""
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    return event_id[:MAX_ECHOED_CHARS] if isinstance(event_id, str) else ""
+
+
+def _checked(raw: Any) -> StorefrontEvent:
+    """One event of a batch as a `StorefrontEvent`; `EventRefused` naming its first problem."""
+    try:
+        return StorefrontEvent.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])[:MAX_ECHOED_CHARS]
+        if not field:
+            reason = "event_must_be_an_object"
+        elif first["type"] == "missing":
+            reason = f"missing_{field}"
+        elif first["type"] == "extra_forbidden":
+            reason = f"unknown_field_{field}"
+        elif field == "type":
+            reason = "unknown_type"
+        else:
+            reason = f"invalid_{field}"
+        raise EventRefused(reason) from error
+
+
 def record_events(
-    index: CatalogIndex, ledger: LedgerStore, learning: LearningStore, retailer: Retailer, batch: EventBatch
+    index: CatalogIndex,
+    ledger: LedgerStore,
+    learning: LearningStore,
+    retailer: Retailer,
+    batch: IncomingEventBatch,
 ) -> EventBatchResult:
     """Record a batch; each event gets its own result and one bad event never sinks the others."""
     tokens = signer()
     now = datetime.now(UTC)
     results = []
-    for event in batch.events:
+    for raw in batch.events:
+        event_id = _event_id(raw)
         try:
+            event = _checked(raw)
             claims = tokens.verify(event.token, now=int(now.timestamp()), retailer_id=retailer.retailer_id)
             details = _details(event, claims, index, retailer)
-        except InvalidToken as error:
-            results.append(EventResult(event_id=event.event_id, status="rejected", reason=error.reason))
-            continue
-        except EventRefused as error:
-            results.append(EventResult(event_id=event.event_id, status="rejected", reason=error.reason))
+        except (InvalidToken, EventRefused) as error:
+            results.append(EventResult(event_id=event_id, status="rejected", reason=error.reason))
             continue
         key = f"EVENT#{event.type.value}#{claims.decision_id}#{claims.offer_id or '-'}"
-        existing = ledger.record_once(key, event.type.value, now, details)
-        if existing is not None:
-            results.append(EventResult(event_id=event.event_id, status="duplicate"))
-            continue
         counter = _FEEDBACK.get(event.type)
-        if counter and claims.offer_id:
-            learning.add_counters(claims.offer_id, claims.context, {counter: 1})
-        results.append(EventResult(event_id=event.event_id, status="accepted"))
+        # The record and its counters land together or not at all: a retry after a failure is
+        # accepted and counted, never a duplicate that was never counted.
+        counting = (
+            learning.counter_update(claims.offer_id, claims.context, {counter: 1})
+            if counter and claims.offer_id
+            else None
+        )
+        existing = ledger.record_once(key, event.type.value, now, details, counting=counting)
+        status: Literal["accepted", "duplicate"] = "accepted" if existing is None else "duplicate"
+        results.append(EventResult(event_id=event_id, status=status))
     accepted = sum(1 for result in results if result.status == "accepted")
     metrics.add_metric(name="EventsAccepted", unit="Count", value=accepted)
     return EventBatchResult(results=results)

@@ -3,7 +3,7 @@
 Storefront events (impressions, dismiss, engage, accept) are `afterglow.services.events`.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from afterglow.errors import NotFound
@@ -11,6 +11,10 @@ from afterglow.services.admin import load_offer
 from afterglow.services.decisions import signer
 from afterglow.signing import new_id
 from afterglow.store import CatalogStore, LearningStore, LedgerStore
+
+# Clicks on one offer of one decision within this long of the first are that click again: reloads,
+# back buttons and link scanners open the same link, and are neither new clicks nor new engagement.
+CLICK_REPEAT_WINDOW = timedelta(minutes=30)
 
 
 def with_click_id(url: str, click_id: str) -> str:
@@ -24,8 +28,10 @@ def with_click_id(url: str, click_id: str) -> str:
 def record_click(catalog: CatalogStore, ledger: LedgerStore, learning: LearningStore, token: str) -> str:
     """Verify the token, record a click under a fresh unguessable id, return the redirect URL.
 
-    The click keeps the offer's payout terms as they are now: a later edit of the offer never
-    changes what this click can earn.
+    A repeat within CLICK_REPEAT_WINDOW of the first click on this decision × offer redirects with
+    the first click's id and records and counts nothing new (unless the first click's record was
+    never written: then this one writes it). The click keeps the offer's payout terms as they are
+    now: a later edit of the offer never changes what this click can earn.
     """
     now = datetime.now(UTC)
     claims = signer().verify(token, now=int(now.timestamp()))
@@ -33,7 +39,13 @@ def record_click(catalog: CatalogStore, ledger: LedgerStore, learning: LearningS
         offer = load_offer(catalog, claims.offer_id)
     except NotFound as error:
         raise NotFound("this offer is no longer available") from error
-    click_id = new_id("clk")
+    click_id = ledger.claim_click(
+        claims.decision_id,
+        offer.offer_id,
+        new_id("clk"),
+        now,
+        window_seconds=int(CLICK_REPEAT_WINDOW.total_seconds()),
+    )
     ledger.record_once(
         f"CLICK#{click_id}",
         "click",
@@ -51,6 +63,7 @@ def record_click(catalog: CatalogStore, ledger: LedgerStore, learning: LearningS
             "lock_days": offer.lock_days,
             "allow_repeat_conversions": offer.allow_repeat_conversions,
         },
+        # In one transaction with the click: a click is never recorded uncounted (or counted twice).
+        counting=learning.counter_update(offer.offer_id, claims.context, {"engaged": 1}),
     )
-    learning.add_feedback(offer.offer_id, claims.context, engaged=1)
     return with_click_id(offer.landing_url, click_id)

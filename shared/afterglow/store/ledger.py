@@ -216,6 +216,41 @@ class LedgerStore:
         existing = deserialize(found) if found else self.get(pk) or {}
         return None if existing.get("write_id") == write_id else existing
 
+    def claim_click(
+        self, decision_id: str, offer_id: str, click_id: str, at: datetime, *, window_seconds: int
+    ) -> str:
+        """The id of this decision × offer's click: the one claimed in the last `window_seconds`,
+        else `click_id`, claimed now.
+
+        One marker item per decision × offer, written on condition that it is absent or older than
+        the window: concurrent clicks agree on one id, and a retry whose answer was lost finds its
+        own. The marker is not a ledger record (no day index) and expires with its window.
+        """
+        pk = f"CLICKED#{decision_id}#{offer_id}"
+        clicked_at = int(at.timestamp())
+        marker = {
+            "pk": pk,
+            "kind": "click_marker",
+            "click_id": click_id,
+            "clicked_at": clicked_at,
+            "expires_at": clicked_at + window_seconds,
+        }
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=serialize(marker),
+                ConditionExpression="attribute_not_exists(pk) OR clicked_at <= :window_start",
+                ExpressionAttributeValues={":window_start": {"N": str(clicked_at - window_seconds)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as error:
+            if not is_conditional_failure(error):
+                raise
+            found = getattr(error, "response", {}).get("Item")
+            held = deserialize(found) if found else self.get(pk) or {}
+            return str(held.get("click_id") or click_id)
+        return click_id
+
     def get(self, pk: str) -> dict[str, Any] | None:
         """One record by its key, or None."""
         response = self._ddb.get_item(TableName=self._table, Key=serialize({"pk": pk}), ConsistentRead=True)

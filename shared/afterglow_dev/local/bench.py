@@ -312,7 +312,7 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from afterglow.models import EventBatch
+    from afterglow.models import IncomingEventBatch
     from afterglow.services.catalog_cache import catalog_cache
     from afterglow.services.conversions import ConversionDesk
     from afterglow.services.decisions import signer
@@ -400,7 +400,7 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
                 }
                 for i in range(50)
             ]
-            batches.append(EventBatch.model_validate({"events": events}))
+            batches.append(IncomingEventBatch.model_validate({"events": events}))
         started = time.perf_counter()
         for batch in batches:
             record_events(catalog_cache.get(stores.catalog), stores.ledger, stores.learning, retailer, batch)
