@@ -339,3 +339,17 @@ def test_a_throttled_store_answers_retryable_503_and_the_retry_records_once(
     status, _, body = invoke_webhook(seeded.webhook_secret, raw)
     assert (status, body["status"]) == (200, "recorded")
     assert invoke_webhook(seeded.webhook_secret, raw)[2]["status"] == "duplicate"
+
+
+def test_deeply_nested_json_is_a_400_malformed_body_signed_or_not(stores, world, function_module):
+    # Given a body nested deeper than any JSON parser recurses (an attacker needs no secret for it)
+    seeded, _, _ = world
+    raw = b"[" * 100_000
+    module = function_module("WebhooksFunction")
+    for headers in ({}, signed_headers(seeded.webhook_secret, raw)):
+        # When it is posted, unsigned or signed by the partner
+        status, _, body = invoke(
+            module, http_event("POST", "/v1/webhooks/conversions", raw=raw, headers=headers)
+        )
+        # Then it is refused as a malformed body, not a server error
+        assert (status, body["error"]["code"], body["error"]["field"]) == (400, "malformed_json", "body")

@@ -40,16 +40,28 @@ _webhook_body: TypeAdapter[PartnerWebhook] = TypeAdapter(PartnerWebhook)
 _payout_terms: TypeAdapter[Payout] = TypeAdapter(Payout)
 
 
-def _click_in_body(ledger: LedgerStore, body: bytes) -> dict[str, Any] | None:
-    """The click record the body names, if any (read once, used for routing and attribution)."""
+def parse_json_body(body: bytes) -> Any:
+    """The body's JSON, parsed once for routing, verification and validation; 400 when it is not
+    JSON (nesting too deep to parse included: the parser's RecursionError is a malformed body too)."""
     try:
-        click_id = json.loads(body).get("click_id")
-    except (ValueError, AttributeError):
-        return None
-    return ledger.get(f"CLICK#{click_id}") if isinstance(click_id, str) and click_id else None
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise MalformedJson("body is not valid JSON", field="body") from error
 
 
-def _claimed_partner(headers: Mapping[str, str], body: bytes, click: Mapping[str, Any] | None) -> str | None:
+def _named(payload: Any, field: str) -> str | None:
+    """A non-empty string field of the body, if the body is an object that has one."""
+    value = payload.get(field) if isinstance(payload, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _click_in_body(ledger: LedgerStore, payload: Any) -> dict[str, Any] | None:
+    """The click record the body names, if any (read once, used for routing and attribution)."""
+    click_id = _named(payload, "click_id")
+    return ledger.get(f"CLICK#{click_id}") if click_id else None
+
+
+def _claimed_partner(headers: Mapping[str, str], payload: Any, click: Mapping[str, Any] | None) -> str | None:
     """Which partner says it sent this: the `afterglow-partner` header, else `partner_id` in the
     body, else the owner of the click in the body.
 
@@ -57,11 +69,8 @@ def _claimed_partner(headers: Mapping[str, str], body: bytes, click: Mapping[str
     """
     if headers.get(PARTNER_HEADER):
         return headers[PARTNER_HEADER]
-    try:
-        named = json.loads(body).get("partner_id")
-    except (ValueError, AttributeError):
-        named = None
-    if isinstance(named, str) and named:
+    named = _named(payload, "partner_id")
+    if named:
         return named
     return str(click["partner_id"]) if click else None
 
@@ -95,10 +104,15 @@ _secrets_cache = PartnerSecretsCache()
 
 
 def verify_partner_signature(
-    catalog: CatalogStore, headers: Mapping[str, str], body: bytes, click: Mapping[str, Any] | None
+    catalog: CatalogStore,
+    headers: Mapping[str, str],
+    body: bytes,
+    payload: Any,
+    click: Mapping[str, Any] | None,
 ) -> str:
-    """The partner whose current secret signed these exact bytes, or `Unauthorized` (no details)."""
-    partner_id = _claimed_partner(headers, body, click)
+    """The partner whose current secret signed these exact bytes (`payload` is them parsed), or
+    `Unauthorized` (no details)."""
+    partner_id = _claimed_partner(headers, payload, click)
     secrets = _secrets_cache.get(catalog, partner_id) if partner_id else []
     for secret in secrets:
         try:
@@ -111,12 +125,8 @@ def verify_partner_signature(
     raise Unauthorized("invalid webhook signature")
 
 
-def parse_partner_webhook(body: bytes) -> ConversionWebhook | ReversalWebhook:
-    """The webhook body as a model; 400/422 naming the field when it is not one."""
-    try:
-        payload = json.loads(body)
-    except ValueError as error:
-        raise MalformedJson("body is not valid JSON", field="body") from error
+def parse_partner_webhook(payload: Any) -> ConversionWebhook | ReversalWebhook:
+    """The parsed webhook body as a model; 422 naming the field when it is not one."""
     try:
         return _webhook_body.validate_python(payload)
     except ValidationError as error:
@@ -173,9 +183,10 @@ class ConversionDesk:
         self, headers: Mapping[str, str], body: bytes, now: datetime | None = None
     ) -> ConversionResult:
         """Verify, then record a conversion or reversal once; every verified delivery is logged."""
-        click_record = _click_in_body(self.ledger, body)
-        partner_id = verify_partner_signature(self.catalog, headers, body, click_record)
-        webhook = parse_partner_webhook(body)
+        payload = parse_json_body(body)
+        click_record = _click_in_body(self.ledger, payload)
+        partner_id = verify_partner_signature(self.catalog, headers, body, payload, click_record)
+        webhook = parse_partner_webhook(payload)
         if webhook.partner_id not in (None, partner_id):
             raise InvalidInput("partner_id does not match the signing partner", field="partner_id")
         moment = now or datetime.now(UTC)
