@@ -609,6 +609,7 @@ class DecisionExplanation(BaseModel):
 # --- conversions -------------------------------------------------------------------------------
 
 
+# Printable ASCII: these end up in ledger keys, whose limits are in bytes (one per character here).
 PartnerRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
@@ -616,7 +617,7 @@ class _PartnerWebhookBody(Strict):
     """What conversions and reversals share: who sends, when, and an optional amount."""
 
     partner_id: Annotated[
-        str | None, Field(max_length=128, description="Your partner id; needed when no click_id names you")
+        PartnerRef | None, Field(description="Your partner id; needed when no click_id names you")
     ] = None
     amount_minor: MinorUnits | None = None
     currency: Currency | None = None
@@ -633,7 +634,7 @@ class ConversionWebhook(_PartnerWebhookBody):
     """A partner reports an action taken after a click."""
 
     type: Literal["conversion"] = "conversion"
-    click_id: Annotated[str, Field(min_length=1, max_length=128)]
+    click_id: Annotated[PartnerRef, Field(description="The click_id added to your landing page's URL")]
     conversion_id: Annotated[PartnerRef, Field(description="Partner's own id of this conversion")]
     action: ActionType = ActionType.SIGNUP
     amount_minor: Annotated[MinorUnits | None, Field(description="Basket value, for percentage payouts")] = (

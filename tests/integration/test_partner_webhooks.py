@@ -353,3 +353,69 @@ def test_deeply_nested_json_is_a_400_malformed_body_signed_or_not(stores, world,
         )
         # Then it is refused as a malformed body, not a server error
         assert (status, body["error"]["code"], body["error"]["field"]) == (400, "malformed_json", "body")
+
+
+@pytest.mark.parametrize("webhook_id", ["msg_" + "x" * 1_000, "msg_" + "x" * 253, "msg\x7f1", "msg_é"])
+def test_an_over_long_or_unprintable_webhook_id_is_a_400_and_records_nothing(
+    stores, world, function_module, webhook_id
+):
+    # Given a conversion validly signed under a webhook-id no delivery-log key can hold
+    seeded, click_id, _ = world
+    raw = json.dumps(_conversion(click_id, "long-id-1")).encode()
+    headers = signed_headers(seeded.webhook_secret, raw, msg_id=webhook_id)
+    module = function_module("WebhooksFunction")
+    # When it is delivered
+    status, _, body = invoke(module, http_event("POST", "/v1/webhooks/conversions", raw=raw, headers=headers))
+    # Then it is refused as a bad request naming the header, and nothing is written
+    assert (status, body["error"]["field"]) == (400, "webhook-id")
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#long-id-1") is None
+    assert _shown_counters(stores, seeded.offer_id).get("converted") is None
+    # And the same conversion under a sane id is recorded, not called a duplicate
+    headers = signed_headers(seeded.webhook_secret, raw, msg_id="msg_ok")
+    status, _, body = invoke(module, http_event("POST", "/v1/webhooks/conversions", raw=raw, headers=headers))
+    assert (status, body["status"]) == (200, "recorded")
+
+
+def test_a_webhook_id_of_256_characters_is_accepted(stores, world, function_module):
+    seeded, click_id, _ = world
+    raw = json.dumps(_conversion(click_id, "id-256")).encode()
+    headers = signed_headers(seeded.webhook_secret, raw, msg_id="m" * 256)
+    event = http_event("POST", "/v1/webhooks/conversions", raw=raw, headers=headers)
+    status, _, body = invoke(function_module("WebhooksFunction"), event)
+    assert (status, body["status"]) == (200, "recorded")
+
+
+def test_names_too_long_for_a_store_key_are_refused_as_bad_input_not_a_store_error(
+    stores, world, invoke_webhook, monkeypatch
+):
+    # Given DynamoDB's key limits, which it enforces on reads too (moto checks only writes)
+    seeded, click_id, _ = world
+    real_get = stores.ledger._ddb.get_item
+
+    def get_item_as_dynamodb(**kwargs):
+        if any(len(value["S"].encode()) > 2048 for value in kwargs["Key"].values()):
+            raise stores.ledger._ddb.exceptions.ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "Size of hashkey has exceeded"}},
+                "GetItem",
+            )
+        return real_get(**kwargs)
+
+    monkeypatch.setattr(stores.ledger._ddb, "get_item", get_item_as_dynamodb)
+    as_partner = {"afterglow-partner": seeded.partner_id}
+    # Then an over-long click id is a 422 naming it (it was looked up before the body was validated)
+    long_click = json.dumps(_conversion("é" * 1_100, "k-1")).encode()
+    status, _, body = invoke_webhook(seeded.webhook_secret, long_click, **as_partner)
+    assert (status, body["error"]["field"]) == (422, "click_id")
+    # And an over-long partner name, in the header or in the body, names nobody: 401
+    raw = json.dumps(_conversion(click_id, "k-2")).encode()
+    assert invoke_webhook(seeded.webhook_secret, raw, **{"afterglow-partner": "p" * 3_000})[0] == 401
+    raw = json.dumps({**_conversion("clk_unknown", "k-3"), "partner_id": "é" * 1_100}).encode()
+    assert invoke_webhook(seeded.webhook_secret, raw)[0] == 401
+    # And a non-ASCII click id within 128 characters is bad input too (ours are ASCII)
+    raw = json.dumps(_conversion("é" * 128, "k-4")).encode()
+    status, _, body = invoke_webhook(seeded.webhook_secret, raw, **as_partner)
+    assert (status, body["error"]["field"]) == (422, "click_id")
+
+
+def _shown_counters(stores, offer_id):
+    return {row["sk"]: row for row in stores.learning.counters(offer_id)}.get("*=*", {})

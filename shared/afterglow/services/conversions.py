@@ -1,6 +1,7 @@
 """Partner webhooks: verify (Standard Webhooks), attribute, record exactly once, log the delivery."""
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from time import monotonic
@@ -20,7 +21,7 @@ from afterglow.attribution import (
     reversal_amount,
 )
 from afterglow.budgets import spend_keys
-from afterglow.errors import InvalidInput, MalformedJson, Unauthorized
+from afterglow.errors import InvalidInput, MalformedHeader, MalformedJson, Unauthorized
 from afterglow.models import (
     ConversionResult,
     ConversionWebhook,
@@ -36,6 +37,12 @@ from afterglow.store import CatalogStore, LearningStore, LedgerStore
 from afterglow.store.dynamo import decode_cursor, encode_cursor
 
 PARTNER_HEADER = "afterglow-partner"
+# The webhook-id is part of the delivery log's keys (and their 1,024-byte sort key): printable ASCII
+# keeps its bytes equal to its characters, and 256 of them leave room for the rest of the key.
+WEBHOOK_ID = re.compile(r"[\x20-\x7e]{1,256}")
+# Names looked up before the body is validated: only what could be a key of ours is looked up, so
+# no client string reaches the store longer than its key limits (in bytes) allow.
+_LOOKUP_NAME = re.compile(r"[\x21-\x7e]{1,128}")
 _webhook_body: TypeAdapter[PartnerWebhook] = TypeAdapter(PartnerWebhook)
 _payout_terms: TypeAdapter[Payout] = TypeAdapter(Payout)
 
@@ -50,9 +57,20 @@ def parse_json_body(body: bytes) -> Any:
 
 
 def _named(payload: Any, field: str) -> str | None:
-    """A non-empty string field of the body, if the body is an object that has one."""
+    """A string field of the body that could name a click or a partner, if the body has one."""
     value = payload.get(field) if isinstance(payload, dict) else None
-    return value if isinstance(value, str) and value else None
+    return value if isinstance(value, str) and _LOOKUP_NAME.fullmatch(value) else None
+
+
+def webhook_id_of(headers: Mapping[str, str]) -> str:
+    """The delivery's `webhook-id`; 400 before anything is read or written when no key can hold it.
+
+    A missing id is left to the signature check (it signs the id), which answers 401.
+    """
+    webhook_id = headers.get("webhook-id", "")
+    if webhook_id and not WEBHOOK_ID.fullmatch(webhook_id):
+        raise MalformedHeader("webhook-id must be 1 to 256 printable ASCII characters", field="webhook-id")
+    return webhook_id
 
 
 def _click_in_body(ledger: LedgerStore, payload: Any) -> dict[str, Any] | None:
@@ -68,7 +86,8 @@ def _claimed_partner(headers: Mapping[str, str], payload: Any, click: Mapping[st
     Nothing here is trusted yet; it only chooses whose secrets the signature is checked against.
     """
     if headers.get(PARTNER_HEADER):
-        return headers[PARTNER_HEADER]
+        header = headers[PARTNER_HEADER]
+        return header if _LOOKUP_NAME.fullmatch(header) else None
     named = _named(payload, "partner_id")
     if named:
         return named
@@ -184,6 +203,7 @@ class ConversionDesk:
     ) -> ConversionResult:
         """Verify, then record a conversion or reversal once; every verified delivery is logged."""
         payload = parse_json_body(body)
+        webhook_id = webhook_id_of(headers)
         click_record = _click_in_body(self.ledger, payload)
         partner_id = verify_partner_signature(self.catalog, headers, body, payload, click_record)
         webhook = parse_partner_webhook(payload)
@@ -194,7 +214,7 @@ class ConversionDesk:
             result = self._conversion(partner_id, webhook, moment, click_record)
         else:
             result = self._reversal(partner_id, webhook, moment)
-        self._log_delivery(partner_id, headers.get("webhook-id", ""), webhook, result, moment)
+        self._log_delivery(partner_id, webhook_id, webhook, result, moment)
         metrics.add_metric(name=f"Webhook_{webhook.type}_{result.status}", unit="Count", value=1)
         return result
 
