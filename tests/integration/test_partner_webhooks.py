@@ -419,3 +419,59 @@ def test_names_too_long_for_a_store_key_are_refused_as_bad_input_not_a_store_err
 
 def _shown_counters(stores, offer_id):
     return {row["sk"]: row for row in stores.learning.counters(offer_id)}.get("*=*", {})
+
+
+@pytest.fixture
+def percent_click(stores):
+    """A click on a 10% offer (first purchases) of the seeded partner; yields (seeded, click_id)."""
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    offer = admin.create_offer(
+        stores.catalog,
+        OfferCreate(
+            partner_id=seeded.partner_id,
+            category="gifts",
+            creative=Creative(title="Gift box"),
+            landing_url="https://beans.example/gift",
+            payout=PercentPayout(bps=1000, actions=["first_purchase"]),
+        ),
+    )
+    from afterglow.services.decisions import signer
+    from afterglow.signing import TrackingClaims
+
+    token = signer().sign(
+        TrackingClaims(
+            seeded.retailer_id, "dec_p", offer.offer_id, "mixed", int(datetime.now(UTC).timestamp())
+        )
+    )
+    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    return seeded, click_id
+
+
+def _refund(seeded, reversal_id, amount_minor=None, conversion_id="p-1"):
+    return {
+        "type": "reversal",
+        "partner_id": seeded.partner_id,
+        "conversion_id": conversion_id,
+        "reversal_id": reversal_id,
+        "amount_minor": amount_minor,
+        "currency": "EUR" if amount_minor is not None else None,
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def test_a_duplicate_answers_the_payout_that_was_recorded_not_a_recomputation(stores, percent_click):
+    # Given a conversion recorded with a payout of 42.74 (10% of 427.40)
+    seeded, click_id = percent_click
+    bought = _conversion(click_id, "p-1", action="first_purchase", amount_minor=42_740, currency="EUR")
+    first = _deliver(stores, seeded.webhook_secret, bought)
+    assert (first.status, first.payout_minor) == ("recorded", 4274)
+    # When the partner re-sends it with another basket amount
+    resent = _deliver(stores, seeded.webhook_secret, {**bought, "amount_minor": 46_620}, "msg_2")
+    # Then the answer is a duplicate reporting what is recorded, not what the resend would pay
+    assert (resent.status, resent.payout_minor, resent.currency) == ("duplicate", 4274, "EUR")
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#p-1")["payout_minor"] == 4274
+    # And the same holds for a reversal re-sent with another refund amount
+    refund = _refund(seeded, "rf-1", 10_000)
+    assert _deliver(stores, seeded.webhook_secret, refund, "msg_r1").payout_minor == -1000
+    again = _deliver(stores, seeded.webhook_secret, {**refund, "amount_minor": 20_000}, "msg_r2")
+    assert (again.status, again.payout_minor, again.currency) == ("duplicate", -1000, "EUR")

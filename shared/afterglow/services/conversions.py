@@ -190,6 +190,18 @@ def _conversion_from_record(record: Mapping[str, Any] | None) -> RecordedConvers
     )
 
 
+def _duplicate(webhook: ConversionWebhook | ReversalWebhook, stored: Mapping[str, Any]) -> ConversionResult:
+    """The answer to a repeat delivery: the money as it was recorded the first time (a resend may
+    carry another amount, which changes nothing)."""
+    return ConversionResult(
+        status="duplicate",
+        conversion_id=webhook.conversion_id,
+        reversal_id=webhook.reversal_id if isinstance(webhook, ReversalWebhook) else None,
+        payout_minor=int(stored["payout_minor"]) if "payout_minor" in stored else None,
+        currency=stored.get("currency"),
+    )
+
+
 class ConversionDesk:
     """Receives partner webhooks: one instance per request, stores passed in."""
 
@@ -244,7 +256,7 @@ class ConversionDesk:
                 ),
             )
         assert click is not None
-        status = self.ledger.record_conversion_once(
+        status, recorded_before = self.ledger.record_conversion_once(
             f"CONVERSION#{partner_id}#{webhook.conversion_id}",
             now,
             {
@@ -287,8 +299,10 @@ class ConversionDesk:
                     key: verdict.payout_minor for key in spend_keys(verdict.currency, now.date()).values()
                 },
             )
+        if recorded_before is not None:
+            return _duplicate(webhook, recorded_before)
         return ConversionResult(
-            status="recorded" if status == "recorded" else "duplicate",
+            status="recorded",
             conversion_id=webhook.conversion_id,
             payout_minor=verdict.payout_minor,
             currency=verdict.currency,
@@ -303,10 +317,9 @@ class ConversionDesk:
             "reversal_id": webhook.reversal_id,
         }
         reversal_pk = f"REVERSAL#{partner_id}#{webhook.reversal_id}"
-        if record is not None and self.ledger.get(reversal_pk) is not None:
-            return ConversionResult(
-                status="duplicate", conversion_id=webhook.conversion_id, reversal_id=webhook.reversal_id
-            )
+        reversed_before = self.ledger.get(reversal_pk) if record is not None else None
+        if reversed_before is not None:
+            return _duplicate(webhook, reversed_before)
         verdict = reversal_amount(webhook, _conversion_from_record(record), now)
         if isinstance(verdict, Refused):
             return self._reject(
@@ -358,8 +371,10 @@ class ConversionDesk:
                 ),
                 retailer_id=record["retailer_id"],
             )
+        if status == "duplicate":  # a concurrent delivery of this reversal recorded it first
+            return _duplicate(webhook, self.ledger.get(reversal_pk) or {})
         return ConversionResult(
-            status=status,  # type: ignore[arg-type]
+            status="recorded",
             conversion_id=webhook.conversion_id,
             reversal_id=webhook.reversal_id,
             payout_minor=-verdict.payout_minor,

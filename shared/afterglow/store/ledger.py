@@ -74,13 +74,14 @@ class LedgerStore:
 
     def record_conversion_once(
         self, pk: str, at: datetime, body: dict[str, Any], *, once_per_click_action: str | None
-    ) -> str:
+    ) -> tuple[str, dict[str, Any] | None]:
         """Write a conversion once and, unless repeats are allowed, claim its click × action first.
 
         Two conditional puts, no transaction: the claim names the conversion that holds it, so a
         retry of the same conversion passes it again, and a crash between the two puts is healed
         by the partner's retry. Returns `recorded`, `duplicate` (this conversion id was recorded
-        before) or `repeat` (the click already converted for this action under another id).
+        before; with that record, as stored) or `repeat` (the click already converted for this
+        action under another id).
         """
         if once_per_click_action:
             try:
@@ -93,8 +94,9 @@ class LedgerStore:
             except Exception as error:
                 if not is_conditional_failure(error):
                     raise
-                return "repeat"
-        return "recorded" if self.record_once(pk, "conversion", at, body) is None else "duplicate"
+                return "repeat", None
+        existing = self.record_once(pk, "conversion", at, body)
+        return ("recorded", None) if existing is None else ("duplicate", existing)
 
     def record_reversal_once(
         self,
