@@ -36,6 +36,9 @@ class Click:
     clicked_at: datetime
     terms: OfferTerms
     context: dict[str, str]
+    # The shop's currency (the retailer's, which never changes): a percentage payout is a share of
+    # a basket in it. None when unknown; then no percentage conversion is paid.
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ def attribute(
         return Refused("action_not_paid_by_offer")
     if conversion.amount_minor is None or conversion.currency is None:
         return Refused("amount_required_for_percentage_payout")
+    if conversion.currency != click.currency:
+        return Refused("currency_mismatch")
     return Attributed(percent_of(conversion.amount_minor, payout.bps), conversion.currency)
 
 

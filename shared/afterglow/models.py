@@ -609,6 +609,10 @@ class DecisionExplanation(BaseModel):
 # --- conversions -------------------------------------------------------------------------------
 
 
+# A partner's money is an integer in JSON: `true`, `100.0` or `"100"` are mistakes, not amounts.
+WebhookMinorUnits = Annotated[
+    int, Field(strict=True, ge=0, le=10**12, description="Money in integer minor units (a JSON integer)")
+]
 # Printable ASCII: these end up in ledger keys, whose limits are in bytes (one per character here).
 PartnerRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
@@ -619,7 +623,7 @@ class _PartnerWebhookBody(Strict):
     partner_id: Annotated[
         PartnerRef | None, Field(description="Your partner id; needed when no click_id names you")
     ] = None
-    amount_minor: MinorUnits | None = None
+    amount_minor: WebhookMinorUnits | None = None
     currency: Currency | None = None
     occurred_at: AwareDatetime
 
@@ -637,9 +641,9 @@ class ConversionWebhook(_PartnerWebhookBody):
     click_id: Annotated[PartnerRef, Field(description="The click_id added to your landing page's URL")]
     conversion_id: Annotated[PartnerRef, Field(description="Partner's own id of this conversion")]
     action: ActionType = ActionType.SIGNUP
-    amount_minor: Annotated[MinorUnits | None, Field(description="Basket value, for percentage payouts")] = (
-        None
-    )
+    amount_minor: Annotated[
+        WebhookMinorUnits | None, Field(description="Basket value, for percentage payouts")
+    ] = None
 
 
 class ReversalWebhook(_PartnerWebhookBody):
@@ -649,7 +653,7 @@ class ReversalWebhook(_PartnerWebhookBody):
     conversion_id: Annotated[PartnerRef, Field(description="The partner's id of the original conversion")]
     reversal_id: Annotated[PartnerRef, Field(description="Partner's own id of this reversal (idempotency)")]
     amount_minor: Annotated[
-        MinorUnits | None,
+        WebhookMinorUnits | None,
         Field(description="Refunded basket amount (percentage payouts, prorated); omitted = all of it"),
     ] = None
 

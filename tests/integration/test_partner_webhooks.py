@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks import Webhook
 
+from afterglow.errors import InvalidInput
 from afterglow.models import Creative, OfferCreate, PercentPayout
 from afterglow.services import admin
 from afterglow.services.conversions import ConversionDesk
@@ -475,3 +476,53 @@ def test_a_duplicate_answers_the_payout_that_was_recorded_not_a_recomputation(st
     assert _deliver(stores, seeded.webhook_secret, refund, "msg_r1").payout_minor == -1000
     again = _deliver(stores, seeded.webhook_secret, {**refund, "amount_minor": 20_000}, "msg_r2")
     assert (again.status, again.payout_minor, again.currency) == ("duplicate", -1000, "EUR")
+
+
+@pytest.mark.parametrize("amount", [True, 100.0, "100", 1.5])
+def test_money_in_a_webhook_is_a_strict_integer_not_a_bool_float_or_string(stores, percent_click, amount):
+    seeded, click_id = percent_click
+    bought = _conversion(click_id, "strict-1", action="first_purchase", amount_minor=amount, currency="EUR")
+    with pytest.raises(InvalidInput) as refused:
+        _deliver(stores, seeded.webhook_secret, bought)
+    assert refused.value.field == "amount_minor"
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#strict-1") is None
+    refund = _refund(seeded, "strict-r1", 100)
+    with pytest.raises(InvalidInput) as refused:
+        _deliver(stores, seeded.webhook_secret, {**refund, "amount_minor": amount}, "msg_r")
+    assert refused.value.field == "amount_minor"
+
+
+def test_a_rejected_conversion_named_like_a_rejected_reversal_is_kept_as_its_own_rejection(stores, world):
+    # Given a reversal of an unknown conversion, rejected and kept for reconciliation
+    seeded, _, _ = world
+    assert _deliver(stores, seeded.webhook_secret, _refund(seeded, "X", conversion_id="nope")).status == (
+        "rejected"
+    )
+    # When a conversion whose id reads like that reversal's key is rejected too
+    as_partner = {"afterglow-partner": seeded.partner_id}
+    unknown = _conversion("clk_unknown", "reversal#X")
+    assert _deliver(stores, seeded.webhook_secret, unknown, "msg_2", **as_partner).status == "rejected"
+    # Then both rejections are kept, each with its own reason
+    day = datetime.now(UTC).date().isoformat()
+    kept = [r for r in stores.ledger.read_day(day) if r["kind"] == "rejected_conversion"]
+    assert sorted((r["conversion_id"], r.get("reversal_id"), r["reason"]) for r in kept) == [
+        ("nope", "X", "unknown_conversion"),
+        ("reversal#X", None, "unknown_click"),
+    ]
+
+
+def test_a_percentage_conversion_in_another_currency_than_the_shops_is_rejected_and_kept(
+    stores, percent_click
+):
+    # Given a click at a shop that sells in EUR on a 10% offer
+    seeded, click_id = percent_click
+    # When the partner reports the basket in USD
+    bought = _conversion(click_id, "usd-1", action="first_purchase", amount_minor=10_000, currency="USD")
+    result = _deliver(stores, seeded.webhook_secret, bought)
+    # Then nothing is owed, and the refusal is kept for reconciliation
+    assert (result.status, result.reason) == ("rejected", "currency_mismatch")
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#usd-1") is None
+    assert stores.ledger.get(f"REJECTED#{seeded.partner_id}#usd-1")["reason"] == "currency_mismatch"
+    # And the same basket in EUR is recorded
+    eur = _deliver(stores, seeded.webhook_secret, {**bought, "currency": "EUR", "conversion_id": "eur-1"})
+    assert (eur.status, eur.payout_minor, eur.currency) == ("recorded", 1000, "EUR")

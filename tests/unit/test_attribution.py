@@ -24,7 +24,7 @@ WINDOW_DAYS = 30
 FIXED = FixedPayout(currency="EUR", amounts={"signup": 700, "first_purchase": 1_500})
 
 
-def click(payout: Payout = FIXED, *, partner_id: str = "par_1") -> Click:
+def click(payout: Payout = FIXED, *, partner_id: str = "par_1", currency: str = "EUR") -> Click:
     return Click(
         click_id="clk_1",
         retailer_id="ret_1",
@@ -37,6 +37,7 @@ def click(payout: Payout = FIXED, *, partner_id: str = "par_1") -> Click:
             payout=payout, attribution_window_days=WINDOW_DAYS, lock_days=30, allow_repeat_conversions=False
         ),
         context={},
+        currency=currency,
     )
 
 
@@ -148,14 +149,24 @@ def test_a_percent_payout_rounds_half_up_and_carries_the_conversions_currency():
     # 12.5% of 12 345 is 1543.125; 15% of 10 is 1.5
     percent = PercentPayout(bps=1_250)
     assert attribute(
-        conversion(action="first_purchase", amount_minor=12_345, currency="USD"), "par_1", click(percent), NOW
+        conversion(action="first_purchase", amount_minor=12_345, currency="USD"),
+        "par_1",
+        click(percent, currency="USD"),
+        NOW,
     ) == Attributed(1_543, "USD")
     assert attribute(
         conversion(action="first_purchase", amount_minor=10, currency="GBP"),
         "par_1",
-        click(PercentPayout(bps=1_500)),
+        click(PercentPayout(bps=1_500), currency="GBP"),
         NOW,
     ) == Attributed(2, "GBP")
+
+
+def test_a_percent_payout_on_a_basket_in_another_currency_than_the_shops_is_refused():
+    in_dollars = conversion(action="first_purchase", amount_minor=10_000, currency="USD")
+    assert attribute(in_dollars, "par_1", click(PercentPayout(bps=1_000)), NOW) == Refused(
+        "currency_mismatch"
+    )
 
 
 @settings(max_examples=200)
@@ -166,7 +177,7 @@ def test_a_percent_payout_rounds_half_up_and_carries_the_conversions_currency():
 )
 def test_a_percent_payout_is_percent_of_the_converted_amount(amount_minor, bps, currency):
     converted = conversion(action="first_purchase", amount_minor=amount_minor, currency=currency)
-    result = attribute(converted, "par_1", click(PercentPayout(bps=bps)), NOW)
+    result = attribute(converted, "par_1", click(PercentPayout(bps=bps), currency=currency), NOW)
     assert result == Attributed(percent_of(amount_minor, bps), currency)
 
 

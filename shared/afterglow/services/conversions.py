@@ -3,6 +3,7 @@
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from time import monotonic
 from typing import Any
@@ -29,6 +30,7 @@ from afterglow.models import (
     DeliveryPage,
     PartnerWebhook,
     Payout,
+    PercentPayout,
     ReversalWebhook,
 )
 from afterglow.observability import logger, metrics
@@ -190,6 +192,18 @@ def _conversion_from_record(record: Mapping[str, Any] | None) -> RecordedConvers
     )
 
 
+def rejected_conversion_key(partner_id: str, conversion_id: str) -> str:
+    """Where a refused conversion is kept (once per partner × conversion id)."""
+    return f"REJECTED#{partner_id}#{conversion_id}"
+
+
+def rejected_reversal_key(partner_id: str, reversal_id: str) -> str:
+    """Where a refused reversal is kept: a prefix of its own, so no conversion id (any printable
+    text, `reversal#X` included) can name a refused reversal's key. Until this prefix, refused
+    reversals were kept under `REJECTED#<partner>#reversal#<id>`; they are read by kind, not key."""
+    return f"REJECTED_REVERSAL#{partner_id}#{reversal_id}"
+
+
 def _duplicate(webhook: ConversionWebhook | ReversalWebhook, stored: Mapping[str, Any]) -> ConversionResult:
     """The answer to a repeat delivery: the money as it was recorded the first time (a resend may
     carry another amount, which changes nothing)."""
@@ -238,6 +252,8 @@ class ConversionDesk:
         click_record: Mapping[str, Any] | None,
     ) -> ConversionResult:
         click = click_from_record(click_record)
+        if click is not None and isinstance(click.terms.payout, PercentPayout):
+            click = replace(click, currency=self._shop_currency(click.retailer_id))
         verdict = attribute(webhook, partner_id, click, now)
         reference = {
             "partner_id": partner_id,
@@ -246,7 +262,7 @@ class ConversionDesk:
         }
         if isinstance(verdict, Refused):
             return self._reject(
-                f"REJECTED#{partner_id}#{webhook.conversion_id}",
+                rejected_conversion_key(partner_id, webhook.conversion_id),
                 reference,
                 click,
                 verdict,
@@ -280,7 +296,7 @@ class ConversionDesk:
         if status == "repeat":
             refused = Refused("click_already_converted_for_this_action")
             return self._reject(
-                f"REJECTED#{partner_id}#{webhook.conversion_id}",
+                rejected_conversion_key(partner_id, webhook.conversion_id),
                 reference,
                 click,
                 refused,
@@ -308,6 +324,11 @@ class ConversionDesk:
             currency=verdict.currency,
         )
 
+    def _shop_currency(self, retailer_id: str) -> str | None:
+        """The currency a retailer sells in (one read, for percentage payouts only)."""
+        retailer = self.catalog.get("RETAILER", retailer_id)
+        return str(retailer["currency"]) if retailer else None
+
     def _reversal(self, partner_id: str, webhook: ReversalWebhook, now: datetime) -> ConversionResult:
         conversion_pk = f"CONVERSION#{partner_id}#{webhook.conversion_id}"
         record = self.ledger.get(conversion_pk)
@@ -323,7 +344,7 @@ class ConversionDesk:
         verdict = reversal_amount(webhook, _conversion_from_record(record), now)
         if isinstance(verdict, Refused):
             return self._reject(
-                f"REJECTED#{partner_id}#reversal#{webhook.reversal_id}",
+                rejected_reversal_key(partner_id, webhook.reversal_id),
                 reference,
                 None,
                 verdict,
@@ -358,7 +379,7 @@ class ConversionDesk:
         if status == "exceeds_payout":  # a concurrent reversal took the rest first
             refused = Refused("already_fully_reversed")
             return self._reject(
-                f"REJECTED#{partner_id}#reversal#{webhook.reversal_id}",
+                rejected_reversal_key(partner_id, webhook.reversal_id),
                 reference,
                 None,
                 refused,
