@@ -424,7 +424,11 @@ def _shown_counters(stores, offer_id):
 
 @pytest.fixture
 def percent_click(stores):
-    """A click on a 10% offer (first purchases) of the seeded partner; yields (seeded, click_id)."""
+    """A click on a 10% offer (first purchases) of the seeded partner: (seeded, click_id)."""
+    return _percent_click(stores)
+
+
+def _percent_click(stores):
     seeded = seed_catalog(stores.catalog, category="coffee")
     offer = admin.create_offer(
         stores.catalog,
@@ -526,3 +530,43 @@ def test_a_percentage_conversion_in_another_currency_than_the_shops_is_rejected_
     # And the same basket in EUR is recorded
     eur = _deliver(stores, seeded.webhook_secret, {**bought, "currency": "EUR", "conversion_id": "eur-1"})
     assert (eur.status, eur.payout_minor, eur.currency) == ("recorded", 1000, "EUR")
+
+
+def test_a_basket_refunded_in_four_parts_reverses_the_whole_payout(stores, percent_click):
+    # Given a conversion of 100.07 paying 10.01 (10%, half up)
+    seeded, click_id = percent_click
+    bought = _conversion(click_id, "p-1", action="first_purchase", amount_minor=10_007, currency="EUR")
+    assert _deliver(stores, seeded.webhook_secret, bought).payout_minor == 1001
+    # When the whole basket is refunded in four parts (each part's share alone rounds down)
+    parts = [2_501, 2_502, 2_502, 2_502]
+    taken_back = [
+        _deliver(stores, seeded.webhook_secret, _refund(seeded, f"rf-{n}", part), f"msg_rf{n}").payout_minor
+        for n, part in enumerate(parts)
+    ]
+    # Then the parts take back the whole payout, not a cent is left billed
+    assert sum(taken_back) == -1001
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#p-1")["reversed_minor"] == 1001
+
+
+def test_concurrent_partial_refunds_take_back_exactly_the_payout(moto_server_stores):
+    # Given a conversion of 100.07 paying 10.01
+    stores = moto_server_stores
+    seeded, click_id = _percent_click(stores)
+    bought = _conversion(click_id, "p-1", action="first_purchase", amount_minor=10_007, currency="EUR")
+    assert _deliver(stores, seeded.webhook_secret, bought).payout_minor == 1001
+    # When its basket is refunded in eight parts delivered at the same time
+    parts = [1_250] * 7 + [1_257]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(
+                lambda n: _deliver(
+                    stores, seeded.webhook_secret, _refund(seeded, f"rf-{n}", parts[n]), f"m{n}"
+                ),
+                range(8),
+            )
+        )
+    # Then every part is recorded and together they take back the whole payout, no more
+    assert [r.status for r in results] == ["recorded"] * 8
+    assert sum(r.payout_minor for r in results) == -1001
+    recorded = stores.ledger.get(f"CONVERSION#{seeded.partner_id}#p-1")
+    assert (recorded["reversed_minor"], recorded["refunded_minor"]) == (1001, 10_007)

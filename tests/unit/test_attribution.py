@@ -1,6 +1,8 @@
 """Attribution: whether a partner's conversion counts, and what it pays. Terms are the click's."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +14,7 @@ from afterglow.attribution import (
     OfferTerms,
     RecordedConversion,
     Refused,
+    TakenBack,
     attribute,
     reversal_amount,
 )
@@ -208,12 +211,13 @@ def reversal(amount_minor: int | None = None, currency: str | None = None) -> Re
 
 
 def test_a_full_reversal_takes_back_what_is_not_yet_reversed():
-    assert reversal_amount(reversal(), recorded(reversed_minor=300), NOW) == Attributed(700, "EUR")
+    # ... and refunds the rest of the basket
+    assert reversal_amount(reversal(), recorded(reversed_minor=300), NOW) == TakenBack(700, "EUR", 10_000)
 
 
 def test_a_partial_refund_is_prorated_and_rounded_half_up():
     # 1 000 × 2 345 / 10 000 = 234.5
-    assert reversal_amount(reversal(2_345), recorded(), NOW) == Attributed(235, "EUR")
+    assert reversal_amount(reversal(2_345), recorded(), NOW) == TakenBack(235, "EUR", 2_345)
 
 
 def test_a_locked_conversion_cannot_be_reversed():
@@ -226,3 +230,48 @@ def test_a_reversal_of_an_unknown_conversion_is_refused():
 
 def test_a_reversal_in_another_currency_is_refused():
     assert reversal_amount(reversal(100, "USD"), recorded(), NOW) == Refused("currency_mismatch")
+
+
+def _refund_in_parts(payout_minor: int, amount_minor: int, parts: list[int]) -> list[int]:
+    """Apply partial refunds one after the other, as the ledger records them; the payouts taken back."""
+    conversion = recorded(payout_minor=payout_minor, amount_minor=amount_minor)
+    taken = []
+    for part in parts:
+        result = reversal_amount(reversal(part), conversion, NOW)
+        if isinstance(result, Refused):  # only once nothing is left to take back
+            assert result.reason == "already_fully_reversed" and sum(taken) == payout_minor
+            taken.append(0)
+            continue
+        taken.append(result.payout_minor)
+        conversion = replace(
+            conversion,
+            reversed_minor=conversion.reversed_minor + result.payout_minor,
+            refunded_minor=conversion.refunded_minor + result.refund_minor,
+        )
+    return taken
+
+
+@st.composite
+def basket_split(draw: st.DrawFn) -> tuple[int, int, list[int]]:
+    """A conversion (payout, basket) and its basket cut into 1..8 positive parts."""
+    amount = draw(st.integers(min_value=1, max_value=10**9))
+    payout = draw(st.integers(min_value=0, max_value=amount))
+    cuts = draw(st.sets(st.integers(min_value=1, max_value=amount - 1), max_size=7)) if amount > 1 else set()
+    bounds = [0, *sorted(cuts), amount]
+    return payout, amount, [high - low for low, high in pairwise(bounds)]
+
+
+def test_a_basket_refunded_in_four_parts_takes_back_the_whole_payout():
+    # 1 001 x 2 501 / 10 007 and 1 001 x 2 502 / 10 007 each round down: per part, a cent stays billed
+    assert sum(_refund_in_parts(1_001, 10_007, [2_501, 2_502, 2_502, 2_502])) == 1_001
+
+
+@settings(max_examples=300)
+@given(basket_split())
+def test_refunds_that_add_up_to_the_basket_take_back_exactly_the_payout_and_never_more(split):
+    payout, amount, parts = split
+    taken = _refund_in_parts(payout, amount, parts)
+    assert sum(taken) == payout
+    # And at every step what is taken back so far is the prorated share of what is refunded so far
+    for n in range(1, len(parts) + 1):
+        assert sum(taken[:n]) == (payout * sum(parts[:n]) * 2 + amount) // (2 * amount) <= payout

@@ -22,7 +22,7 @@ from afterglow.attribution import (
     reversal_amount,
 )
 from afterglow.budgets import spend_keys
-from afterglow.errors import InvalidInput, MalformedHeader, MalformedJson, Unauthorized
+from afterglow.errors import InvalidInput, MalformedHeader, MalformedJson, StoreUnavailable, Unauthorized
 from afterglow.models import (
     ConversionResult,
     ConversionWebhook,
@@ -47,6 +47,7 @@ WEBHOOK_ID = re.compile(r"[\x20-\x7e]{1,256}")
 _LOOKUP_NAME = re.compile(r"[\x21-\x7e]{1,128}")
 _webhook_body: TypeAdapter[PartnerWebhook] = TypeAdapter(PartnerWebhook)
 _payout_terms: TypeAdapter[Payout] = TypeAdapter(Payout)
+REVERSAL_TRIES = 10  # each lost race means another reversal of the conversion landed; read it again
 
 
 def parse_json_body(body: bytes) -> Any:
@@ -189,6 +190,7 @@ def _conversion_from_record(record: Mapping[str, Any] | None) -> RecordedConvers
         amount_minor=record.get("amount_minor"),
         reversed_minor=int(record.get("reversed_minor", 0)),
         locks_at=datetime.fromisoformat(record["locks_at"]),
+        refunded_minor=int(record.get("refunded_minor", 0)),
     )
 
 
@@ -331,76 +333,68 @@ class ConversionDesk:
 
     def _reversal(self, partner_id: str, webhook: ReversalWebhook, now: datetime) -> ConversionResult:
         conversion_pk = f"CONVERSION#{partner_id}#{webhook.conversion_id}"
-        record = self.ledger.get(conversion_pk)
+        reversal_pk = f"REVERSAL#{partner_id}#{webhook.reversal_id}"
         reference = {
             "partner_id": partner_id,
             "conversion_id": webhook.conversion_id,
             "reversal_id": webhook.reversal_id,
         }
-        reversal_pk = f"REVERSAL#{partner_id}#{webhook.reversal_id}"
-        reversed_before = self.ledger.get(reversal_pk) if record is not None else None
-        if reversed_before is not None:
-            return _duplicate(webhook, reversed_before)
-        verdict = reversal_amount(webhook, _conversion_from_record(record), now)
-        if isinstance(verdict, Refused):
-            return self._reject(
-                rejected_reversal_key(partner_id, webhook.reversal_id),
-                reference,
-                None,
-                verdict,
+        # Each try reads the conversion's totals and writes only if they are still those: a reversal
+        # of the same conversion landing in between sends this one round again, with the new totals.
+        for _ in range(REVERSAL_TRIES):
+            record = self.ledger.get(conversion_pk)
+            reversed_before = self.ledger.get(reversal_pk) if record is not None else None
+            if reversed_before is not None:
+                return _duplicate(webhook, reversed_before)
+            conversion = _conversion_from_record(record)
+            verdict = reversal_amount(webhook, conversion, now)
+            if isinstance(verdict, Refused):
+                return self._reject(
+                    rejected_reversal_key(partner_id, webhook.reversal_id),
+                    reference,
+                    None,
+                    verdict,
+                    now,
+                    ConversionResult(
+                        status="rejected",
+                        reason=verdict.reason,
+                        conversion_id=webhook.conversion_id,
+                        reversal_id=webhook.reversal_id,
+                    ),
+                    retailer_id=record["retailer_id"] if record else "-",
+                )
+            assert record is not None and conversion is not None
+            status = self.ledger.record_reversal_once(
+                reversal_pk,
+                conversion_pk,
                 now,
-                ConversionResult(
-                    status="rejected",
-                    reason=verdict.reason,
+                {
+                    **reference,
+                    "retailer_id": record["retailer_id"],
+                    "offer_id": record["offer_id"],
+                    "decision_id": record["decision_id"],
+                    "arm": record["arm"],
+                    "occurred_at": webhook.occurred_at.astimezone(UTC).isoformat(),
+                    "payout_minor": -verdict.payout_minor,
+                    "currency": verdict.currency,
+                    "refund_amount_minor": webhook.amount_minor,
+                },
+                payout_minor=verdict.payout_minor,
+                refund_minor=verdict.refund_minor,
+                seen_reversed_minor=conversion.reversed_minor,
+                seen_refunded_minor=conversion.refunded_minor,
+            )
+            if status == "duplicate":  # a concurrent delivery of this reversal recorded it first
+                return _duplicate(webhook, self.ledger.get(reversal_pk) or {})
+            if status == "recorded":
+                return ConversionResult(
+                    status="recorded",
                     conversion_id=webhook.conversion_id,
                     reversal_id=webhook.reversal_id,
-                ),
-                retailer_id=record["retailer_id"] if record else "-",
-            )
-        assert record is not None
-        status = self.ledger.record_reversal_once(
-            reversal_pk,
-            conversion_pk,
-            now,
-            {
-                **reference,
-                "retailer_id": record["retailer_id"],
-                "offer_id": record["offer_id"],
-                "decision_id": record["decision_id"],
-                "arm": record["arm"],
-                "occurred_at": webhook.occurred_at.astimezone(UTC).isoformat(),
-                "payout_minor": -verdict.payout_minor,
-                "currency": verdict.currency,
-                "refund_amount_minor": webhook.amount_minor,
-            },
-            amount_minor=verdict.payout_minor,
-            payout_minor=int(record["payout_minor"]),
-        )
-        if status == "exceeds_payout":  # a concurrent reversal took the rest first
-            refused = Refused("already_fully_reversed")
-            return self._reject(
-                rejected_reversal_key(partner_id, webhook.reversal_id),
-                reference,
-                None,
-                refused,
-                now,
-                ConversionResult(
-                    status="rejected",
-                    reason=refused.reason,
-                    conversion_id=webhook.conversion_id,
-                    reversal_id=webhook.reversal_id,
-                ),
-                retailer_id=record["retailer_id"],
-            )
-        if status == "duplicate":  # a concurrent delivery of this reversal recorded it first
-            return _duplicate(webhook, self.ledger.get(reversal_pk) or {})
-        return ConversionResult(
-            status="recorded",
-            conversion_id=webhook.conversion_id,
-            reversal_id=webhook.reversal_id,
-            payout_minor=-verdict.payout_minor,
-            currency=verdict.currency,
-        )
+                    payout_minor=-verdict.payout_minor,
+                    currency=verdict.currency,
+                )
+        raise StoreUnavailable("other reversals of this conversion are being recorded; retry")
 
     def _reject(
         self,
