@@ -116,7 +116,8 @@ def reversal_amount(
     A full reversal takes back whatever is not yet reversed (and refunds the rest of the basket).
     A partial refund of a percentage conversion is prorated cumulatively: payout × everything
     refunded so far / converted amount, rounded half up, minus what was already taken back. So
-    refunds that add up to the basket take back exactly the payout, however the basket was split.
+    refunds that add up to the basket take back exactly the payout, however the basket was split;
+    and together they can never refund more than the basket.
     """
     if conversion is None:
         return Refused("unknown_conversion")
@@ -132,8 +133,8 @@ def reversal_amount(
         return Refused("currency_mismatch")
     if conversion.amount_minor is None:
         return Refused("partial_reversal_needs_a_percentage_conversion")
-    if reversal.amount_minor > conversion.amount_minor:
+    refunded = conversion.refunded_minor + reversal.amount_minor
+    if refunded > conversion.amount_minor:  # all refunds together, not each on its own
         return Refused("refund_exceeds_converted_amount")
-    refunded = min(conversion.refunded_minor + reversal.amount_minor, conversion.amount_minor)
     due = prorate(conversion.payout_minor, refunded, conversion.amount_minor) - conversion.reversed_minor
     return TakenBack(min(max(due, 0), remaining), conversion.currency, reversal.amount_minor)

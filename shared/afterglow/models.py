@@ -653,7 +653,7 @@ class ReversalWebhook(_PartnerWebhookBody):
     conversion_id: Annotated[PartnerRef, Field(description="The partner's id of the original conversion")]
     reversal_id: Annotated[PartnerRef, Field(description="Partner's own id of this reversal (idempotency)")]
     amount_minor: Annotated[
-        WebhookMinorUnits | None,
+        Annotated[WebhookMinorUnits, Field(gt=0)] | None,
         Field(description="Refunded basket amount (percentage payouts, prorated); omitted = all of it"),
     ] = None
 

@@ -570,3 +570,24 @@ def test_concurrent_partial_refunds_take_back_exactly_the_payout(moto_server_sto
     assert sum(r.payout_minor for r in results) == -1001
     recorded = stores.ledger.get(f"CONVERSION#{seeded.partner_id}#p-1")
     assert (recorded["reversed_minor"], recorded["refunded_minor"]) == (1001, 10_007)
+
+
+def test_refunds_can_never_add_up_to_more_than_the_basket_and_a_zero_refund_is_refused(stores, percent_click):
+    # Given a conversion of a 100.00 basket paying 10.00
+    seeded, click_id = percent_click
+    bought = _conversion(click_id, "p-1", action="first_purchase", amount_minor=10_000, currency="EUR")
+    assert _deliver(stores, seeded.webhook_secret, bought).payout_minor == 1000
+    # When a refund of nothing is sent, it is refused as bad input, and nothing is recorded
+    with pytest.raises(InvalidInput) as refused:
+        _deliver(stores, seeded.webhook_secret, _refund(seeded, "rf-0", 0), "msg_r0")
+    assert refused.value.field == "amount_minor"
+    assert stores.ledger.get(f"REVERSAL#{seeded.partner_id}#rf-0") is None
+    # And refunds of 60.00 then 60.00 again: the second would refund more than was bought
+    first = _deliver(stores, seeded.webhook_secret, _refund(seeded, "rf-1", 6_000), "msg_r1")
+    second = _deliver(stores, seeded.webhook_secret, _refund(seeded, "rf-2", 6_000), "msg_r2")
+    assert (first.status, first.payout_minor) == ("recorded", -600)
+    assert (second.status, second.reason) == ("rejected", "refund_exceeds_converted_amount")
+    # While the 40.00 still unrefunded can be refunded, and takes back the rest of the payout
+    rest = _deliver(stores, seeded.webhook_secret, _refund(seeded, "rf-3", 4_000), "msg_r3")
+    assert (rest.status, rest.payout_minor) == ("recorded", -400)
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#p-1")["refunded_minor"] == 10_000

@@ -7,6 +7,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from afterglow.attribution import (
     Attributed,
@@ -275,3 +276,14 @@ def test_refunds_that_add_up_to_the_basket_take_back_exactly_the_payout_and_neve
     # And at every step what is taken back so far is the prorated share of what is refunded so far
     for n in range(1, len(parts) + 1):
         assert sum(taken[:n]) == (payout * sum(parts[:n]) * 2 + amount) // (2 * amount) <= payout
+
+
+def test_refunds_together_never_exceed_the_converted_basket():
+    refunded = replace(recorded(reversed_minor=600, amount_minor=10_000), refunded_minor=6_000)
+    assert reversal_amount(reversal(6_000), refunded, NOW) == Refused("refund_exceeds_converted_amount")
+    assert reversal_amount(reversal(4_000), refunded, NOW) == TakenBack(400, "EUR", 4_000)
+
+
+def test_a_refund_of_nothing_is_not_a_reversal():
+    with pytest.raises(ValidationError, match="amount_minor"):
+        reversal(0)
