@@ -274,6 +274,12 @@ class ConversionDesk:
                 ),
             )
         assert click is not None
+        counting = self.learning.counter_update(
+            click.offer_id,
+            click.context,
+            {"converted": 1, "revenue_minor": verdict.payout_minor},
+            {key: verdict.payout_minor for key in spend_keys(verdict.currency, now.date()).values()},
+        )
         status, recorded_before = self.ledger.record_conversion_once(
             f"CONVERSION#{partner_id}#{webhook.conversion_id}",
             now,
@@ -294,6 +300,7 @@ class ConversionDesk:
             once_per_click_action=None
             if click.terms.allow_repeat_conversions
             else f"CLICKACTION#{click.click_id}#{webhook.action.value}",
+            counting=counting,
         )
         if status == "repeat":
             refused = Refused("click_already_converted_for_this_action")
@@ -306,16 +313,6 @@ class ConversionDesk:
                 ConversionResult(
                     status="rejected", reason=refused.reason, conversion_id=webhook.conversion_id
                 ),
-            )
-        if status == "recorded":
-            self.learning.add_feedback(
-                click.offer_id,
-                click.context,
-                converted=1,
-                revenue_minor=verdict.payout_minor,
-                spend={
-                    key: verdict.payout_minor for key in spend_keys(verdict.currency, now.date()).values()
-                },
             )
         if recorded_before is not None:
             return _duplicate(webhook, recorded_before)

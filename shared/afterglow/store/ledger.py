@@ -73,15 +73,22 @@ class LedgerStore:
         return not self._transact(writes)
 
     def record_conversion_once(
-        self, pk: str, at: datetime, body: dict[str, Any], *, once_per_click_action: str | None
+        self,
+        pk: str,
+        at: datetime,
+        body: dict[str, Any],
+        *,
+        once_per_click_action: str | None,
+        counting: CounterUpdate | None = None,
     ) -> tuple[str, dict[str, Any] | None]:
         """Write a conversion once and, unless repeats are allowed, claim its click × action first.
 
-        Two conditional puts, no transaction: the claim names the conversion that holds it, so a
-        retry of the same conversion passes it again, and a crash between the two puts is healed
-        by the partner's retry. Returns `recorded`, `duplicate` (this conversion id was recorded
-        before; with that record, as stored) or `repeat` (the click already converted for this
-        action under another id).
+        The claim is a conditional put of its own: it names the conversion that holds it, so a
+        retry of the same conversion passes it again, and a crash after it is healed by the
+        partner's retry. The conversion and the counters it feeds (`counting`) are one transaction:
+        never recorded without being counted, nor counted twice. Returns `recorded`, `duplicate`
+        (this conversion id was recorded before; with that record, as stored) or `repeat` (the
+        click already converted for this action under another id).
         """
         if once_per_click_action:
             try:
@@ -95,7 +102,7 @@ class LedgerStore:
                 if not is_conditional_failure(error):
                     raise
                 return "repeat", None
-        existing = self.record_once(pk, "conversion", at, body)
+        existing = self.record_once(pk, "conversion", at, body, counting=counting)
         return ("recorded", None) if existing is None else ("duplicate", existing)
 
     def record_reversal_once(
