@@ -591,3 +591,15 @@ def test_refunds_can_never_add_up_to_more_than_the_basket_and_a_zero_refund_is_r
     rest = _deliver(stores, seeded.webhook_secret, _refund(seeded, "rf-3", 4_000), "msg_r3")
     assert (rest.status, rest.payout_minor) == ("recorded", -400)
     assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#p-1")["refunded_minor"] == 10_000
+
+
+def test_a_resend_of_a_recorded_conversion_is_a_duplicate_even_when_it_would_now_be_refused(stores, world):
+    # Given a recorded conversion
+    seeded, click_id, _ = world
+    assert _deliver(stores, seeded.webhook_secret, _conversion(click_id, "c-1")).status == "recorded"
+    # When the partner re-sends it after the attribution window (here: with a far-off occurred_at)
+    late = (datetime.now(UTC) + timedelta(days=40)).isoformat()
+    again = _deliver(stores, seeded.webhook_secret, _conversion(click_id, "c-1", occurred_at=late), "msg_2")
+    # Then it is the same conversion: a duplicate with what was recorded, and no refusal is kept
+    assert (again.status, again.payout_minor, again.currency) == ("duplicate", 700, "EUR")
+    assert stores.ledger.get(f"REJECTED#{seeded.partner_id}#c-1") is None

@@ -263,6 +263,11 @@ class ConversionDesk:
             "click_id": webhook.click_id,
         }
         if isinstance(verdict, Refused):
+            # A resend of a conversion recorded earlier is that conversion, whatever it now says
+            # (the window may have closed since): a duplicate, not a refusal to reconcile.
+            recorded = self.ledger.get(f"CONVERSION#{partner_id}#{webhook.conversion_id}")
+            if recorded is not None:
+                return _duplicate(webhook, recorded)
             return self._reject(
                 rejected_conversion_key(partner_id, webhook.conversion_id),
                 reference,
