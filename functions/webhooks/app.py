@@ -27,7 +27,7 @@ async def post_conversion(request: Request, stores: Annotated[Stores, Depends(st
     Bad signature → 401 (retry with a correct one); malformed body → 400/422 (fix, then retry);
     refused for a business reason → 200 `rejected` with a reason (retrying cannot help); 5xx → retry.
     """
-    # The signature covers the raw bytes, so the body is read raw and parsed only after verification.
+    # The signature covers the raw bytes, so the body is read raw (and parsed once, by the service).
     body = await request.body()
     return receive_conversion(stores.catalog, stores.ledger, stores.learning, request.headers, body)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from afterglow.models import ConversionWebhook, FixedPayout, Payout, ReversalWebhook
-from afterglow.money import percent_of
+from afterglow.money import percent_of, prorate
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -36,6 +36,9 @@ class Click:
     clicked_at: datetime
     terms: OfferTerms
     context: dict[str, str]
+    # The shop's currency (the retailer's, which never changes): a percentage payout is a share of
+    # a basket in it. None when unknown; then no percentage conversion is paid.
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ def attribute(
         return Refused("action_not_paid_by_offer")
     if conversion.amount_minor is None or conversion.currency is None:
         return Refused("amount_required_for_percentage_payout")
+    if conversion.currency != click.currency:
+        return Refused("currency_mismatch")
     return Attributed(percent_of(conversion.amount_minor, payout.bps), conversion.currency)
 
 
@@ -84,8 +89,18 @@ class RecordedConversion:
     payout_minor: int
     currency: str
     amount_minor: int | None  # the converted basket, for percentage payouts
-    reversed_minor: int
+    reversed_minor: int  # payout taken back so far
     locks_at: datetime
+    refunded_minor: int = 0  # basket refunded so far (percentage payouts)
+
+
+@dataclass(frozen=True)
+class TakenBack:
+    """What a reversal takes back: part of the payout (positive) and how much basket it refunds."""
+
+    payout_minor: int
+    currency: str
+    refund_minor: int
 
 
 def lock_time(recorded_at: datetime, lock_days: int) -> datetime:
@@ -95,11 +110,14 @@ def lock_time(recorded_at: datetime, lock_days: int) -> datetime:
 
 def reversal_amount(
     reversal: ReversalWebhook, conversion: RecordedConversion | None, now: datetime
-) -> Attributed | Refused:
+) -> TakenBack | Refused:
     """How much of a conversion's payout a reversal takes back (a positive amount), or why not.
 
-    A full reversal takes back whatever is not yet reversed. A partial refund of a percentage
-    conversion is prorated: payout × refunded / converted amount, rounded half up.
+    A full reversal takes back whatever is not yet reversed (and refunds the rest of the basket).
+    A partial refund of a percentage conversion is prorated cumulatively: payout × everything
+    refunded so far / converted amount, rounded half up, minus what was already taken back. So
+    refunds that add up to the basket take back exactly the payout, however the basket was split;
+    and together they can never refund more than the basket.
     """
     if conversion is None:
         return Refused("unknown_conversion")
@@ -109,14 +127,14 @@ def reversal_amount(
     if remaining <= 0:
         return Refused("already_fully_reversed")
     if reversal.amount_minor is None:
-        return Attributed(remaining, conversion.currency)
+        rest_of_basket = (conversion.amount_minor or 0) - conversion.refunded_minor
+        return TakenBack(remaining, conversion.currency, max(rest_of_basket, 0))
     if reversal.currency != conversion.currency:
         return Refused("currency_mismatch")
     if conversion.amount_minor is None:
         return Refused("partial_reversal_needs_a_percentage_conversion")
-    if reversal.amount_minor > conversion.amount_minor:
+    refunded = conversion.refunded_minor + reversal.amount_minor
+    if refunded > conversion.amount_minor:  # all refunds together, not each on its own
         return Refused("refund_exceeds_converted_amount")
-    prorated = (conversion.payout_minor * reversal.amount_minor * 2 + conversion.amount_minor) // (
-        2 * conversion.amount_minor
-    )
-    return Attributed(min(prorated, remaining), conversion.currency)
+    due = prorate(conversion.payout_minor, refunded, conversion.amount_minor) - conversion.reversed_minor
+    return TakenBack(min(max(due, 0), remaining), conversion.currency, reversal.amount_minor)

@@ -19,13 +19,14 @@ this month; `reason` names our refusal if we refused it), `missing_in_partner_st
 it, they do not list it; conversions fully reversed within the month are not reported),
 `amount_differs`, `currency_differs`, `duplicate_in_partner_statement`, `unreadable_row` (with the
 line number), and — with or without a partner statement — `rejected` (a webhook we refused, with
-its reason) and `late` (recorded this month, occurred in an earlier one).
+its reason, unless the partner re-sent it and it was recorded that month: a refusal since resolved
+is not an open issue) and `late` (recorded this month, occurred in an earlier one).
 """
 
 import csv
 import io
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 MAX_STATEMENT_ROWS = 1_000_000
 
@@ -50,25 +51,46 @@ DISCREPANCY_COLUMNS = [f.name for f in fields(Discrepancy)]
 class LedgerSide:
     """Our view of one partner's month, built from the days' money lines and rejections."""
 
-    amounts: dict[str, tuple[int, str]]  # conversion id -> (net payout this month, currency)
-    rejected: dict[str, tuple[str, str]]  # conversion id#reversal id -> (reason, reversal id)
-    late: dict[str, tuple[int, str, str]]  # conversion id -> (payout, currency, occurred_at)
+    amounts: dict[str, tuple[int, str]] = field(default_factory=dict)  # conversion id -> (net, currency)
+    # (conversion id, reversal id or "") -> reason: ids are partner text, `#` included, so a tuple
+    rejected: dict[tuple[str, str], str] = field(default_factory=dict)
+    late: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # id -> (payout, currency, at)
+    recorded_conversions: set[str] = field(default_factory=set)
+    recorded_reversals: set[str] = field(default_factory=set)
 
     @classmethod
     def empty(cls) -> "LedgerSide":
-        return cls({}, {}, {})
+        return cls()
 
     def add_money_line(self, row: Mapping[str, str], month: str) -> None:
         """Add one row of a day's `conversions.csv`."""
         amount, currency = self.amounts.get(row["conversion_id"], (0, row["currency"]))
         self.amounts[row["conversion_id"]] = (amount + int(row["payout_minor"]), currency)
+        if row["kind"] == "conversion":
+            self.recorded_conversions.add(row["conversion_id"])
+        else:
+            self.recorded_reversals.add(row.get("reversal_id") or "")
         occurred = row.get("occurred_at") or ""
         if row["kind"] == "conversion" and occurred and occurred[:7] < month:
             self.late[row["conversion_id"]] = (int(row["payout_minor"]), row["currency"], occurred)
 
     def add_rejection(self, row: Mapping[str, str]) -> None:
         """Add one row of a day's `rejections.csv`."""
-        self.rejected[f"{row['conversion_id']}#{row['reversal_id']}"] = (row["reason"], row["reversal_id"])
+        self.rejected[(row["conversion_id"], row["reversal_id"])] = row["reason"]
+
+    def open_rejections(self) -> list[tuple[str, str, str]]:
+        """(conversion id, reversal id, reason) of each refusal that still stands, in id order: a
+        webhook refused once and recorded when re-sent (the same conversion or reversal id) is not."""
+        return [
+            (conversion_id, reversal_id, reason)
+            for (conversion_id, reversal_id), reason in sorted(self.rejected.items())
+            if not self._resolved(conversion_id, reversal_id)
+        ]
+
+    def _resolved(self, conversion_id: str, reversal_id: str) -> bool:
+        if reversal_id:
+            return reversal_id in self.recorded_reversals
+        return conversion_id in self.recorded_conversions
 
 
 def parse_partner_statement(body: bytes) -> tuple[dict[str, tuple[int, str, int]], list[Discrepancy]]:
@@ -113,8 +135,8 @@ def parse_partner_statement(body: bytes) -> tuple[dict[str, tuple[int, str, int]
 def compare(ledger: LedgerSide, statement: bytes | None) -> list[Discrepancy]:
     """Every discrepancy of one partner's month (see the module docstring), in a stable order."""
     found = [
-        Discrepancy("rejected", key.split("#", 1)[0], reversal_id=reversal_id, reason=reason)
-        for key, (reason, reversal_id) in ledger.rejected.items()
+        Discrepancy("rejected", conversion_id, reversal_id=reversal_id, reason=reason)
+        for conversion_id, reversal_id, reason in ledger.open_rejections()
     ]
     found += [
         Discrepancy(
@@ -134,7 +156,9 @@ def compare(ledger: LedgerSide, statement: bytes | None) -> list[Discrepancy]:
 
 
 def _line_by_line(ledger: LedgerSide, theirs: Mapping[str, tuple[int, str, int]]) -> Iterable[Discrepancy]:
-    refused = {key.split("#", 1)[0]: reason for key, (reason, _) in ledger.rejected.items()}
+    refused: dict[str, str] = {}
+    for (conversion_id, _), reason in sorted(ledger.rejected.items()):  # the conversion's own first
+        refused.setdefault(conversion_id, reason)
     for conversion_id, (amount, currency, line) in theirs.items():
         ours = ledger.amounts.get(conversion_id)
         if ours is None:

@@ -33,6 +33,11 @@ class MalformedJson(AfterglowError):
     code = "malformed_json"
 
 
+class MalformedHeader(AfterglowError):
+    status = 400
+    code = "malformed_header"
+
+
 class InvalidInput(AfterglowError):
     status = 422
     code = "invalid_input"

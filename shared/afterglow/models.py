@@ -638,6 +638,11 @@ class DecisionExplanation(BaseModel):
 # --- conversions -------------------------------------------------------------------------------
 
 
+# A partner's money is an integer in JSON: `true`, `100.0` or `"100"` are mistakes, not amounts.
+WebhookMinorUnits = Annotated[
+    int, Field(strict=True, ge=0, le=10**12, description="Money in integer minor units (a JSON integer)")
+]
+# Printable ASCII: these end up in ledger keys, whose limits are in bytes (one per character here).
 PartnerRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
@@ -645,9 +650,9 @@ class _PartnerWebhookBody(Strict):
     """What conversions and reversals share: who sends, when, and an optional amount."""
 
     partner_id: Annotated[
-        str | None, Field(max_length=128, description="Your partner id; needed when no click_id names you")
+        PartnerRef | None, Field(description="Your partner id; needed when no click_id names you")
     ] = None
-    amount_minor: MinorUnits | None = None
+    amount_minor: WebhookMinorUnits | None = None
     currency: Currency | None = None
     occurred_at: AwareDatetime
 
@@ -662,12 +667,12 @@ class ConversionWebhook(_PartnerWebhookBody):
     """A partner reports an action taken after a click."""
 
     type: Literal["conversion"] = "conversion"
-    click_id: Annotated[str, Field(min_length=1, max_length=128)]
+    click_id: Annotated[PartnerRef, Field(description="The click_id added to your landing page's URL")]
     conversion_id: Annotated[PartnerRef, Field(description="Partner's own id of this conversion")]
     action: ActionType = ActionType.SIGNUP
-    amount_minor: Annotated[MinorUnits | None, Field(description="Basket value, for percentage payouts")] = (
-        None
-    )
+    amount_minor: Annotated[
+        WebhookMinorUnits | None, Field(description="Basket value, for percentage payouts")
+    ] = None
 
 
 class ReversalWebhook(_PartnerWebhookBody):
@@ -677,7 +682,7 @@ class ReversalWebhook(_PartnerWebhookBody):
     conversion_id: Annotated[PartnerRef, Field(description="The partner's id of the original conversion")]
     reversal_id: Annotated[PartnerRef, Field(description="Partner's own id of this reversal (idempotency)")]
     amount_minor: Annotated[
-        MinorUnits | None,
+        Annotated[WebhookMinorUnits, Field(gt=0)] | None,
         Field(description="Refunded basket amount (percentage payouts, prorated); omitted = all of it"),
     ] = None
 

@@ -211,32 +211,58 @@ def test_a_transient_store_error_on_a_click_is_retried_into_one_click(
     assert _shown(stores, shop.offer_id)["engaged"] == 1
 
 
+# The conversion record and its learning counters are one TransactWriteItems call.
 @pytest.mark.parametrize(
-    ("code", "status", "landed", "where"),
+    ("operation", "code", "status", "landed", "where"),
     [
-        ("ProvisionedThroughputExceededException", 400, False, "CLICKACTION#"),  # the click claim
-        ("InternalServerError", 500, False, '{"S": "conversion"}'),  # the conversion record
-        ("InternalServerError", 500, True, "CLICKACTION#"),  # the claim landed, answer lost
-        ("InternalServerError", 500, True, '{"S": "conversion"}'),  # the record landed, answer lost
+        ("PutItem", "ProvisionedThroughputExceededException", 400, False, "CLICKACTION#"),  # the claim
+        ("TransactWriteItems", "InternalServerError", 500, False, '{"S": "conversion"}'),  # the record
+        ("PutItem", "InternalServerError", 500, True, "CLICKACTION#"),  # the claim landed, answer lost
+        ("TransactWriteItems", "InternalServerError", 500, True, '{"S": "conversion"}'),  # record landed
     ],
 )
 def test_a_transient_store_error_on_a_conversion_is_retried_into_one_recorded_conversion(
-    stores, function_module, shop, ddb_faults, code, status, landed, where
+    stores, function_module, shop, ddb_faults, operation, code, status, landed, where
 ):
     # Given a click on the partner's offer
     _, _, decision = _decide(function_module, shop, "conv-1")
     _, headers, _ = _click(function_module, decision["offers"][0]["tracking_token"])
     click_id = headers["location"].rsplit("click_id=", 1)[1]
     # When one of the webhook's writes meets a transient error
-    ddb_faults.fail("PutItem", code, status, landed=landed, where=where)
+    ddb_faults.fail(operation, code, status, landed=landed, where=where)
     answer, _, body = _webhook(function_module, shop, click_id, "conv-1")
     # Then botocore's retry makes it invisible: recorded once, fed to learning once
     assert (answer, body["status"]) == (200, "recorded")
-    assert ddb_faults.injected["PutItem"] == 1
+    assert ddb_faults.injected[operation] == 1
     assert len(_today(stores, "conversion", click_id=click_id)) == 1
     assert _shown(stores, shop.offer_id)["converted"] == 1
     # And the partner's own retry is a duplicate
     assert _webhook(function_module, shop, click_id, "conv-1")[2]["status"] == "duplicate"
+
+
+def test_a_conversion_whose_counters_fail_to_update_is_counted_exactly_once_on_the_partners_retry(
+    stores, function_module, shop, ddb_faults
+):
+    # Given a click on the partner's offer (a 7.00 signup)
+    _, _, decision = _decide(function_module, shop, "count-1")
+    _, headers, _ = _click(function_module, decision["offers"][0]["tracking_token"])
+    click_id = headers["location"].rsplit("click_id=", 1)[1]
+    # When the learning counters stay unwritable through botocore's retries (however they are written)
+    for operation in ("UpdateItem", "TransactWriteItems"):
+        ddb_faults.fail(operation, "InternalServerError", 500, times=None, where="COUNTERS")
+    answer, _, body = _webhook(function_module, shop, click_id, "count-1")
+    # Then the partner is told to retry
+    assert (answer, body["error"]["code"]) == (503, "unavailable")
+    # And when the store is back, its retry records the conversion (it was not half-recorded before)
+    ddb_faults.clear()
+    assert _webhook(function_module, shop, click_id, "count-1")[2]["status"] == "recorded"
+    assert _webhook(function_module, shop, click_id, "count-1")[2]["status"] == "duplicate"
+    # And it is in the ledger once, and counted once: conversions, revenue and the partner's spend
+    assert len(_today(stores, "conversion", click_id=click_id)) == 1
+    counted = _shown(stores, shop.offer_id)
+    assert (counted["converted"], counted["revenue_minor"]) == (1, 700)
+    _, spend = stores.learning.scan()
+    assert set(spend[shop.offer_id].values()) == {700}  # today's and this month's
 
 
 def test_an_event_whose_answer_was_lost_is_accepted_once_not_called_a_duplicate(

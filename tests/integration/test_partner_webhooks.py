@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks import Webhook
 
+from afterglow.errors import InvalidInput
 from afterglow.models import Creative, OfferCreate, PercentPayout
 from afterglow.services import admin
 from afterglow.services.conversions import ConversionDesk
@@ -349,3 +350,266 @@ def test_an_occurred_at_beyond_the_calendar_in_utc_is_a_422_naming_it(
     raw = json.dumps(_conversion(click_id, occurred_at=overflowing)).encode()
     status, _, body = invoke_webhook(seeded.webhook_secret, raw)
     assert (status, body["error"]["field"]) == (422, "occurred_at")
+
+
+def test_deeply_nested_json_is_a_400_malformed_body_signed_or_not(stores, world, function_module):
+    # Given a body nested deeper than any JSON parser recurses (an attacker needs no secret for it)
+    seeded, _, _ = world
+    raw = b"[" * 100_000
+    module = function_module("WebhooksFunction")
+    for headers in ({}, signed_headers(seeded.webhook_secret, raw)):
+        # When it is posted, unsigned or signed by the partner
+        status, _, body = invoke(
+            module, http_event("POST", "/v1/webhooks/conversions", raw=raw, headers=headers)
+        )
+        # Then it is refused as a malformed body, not a server error
+        assert (status, body["error"]["code"], body["error"]["field"]) == (400, "malformed_json", "body")
+
+
+@pytest.mark.parametrize("webhook_id", ["msg_" + "x" * 1_000, "msg_" + "x" * 253, "msg\x7f1", "msg_é"])
+def test_an_over_long_or_unprintable_webhook_id_is_a_400_and_records_nothing(
+    stores, world, function_module, webhook_id
+):
+    # Given a conversion validly signed under a webhook-id no delivery-log key can hold
+    seeded, click_id, _ = world
+    raw = json.dumps(_conversion(click_id, "long-id-1")).encode()
+    headers = signed_headers(seeded.webhook_secret, raw, msg_id=webhook_id)
+    module = function_module("WebhooksFunction")
+    # When it is delivered
+    status, _, body = invoke(module, http_event("POST", "/v1/webhooks/conversions", raw=raw, headers=headers))
+    # Then it is refused as a bad request naming the header, and nothing is written
+    assert (status, body["error"]["field"]) == (400, "webhook-id")
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#long-id-1") is None
+    assert _shown_counters(stores, seeded.offer_id).get("converted") is None
+    # And the same conversion under a sane id is recorded, not called a duplicate
+    headers = signed_headers(seeded.webhook_secret, raw, msg_id="msg_ok")
+    status, _, body = invoke(module, http_event("POST", "/v1/webhooks/conversions", raw=raw, headers=headers))
+    assert (status, body["status"]) == (200, "recorded")
+
+
+def test_a_webhook_id_of_256_characters_is_accepted(stores, world, function_module):
+    seeded, click_id, _ = world
+    raw = json.dumps(_conversion(click_id, "id-256")).encode()
+    headers = signed_headers(seeded.webhook_secret, raw, msg_id="m" * 256)
+    event = http_event("POST", "/v1/webhooks/conversions", raw=raw, headers=headers)
+    status, _, body = invoke(function_module("WebhooksFunction"), event)
+    assert (status, body["status"]) == (200, "recorded")
+
+
+def test_names_too_long_for_a_store_key_are_refused_as_bad_input_not_a_store_error(
+    stores, world, invoke_webhook, monkeypatch
+):
+    # Given DynamoDB's key limits, which it enforces on reads too (moto checks only writes)
+    seeded, click_id, _ = world
+    real_get = stores.ledger._ddb.get_item
+
+    def get_item_as_dynamodb(**kwargs):
+        if any(len(value["S"].encode()) > 2048 for value in kwargs["Key"].values()):
+            raise stores.ledger._ddb.exceptions.ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "Size of hashkey has exceeded"}},
+                "GetItem",
+            )
+        return real_get(**kwargs)
+
+    monkeypatch.setattr(stores.ledger._ddb, "get_item", get_item_as_dynamodb)
+    as_partner = {"afterglow-partner": seeded.partner_id}
+    # Then an over-long click id is a 422 naming it (it was looked up before the body was validated)
+    long_click = json.dumps(_conversion("é" * 1_100, "k-1")).encode()
+    status, _, body = invoke_webhook(seeded.webhook_secret, long_click, **as_partner)
+    assert (status, body["error"]["field"]) == (422, "click_id")
+    # And an over-long partner name, in the header or in the body, names nobody: 401
+    raw = json.dumps(_conversion(click_id, "k-2")).encode()
+    assert invoke_webhook(seeded.webhook_secret, raw, **{"afterglow-partner": "p" * 3_000})[0] == 401
+    raw = json.dumps({**_conversion("clk_unknown", "k-3"), "partner_id": "é" * 1_100}).encode()
+    assert invoke_webhook(seeded.webhook_secret, raw)[0] == 401
+    # And a non-ASCII click id within 128 characters is bad input too (ours are ASCII)
+    raw = json.dumps(_conversion("é" * 128, "k-4")).encode()
+    status, _, body = invoke_webhook(seeded.webhook_secret, raw, **as_partner)
+    assert (status, body["error"]["field"]) == (422, "click_id")
+
+
+def _shown_counters(stores, offer_id):
+    return {row["sk"]: row for row in stores.learning.counters(offer_id)}.get("*=*", {})
+
+
+@pytest.fixture
+def percent_click(stores):
+    """A click on a 10% offer (first purchases) of the seeded partner: (seeded, click_id)."""
+    return _percent_click(stores)
+
+
+def _percent_click(stores):
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    offer = admin.create_offer(
+        stores.catalog,
+        OfferCreate(
+            partner_id=seeded.partner_id,
+            category="gifts",
+            creative=Creative(title="Gift box"),
+            landing_url="https://beans.example/gift",
+            payout=PercentPayout(bps=1000, actions=["first_purchase"]),
+        ),
+    )
+    from afterglow.services.decisions import signer
+    from afterglow.signing import TrackingClaims
+
+    token = signer().sign(
+        TrackingClaims(
+            seeded.retailer_id, "dec_p", offer.offer_id, "mixed", int(datetime.now(UTC).timestamp())
+        )
+    )
+    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    return seeded, click_id
+
+
+def _refund(seeded, reversal_id, amount_minor=None, conversion_id="p-1"):
+    return {
+        "type": "reversal",
+        "partner_id": seeded.partner_id,
+        "conversion_id": conversion_id,
+        "reversal_id": reversal_id,
+        "amount_minor": amount_minor,
+        "currency": "EUR" if amount_minor is not None else None,
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def test_a_duplicate_answers_the_payout_that_was_recorded_not_a_recomputation(stores, percent_click):
+    # Given a conversion recorded with a payout of 42.74 (10% of 427.40)
+    seeded, click_id = percent_click
+    bought = _conversion(click_id, "p-1", action="first_purchase", amount_minor=42_740, currency="EUR")
+    first = _deliver(stores, seeded.webhook_secret, bought)
+    assert (first.status, first.payout_minor) == ("recorded", 4274)
+    # When the partner re-sends it with another basket amount
+    resent = _deliver(stores, seeded.webhook_secret, {**bought, "amount_minor": 46_620}, "msg_2")
+    # Then the answer is a duplicate reporting what is recorded, not what the resend would pay
+    assert (resent.status, resent.payout_minor, resent.currency) == ("duplicate", 4274, "EUR")
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#p-1")["payout_minor"] == 4274
+    # And the same holds for a reversal re-sent with another refund amount
+    refund = _refund(seeded, "rf-1", 10_000)
+    assert _deliver(stores, seeded.webhook_secret, refund, "msg_r1").payout_minor == -1000
+    again = _deliver(stores, seeded.webhook_secret, {**refund, "amount_minor": 20_000}, "msg_r2")
+    assert (again.status, again.payout_minor, again.currency) == ("duplicate", -1000, "EUR")
+
+
+@pytest.mark.parametrize("amount", [True, 100.0, "100", 1.5])
+def test_money_in_a_webhook_is_a_strict_integer_not_a_bool_float_or_string(stores, percent_click, amount):
+    seeded, click_id = percent_click
+    bought = _conversion(click_id, "strict-1", action="first_purchase", amount_minor=amount, currency="EUR")
+    with pytest.raises(InvalidInput) as refused:
+        _deliver(stores, seeded.webhook_secret, bought)
+    assert refused.value.field == "amount_minor"
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#strict-1") is None
+    refund = _refund(seeded, "strict-r1", 100)
+    with pytest.raises(InvalidInput) as refused:
+        _deliver(stores, seeded.webhook_secret, {**refund, "amount_minor": amount}, "msg_r")
+    assert refused.value.field == "amount_minor"
+
+
+def test_a_rejected_conversion_named_like_a_rejected_reversal_is_kept_as_its_own_rejection(stores, world):
+    # Given a reversal of an unknown conversion, rejected and kept for reconciliation
+    seeded, _, _ = world
+    assert _deliver(stores, seeded.webhook_secret, _refund(seeded, "X", conversion_id="nope")).status == (
+        "rejected"
+    )
+    # When a conversion whose id reads like that reversal's key is rejected too
+    as_partner = {"afterglow-partner": seeded.partner_id}
+    unknown = _conversion("clk_unknown", "reversal#X")
+    assert _deliver(stores, seeded.webhook_secret, unknown, "msg_2", **as_partner).status == "rejected"
+    # Then both rejections are kept, each with its own reason
+    day = datetime.now(UTC).date().isoformat()
+    kept = [r for r in stores.ledger.read_day(day) if r["kind"] == "rejected_conversion"]
+    assert sorted((r["conversion_id"], r.get("reversal_id"), r["reason"]) for r in kept) == [
+        ("nope", "X", "unknown_conversion"),
+        ("reversal#X", None, "unknown_click"),
+    ]
+
+
+def test_a_percentage_conversion_in_another_currency_than_the_shops_is_rejected_and_kept(
+    stores, percent_click
+):
+    # Given a click at a shop that sells in EUR on a 10% offer
+    seeded, click_id = percent_click
+    # When the partner reports the basket in USD
+    bought = _conversion(click_id, "usd-1", action="first_purchase", amount_minor=10_000, currency="USD")
+    result = _deliver(stores, seeded.webhook_secret, bought)
+    # Then nothing is owed, and the refusal is kept for reconciliation
+    assert (result.status, result.reason) == ("rejected", "currency_mismatch")
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#usd-1") is None
+    assert stores.ledger.get(f"REJECTED#{seeded.partner_id}#usd-1")["reason"] == "currency_mismatch"
+    # And the same basket in EUR is recorded
+    eur = _deliver(stores, seeded.webhook_secret, {**bought, "currency": "EUR", "conversion_id": "eur-1"})
+    assert (eur.status, eur.payout_minor, eur.currency) == ("recorded", 1000, "EUR")
+
+
+def test_a_basket_refunded_in_four_parts_reverses_the_whole_payout(stores, percent_click):
+    # Given a conversion of 100.07 paying 10.01 (10%, half up)
+    seeded, click_id = percent_click
+    bought = _conversion(click_id, "p-1", action="first_purchase", amount_minor=10_007, currency="EUR")
+    assert _deliver(stores, seeded.webhook_secret, bought).payout_minor == 1001
+    # When the whole basket is refunded in four parts (each part's share alone rounds down)
+    parts = [2_501, 2_502, 2_502, 2_502]
+    taken_back = [
+        _deliver(stores, seeded.webhook_secret, _refund(seeded, f"rf-{n}", part), f"msg_rf{n}").payout_minor
+        for n, part in enumerate(parts)
+    ]
+    # Then the parts take back the whole payout, not a cent is left billed
+    assert sum(taken_back) == -1001
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#p-1")["reversed_minor"] == 1001
+
+
+def test_concurrent_partial_refunds_take_back_exactly_the_payout(moto_server_stores):
+    # Given a conversion of 100.07 paying 10.01
+    stores = moto_server_stores
+    seeded, click_id = _percent_click(stores)
+    bought = _conversion(click_id, "p-1", action="first_purchase", amount_minor=10_007, currency="EUR")
+    assert _deliver(stores, seeded.webhook_secret, bought).payout_minor == 1001
+    # When its basket is refunded in eight parts delivered at the same time
+    parts = [1_250] * 7 + [1_257]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(
+                lambda n: _deliver(
+                    stores, seeded.webhook_secret, _refund(seeded, f"rf-{n}", parts[n]), f"m{n}"
+                ),
+                range(8),
+            )
+        )
+    # Then every part is recorded and together they take back the whole payout, no more
+    assert [r.status for r in results] == ["recorded"] * 8
+    assert sum(r.payout_minor for r in results) == -1001
+    recorded = stores.ledger.get(f"CONVERSION#{seeded.partner_id}#p-1")
+    assert (recorded["reversed_minor"], recorded["refunded_minor"]) == (1001, 10_007)
+
+
+def test_refunds_can_never_add_up_to_more_than_the_basket_and_a_zero_refund_is_refused(stores, percent_click):
+    # Given a conversion of a 100.00 basket paying 10.00
+    seeded, click_id = percent_click
+    bought = _conversion(click_id, "p-1", action="first_purchase", amount_minor=10_000, currency="EUR")
+    assert _deliver(stores, seeded.webhook_secret, bought).payout_minor == 1000
+    # When a refund of nothing is sent, it is refused as bad input, and nothing is recorded
+    with pytest.raises(InvalidInput) as refused:
+        _deliver(stores, seeded.webhook_secret, _refund(seeded, "rf-0", 0), "msg_r0")
+    assert refused.value.field == "amount_minor"
+    assert stores.ledger.get(f"REVERSAL#{seeded.partner_id}#rf-0") is None
+    # And refunds of 60.00 then 60.00 again: the second would refund more than was bought
+    first = _deliver(stores, seeded.webhook_secret, _refund(seeded, "rf-1", 6_000), "msg_r1")
+    second = _deliver(stores, seeded.webhook_secret, _refund(seeded, "rf-2", 6_000), "msg_r2")
+    assert (first.status, first.payout_minor) == ("recorded", -600)
+    assert (second.status, second.reason) == ("rejected", "refund_exceeds_converted_amount")
+    # While the 40.00 still unrefunded can be refunded, and takes back the rest of the payout
+    rest = _deliver(stores, seeded.webhook_secret, _refund(seeded, "rf-3", 4_000), "msg_r3")
+    assert (rest.status, rest.payout_minor) == ("recorded", -400)
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#p-1")["refunded_minor"] == 10_000
+
+
+def test_a_resend_of_a_recorded_conversion_is_a_duplicate_even_when_it_would_now_be_refused(stores, world):
+    # Given a recorded conversion
+    seeded, click_id, _ = world
+    assert _deliver(stores, seeded.webhook_secret, _conversion(click_id, "c-1")).status == "recorded"
+    # When the partner re-sends it after the attribution window (here: with a far-off occurred_at)
+    late = (datetime.now(UTC) + timedelta(days=40)).isoformat()
+    again = _deliver(stores, seeded.webhook_secret, _conversion(click_id, "c-1", occurred_at=late), "msg_2")
+    # Then it is the same conversion: a duplicate with what was recorded, and no refusal is kept
+    assert (again.status, again.payout_minor, again.currency) == ("duplicate", 700, "EUR")
+    assert stores.ledger.get(f"REJECTED#{seeded.partner_id}#c-1") is None

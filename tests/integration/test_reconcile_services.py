@@ -131,3 +131,39 @@ def test_a_day_written_by_the_real_services_reconciles_to_the_ledger(stores, fun
         "own_brand_revenue_minor": 1299,
         "retailer_total_minor": 1649,
     }
+
+
+def test_a_conversion_refused_once_and_recorded_on_a_resend_is_not_listed_as_rejected(
+    stores, function_module
+):
+    # Given a conversion refused for an action the offer does not pay, then re-sent as a signup
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    decision = _decide(function_module, seeded.publishable_key, "o-1", "ada@example.com")
+    token = decision["offers"][0]["tracking_token"]
+    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    sent = {"click_id": click_id, "conversion_id": "c-1", "occurred_at": datetime.now(UTC).isoformat()}
+    first = _deliver(stores, seeded.webhook_secret, sent | {"action": "subscription"}, "m1")
+    assert (first.status, first.reason) == ("rejected", "action_not_paid_by_offer")
+    assert _deliver(stores, seeded.webhook_secret, sent | {"action": "signup"}, "m2").status == "recorded"
+    # And another conversion refused for good
+    stranger = sent | {"click_id": "clk_nope", "conversion_id": "c-2"}
+    raw = json.dumps(stranger).encode()
+    headers = signed_headers(seeded.webhook_secret, raw, msg_id="m3") | {
+        "afterglow-partner": seeded.partner_id
+    }
+    assert ConversionDesk(stores.catalog, stores.ledger, stores.learning).receive(headers, raw).status == (
+        "rejected"
+    )
+    # When today is reconciled (twice)
+    today = datetime.now(UTC).date()
+    handler = function_module("ReconcileFunction").lambda_handler
+    key = f"discrepancies/partner={seeded.partner_id}/{today:%Y-%m}.csv"
+    handler({"date": today.isoformat()}, FakeLambdaContext("reconcile"))
+    first_run = stores.reports.get(key)
+    handler({"date": today.isoformat()}, FakeLambdaContext("reconcile"))
+    # Then only the refusal that still stands is a discrepancy, and a re-run writes the same bytes
+    rows = read_csv(first_run)
+    assert [(r["issue"], r["conversion_id"], r["reason"]) for r in rows] == [
+        ("rejected", "c-2", "unknown_click")
+    ]
+    assert stores.reports.get(key) == first_run

@@ -1,10 +1,13 @@
 """Attribution: whether a partner's conversion counts, and what it pays. Terms are the click's."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from afterglow.attribution import (
     Attributed,
@@ -12,6 +15,7 @@ from afterglow.attribution import (
     OfferTerms,
     RecordedConversion,
     Refused,
+    TakenBack,
     attribute,
     reversal_amount,
 )
@@ -24,7 +28,7 @@ WINDOW_DAYS = 30
 FIXED = FixedPayout(currency="EUR", amounts={"signup": 700, "first_purchase": 1_500})
 
 
-def click(payout: Payout = FIXED, *, partner_id: str = "par_1") -> Click:
+def click(payout: Payout = FIXED, *, partner_id: str = "par_1", currency: str = "EUR") -> Click:
     return Click(
         click_id="clk_1",
         retailer_id="ret_1",
@@ -37,6 +41,7 @@ def click(payout: Payout = FIXED, *, partner_id: str = "par_1") -> Click:
             payout=payout, attribution_window_days=WINDOW_DAYS, lock_days=30, allow_repeat_conversions=False
         ),
         context={},
+        currency=currency,
     )
 
 
@@ -148,14 +153,24 @@ def test_a_percent_payout_rounds_half_up_and_carries_the_conversions_currency():
     # 12.5% of 12 345 is 1543.125; 15% of 10 is 1.5
     percent = PercentPayout(bps=1_250)
     assert attribute(
-        conversion(action="first_purchase", amount_minor=12_345, currency="USD"), "par_1", click(percent), NOW
+        conversion(action="first_purchase", amount_minor=12_345, currency="USD"),
+        "par_1",
+        click(percent, currency="USD"),
+        NOW,
     ) == Attributed(1_543, "USD")
     assert attribute(
         conversion(action="first_purchase", amount_minor=10, currency="GBP"),
         "par_1",
-        click(PercentPayout(bps=1_500)),
+        click(PercentPayout(bps=1_500), currency="GBP"),
         NOW,
     ) == Attributed(2, "GBP")
+
+
+def test_a_percent_payout_on_a_basket_in_another_currency_than_the_shops_is_refused():
+    in_dollars = conversion(action="first_purchase", amount_minor=10_000, currency="USD")
+    assert attribute(in_dollars, "par_1", click(PercentPayout(bps=1_000)), NOW) == Refused(
+        "currency_mismatch"
+    )
 
 
 @settings(max_examples=200)
@@ -166,7 +181,7 @@ def test_a_percent_payout_rounds_half_up_and_carries_the_conversions_currency():
 )
 def test_a_percent_payout_is_percent_of_the_converted_amount(amount_minor, bps, currency):
     converted = conversion(action="first_purchase", amount_minor=amount_minor, currency=currency)
-    result = attribute(converted, "par_1", click(PercentPayout(bps=bps)), NOW)
+    result = attribute(converted, "par_1", click(PercentPayout(bps=bps), currency=currency), NOW)
     assert result == Attributed(percent_of(amount_minor, bps), currency)
 
 
@@ -197,12 +212,13 @@ def reversal(amount_minor: int | None = None, currency: str | None = None) -> Re
 
 
 def test_a_full_reversal_takes_back_what_is_not_yet_reversed():
-    assert reversal_amount(reversal(), recorded(reversed_minor=300), NOW) == Attributed(700, "EUR")
+    # ... and refunds the rest of the basket
+    assert reversal_amount(reversal(), recorded(reversed_minor=300), NOW) == TakenBack(700, "EUR", 10_000)
 
 
 def test_a_partial_refund_is_prorated_and_rounded_half_up():
     # 1 000 × 2 345 / 10 000 = 234.5
-    assert reversal_amount(reversal(2_345), recorded(), NOW) == Attributed(235, "EUR")
+    assert reversal_amount(reversal(2_345), recorded(), NOW) == TakenBack(235, "EUR", 2_345)
 
 
 def test_a_locked_conversion_cannot_be_reversed():
@@ -215,3 +231,59 @@ def test_a_reversal_of_an_unknown_conversion_is_refused():
 
 def test_a_reversal_in_another_currency_is_refused():
     assert reversal_amount(reversal(100, "USD"), recorded(), NOW) == Refused("currency_mismatch")
+
+
+def _refund_in_parts(payout_minor: int, amount_minor: int, parts: list[int]) -> list[int]:
+    """Apply partial refunds one after the other, as the ledger records them; the payouts taken back."""
+    conversion = recorded(payout_minor=payout_minor, amount_minor=amount_minor)
+    taken = []
+    for part in parts:
+        result = reversal_amount(reversal(part), conversion, NOW)
+        if isinstance(result, Refused):  # only once nothing is left to take back
+            assert result.reason == "already_fully_reversed" and sum(taken) == payout_minor
+            taken.append(0)
+            continue
+        taken.append(result.payout_minor)
+        conversion = replace(
+            conversion,
+            reversed_minor=conversion.reversed_minor + result.payout_minor,
+            refunded_minor=conversion.refunded_minor + result.refund_minor,
+        )
+    return taken
+
+
+@st.composite
+def basket_split(draw: st.DrawFn) -> tuple[int, int, list[int]]:
+    """A conversion (payout, basket) and its basket cut into 1..8 positive parts."""
+    amount = draw(st.integers(min_value=1, max_value=10**9))
+    payout = draw(st.integers(min_value=0, max_value=amount))
+    cuts = draw(st.sets(st.integers(min_value=1, max_value=amount - 1), max_size=7)) if amount > 1 else set()
+    bounds = [0, *sorted(cuts), amount]
+    return payout, amount, [high - low for low, high in pairwise(bounds)]
+
+
+def test_a_basket_refunded_in_four_parts_takes_back_the_whole_payout():
+    # 1 001 x 2 501 / 10 007 and 1 001 x 2 502 / 10 007 each round down: per part, a cent stays billed
+    assert sum(_refund_in_parts(1_001, 10_007, [2_501, 2_502, 2_502, 2_502])) == 1_001
+
+
+@settings(max_examples=300)
+@given(basket_split())
+def test_refunds_that_add_up_to_the_basket_take_back_exactly_the_payout_and_never_more(split):
+    payout, amount, parts = split
+    taken = _refund_in_parts(payout, amount, parts)
+    assert sum(taken) == payout
+    # And at every step what is taken back so far is the prorated share of what is refunded so far
+    for n in range(1, len(parts) + 1):
+        assert sum(taken[:n]) == (payout * sum(parts[:n]) * 2 + amount) // (2 * amount) <= payout
+
+
+def test_refunds_together_never_exceed_the_converted_basket():
+    refunded = replace(recorded(reversed_minor=600, amount_minor=10_000), refunded_minor=6_000)
+    assert reversal_amount(reversal(6_000), refunded, NOW) == Refused("refund_exceeds_converted_amount")
+    assert reversal_amount(reversal(4_000), refunded, NOW) == TakenBack(400, "EUR", 4_000)
+
+
+def test_a_refund_of_nothing_is_not_a_reversal():
+    with pytest.raises(ValidationError, match="amount_minor"):
+        reversal(0)

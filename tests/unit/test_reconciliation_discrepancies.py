@@ -95,3 +95,32 @@ def test_a_partner_id_that_a_spreadsheet_would_run_is_neutralised_but_amounts_st
         ("'=HYPERLINK(1)", ""),
         ("c1", "-700"),
     }
+
+
+def test_a_refusal_accepted_on_a_resend_is_no_longer_listed_as_rejected():
+    # Given a conversion and a reversal, each refused once, then recorded when the partner re-sent it
+    side = LedgerSide.empty()
+    side.add_rejection({"conversion_id": "c-1", "reversal_id": "", "reason": "action_not_paid_by_offer"})
+    side.add_rejection({"conversion_id": "c-0", "reversal_id": "r-1", "reason": "unknown_conversion"})
+    side.add_rejection({"conversion_id": "c-2", "reversal_id": "", "reason": "unknown_click"})
+    for kind, reversal_id, payout in (("conversion", "", "700"), ("reversal", "r-1", "-700")):
+        side.add_money_line(
+            {"kind": kind, "conversion_id": "c-1", "reversal_id": reversal_id, "payout_minor": payout}
+            | {"currency": "EUR", "occurred_at": "2026-03-02T10:00:00+00:00"},
+            "2026-03",
+        )
+    # Then only the refusal that still stands is listed
+    found = compare(side, None)
+    assert [(d.issue, d.conversion_id, d.reversal_id, d.reason) for d in found] == [
+        ("rejected", "c-2", "", "unknown_click")
+    ]
+
+
+def test_a_refused_conversion_id_containing_a_hash_is_reported_whole():
+    side = LedgerSide.empty()
+    side.add_rejection({"conversion_id": "order#42", "reversal_id": "", "reason": "unknown_click"})
+    found = compare(side, b"conversion_id,amount_minor,currency\norder#42,700,EUR\n")
+    assert [(d.issue, d.conversion_id, d.reason) for d in found] == [
+        ("missing_in_ledger", "order#42", "unknown_click"),
+        ("rejected", "order#42", "unknown_click"),
+    ]

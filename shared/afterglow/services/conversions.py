@@ -1,7 +1,9 @@
 """Partner webhooks: verify (Standard Webhooks), attribute, record exactly once, log the delivery."""
 
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from time import monotonic
 from typing import Any
@@ -20,7 +22,7 @@ from afterglow.attribution import (
     reversal_amount,
 )
 from afterglow.budgets import spend_keys
-from afterglow.errors import InvalidInput, MalformedJson, Unauthorized
+from afterglow.errors import InvalidInput, MalformedHeader, MalformedJson, StoreUnavailable, Unauthorized
 from afterglow.models import (
     ConversionResult,
     ConversionWebhook,
@@ -28,6 +30,7 @@ from afterglow.models import (
     DeliveryPage,
     PartnerWebhook,
     Payout,
+    PercentPayout,
     ReversalWebhook,
 )
 from afterglow.observability import logger, metrics
@@ -36,32 +39,60 @@ from afterglow.store import CatalogStore, LearningStore, LedgerStore
 from afterglow.store.dynamo import decode_cursor, encode_cursor
 
 PARTNER_HEADER = "afterglow-partner"
+# The webhook-id is part of the delivery log's keys (and their 1,024-byte sort key): printable ASCII
+# keeps its bytes equal to its characters, and 256 of them leave room for the rest of the key.
+WEBHOOK_ID = re.compile(r"[\x20-\x7e]{1,256}")
+# Names looked up before the body is validated: only what could be a key of ours is looked up, so
+# no client string reaches the store longer than its key limits (in bytes) allow.
+_LOOKUP_NAME = re.compile(r"[\x21-\x7e]{1,128}")
 _webhook_body: TypeAdapter[PartnerWebhook] = TypeAdapter(PartnerWebhook)
 _payout_terms: TypeAdapter[Payout] = TypeAdapter(Payout)
+REVERSAL_TRIES = 10  # each lost race means another reversal of the conversion landed; read it again
 
 
-def _click_in_body(ledger: LedgerStore, body: bytes) -> dict[str, Any] | None:
-    """The click record the body names, if any (read once, used for routing and attribution)."""
+def parse_json_body(body: bytes) -> Any:
+    """The body's JSON, parsed once for routing, verification and validation; 400 when it is not
+    JSON (nesting too deep to parse included: the parser's RecursionError is a malformed body too)."""
     try:
-        click_id = json.loads(body).get("click_id")
-    except (ValueError, AttributeError):
-        return None
-    return ledger.get(f"CLICK#{click_id}") if isinstance(click_id, str) and click_id else None
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise MalformedJson("body is not valid JSON", field="body") from error
 
 
-def _claimed_partner(headers: Mapping[str, str], body: bytes, click: Mapping[str, Any] | None) -> str | None:
+def _named(payload: Any, field: str) -> str | None:
+    """A string field of the body that could name a click or a partner, if the body has one."""
+    value = payload.get(field) if isinstance(payload, dict) else None
+    return value if isinstance(value, str) and _LOOKUP_NAME.fullmatch(value) else None
+
+
+def webhook_id_of(headers: Mapping[str, str]) -> str:
+    """The delivery's `webhook-id`; 400 before anything is read or written when no key can hold it.
+
+    A missing id is left to the signature check (it signs the id), which answers 401.
+    """
+    webhook_id = headers.get("webhook-id", "")
+    if webhook_id and not WEBHOOK_ID.fullmatch(webhook_id):
+        raise MalformedHeader("webhook-id must be 1 to 256 printable ASCII characters", field="webhook-id")
+    return webhook_id
+
+
+def _click_in_body(ledger: LedgerStore, payload: Any) -> dict[str, Any] | None:
+    """The click record the body names, if any (read once, used for routing and attribution)."""
+    click_id = _named(payload, "click_id")
+    return ledger.get(f"CLICK#{click_id}") if click_id else None
+
+
+def _claimed_partner(headers: Mapping[str, str], payload: Any, click: Mapping[str, Any] | None) -> str | None:
     """Which partner says it sent this: the `afterglow-partner` header, else `partner_id` in the
     body, else the owner of the click in the body.
 
     Nothing here is trusted yet; it only chooses whose secrets the signature is checked against.
     """
     if headers.get(PARTNER_HEADER):
-        return headers[PARTNER_HEADER]
-    try:
-        named = json.loads(body).get("partner_id")
-    except (ValueError, AttributeError):
-        named = None
-    if isinstance(named, str) and named:
+        header = headers[PARTNER_HEADER]
+        return header if _LOOKUP_NAME.fullmatch(header) else None
+    named = _named(payload, "partner_id")
+    if named:
         return named
     return str(click["partner_id"]) if click else None
 
@@ -95,10 +126,15 @@ _secrets_cache = PartnerSecretsCache()
 
 
 def verify_partner_signature(
-    catalog: CatalogStore, headers: Mapping[str, str], body: bytes, click: Mapping[str, Any] | None
+    catalog: CatalogStore,
+    headers: Mapping[str, str],
+    body: bytes,
+    payload: Any,
+    click: Mapping[str, Any] | None,
 ) -> str:
-    """The partner whose current secret signed these exact bytes, or `Unauthorized` (no details)."""
-    partner_id = _claimed_partner(headers, body, click)
+    """The partner whose current secret signed these exact bytes (`payload` is them parsed), or
+    `Unauthorized` (no details)."""
+    partner_id = _claimed_partner(headers, payload, click)
     secrets = _secrets_cache.get(catalog, partner_id) if partner_id else []
     for secret in secrets:
         try:
@@ -111,12 +147,8 @@ def verify_partner_signature(
     raise Unauthorized("invalid webhook signature")
 
 
-def parse_partner_webhook(body: bytes) -> ConversionWebhook | ReversalWebhook:
-    """The webhook body as a model; 400/422 naming the field when it is not one."""
-    try:
-        payload = json.loads(body)
-    except ValueError as error:
-        raise MalformedJson("body is not valid JSON", field="body") from error
+def parse_partner_webhook(payload: Any) -> ConversionWebhook | ReversalWebhook:
+    """The parsed webhook body as a model; 422 naming the field when it is not one."""
     try:
         return _webhook_body.validate_python(payload)
     except ValidationError as error:
@@ -158,6 +190,31 @@ def _conversion_from_record(record: Mapping[str, Any] | None) -> RecordedConvers
         amount_minor=record.get("amount_minor"),
         reversed_minor=int(record.get("reversed_minor", 0)),
         locks_at=datetime.fromisoformat(record["locks_at"]),
+        refunded_minor=int(record.get("refunded_minor", 0)),
+    )
+
+
+def rejected_conversion_key(partner_id: str, conversion_id: str) -> str:
+    """Where a refused conversion is kept (once per partner × conversion id)."""
+    return f"REJECTED#{partner_id}#{conversion_id}"
+
+
+def rejected_reversal_key(partner_id: str, reversal_id: str) -> str:
+    """Where a refused reversal is kept: a prefix of its own, so no conversion id (any printable
+    text, `reversal#X` included) can name a refused reversal's key. Until this prefix, refused
+    reversals were kept under `REJECTED#<partner>#reversal#<id>`; they are read by kind, not key."""
+    return f"REJECTED_REVERSAL#{partner_id}#{reversal_id}"
+
+
+def _duplicate(webhook: ConversionWebhook | ReversalWebhook, stored: Mapping[str, Any]) -> ConversionResult:
+    """The answer to a repeat delivery: the money as it was recorded the first time (a resend may
+    carry another amount, which changes nothing)."""
+    return ConversionResult(
+        status="duplicate",
+        conversion_id=webhook.conversion_id,
+        reversal_id=webhook.reversal_id if isinstance(webhook, ReversalWebhook) else None,
+        payout_minor=int(stored["payout_minor"]) if "payout_minor" in stored else None,
+        currency=stored.get("currency"),
     )
 
 
@@ -173,9 +230,11 @@ class ConversionDesk:
         self, headers: Mapping[str, str], body: bytes, now: datetime | None = None
     ) -> ConversionResult:
         """Verify, then record a conversion or reversal once; every verified delivery is logged."""
-        click_record = _click_in_body(self.ledger, body)
-        partner_id = verify_partner_signature(self.catalog, headers, body, click_record)
-        webhook = parse_partner_webhook(body)
+        payload = parse_json_body(body)
+        webhook_id = webhook_id_of(headers)
+        click_record = _click_in_body(self.ledger, payload)
+        partner_id = verify_partner_signature(self.catalog, headers, body, payload, click_record)
+        webhook = parse_partner_webhook(payload)
         if webhook.partner_id not in (None, partner_id):
             raise InvalidInput("partner_id does not match the signing partner", field="partner_id")
         moment = now or datetime.now(UTC)
@@ -183,7 +242,7 @@ class ConversionDesk:
             result = self._conversion(partner_id, webhook, moment, click_record)
         else:
             result = self._reversal(partner_id, webhook, moment)
-        self._log_delivery(partner_id, headers.get("webhook-id", ""), webhook, result, moment)
+        self._log_delivery(partner_id, webhook_id, webhook, result, moment)
         metrics.add_metric(name=f"Webhook_{webhook.type}_{result.status}", unit="Count", value=1)
         return result
 
@@ -195,6 +254,8 @@ class ConversionDesk:
         click_record: Mapping[str, Any] | None,
     ) -> ConversionResult:
         click = click_from_record(click_record)
+        if click is not None and isinstance(click.terms.payout, PercentPayout):
+            click = replace(click, currency=self._shop_currency(click.retailer_id))
         verdict = attribute(webhook, partner_id, click, now)
         reference = {
             "partner_id": partner_id,
@@ -202,8 +263,13 @@ class ConversionDesk:
             "click_id": webhook.click_id,
         }
         if isinstance(verdict, Refused):
+            # A resend of a conversion recorded earlier is that conversion, whatever it now says
+            # (the window may have closed since): a duplicate, not a refusal to reconcile.
+            recorded = self.ledger.get(f"CONVERSION#{partner_id}#{webhook.conversion_id}")
+            if recorded is not None:
+                return _duplicate(webhook, recorded)
             return self._reject(
-                f"REJECTED#{partner_id}#{webhook.conversion_id}",
+                rejected_conversion_key(partner_id, webhook.conversion_id),
                 reference,
                 click,
                 verdict,
@@ -213,7 +279,13 @@ class ConversionDesk:
                 ),
             )
         assert click is not None
-        status = self.ledger.record_conversion_once(
+        counting = self.learning.counter_update(
+            click.offer_id,
+            click.context,
+            {"converted": 1, "revenue_minor": verdict.payout_minor},
+            {key: verdict.payout_minor for key in spend_keys(verdict.currency, now.date()).values()},
+        )
+        status, recorded_before = self.ledger.record_conversion_once(
             f"CONVERSION#{partner_id}#{webhook.conversion_id}",
             now,
             {
@@ -233,11 +305,12 @@ class ConversionDesk:
             once_per_click_action=None
             if click.terms.allow_repeat_conversions
             else f"CLICKACTION#{click.click_id}#{webhook.action.value}",
+            counting=counting,
         )
         if status == "repeat":
             refused = Refused("click_already_converted_for_this_action")
             return self._reject(
-                f"REJECTED#{partner_id}#{webhook.conversion_id}",
+                rejected_conversion_key(partner_id, webhook.conversion_id),
                 reference,
                 click,
                 refused,
@@ -246,94 +319,84 @@ class ConversionDesk:
                     status="rejected", reason=refused.reason, conversion_id=webhook.conversion_id
                 ),
             )
-        if status == "recorded":
-            self.learning.add_feedback(
-                click.offer_id,
-                click.context,
-                converted=1,
-                revenue_minor=verdict.payout_minor,
-                spend={
-                    key: verdict.payout_minor for key in spend_keys(verdict.currency, now.date()).values()
-                },
-            )
+        if recorded_before is not None:
+            return _duplicate(webhook, recorded_before)
         return ConversionResult(
-            status="recorded" if status == "recorded" else "duplicate",
+            status="recorded",
             conversion_id=webhook.conversion_id,
             payout_minor=verdict.payout_minor,
             currency=verdict.currency,
         )
 
+    def _shop_currency(self, retailer_id: str) -> str | None:
+        """The currency a retailer sells in (one read, for percentage payouts only)."""
+        retailer = self.catalog.get("RETAILER", retailer_id)
+        return str(retailer["currency"]) if retailer else None
+
     def _reversal(self, partner_id: str, webhook: ReversalWebhook, now: datetime) -> ConversionResult:
         conversion_pk = f"CONVERSION#{partner_id}#{webhook.conversion_id}"
-        record = self.ledger.get(conversion_pk)
+        reversal_pk = f"REVERSAL#{partner_id}#{webhook.reversal_id}"
         reference = {
             "partner_id": partner_id,
             "conversion_id": webhook.conversion_id,
             "reversal_id": webhook.reversal_id,
         }
-        reversal_pk = f"REVERSAL#{partner_id}#{webhook.reversal_id}"
-        if record is not None and self.ledger.get(reversal_pk) is not None:
-            return ConversionResult(
-                status="duplicate", conversion_id=webhook.conversion_id, reversal_id=webhook.reversal_id
-            )
-        verdict = reversal_amount(webhook, _conversion_from_record(record), now)
-        if isinstance(verdict, Refused):
-            return self._reject(
-                f"REJECTED#{partner_id}#reversal#{webhook.reversal_id}",
-                reference,
-                None,
-                verdict,
+        # Each try reads the conversion's totals and writes only if they are still those: a reversal
+        # of the same conversion landing in between sends this one round again, with the new totals.
+        for _ in range(REVERSAL_TRIES):
+            record = self.ledger.get(conversion_pk)
+            reversed_before = self.ledger.get(reversal_pk) if record is not None else None
+            if reversed_before is not None:
+                return _duplicate(webhook, reversed_before)
+            conversion = _conversion_from_record(record)
+            verdict = reversal_amount(webhook, conversion, now)
+            if isinstance(verdict, Refused):
+                return self._reject(
+                    rejected_reversal_key(partner_id, webhook.reversal_id),
+                    reference,
+                    None,
+                    verdict,
+                    now,
+                    ConversionResult(
+                        status="rejected",
+                        reason=verdict.reason,
+                        conversion_id=webhook.conversion_id,
+                        reversal_id=webhook.reversal_id,
+                    ),
+                    retailer_id=record["retailer_id"] if record else "-",
+                )
+            assert record is not None and conversion is not None
+            status = self.ledger.record_reversal_once(
+                reversal_pk,
+                conversion_pk,
                 now,
-                ConversionResult(
-                    status="rejected",
-                    reason=verdict.reason,
+                {
+                    **reference,
+                    "retailer_id": record["retailer_id"],
+                    "offer_id": record["offer_id"],
+                    "decision_id": record["decision_id"],
+                    "arm": record["arm"],
+                    "occurred_at": webhook.occurred_at.astimezone(UTC).isoformat(),
+                    "payout_minor": -verdict.payout_minor,
+                    "currency": verdict.currency,
+                    "refund_amount_minor": webhook.amount_minor,
+                },
+                payout_minor=verdict.payout_minor,
+                refund_minor=verdict.refund_minor,
+                seen_reversed_minor=conversion.reversed_minor,
+                seen_refunded_minor=conversion.refunded_minor,
+            )
+            if status == "duplicate":  # a concurrent delivery of this reversal recorded it first
+                return _duplicate(webhook, self.ledger.get(reversal_pk) or {})
+            if status == "recorded":
+                return ConversionResult(
+                    status="recorded",
                     conversion_id=webhook.conversion_id,
                     reversal_id=webhook.reversal_id,
-                ),
-                retailer_id=record["retailer_id"] if record else "-",
-            )
-        assert record is not None
-        status = self.ledger.record_reversal_once(
-            reversal_pk,
-            conversion_pk,
-            now,
-            {
-                **reference,
-                "retailer_id": record["retailer_id"],
-                "offer_id": record["offer_id"],
-                "decision_id": record["decision_id"],
-                "arm": record["arm"],
-                "occurred_at": webhook.occurred_at.astimezone(UTC).isoformat(),
-                "payout_minor": -verdict.payout_minor,
-                "currency": verdict.currency,
-                "refund_amount_minor": webhook.amount_minor,
-            },
-            amount_minor=verdict.payout_minor,
-            payout_minor=int(record["payout_minor"]),
-        )
-        if status == "exceeds_payout":  # a concurrent reversal took the rest first
-            refused = Refused("already_fully_reversed")
-            return self._reject(
-                f"REJECTED#{partner_id}#reversal#{webhook.reversal_id}",
-                reference,
-                None,
-                refused,
-                now,
-                ConversionResult(
-                    status="rejected",
-                    reason=refused.reason,
-                    conversion_id=webhook.conversion_id,
-                    reversal_id=webhook.reversal_id,
-                ),
-                retailer_id=record["retailer_id"],
-            )
-        return ConversionResult(
-            status=status,  # type: ignore[arg-type]
-            conversion_id=webhook.conversion_id,
-            reversal_id=webhook.reversal_id,
-            payout_minor=-verdict.payout_minor,
-            currency=verdict.currency,
-        )
+                    payout_minor=-verdict.payout_minor,
+                    currency=verdict.currency,
+                )
+        raise StoreUnavailable("other reversals of this conversion are being recorded; retry")
 
     def _reject(
         self,

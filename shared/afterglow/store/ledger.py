@@ -73,14 +73,22 @@ class LedgerStore:
         return not self._transact(writes)
 
     def record_conversion_once(
-        self, pk: str, at: datetime, body: dict[str, Any], *, once_per_click_action: str | None
-    ) -> str:
+        self,
+        pk: str,
+        at: datetime,
+        body: dict[str, Any],
+        *,
+        once_per_click_action: str | None,
+        counting: CounterUpdate | None = None,
+    ) -> tuple[str, dict[str, Any] | None]:
         """Write a conversion once and, unless repeats are allowed, claim its click × action first.
 
-        Two conditional puts, no transaction: the claim names the conversion that holds it, so a
-        retry of the same conversion passes it again, and a crash between the two puts is healed
-        by the partner's retry. Returns `recorded`, `duplicate` (this conversion id was recorded
-        before) or `repeat` (the click already converted for this action under another id).
+        The claim is a conditional put of its own: it names the conversion that holds it, so a
+        retry of the same conversion passes it again, and a crash after it is healed by the
+        partner's retry. The conversion and the counters it feeds (`counting`) are one transaction:
+        never recorded without being counted, nor counted twice. Returns `recorded`, `duplicate`
+        (this conversion id was recorded before; with that record, as stored) or `repeat` (the
+        click already converted for this action under another id).
         """
         if once_per_click_action:
             try:
@@ -93,8 +101,9 @@ class LedgerStore:
             except Exception as error:
                 if not is_conditional_failure(error):
                     raise
-                return "repeat"
-        return "recorded" if self.record_once(pk, "conversion", at, body) is None else "duplicate"
+                return "repeat", None
+        existing = self.record_once(pk, "conversion", at, body, counting=counting)
+        return ("recorded", None) if existing is None else ("duplicate", existing)
 
     def record_reversal_once(
         self,
@@ -103,32 +112,40 @@ class LedgerStore:
         at: datetime,
         body: dict[str, Any],
         *,
-        amount_minor: int,
         payout_minor: int,
+        refund_minor: int,
+        seen_reversed_minor: int,
+        seen_refunded_minor: int,
     ) -> str:
-        """Write a reversal and add it to the conversion's reversed total, never beyond its payout.
+        """Write a reversal and add it to its conversion's running totals (payout taken back, basket
+        refunded), provided they are still the totals the reversal was computed from.
 
-        The running total on the conversion record is a guard (the only in-place update in the
-        ledger); the money itself is the append-only reversal record. Returns `recorded`,
-        `duplicate` or `exceeds_payout`.
+        The totals on the conversion record are guards (the only in-place update in the ledger); the
+        money itself is the append-only reversal record. Returns `recorded`, `duplicate` or
+        `changed` (another reversal of the conversion landed since it was read: read it again).
         """
+        values = {":payout": {"N": str(payout_minor)}, ":refund": {"N": str(refund_minor)}}
+        unchanged = []
+        for total, seen, name in (
+            ("reversed_minor", seen_reversed_minor, ":seen_reversed"),
+            ("refunded_minor", seen_refunded_minor, ":seen_refunded"),
+        ):
+            values[name] = {"N": str(seen)}
+            same = f"{total} = {name}"
+            unchanged.append(f"(attribute_not_exists({total}) OR {same})" if seen == 0 else same)
         guard = {
             "Update": {
                 "TableName": self._table,
                 "Key": serialize({"pk": conversion_pk}),
-                "UpdateExpression": "ADD reversed_minor :amount",
-                "ConditionExpression": "attribute_exists(pk) AND "
-                "(attribute_not_exists(reversed_minor) OR reversed_minor <= :limit)",
-                "ExpressionAttributeValues": {
-                    ":amount": {"N": str(amount_minor)},
-                    ":limit": {"N": str(payout_minor - amount_minor)},
-                },
+                "UpdateExpression": "ADD reversed_minor :payout, refunded_minor :refund",
+                "ConditionExpression": " AND ".join(["attribute_exists(pk)", *unchanged]),
+                "ExpressionAttributeValues": values,
             }
         }
         codes = self._transact([self._put_new(self._item(pk, "reversal", at, body)), guard])
         if not codes:
             return "recorded"
-        return "duplicate" if codes[0] == "ConditionalCheckFailed" else "exceeds_payout"
+        return "duplicate" if codes[0] == "ConditionalCheckFailed" else "changed"
 
     def record_delivery(self, owner: str, pk: str, at: datetime, body: dict[str, Any]) -> None:
         """Append one webhook delivery to its partner's log (not part of the daily ledger)."""
