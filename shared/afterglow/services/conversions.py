@@ -1,6 +1,5 @@
 """Partner webhooks: verify (Standard Webhooks), attribute, record exactly once, log the delivery."""
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -22,7 +21,8 @@ from afterglow.attribution import (
     reversal_amount,
 )
 from afterglow.budgets import spend_keys
-from afterglow.errors import InvalidInput, MalformedHeader, MalformedJson, StoreUnavailable, Unauthorized
+from afterglow.errors import InvalidInput, MalformedHeader, StoreUnavailable, Unauthorized
+from afterglow.json_input import parse_json
 from afterglow.models import (
     ConversionResult,
     ConversionWebhook,
@@ -48,15 +48,6 @@ _LOOKUP_NAME = re.compile(r"[\x21-\x7e]{1,128}")
 _webhook_body: TypeAdapter[PartnerWebhook] = TypeAdapter(PartnerWebhook)
 _payout_terms: TypeAdapter[Payout] = TypeAdapter(Payout)
 REVERSAL_TRIES = 10  # each lost race means another reversal of the conversion landed; read it again
-
-
-def parse_json_body(body: bytes) -> Any:
-    """The body's JSON, parsed once for routing, verification and validation; 400 when it is not
-    JSON (nesting too deep to parse included: the parser's RecursionError is a malformed body too)."""
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as error:
-        raise MalformedJson("body is not valid JSON", field="body") from error
 
 
 def _named(payload: Any, field: str) -> str | None:
@@ -230,7 +221,7 @@ class ConversionDesk:
         self, headers: Mapping[str, str], body: bytes, now: datetime | None = None
     ) -> ConversionResult:
         """Verify, then record a conversion or reversal once; every verified delivery is logged."""
-        payload = parse_json_body(body)
+        payload = parse_json(body)  # once, for routing, verification and validation
         webhook_id = webhook_id_of(headers)
         click_record = _click_in_body(self.ledger, payload)
         partner_id = verify_partner_signature(self.catalog, headers, body, payload, click_record)
