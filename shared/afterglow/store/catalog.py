@@ -20,6 +20,9 @@ from afterglow.store.dynamo import (
 
 VERSION_KEY = {"pk": "CATALOG", "sk": "VERSION"}
 PLATFORM_OWNER = "PLATFORM"  # the owner of platform keys in the `by_owner` index
+# What a page's LastEvaluatedKey holds: the table's key and the index's.
+BY_TYPE_START_KEY = frozenset({"pk", "sk", "type_pk", "type_sk"})
+BY_OWNER_START_KEY = frozenset({"pk", "sk", "owner_pk", "owner_sk"})
 
 
 class AlreadyExists(Exception):
@@ -101,7 +104,7 @@ class CatalogStore:
             "ExpressionAttributeValues": {":t": {"S": entity}},
             "Limit": limit,
         }
-        items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor))
+        items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor), key_names=BY_TYPE_START_KEY)
         return items, encode_cursor(last_key)
 
     def page_owned(
@@ -115,7 +118,7 @@ class CatalogStore:
             "ExpressionAttributeValues": {":o": {"S": owner}, ":kind": {"S": f"{kind}#"}},
             "Limit": limit,
         }
-        items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor))
+        items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor), key_names=BY_OWNER_START_KEY)
         return items, encode_cursor(last_key)
 
     def all_of(self, entity: str) -> list[dict[str, Any]]:

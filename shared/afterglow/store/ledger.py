@@ -147,7 +147,7 @@ class LedgerStore:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        items, last_key = query_page(self._ddb, kwargs, cursor)
+        items, last_key = query_page(self._ddb, kwargs, cursor, key_names=frozenset({"pk", "owner", "at_pk"}))
         return items, last_key
 
     def record_once(
