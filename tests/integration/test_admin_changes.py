@@ -101,6 +101,62 @@ def test_a_bad_retailer_change_names_the_field(stores, api, change, field):
     assert status == 422 and body["error"]["field"] == field
 
 
+NOT_PLAIN_ORIGINS = [
+    "https://*.shop.example",  # a wildcard would let any subdomain's pages spend the key
+    "https://*",
+    "https://%2a.shop.example",
+    "https://sh*op.example",
+    "https://user:password@shop.example",  # credentials in an origin: never what a browser sends
+    "https://user@shop.example",
+    "https://shop.example/checkout",
+    "https://shop.example?x=1",
+    "ftp://shop.example",
+    "http://shop.example",
+]
+
+
+@pytest.mark.parametrize("origin", NOT_PLAIN_ORIGINS)
+def test_an_allowed_origin_is_only_a_plain_scheme_host_and_port_on_create_and_update(stores, api, origin):
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    created = {"name": "Shop", "currency": "EUR", "allowed_origins": ["https://shop.example", origin]}
+    status, _, body = api("POST", "/v1/admin/retailers", platform, created)
+    assert (status, body["error"]["field"]) == (422, "allowed_origins.1"), body
+    change = {"version": 1, "allowed_origins": [origin]}
+    for key in (platform, seeded.secret_key):
+        status, _, body = api("PATCH", RETAILER, key, change, retailer_id=seeded.retailer_id)
+        assert (status, body["error"]["field"]) == (422, "allowed_origins.0"), body
+    kept = api("GET", RETAILER, platform, retailer_id=seeded.retailer_id)[2]
+    assert kept["allowed_origins"] == ["https://shop.example/"] and kept["version"] == 1
+
+
+PLAIN_ORIGINS = [
+    "https://shop.example",
+    "https://shop.example:8443",
+    "https://xn--caf-dma.example",
+    "http://localhost:3000",
+    "http://127.0.0.1:8000",
+    "https://203.0.113.7",
+    "https://shop.example/",
+]
+
+
+@pytest.mark.parametrize("origin", PLAIN_ORIGINS)
+def test_a_plain_origin_is_accepted(stores, api, origin):
+    platform = create_platform_key(stores.catalog)
+    created = {"name": "Shop", "currency": "EUR", "allowed_origins": [origin]}
+    assert api("POST", "/v1/admin/retailers", platform, created)[0] == 201
+
+
+def test_a_catalog_import_cannot_set_a_retailers_origins(stores, api):
+    """The import carries partners and offers only: a retailer line (origins and all) is refused."""
+    platform = create_platform_key(stores.catalog)
+    line = {"type": "retailer", "retailer_id": "ret_x", "name": "X", "allowed_origins": ["https://*"]}
+    status, _, body = _import(api, platform, json.dumps(line).encode())
+    assert status == 422 and body["error"]["details"][0]["line"] == 1
+    assert api("GET", RETAILER, platform, retailer_id="ret_x")[0] == 404
+
+
 def test_an_offer_change_is_checked_as_a_whole_and_shows_in_the_next_decision(stores, api):
     seeded = seed_catalog(stores.catalog)
     platform = create_platform_key(stores.catalog)
