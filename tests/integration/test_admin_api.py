@@ -258,3 +258,70 @@ def test_a_malformed_cursor_is_422_naming_cursor_on_every_paginated_admin_route(
             assert (status, body["error"]["field"]) == (422, "cursor"), (route.route_key, cursor, body)
         walked.append(route.route_key)
     assert len(walked) == len(paginated) >= 6, walked
+
+
+def _revoke_elsewhere(stores, key: str) -> None:
+    """Revoke a key as another warm container would: in the table, not in this process's cache."""
+    from afterglow.signing import hash_key
+
+    stores.catalog.revoke_key(hash_key(key), "2025-03-01T00:00:00+00:00")
+
+
+CREDENTIAL_ROUTES = {"POST /v1/admin/retailers", "POST /v1/admin/partners"}  # they mint keys, secrets
+
+
+def _key_management_routes(function_module) -> list:
+    """Every admin route that mints, revokes, rotates or lists keys or webhook secrets."""
+    return [
+        (method, route.path)
+        for route in function_module("AdminFunction").app.routes
+        for method in getattr(route, "methods", ())
+        if "keys" in getattr(route, "tags", ()) or f"{method} {route.path}" in CREDENTIAL_ROUTES
+    ]
+
+
+@pytest.mark.parametrize("kind", ["retailer", "partner", "platform"])
+def test_a_revoked_key_cannot_manage_keys_or_secrets_while_it_is_still_cached(
+    stores, aws, admin, function_module, kind
+):
+    """Warm functions cache a key for a minute; every route that mints, revokes, rotates or lists
+    credentials re-checks the caller in the table, so a key revoked a moment ago (by another
+    container) cannot mint a successor that outlives it."""
+    seeded = seed_catalog(stores.catalog)
+    spare = admin_service.create_retailer_key(stores.catalog, seeded.retailer_id, "secret")
+    secret_id = admin_service.add_webhook_secret(stores.catalog, seeded.partner_id).secret_id
+    caller = {
+        "retailer": seeded.secret_key,
+        "partner": admin_service.create_partner_key(stores.catalog, seeded.partner_id).api_key,
+        "platform": create_platform_key(stores.catalog),
+    }[kind]
+    ids = {
+        "retailer_id": seeded.retailer_id,
+        "partner_id": seeded.partner_id,
+        "key_id": spare.key.key_id,
+        "secret_id": secret_id,
+    }
+    reachable = [
+        (method, path)
+        for method, path in _key_management_routes(function_module)
+        if kind == "platform" or f"/{kind}s/" in path
+    ]
+    # Each route answers this key while it is active (and the key is now cached)…
+    for method, path in reachable:
+        if method == "GET":
+            status, _, answer = admin(method, path.format(**ids), caller, route_path=path)
+            assert status == 200, (path, answer)
+    _revoke_elsewhere(stores, caller)
+    before = _credentials(aws)
+    # … and none of them takes it once it is revoked, cached or not: nothing minted or revoked.
+    for method, path in reachable:
+        status, _, answer = admin(method, path.format(**ids), caller, route_path=path, body={})
+        assert (status, answer["error"]["code"]) == (401, "unauthorized"), (method, path, answer)
+    assert _credentials(aws) == before
+    assert len(reachable) >= {"retailer": 3, "partner": 6, "platform": 14}[kind]
+
+
+def _credentials(aws) -> list:
+    """Every key record and every partner (with its webhook secrets), as stored."""
+    items = boto3.client("dynamodb").scan(TableName=aws["CatalogTable"])["Items"]
+    return sorted((i for i in items if i["pk"]["S"].startswith(("KEY#", "PARTNER#", "RETAILER#"))), key=str)

@@ -37,6 +37,7 @@ from afterglow.models import (
     WebhookSecret,
     WebhookSecretCreated,
 )
+from afterglow.services.auth import forget_key
 from afterglow.services.snapshots import publish_after_change
 from afterglow.signing import hash_key, new_api_key, new_id, new_webhook_secret, webhook_secret_id
 from afterglow.store import CatalogStore
@@ -143,7 +144,9 @@ def revoke_key(catalog: CatalogStore, owner: str, key_id: str) -> ApiKey:
     record = catalog.find_owned_key(owner, key_id)
     if record is None:
         raise NotFound(f"no key {key_id!r}")
-    return _key_view(catalog.revoke_key(record["key_hash"], _now().isoformat()))
+    revoked = catalog.revoke_key(record["key_hash"], _now().isoformat())
+    forget_key(record["key_hash"])
+    return _key_view(revoked)
 
 
 # --- retailers ------------------------------------------------------------------------------------

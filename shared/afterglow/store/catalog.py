@@ -192,10 +192,12 @@ class CatalogStore:
 
     # --- keys --------------------------------------------------------------------------------
 
-    def find_key(self, key_hash: str) -> dict[str, Any] | None:
-        """The key record for a key hash, or None."""
+    def find_key(self, key_hash: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        """The key record for a key hash, or None; `consistent` reads what the last write left."""
         response = self._ddb.get_item(
-            TableName=self._table, Key=serialize({"pk": f"KEY#{key_hash}", "sk": "KEY"})
+            TableName=self._table,
+            Key=serialize({"pk": f"KEY#{key_hash}", "sk": "KEY"}),
+            ConsistentRead=consistent,
         )
         return deserialize(response["Item"]) if "Item" in response else None
 
@@ -240,7 +242,7 @@ class CatalogStore:
         except Exception as error:
             if not is_conditional_failure(error):
                 raise
-            found = self.find_key(key_hash)
+            found = self.find_key(key_hash, consistent=True)
             if found is None:
                 raise
             return found
