@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from afterglow.services import auth
+from afterglow.services import admin, auth
 from afterglow.services.admin import create_platform_key
 from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
 
@@ -364,6 +364,69 @@ def _first_party(**overrides):
         "sku": "HOUSE",
         **overrides,
     }
+
+
+def _rotating_between_read_and_write(monkeypatch, stores, rotate) -> None:
+    """The next whole-partner write first lets a secret rotation land: the writer read the partner
+    before the rotation and writes after it (as a concurrent request would)."""
+    from afterglow.store import CatalogStore
+
+    replace = CatalogStore.replace
+    pending = [rotate]
+
+    def rotation_lands_first(self, entity, entity_id, body, **kwargs):
+        if entity == "PARTNER" and pending:
+            pending.pop()()
+        return replace(self, entity, entity_id, body, **kwargs)
+
+    monkeypatch.setattr(CatalogStore, "replace", rotation_lands_first)
+
+
+@pytest.mark.parametrize(
+    ("change", "route"),
+    [
+        ({"version": 1, "name": "Beans & Co"}, PARTNER),
+        ({"version": 1, "status": "paused"}, PARTNER + "/status"),
+    ],
+)
+def test_partner_patch_racing_secret_rotation_never_restores_a_removed_secret(
+    stores, api, monkeypatch, change, route
+):
+    # Given a partner mid-rotation: its old secret and a new one
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    old_id = api("GET", SECRETS, platform, partner_id=seeded.partner_id)[2]["items"][0]["secret_id"]
+    new = api("POST", SECRETS, platform, partner_id=seeded.partner_id)[2]
+    # When the old secret is removed between the PATCH's read of the partner and its write
+    _rotating_between_read_and_write(
+        monkeypatch, stores, lambda: admin.remove_webhook_secret(stores.catalog, seeded.partner_id, old_id)
+    )
+    status, _, body = api(
+        "POST" if route.endswith("status") else "PATCH", route, platform, change, partner_id=seeded.partner_id
+    )
+    # Then the change is made, and the removed secret stays removed
+    assert status == 200 and all(body[k] == v for k, v in change.items() if k != "version"), body
+    secrets = api("GET", SECRETS, platform, partner_id=seeded.partner_id)[2]["items"]
+    assert [s["secret_id"] for s in secrets] == [new["secret_id"]]
+
+
+def test_partner_patch_racing_secret_rotation_never_drops_an_added_secret(stores, api, monkeypatch):
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    added: list[str] = []
+    _rotating_between_read_and_write(
+        monkeypatch,
+        stores,
+        lambda: added.append(admin.add_webhook_secret(stores.catalog, seeded.partner_id).secret_id),
+    )
+    status, _, body = api(
+        "PATCH", PARTNER, platform, {"version": 1, "name": "Renamed"}, partner_id=seeded.partner_id
+    )
+    assert status == 200 and body["name"] == "Renamed", body
+    secrets = [
+        s["secret_id"] for s in api("GET", SECRETS, platform, partner_id=seeded.partner_id)[2]["items"]
+    ]
+    assert added and added[0] in secrets and len(secrets) == 2
 
 
 def test_a_retailer_sells_its_own_product_on_its_own_page_only(stores, api):

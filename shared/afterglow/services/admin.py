@@ -426,26 +426,29 @@ def _patch(
     409 if the item is at another version or changes meanwhile; 422 naming the field if the
     result is not valid as a whole (e.g. a targeting range whose new minimum exceeds the old
     maximum)."""
-    stored = _load(catalog, entity, entity_id, None)
-    version = int(stored.get("version", 1))
-    if version != update.version:
-        raise Conflict(f"{entity.lower()} {entity_id} is at version {version}, not {update.version}")
-    body = {**stored, **update.changes(), "version": version + 1}
-    try:
-        changed = model.model_validate(body)
-    except ValidationError as error:
-        raise validation_error(error) from error
-    if check:
-        check(changed)
-    before = catalog.version()
-    try:
-        catalog.replace(entity, entity_id, body, expected_version=version)
-    except VersionConflict as error:
-        raise Conflict(
-            f"{entity.lower()} {entity_id} was changed by someone else; reload and retry"
-        ) from error
-    _publish(catalog, before, entity, body, full=full_publish)
-    return changed
+    for _ in range(3):
+        stored = _load(catalog, entity, entity_id, None)
+        version = int(stored.get("version", 1))
+        if version != update.version:
+            raise Conflict(f"{entity.lower()} {entity_id} is at version {version}, not {update.version}")
+        body = {**stored, **update.changes(), "version": version + 1}
+        try:
+            changed = model.model_validate(body)
+        except ValidationError as error:
+            raise validation_error(error) from error
+        if check:
+            check(changed)
+        before = catalog.version()
+        try:
+            catalog.replace(entity, entity_id, body, expected_version=version)
+        except VersionConflict:
+            # Someone else's version (the check above answers 409 on the next read), or a
+            # rotation of the partner's webhook secrets since our read: apply the change again
+            # on top of it rather than write back the secrets we read.
+            continue
+        _publish(catalog, before, entity, body, full=full_publish)
+        return changed
+    raise Conflict(f"{entity.lower()} {entity_id} was changed by someone else; reload and retry")
 
 
 def set_status(
