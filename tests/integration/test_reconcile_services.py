@@ -131,3 +131,48 @@ def test_a_day_written_by_the_real_services_reconciles_to_the_ledger(stores, fun
         "own_brand_revenue_minor": 1299,
         "retailer_total_minor": 1649,
     }
+
+
+def test_records_without_an_arm_stay_out_of_the_experiment_read_out_and_are_counted_as_rejections(
+    stores, function_module
+):
+    # Given a decided order whose customer answered the survey, and two refused conversions:
+    # one for a click nobody made (no retailer, no arm) and one for an action the offer does not pay
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    key, secret = seeded.publishable_key, seeded.webhook_secret
+    decision = _decide(function_module, key, "o-1", "ada@example.com")
+    token = decision["offers"][0]["tracking_token"]
+    survey = _event(decision["decision_token"], "survey_answer", "evt-00000001", answer="yes")
+    _events(function_module, key, [survey])
+    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    now = datetime.now(UTC).isoformat()
+    refused = [
+        {"click_id": "clk_nope", "conversion_id": "b-1", "action": "signup", "occurred_at": now},
+        {"click_id": click_id, "conversion_id": "b-2", "action": "subscription", "occurred_at": now},
+    ]
+    desk = ConversionDesk(stores.catalog, stores.ledger, stores.learning)
+    for n, payload in enumerate(refused):
+        raw = json.dumps(payload).encode()
+        headers = signed_headers(secret, raw, msg_id=f"m{n}") | {"afterglow-partner": seeded.partner_id}
+        assert desk.receive(headers, raw).status == "rejected"
+
+    # When the day is reconciled
+    today = datetime.now(UTC).date().isoformat()
+    handler = function_module("ReconcileFunction").lambda_handler
+    assert handler({"date": today}, FakeLambdaContext("reconcile"))["status"] == "ok"
+
+    # Then the read-out has the decision's arm only, for the shop only
+    prefix = f"reports/daily/dt={today}/"
+    summary = json.loads(stores.reports.get(prefix + "summary.json"))
+    assert [(r["retailer_id"], r["arm"]) for r in summary["experiment"]] == [
+        (seeded.retailer_id, decision["arm"])
+    ]
+    html = stores.reports.get(prefix + "report.html").decode()
+    assert "- (" not in html and "Retailer -<" not in html
+    experiment = read_csv(stores.reports.get(prefix + "experiment.csv"))
+    assert {(r["retailer_id"], r["arm"]) for r in experiment} == {(seeded.retailer_id, decision["arm"])}
+    # And both refusals are still counted where they belong
+    assert summary["totals"]["rejected_conversions"] == 2
+    assert summary["rejections_by_reason"] == {"action_not_paid_by_offer": 1, "unknown_click": 1}
+    rejected = read_csv(stores.reports.get(prefix + "rejections.csv"))
+    assert sorted(r["conversion_id"] for r in rejected) == ["b-1", "b-2"]
