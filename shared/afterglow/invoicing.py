@@ -320,3 +320,30 @@ def document(item: Invoice | Statement) -> dict[str, Any]:
             "the total, apportioned to lines by largest remainder; platform share is the rest"
         )
     return body
+
+
+# --- restatements ----------------------------------------------------------------------------------
+
+RESTATEMENT = "restatement"  # the note a restatement document carries (see services.issuing)
+
+
+def figures(document: Mapping[str, Any]) -> dict[str, Any]:
+    """What an invoice or statement document says, without what names it (its number, the note
+    of a restatement): two documents with the same figures need no restatement."""
+    return {key: value for key, value in document.items() if key not in (RESTATEMENT, "invoice_number")}
+
+
+def difference(
+    before: Mapping[str, Mapping[str, int]], after: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, int]]:
+    """Each total of `after` minus the same total of `before`, per currency (zeros left out)."""
+    changes: dict[str, dict[str, int]] = {}
+    for currency in sorted(before.keys() | after.keys()):
+        names = sorted(before.get(currency, {}).keys() | after.get(currency, {}).keys())
+        delta = {
+            name: after.get(currency, {}).get(name, 0) - before.get(currency, {}).get(name, 0)
+            for name in names
+        }
+        if any(delta.values()):
+            changes[currency] = delta
+    return changes

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from afterglow.local.gateway import FakeLambdaContext
-from afterglow.models import PartnerCreate, RetailerCreate
+from afterglow.models import PartnerCreate, RetailerCreate, RetailerUpdate
 from afterglow.reconciliation import aggregate, read_csv
 from afterglow.services import admin
 from afterglow.services.monthly import reconcile_month, retailer_shares
@@ -361,3 +361,87 @@ def test_reading_shard_by_shard_and_merging_equals_reading_the_whole_day(stores,
 )
 def test_bad_manual_invocations_are_answered_not_retried(function_module, stores, event):
     assert _reconcile(function_module, event)["status"] == "invalid"
+
+
+# --- issued months and the conversion lifecycle --------------------------------------------------
+
+
+def _issued(snapshot: dict[str, bytes]) -> dict[str, bytes]:
+    return {key: body for key, body in snapshot.items() if key.startswith(("invoices/", "statements/"))}
+
+
+def _set_share(stores, retailer_id, bps):
+    current = admin.load_retailer(stores.catalog, retailer_id)
+    update = RetailerUpdate(version=current.version, revenue_share_bps=bps)
+    admin.update_retailer(stores.catalog, retailer_id, update, platform=True)
+
+
+def test_a_completed_months_statement_is_never_rewritten_a_changed_share_is_a_restatement_of_it(
+    stores, function_module, month
+):
+    # Given March reconciled day by day to its end: its invoices and statements are issued
+    _reconcile(function_module, {"date": "2026-03-01", "until": "2026-03-31"})
+    ra, rb = month["ra"], month["rb"]
+    original = f"statements/retailer={ra}/{MARCH}"
+    issued = _issued(_snapshot(stores))
+    assert _json(stores, original + ".json")["complete"] is True
+    # When retailer A's revenue share changes and March is rolled up again
+    _set_share(stores, ra, 5_000)
+    assert _reconcile(function_module, {"month": MARCH})["status"] == "ok"
+    # Then every issued invoice and statement keeps its bytes
+    after = _snapshot(stores)
+    assert {key: after[key] for key in issued} == issued
+    # And A's statement is restated in a new document that refers to the original
+    assert sorted(_issued(after).keys() - issued.keys()) == [
+        original + ".restatement-1.csv",
+        original + ".restatement-1.json",
+    ]
+    restated = _json(stores, original + ".restatement-1.json")
+    assert restated["revenue_share_bps"] == 5_000 and restated["totals"]["EUR"]["retailer_share_minor"] == 400
+    assert restated["restatement"] == {
+        "number": 1,
+        "restates": original + ".json",
+        "restates_sha256": hashlib.sha256(issued[original + ".json"]).hexdigest(),
+        "supersedes": original + ".json",
+        "difference": {
+            "EUR": {
+                "own_brand_revenue_minor": 0,
+                "partner_net_minor": 0,
+                "platform_share_minor": -133,
+                "retailer_share_minor": 133,
+                "retailer_total_minor": 133,
+            }
+        },
+    }
+    rows = read_csv(stores.reports.get(original + ".restatement-1.csv"))
+    assert sum(int(r["retailer_share_minor"] or 0) for r in rows) == 400
+    summary = _json(stores, f"reports/monthly/month={MARCH}/summary.json")
+    assert summary["restatements"] == [original + ".restatement-1.json"]
+    # And rolling up again with the same inputs rewrites the same bytes and restates nothing more
+    _reconcile(function_module, {"month": MARCH})
+    _reconcile(function_module, {"date": "2026-03-30", "until": "2026-03-31"})
+    assert _snapshot(stores) == after
+    # And a second change supersedes the first restatement, never the original
+    _set_share(stores, ra, 3_333)
+    _reconcile(function_module, {"month": MARCH})
+    second = _json(stores, original + ".restatement-2.json")["restatement"]
+    assert (second["supersedes"], second["restates"]) == (
+        original + ".restatement-1.json",
+        original + ".json",
+    )
+    assert second["difference"]["EUR"]["retailer_share_minor"] == -133
+    assert {key: stores.reports.get(key) for key in issued} == issued
+    assert not any(
+        key.startswith(f"statements/retailer={rb}/{MARCH}.restatement") for key in _snapshot(stores)
+    )
+
+
+def test_a_month_to_date_statement_follows_a_share_change_without_a_restatement(
+    stores, function_module, month
+):
+    _reconcile(function_module, {"date": "2026-03-01", "until": "2026-03-03"})
+    _set_share(stores, month["ra"], 5_000)
+    _reconcile(function_module, {"month": MARCH})
+    statement = _json(stores, f"statements/retailer={month['ra']}/{MARCH}.json")
+    assert (statement["complete"], statement["totals"]["EUR"]["retailer_share_minor"]) == (False, 400)
+    assert not [key for key in _snapshot(stores) if ".restatement-" in key]

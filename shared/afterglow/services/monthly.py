@@ -5,6 +5,8 @@ complete and whose files still match it), never from the ledger. Files for month
 
     invoices/partner=P/M.csv (+ .json)          line items per retailer × action × currency
     statements/retailer=R/M.csv (+ .json)       partner revenue with both shares; own-brand apart
+    …/M.restatement-N.csv (+ .json)             a change to an issued invoice or statement
+                                                (afterglow.services.issuing)
     discrepancies/partner=P/M.csv               refused, late, and differences with the partner's
                                                 inbox/partner=P/M.csv (see afterglow.discrepancies)
     reports/monthly/month=M/experiment.json     the read-out over the month's days
@@ -12,7 +14,8 @@ complete and whose files still match it), never from the ledger. Files for month
     reports/monthly/month=M/summary.json        days included and missing, totals per currency
     reports/monthly/month=M/manifest.json       last
 
-Month to date until every day of the month is reconciled (`complete: false` in the documents).
+Month to date until every day of the month is reconciled (`complete: false` in the documents);
+once complete, an invoice or statement is issued and never rewritten.
 The revenue share is the retailer's configured share at the time of the roll-up.
 """
 
@@ -25,7 +28,15 @@ from afterglow import experiments, invoicing, reconciliation
 from afterglow.discrepancies import LedgerSide, compare, discrepancies_csv
 from afterglow.observability import logger
 from afterglow.reconciliation import Aggregate, AggregateKey
-from afterglow.services.report_files import complete_manifest, csv_file, json_file, publish, read_verified
+from afterglow.services.issuing import Render, issue
+from afterglow.services.report_files import (
+    ReportFile,
+    complete_manifest,
+    csv_file,
+    json_file,
+    publish,
+    read_verified,
+)
 from afterglow.store import CatalogStore, ReportStore
 
 
@@ -69,6 +80,20 @@ def _cells(rows: list[dict[str, str]]) -> list[tuple[AggregateKey, Aggregate]]:
     ]
 
 
+def _invoice_render(invoice: invoicing.Invoice) -> Render:
+    def render(_: int) -> tuple[bytes, dict[str, Any]]:
+        return invoicing.invoice_csv(invoice), invoicing.document(invoice)
+
+    return render
+
+
+def _statement_render(statement: invoicing.Statement) -> Render:
+    def render(_: int) -> tuple[bytes, dict[str, Any]]:
+        return invoicing.statement_csv(statement), invoicing.document(statement)
+
+    return render
+
+
 def reconcile_month(reports: ReportStore, month: str, revenue_share_bps: Mapping[str, int]) -> dict[str, Any]:
     """Roll the month's reconciled days up into invoices, statements and discrepancies."""
     days = month_days(month)
@@ -106,12 +131,14 @@ def reconcile_month(reports: ReportStore, month: str, revenue_share_bps: Mapping
                 reconciliation.add_counters(offer_cells.setdefault(key, Aggregate()), cell)
         experiments.add_metrics(found, experiments.parse_metrics_csv(bodies["experiment.csv"] or b""))
     complete = not missing
-    files = {}
+    files: dict[str, ReportFile] = {}
     invoices = invoicing.invoices(rollup, complete=complete)
+    in_force: list[dict[str, Any]] = []
     for invoice in invoices:
         base = f"invoices/partner={invoice.partner_id}/{month}"
-        files[base + ".csv"] = csv_file(invoicing.invoice_csv(invoice))
-        files[base + ".json"] = json_file(invoicing.document(invoice))
+        written, document = issue(reports, base, _invoice_render(invoice), complete=complete)
+        files.update(written)
+        in_force.append(document)
     earning = {key[1] for key in rollup.money} | {key[0] for key in rollup.own_brand}
     unknown = sorted(earning - revenue_share_bps.keys() - {reconciliation.NO_PARTNER})
     if unknown:
@@ -121,8 +148,7 @@ def reconcile_month(reports: ReportStore, month: str, revenue_share_bps: Mapping
     statements = invoicing.statements(rollup, revenue_share_bps, complete=complete)
     for statement in statements:
         base = f"statements/retailer={statement.retailer_id}/{month}"
-        files[base + ".csv"] = csv_file(invoicing.statement_csv(statement))
-        files[base + ".json"] = json_file(invoicing.document(statement))
+        files.update(issue(reports, base, _statement_render(statement), complete=complete)[0])
     uploaded = _partner_statements(reports, month)
     for partner in sorted((sides.keys() | uploaded.keys() | {i.partner_id for i in invoices}) - {"-"}):
         items = compare(sides.get(partner, LedgerSide.empty()), uploaded.get(partner))
@@ -138,7 +164,8 @@ def reconcile_month(reports: ReportStore, month: str, revenue_share_bps: Mapping
         "days_included": rollup.days,
         "days_missing": missing,
         "retailers_without_catalog_entry": unknown,
-        "invoiced_by_currency": _invoiced_totals(invoices),
+        "invoiced_by_currency": _invoiced_totals(in_force),
+        "restatements": sorted(key for key in files if ".restatement-" in key and key.endswith(".json")),
         "partner_statements_compared": sorted(uploaded),
     }
     files[prefix + "summary.json"] = json_file(summary)
@@ -147,9 +174,9 @@ def reconcile_month(reports: ReportStore, month: str, revenue_share_bps: Mapping
     return summary
 
 
-def _invoiced_totals(invoices: list[invoicing.Invoice]) -> dict[str, int]:
+def _invoiced_totals(documents: list[dict[str, Any]]) -> dict[str, int]:
     totals: dict[str, int] = {}
-    for invoice in invoices:
-        for currency, sums in invoice.totals.items():
-            totals[currency] = totals.get(currency, 0) + sums["net_minor"]
+    for document in documents:
+        for currency, sums in document["totals"].items():
+            totals[currency] = totals.get(currency, 0) + int(sums["net_minor"])
     return dict(sorted(totals.items()))
