@@ -50,7 +50,9 @@ class Ledger:
             f"EVENT#{kind}#{decision_id}#{offer}", kind, _at(3, day), {**body, "partner_id": partner, **extra}
         )
 
-    def conversion(self, partner, conversion_id, retailer, decision_id, action, payout, at, occurred=None):
+    def conversion(
+        self, partner, conversion_id, retailer, decision_id, action, payout, at, occurred=None, locks_at=None
+    ):
         body = {
             "partner_id": partner,
             "conversion_id": conversion_id,
@@ -65,11 +67,12 @@ class Ledger:
             "currency": "EUR",
             "amount_minor": None,
             "status": "pending",
-            "locks_at": at.isoformat(),
+            "locks_at": (locks_at or at).isoformat(),
         }
         self.ledger.record_once(f"CONVERSION#{partner}#{conversion_id}", "conversion", at, body)
 
-    def reversal(self, partner, reversal_id, conversion_id, retailer, decision_id, amount, day):
+    def reversal(self, partner, reversal_id, conversion_id, retailer, decision_id, amount, day, at=None):
+        at = at or _at(3, day)
         body = {
             "partner_id": partner,
             "conversion_id": conversion_id,
@@ -78,12 +81,12 @@ class Ledger:
             "offer_id": "off_1",
             "decision_id": decision_id,
             "arm": "mixed",
-            "occurred_at": _at(3, day).isoformat(),
+            "occurred_at": at.isoformat(),
             "payout_minor": -amount,
             "currency": "EUR",
             "refund_amount_minor": None,
         }
-        self.ledger.record_once(f"REVERSAL#{partner}#{reversal_id}", "reversal", _at(3, day), body)
+        self.ledger.record_once(f"REVERSAL#{partner}#{reversal_id}", "reversal", at, body)
 
     def rejected(self, partner, conversion_id, retailer, reason, day):
         body = {
@@ -324,7 +327,7 @@ def test_a_run_that_dies_midway_leaves_no_manifest_and_a_rerun_that_dies_marks_i
     day, manifest_key = date(2026, 3, 2), "reports/daily/dt=2026-03-02/manifest.json"
     with pytest.raises(ConnectionError):
         reconcile_day(stores.ledger, FailingReports(stores.reports, 3), day)
-    assert stores.reports.get("reports/daily/dt=2026-03-02/actions.csv") is not None  # some files written
+    assert len(list(stores.reports.keys(""))) == 3  # some files written
     assert stores.reports.get(manifest_key) is None
     reconcile_day(stores.ledger, stores.reports, day)
     assert _json(stores, manifest_key)["status"] == "complete"
@@ -445,3 +448,69 @@ def test_a_month_to_date_statement_follows_a_share_change_without_a_restatement(
     statement = _json(stores, f"statements/retailer={month['ra']}/{MARCH}.json")
     assert (statement["complete"], statement["totals"]["EUR"]["retailer_share_minor"]) == (False, 400)
     assert not [key for key in _snapshot(stores) if ".restatement-" in key]
+
+
+def _status(stores, partner, conversion_id):
+    record = stores.ledger.get(f"CONVERSION#{partner}#{conversion_id}")
+    return record["status"], record.get("invoice_number")
+
+
+def _invoice_lines(stores, partner, month):
+    body = stores.reports.get(f"invoices/partner={partner}/{month}.csv")
+    return {
+        (r["retailer_id"], r["action"]): (
+            r["conversions"],
+            r["gross_minor"],
+            r["reversed_minor"],
+            r["net_minor"],
+        )
+        for r in read_csv(body or b"partner_id\n")
+    }
+
+
+def test_conversions_go_pending_locked_invoiced_and_an_invoice_bills_only_what_locked(
+    stores, function_module, month
+):
+    ra, rb, p1, p2 = month["ra"], month["rb"], month["p1"], month["p2"]
+    w = Ledger(stores.ledger)
+    # Given a conversion on 30 March that locks on 13 April, partly refunded on 2 April (before it
+    # locks), and a refund on 5 April of a conversion already on March's invoice
+    w.conversion(p1, "p1-late", rb, "b1", "signup", 700, _at(3, 30), locks_at=_at(4, 13))
+    w.reversal(p1, "p1-r2", "p1-late", rb, "b1", 200, None, at=_at(4, 2))
+    w.reversal(p1, "p1-r3", "p1-c1", ra, "a1", 700, None, at=_at(4, 5))
+    # When March is reconciled to its end
+    _reconcile(function_module, {"date": "2026-03-01", "until": "2026-03-31"})
+    # Then March's invoice carries its number and bills what locked in March, not the late one
+    invoice = _json(stores, f"invoices/partner={p1}/{MARCH}.json")
+    assert invoice["invoice_number"] == f"INV-{p1}-202603" and invoice["complete"] is True
+    assert invoice["totals"]["EUR"]["net_minor"] == 1500
+    assert {
+        r["invoice_number"] for r in read_csv(stores.reports.get(f"invoices/partner={p1}/{MARCH}.csv"))
+    } == {f"INV-{p1}-202603"}
+    # And what it bills is invoiced with that number; the late one is still pending
+    for partner, conversion in ((p1, "p1-c1"), (p1, "p1-c2"), (p1, "p1-c3"), (p2, "p2-c1")):
+        assert _status(stores, partner, conversion) == ("invoiced", f"INV-{partner}-202603")
+    assert _status(stores, p1, "p1-late") == ("pending", None)
+    # When April is reconciled up to the day before the lock: still pending, not billed
+    _reconcile(function_module, {"date": "2026-04-01", "until": "2026-04-12"})
+    assert _status(stores, p1, "p1-late") == ("pending", None)
+    assert (rb, "signup") not in _invoice_lines(stores, p1, "2026-04")
+    # When the lock day is reconciled: locked, and on April's invoice to date with its refund
+    _reconcile(function_module, {"date": "2026-04-13"})
+    assert _status(stores, p1, "p1-late") == ("locked", None)
+    assert _invoice_lines(stores, p1, "2026-04")[(rb, "signup")] == ("1", "700", "200", "500")
+    # When April is complete: invoiced on April's invoice; March's refund of an invoiced
+    # conversion is a credit line there (its conversion stays on March's invoice)
+    _reconcile(function_module, {"date": "2026-04-14", "until": "2026-04-30"})
+    assert _status(stores, p1, "p1-late") == ("invoiced", f"INV-{p1}-202604")
+    assert _status(stores, p1, "p1-c1") == ("invoiced", f"INV-{p1}-202603")
+    assert _invoice_lines(stores, p1, "2026-04") == {
+        (rb, "signup"): ("1", "700", "200", "500"),
+        (ra, "signup"): ("0", "0", "700", "-700"),
+    }
+    assert _json(stores, f"invoices/partner={p1}/2026-04.json")["invoice_number"] == f"INV-{p1}-202604"
+    # And re-running both months changes no byte and no status
+    before = _snapshot(stores)
+    _reconcile(function_module, {"date": "2026-03-01", "until": "2026-04-30"})
+    assert _snapshot(stores) == before
+    assert _status(stores, p1, "p1-late") == ("invoiced", f"INV-{p1}-202604")

@@ -119,18 +119,19 @@ def test_a_day_written_by_the_real_services_reconciles_to_the_ledger(stores, fun
     followups = read_csv(stores.reports.get(f"followups/retailer={seeded.retailer_id}/dt={today}.csv"))
     assert [(r["order_id"], r["decision_id"]) for r in followups] == [("o-2", ignored["decision_id"])]
 
-    # And this month's invoice and statement already show it (month to date)
+    # And the conversions, pending for the partner's 30-day lock period, are not billed yet: no
+    # invoice this month to date, and the statement has the own-brand sale only
     month = today[:7]
-    invoice = json.loads(stores.reports.get(f"invoices/partner={seeded.partner_id}/{month}.json"))
-    assert invoice["totals"]["EUR"]["net_minor"] == 700
+    assert stores.reports.get(f"invoices/partner={seeded.partner_id}/{month}.json") is None
     statement = json.loads(stores.reports.get(f"statements/retailer={seeded.retailer_id}/{month}.json"))
     assert statement["totals"]["EUR"] | {} == {
-        "partner_net_minor": 700,
-        "retailer_share_minor": 350,
-        "platform_share_minor": 350,
+        "partner_net_minor": 0,
+        "retailer_share_minor": 0,
+        "platform_share_minor": 0,
         "own_brand_revenue_minor": 1299,
-        "retailer_total_minor": 1649,
+        "retailer_total_minor": 1299,
     }
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#b-1")["status"] == "pending"
 
 
 def test_records_without_an_arm_stay_out_of_the_experiment_read_out_and_are_counted_as_rejections(
