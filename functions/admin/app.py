@@ -4,9 +4,9 @@ import json
 from importlib.resources import files
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, Query
+from fastapi import Body, Depends, Query, Request
 
-from afterglow.api import create_app, lambda_handler_for, principal, stores
+from afterglow.api import bearer_key, create_app, lambda_handler_for, principal, stores
 from afterglow.errors import InvalidInput, NotFound
 from afterglow.models import (
     ApiKey,
@@ -37,7 +37,7 @@ from afterglow.models import (
 )
 from afterglow.services import admin
 from afterglow.services.audit import sample_decisions
-from afterglow.services.auth import Principal, require_secret
+from afterglow.services.auth import Principal, authenticate_fresh, require_secret
 from afterglow.services.conversions import delivery_log
 from afterglow.store import Stores
 from afterglow.store.catalog import PLATFORM_OWNER
@@ -56,8 +56,18 @@ async def admin_caller(caller: Annotated[Principal, Depends(principal)]) -> Prin
     return require_secret(caller)
 
 
-Caller = Annotated[Principal, Depends(admin_caller)]
 StoresDep = Annotated[Stores, Depends(stores)]
+
+
+async def key_manager(request: Request, stores: StoresDep) -> Principal:
+    # Routes that mint, revoke, rotate or list credentials check the caller's key in the table
+    # itself, not in the minute-long cache: a key revoked elsewhere a moment ago cannot mint a
+    # successor that would outlive it.
+    return require_secret(authenticate_fresh(stores.catalog, bearer_key(request)))
+
+
+Caller = Annotated[Principal, Depends(admin_caller)]
+KeyManager = Annotated[Principal, Depends(key_manager)]
 Cursor = Annotated[str | None, Query(max_length=2048, description="`next_cursor` of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
@@ -70,7 +80,7 @@ async def openapi_document() -> dict[str, Any]:
 
 
 @app.post("/v1/admin/retailers", status_code=201, response_model=RetailerCreated, tags=["admin"])
-async def create_retailer(body: RetailerCreate, caller: Caller, stores: StoresDep) -> RetailerCreated:
+async def create_retailer(body: RetailerCreate, caller: KeyManager, stores: StoresDep) -> RetailerCreated:
     """Create a retailer (platform key). Its publishable and secret keys are shown only in this response."""
     caller.require_platform()
     return admin.create_retailer(stores.catalog, body)
@@ -114,7 +124,7 @@ async def update_retailer(
 
 
 @app.get("/v1/admin/retailers/{retailer_id}/keys", response_model=ApiKeyList, tags=["keys"])
-async def list_retailer_keys(retailer_id: str, caller: Caller, stores: StoresDep) -> ApiKeyList:
+async def list_retailer_keys(retailer_id: str, caller: KeyManager, stores: StoresDep) -> ApiKeyList:
     """A retailer's API keys, active and revoked: ids and hints, never the keys."""
     _own_retailer(caller, retailer_id)
     return ApiKeyList(items=admin.owner_keys(stores.catalog, "RETAILER", retailer_id))
@@ -124,7 +134,7 @@ async def list_retailer_keys(retailer_id: str, caller: Caller, stores: StoresDep
     "/v1/admin/retailers/{retailer_id}/keys", status_code=201, response_model=ApiKeyCreated, tags=["keys"]
 )
 async def create_retailer_key(
-    retailer_id: str, body: ApiKeyCreate, caller: Caller, stores: StoresDep
+    retailer_id: str, body: ApiKeyCreate, caller: KeyManager, stores: StoresDep
 ) -> ApiKeyCreated:
     """A new publishable or secret key (rotation: deploy it, then revoke the old one). The key is
     shown only in this response; the table keeps its hash."""
@@ -133,8 +143,9 @@ async def create_retailer_key(
 
 
 @app.post("/v1/admin/retailers/{retailer_id}/keys/{key_id}/revoke", response_model=ApiKey, tags=["keys"])
-async def revoke_retailer_key(retailer_id: str, key_id: str, caller: Caller, stores: StoresDep) -> ApiKey:
-    """Revoke a key: refused everywhere within a minute (warm functions cache keys that long)."""
+async def revoke_retailer_key(retailer_id: str, key_id: str, caller: KeyManager, stores: StoresDep) -> ApiKey:
+    """Revoke a key: refused at once by the routes that manage keys and secrets, everywhere else
+    within a minute (warm functions cache keys that long)."""
     _own_retailer(caller, retailer_id)
     return admin.revoke_key(stores.catalog, retailer_id, key_id)
 
@@ -233,7 +244,7 @@ async def update_offer(offer_id: str, body: OfferUpdate, caller: Caller, stores:
 
 
 @app.post("/v1/admin/partners", status_code=201, response_model=PartnerCreated, tags=["admin"])
-async def create_partner(body: PartnerCreate, caller: Caller, stores: StoresDep) -> PartnerCreated:
+async def create_partner(body: PartnerCreate, caller: KeyManager, stores: StoresDep) -> PartnerCreated:
     """Create a partner brand (platform key). Its webhook secret is shown only in this response."""
     caller.require_platform()
     return admin.create_partner(stores.catalog, body)
@@ -277,7 +288,7 @@ async def list_partner_offers(
 
 
 @app.get("/v1/admin/partners/{partner_id}/secrets", response_model=WebhookSecretList, tags=["keys"])
-async def list_webhook_secrets(partner_id: str, caller: Caller, stores: StoresDep) -> WebhookSecretList:
+async def list_webhook_secrets(partner_id: str, caller: KeyManager, stores: StoresDep) -> WebhookSecretList:
     """A partner's valid webhook secrets: ids and hints, never the secrets (platform or the
     partner's own key)."""
     _own_partner(caller, partner_id)
@@ -290,7 +301,7 @@ async def list_webhook_secrets(partner_id: str, caller: Caller, stores: StoresDe
     response_model=WebhookSecretCreated,
     tags=["keys"],
 )
-async def add_webhook_secret(partner_id: str, caller: Caller, stores: StoresDep) -> WebhookSecretCreated:
+async def add_webhook_secret(partner_id: str, caller: KeyManager, stores: StoresDep) -> WebhookSecretCreated:
     """Rotation, step one: a new webhook secret, valid alongside the current ones; shown once."""
     _own_partner(caller, partner_id)
     return admin.add_webhook_secret(stores.catalog, partner_id)
@@ -300,7 +311,7 @@ async def add_webhook_secret(partner_id: str, caller: Caller, stores: StoresDep)
     "/v1/admin/partners/{partner_id}/secrets/{secret_id}", response_model=WebhookSecretList, tags=["keys"]
 )
 async def remove_webhook_secret(
-    partner_id: str, secret_id: str, caller: Caller, stores: StoresDep
+    partner_id: str, secret_id: str, caller: KeyManager, stores: StoresDep
 ) -> WebhookSecretList:
     """Rotation, step two: the old secret stops verifying (within a minute). Never the last one."""
     _own_partner(caller, partner_id)
@@ -308,7 +319,7 @@ async def remove_webhook_secret(
 
 
 @app.get("/v1/admin/partners/{partner_id}/keys", response_model=ApiKeyList, tags=["keys"])
-async def list_partner_keys(partner_id: str, caller: Caller, stores: StoresDep) -> ApiKeyList:
+async def list_partner_keys(partner_id: str, caller: KeyManager, stores: StoresDep) -> ApiKeyList:
     """A partner's API keys, active and revoked: ids and hints, never the keys."""
     _own_partner(caller, partner_id)
     return ApiKeyList(items=admin.owner_keys(stores.catalog, "PARTNER", partner_id))
@@ -317,7 +328,7 @@ async def list_partner_keys(partner_id: str, caller: Caller, stores: StoresDep) 
 @app.post(
     "/v1/admin/partners/{partner_id}/keys", status_code=201, response_model=ApiKeyCreated, tags=["keys"]
 )
-async def create_partner_key(partner_id: str, caller: Caller, stores: StoresDep) -> ApiKeyCreated:
+async def create_partner_key(partner_id: str, caller: KeyManager, stores: StoresDep) -> ApiKeyCreated:
     """A secret key for the partner's own back office (platform, or the partner rotating its own):
     it reads the partner's profile, offers and delivery log and rotates its webhook secrets."""
     _own_partner(caller, partner_id)
@@ -325,7 +336,7 @@ async def create_partner_key(partner_id: str, caller: Caller, stores: StoresDep)
 
 
 @app.post("/v1/admin/partners/{partner_id}/keys/{key_id}/revoke", response_model=ApiKey, tags=["keys"])
-async def revoke_partner_key(partner_id: str, key_id: str, caller: Caller, stores: StoresDep) -> ApiKey:
+async def revoke_partner_key(partner_id: str, key_id: str, caller: KeyManager, stores: StoresDep) -> ApiKey:
     """Revoke a partner key (refused everywhere within a minute)."""
     _own_partner(caller, partner_id)
     return admin.revoke_key(stores.catalog, partner_id, key_id)
@@ -402,21 +413,21 @@ async def import_catalog_file(
 
 
 @app.get("/v1/admin/platform/keys", response_model=ApiKeyList, tags=["keys"])
-async def list_platform_keys(caller: Caller, stores: StoresDep) -> ApiKeyList:
+async def list_platform_keys(caller: KeyManager, stores: StoresDep) -> ApiKeyList:
     """The platform's own keys, active and revoked (platform key)."""
     caller.require_platform()
     return ApiKeyList(items=admin.list_keys(stores.catalog, PLATFORM_OWNER))
 
 
 @app.post("/v1/admin/platform/keys", status_code=201, response_model=ApiKeyCreated, tags=["keys"])
-async def create_platform_key(caller: Caller, stores: StoresDep) -> ApiKeyCreated:
+async def create_platform_key(caller: KeyManager, stores: StoresDep) -> ApiKeyCreated:
     """Another platform key (rotation); shown only in this response."""
     caller.require_platform()
     return admin.create_platform_key_record(stores.catalog)
 
 
 @app.post("/v1/admin/platform/keys/{key_id}/revoke", response_model=ApiKey, tags=["keys"])
-async def revoke_platform_key(key_id: str, caller: Caller, stores: StoresDep) -> ApiKey:
+async def revoke_platform_key(key_id: str, caller: KeyManager, stores: StoresDep) -> ApiKey:
     """Revoke a platform key (within a minute everywhere). `afterglow platform-key` mints a new
     one with AWS credentials should the last one go."""
     caller.require_platform()

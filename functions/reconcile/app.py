@@ -82,7 +82,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if request.step is not None:
         return _fan_out_step(request, stores)
     if request.month is not None:
-        reconcile_month(stores.reports, request.month, retailer_shares(stores.catalog))
+        reconcile_month(stores.reports, request.month, retailer_shares(stores.catalog), ledger=stores.ledger)
         metrics.add_metric(name="MonthsRolledUp", unit="Count", value=1)
         return {"status": "ok", "months": [request.month]}
     assert request.date is not None
@@ -107,6 +107,12 @@ def _fan_out_step(request: ReconcileRequest, stores: Stores) -> dict[str, Any]:
         except ValueError as error:
             return {"status": "invalid", "errors": [{"msg": str(error)}]}
     summary = reconcile_day_from_partials(stores.ledger, stores.reports, day)
-    reconcile_month(stores.reports, day.strftime("%Y-%m"), retailer_shares(stores.catalog))
+    reconcile_month(
+        stores.reports,
+        day.strftime("%Y-%m"),
+        retailer_shares(stores.catalog),
+        ledger=stores.ledger,
+        reconciled_now=[day],
+    )
     metrics.add_metric(name="DaysReconciled", unit="Count", value=1)
     return {"status": "ok", "days": [summary["date"]]}

@@ -255,9 +255,29 @@ async def principal(request: Request, stores: Annotated[Stores, Depends(stores)]
     return authenticate(stores.catalog, bearer_key(request))
 
 
+PUBLISHABLE_KEY_PREFIX = "pk_"
+
+
+def url_key(request: Request) -> str | None:
+    """The `?key=` of a storefront request (for `navigator.sendBeacon`, which cannot set headers).
+
+    Only publishable keys may travel in a URL: URLs end up in access logs, browser histories and
+    Referer headers. Any other key there is refused before it is looked up, so it is never used.
+    """
+    key = request.query_params.get("key")
+    if key and not key.startswith(PUBLISHABLE_KEY_PREFIX):
+        raise Unauthorized(
+            "only a publishable key (pk_…) may be sent in the URL: send other keys in the "
+            "Authorization header, and rotate a key that was sent in a URL",
+            field="key",
+        )
+    return key or None
+
+
 def publishable_key(request: Request) -> str | None:
-    """The storefront key: the Authorization header, or `?key=` for `navigator.sendBeacon`."""
-    return bearer_key(request) or request.query_params.get("key") or None
+    """The storefront key: the Authorization header, or `?key=` (publishable keys only)."""
+    in_url = url_key(request)
+    return bearer_key(request) or in_url
 
 
 async def storefront_principal(request: Request, stores: Annotated[Stores, Depends(stores)]) -> Principal:

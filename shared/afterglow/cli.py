@@ -59,7 +59,9 @@ def _reconcile(args: argparse.Namespace) -> int:
     stores = get_stores()
     if args.month:
         try:
-            summary = reconcile_month(stores.reports, args.month, retailer_shares(stores.catalog))
+            summary = reconcile_month(
+                stores.reports, args.month, retailer_shares(stores.catalog), ledger=stores.ledger
+            )
         except ValueError as error:
             print(f"afterglow reconcile: {error}", file=sys.stderr)
             return 2

@@ -58,18 +58,30 @@ def metrics(day: DayAggregation) -> dict[MetricKey, int]:
         found[key] = found.get(key, 0) + value
 
     for (retailer, _, _, arm, _), cell in day.cells.items():
-        for counter, metric in _ARM_COUNTS.items():
-            add((retailer, arm, metric, NO_PARTNER), getattr(cell, counter))
+        if _in_experiment(retailer, arm):
+            for counter, metric in _ARM_COUNTS.items():
+                add((retailer, arm, metric, NO_PARTNER), getattr(cell, counter))
     for (retailer, arm), decision_ids in day.taken.items():
-        add((retailer, arm, "taken", NO_PARTNER), len(decision_ids))
+        if _in_experiment(retailer, arm):
+            add((retailer, arm, "taken", NO_PARTNER), len(decision_ids))
     for (retailer, arm, currency), revenue in day.offer_revenue.items():
-        add((retailer, arm, "revenue_minor", currency), sum(revenue.values()))
-        add((retailer, arm, "revenue_sq", currency), sum(value * value for value in revenue.values()))
+        if _in_experiment(retailer, arm):
+            add((retailer, arm, "revenue_minor", currency), sum(revenue.values()))
+            add((retailer, arm, "revenue_sq", currency), sum(value * value for value in revenue.values()))
     for (retailer, arm, currency), orders in day.order_values.items():
+        if not _in_experiment(retailer, arm):
+            continue
         add((retailer, arm, "order_count", currency), orders.count)
         add((retailer, arm, "order_value_minor", currency), orders.total)
         add((retailer, arm, "order_value_sq", currency), orders.total_sq)
     return found
+
+
+def _in_experiment(retailer: str, arm: str) -> bool:
+    # Records without an arm (a refused conversion — of a click nobody made, or refused before it
+    # counted — has no arm, and maybe no retailer) are no transaction of any arm: they are counted
+    # with the rejections and discrepancies, never as an arm "-" of the read-out.
+    return arm != NO_PARTNER and retailer != NO_PARTNER
 
 
 def add_metrics(into: dict[MetricKey, int], other: Mapping[MetricKey, int]) -> dict[MetricKey, int]:

@@ -1,9 +1,12 @@
-"""Monthly partner invoices and retailer statements, rolled up from the days' action lines. Pure.
+"""Monthly partner invoices and retailer statements, rolled up from the days' reports. Pure.
 
-Inputs are the rows of each reconciled day's `actions.csv` (money per retailer × partner × offer ×
-arm × currency × conversion action) and `aggregates.csv` (own-brand add-to-order revenue) — never
-the ledger again. A month's invoice bills the conversions *recorded* in that month and credits the
-reversals recorded in it (a reversal of last month's conversion is a credit on this month's).
+Inputs are the money lines each reconciled day filed for the month's invoice (rows of its
+`conversions.csv`, see `afterglow.billing`) and the days' `aggregates.csv` (own-brand
+add-to-order revenue) — never the ledger again. A month's invoice bills the conversions that
+*locked* in that month, each reversal with its conversion, and credits the reversals of conversions
+invoiced before (a reversal of last month's invoiced conversion is a credit on this month's). The
+retailer statement shares exactly what the invoices bill. Every invoice carries its number
+(`billing.invoice_number`).
 
 Rounding rule — the parts always sum exactly to the whole:
 
@@ -28,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, astuple, dataclass, field, fields
 from typing import Any
 
+from afterglow.billing import invoice_number
 from afterglow.money import split_revenue
 from afterglow.reconciliation import NO_PARTNER, ActionCounters
 
@@ -72,7 +76,7 @@ class MonthRollup:
     own_brand: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)  # retailer, offer, cur
 
     def add_actions(self, rows: Iterable[Mapping[str, str]]) -> None:
-        """Add a day's `actions.csv` rows."""
+        """Add rows of money already summed per cell × action (as in a day's `actions.csv`)."""
         for row in rows:
             key = (row["partner_id"], row["retailer_id"], row["action"], row["currency"])
             sums = self.money.setdefault(key, ActionCounters())
@@ -81,6 +85,20 @@ class MonthRollup:
             sums.reversals += int(row["reversals"])
             sums.reversed_minor += int(row["reversed_minor"])
             sums.net_minor += int(row["net_minor"])
+
+    def add_money_lines(self, lines: Iterable[Mapping[str, str]]) -> None:
+        """Add money lines (rows of a day's `conversions.csv`) the month's invoices bill."""
+        for line in lines:
+            key = (line["partner_id"], line["retailer_id"], line["action"], line["currency"])
+            sums = self.money.setdefault(key, ActionCounters())
+            payout = int(line["payout_minor"])  # a reversal's is negative
+            if line["kind"] == "conversion":
+                sums.conversions += 1
+                sums.gross_minor += payout
+            else:
+                sums.reversals += 1
+                sums.reversed_minor -= payout
+            sums.net_minor += payout
 
     def add_aggregates(self, rows: Iterable[Mapping[str, str]]) -> None:
         """Add a day's `aggregates.csv` rows (only add-to-order revenue is taken from them)."""
@@ -112,6 +130,7 @@ class InvoiceLine:
 class Invoice:
     partner_id: str
     month: str
+    invoice_number: str
     days: list[str]
     complete: bool  # every day of the month was reconciled
     lines: list[InvoiceLine]
@@ -136,7 +155,15 @@ def invoices(rollup: MonthRollup, *, complete: bool) -> list[Invoice]:
     for (partner, retailer, action, currency), sums in sorted(rollup.money.items()):
         by_partner.setdefault(partner, []).append(InvoiceLine(retailer, action, currency, **asdict(sums)))
     return [
-        Invoice(partner, rollup.month, list(rollup.days), complete, lines, _line_totals(lines))
+        Invoice(
+            partner,
+            rollup.month,
+            invoice_number(partner, rollup.month),
+            list(rollup.days),
+            complete,
+            lines,
+            _line_totals(lines),
+        )
         for partner, lines in sorted(by_partner.items())
         if partner != NO_PARTNER
     ]
@@ -259,7 +286,7 @@ def _empty_statement_totals() -> dict[str, int]:
 
 # --- files -----------------------------------------------------------------------------------------
 
-INVOICE_COLUMNS = ["partner_id", "month", *(f.name for f in fields(InvoiceLine))]
+INVOICE_COLUMNS = ["partner_id", "month", "invoice_number", *(f.name for f in fields(InvoiceLine))]
 STATEMENT_COLUMNS = [
     "retailer_id",
     "month",
@@ -289,7 +316,11 @@ def _csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
 def invoice_csv(invoice: Invoice) -> bytes:
     """Line items only (machines sum them); totals are in the JSON."""
     return _csv(
-        INVOICE_COLUMNS, ([invoice.partner_id, invoice.month, *astuple(line)] for line in invoice.lines)
+        INVOICE_COLUMNS,
+        (
+            [invoice.partner_id, invoice.month, invoice.invoice_number, *astuple(line)]
+            for line in invoice.lines
+        ),
     )
 
 
@@ -320,3 +351,30 @@ def document(item: Invoice | Statement) -> dict[str, Any]:
             "the total, apportioned to lines by largest remainder; platform share is the rest"
         )
     return body
+
+
+# --- restatements ----------------------------------------------------------------------------------
+
+RESTATEMENT = "restatement"  # the note a restatement document carries (see services.issuing)
+
+
+def figures(document: Mapping[str, Any]) -> dict[str, Any]:
+    """What an invoice or statement document says, without what names it (its number, the note
+    of a restatement): two documents with the same figures need no restatement."""
+    return {key: value for key, value in document.items() if key not in (RESTATEMENT, "invoice_number")}
+
+
+def difference(
+    before: Mapping[str, Mapping[str, int]], after: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, int]]:
+    """Each total of `after` minus the same total of `before`, per currency (zeros left out)."""
+    changes: dict[str, dict[str, int]] = {}
+    for currency in sorted(before.keys() | after.keys()):
+        names = sorted(before.get(currency, {}).keys() | after.get(currency, {}).keys())
+        delta = {
+            name: after.get(currency, {}).get(name, 0) - before.get(currency, {}).get(name, 0)
+            for name in names
+        }
+        if any(delta.values()):
+            changes[currency] = delta
+    return changes

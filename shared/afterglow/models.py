@@ -1,5 +1,6 @@
 """Pydantic models: API input, API output and stored items, each for its own job."""
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -36,12 +37,24 @@ def _https(value: HttpUrl) -> HttpUrl:
     return value
 
 
+# A host an origin may name: DNS labels (IDNs arrive punycoded), an IPv4 address or a bracketed
+# IPv6 one. Nothing else: `*` is not a wildcard to CORS, and a pattern here would read as one.
+_ORIGIN_HOST = re.compile(
+    r"^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$"
+    r"|^\[[0-9a-f:.]+\]$"
+)
+
+
 def _web_origin(value: HttpUrl) -> HttpUrl:
     # Shops are https; plain http is allowed only on loopback, for local development.
     if value.scheme != "https" and value.host not in LOOPBACK_HOSTS:
         raise ValueError("origin must use https (http only for localhost)")
     if value.path not in (None, "", "/") or value.query or value.fragment:
         raise ValueError("an origin is scheme://host[:port] with no path")
+    if value.username is not None or value.password is not None:
+        raise ValueError("an origin is scheme://host[:port] with no user or password")
+    if not _ORIGIN_HOST.match(value.host or ""):
+        raise ValueError("an origin names one host: no wildcards or other patterns")
     return value
 
 

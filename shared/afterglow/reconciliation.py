@@ -100,6 +100,7 @@ class MoneyLine:
     payout_minor: int
     recorded_at: str
     occurred_at: str
+    locks_at: str  # when the conversion locks (a reversal's: its conversion's); see afterglow.billing
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,7 @@ def _money(day: DayAggregation, key: AggregateKey, target: Aggregate, record: Ma
         payout_minor=payout,
         recorded_at=str(record.get("at") or ""),
         occurred_at=str(record.get("occurred_at") or ""),
+        locks_at=str(record.get("locks_at") or record.get("conversion_locks_at") or ""),
     )
     day.money_lines[f"{line.kind}#{line.partner_id}#{line.conversion_id}#{line.reversal_id}"] = line
 

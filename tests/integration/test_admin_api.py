@@ -3,6 +3,8 @@
 import boto3
 import pytest
 
+from afterglow.models import FirstPartyOfferCreate, OfferCreate
+from afterglow.services import admin as admin_service
 from afterglow.services.admin import create_platform_key
 from tests.utils import http_event, invoke, seed_catalog
 
@@ -163,3 +165,163 @@ def test_every_answer_forbids_mime_sniffing_and_plain_http(stores, admin, functi
     for status, headers, _ in (ok, refused, too_large, sdk):
         assert headers["x-content-type-options"] == "nosniff", status
         assert headers["strict-transport-security"].startswith("max-age="), status
+
+
+def _cursor(payload: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(payload.encode()).decode()
+
+
+MALFORMED_CURSORS = [
+    "bm90LWEtY3Vyc29y",  # base64 of text, not JSON
+    "%%%",  # not base64
+    _cursor("[1, 2]"),  # JSON, not an object
+    _cursor('{"a": 1}'),  # an object botocore refuses before sending (ParamValidationError)
+    _cursor('{"pk": "x"}'),
+    _cursor('{"pk": {"S": 1}}'),
+    _cursor('{"pk": {"X": "y"}}'),
+    _cursor('{"pk": {"S": "x"}}'),  # well-formed but not a start key of this listing
+    _cursor('{"pk": {"N": "1"}, "sk": {"S": "x"}, "type_pk": {"S": "x"}, "type_sk": {"S": "x"}}'),
+    _cursor('{"pk": {"S": "x"}, "sk": {"S": "x"}, "owner_pk": {"S": "x"}, "z": {"S": "x"}}'),
+]
+
+
+_OFFER_FIELDS = {"partner_id", "category", "creative", "landing_url", "payout"}
+
+
+def _listings_of_two(stores) -> dict[str, str]:
+    """Two of everything an admin listing pages over; the path parameters of their owners."""
+    from datetime import UTC, datetime
+
+    seeded = seed_catalog(stores.catalog)
+    seed_catalog(stores.catalog)
+    for title in ("Blend", "Mug"):
+        admin_service.create_first_party_offer(
+            stores.catalog,
+            seeded.retailer_id,
+            FirstPartyOfferCreate.model_validate(
+                {
+                    "category": "coffee",
+                    "creative": {"title": title},
+                    "landing_url": "https://shop.example/x",
+                    "payout": {"type": "percent", "bps": 1000},
+                }
+            ),
+        )
+    first = admin_service.load_offer(stores.catalog, seeded.offer_id)
+    admin_service.create_offer(
+        stores.catalog, OfferCreate.model_validate(first.model_dump(mode="json", include=_OFFER_FIELDS))
+    )
+    for n in range(2):
+        at = datetime(2025, 3, 1, 12, n, tzinfo=UTC)
+        stores.ledger.record_delivery(
+            f"DELIVERIES#{seeded.partner_id}",
+            f"DELIVERY#{seeded.partner_id}#msg_{n}#{at.isoformat()}",
+            at,
+            {
+                "webhook_id": f"msg_{n}",
+                "type": "conversion",
+                "partner_reference": f"c{n}",
+                "outcome": "recorded",
+            },
+        )
+    return {"retailer_id": seeded.retailer_id, "partner_id": seeded.partner_id}
+
+
+def test_a_malformed_cursor_is_422_naming_cursor_on_every_paginated_admin_route(
+    stores, admin, template, function_module
+):
+    """Every admin listing that takes `?cursor=` (found from the app itself, so a listing added
+    later is walked too) follows its own cursors, and answers one it never handed out with 422
+    naming `cursor` (botocore's ParamValidationError used to answer 503)."""
+    ids = _listings_of_two(stores)
+    key = create_platform_key(stores.catalog)
+    paginated = {
+        f"{method} {route.path}"
+        for route in function_module("AdminFunction").app.routes
+        if any(param.name == "cursor" for param in getattr(route, "dependant", None).query_params)
+        for method in route.methods
+    }
+    walked = []
+    for route in template.routes():
+        if route.route_key not in paginated:
+            continue
+        path = route.path.format(**ids)
+        status, _, first = admin(route.method, path, key, route_path=route.path, query="limit=1")
+        assert status == 200 and first["next_cursor"], (route.route_key, first)
+        query = f"limit=1&cursor={first['next_cursor']}"
+        status, _, second = admin(route.method, path, key, route_path=route.path, query=query)
+        assert status == 200 and second["items"] and second["items"] != first["items"], route.route_key
+        for cursor in MALFORMED_CURSORS:
+            status, _, body = admin(route.method, path, key, route_path=route.path, query=f"cursor={cursor}")
+            assert (status, body["error"]["field"]) == (422, "cursor"), (route.route_key, cursor, body)
+        walked.append(route.route_key)
+    assert len(walked) == len(paginated) >= 6, walked
+
+
+def _revoke_elsewhere(stores, key: str) -> None:
+    """Revoke a key as another warm container would: in the table, not in this process's cache."""
+    from afterglow.signing import hash_key
+
+    stores.catalog.revoke_key(hash_key(key), "2025-03-01T00:00:00+00:00")
+
+
+CREDENTIAL_ROUTES = {"POST /v1/admin/retailers", "POST /v1/admin/partners"}  # they mint keys, secrets
+
+
+def _key_management_routes(function_module) -> list:
+    """Every admin route that mints, revokes, rotates or lists keys or webhook secrets."""
+    return [
+        (method, route.path)
+        for route in function_module("AdminFunction").app.routes
+        for method in getattr(route, "methods", ())
+        if "keys" in getattr(route, "tags", ()) or f"{method} {route.path}" in CREDENTIAL_ROUTES
+    ]
+
+
+@pytest.mark.parametrize("kind", ["retailer", "partner", "platform"])
+def test_a_revoked_key_cannot_manage_keys_or_secrets_while_it_is_still_cached(
+    stores, aws, admin, function_module, kind
+):
+    """Warm functions cache a key for a minute; every route that mints, revokes, rotates or lists
+    credentials re-checks the caller in the table, so a key revoked a moment ago (by another
+    container) cannot mint a successor that outlives it."""
+    seeded = seed_catalog(stores.catalog)
+    spare = admin_service.create_retailer_key(stores.catalog, seeded.retailer_id, "secret")
+    secret_id = admin_service.add_webhook_secret(stores.catalog, seeded.partner_id).secret_id
+    caller = {
+        "retailer": seeded.secret_key,
+        "partner": admin_service.create_partner_key(stores.catalog, seeded.partner_id).api_key,
+        "platform": create_platform_key(stores.catalog),
+    }[kind]
+    ids = {
+        "retailer_id": seeded.retailer_id,
+        "partner_id": seeded.partner_id,
+        "key_id": spare.key.key_id,
+        "secret_id": secret_id,
+    }
+    reachable = [
+        (method, path)
+        for method, path in _key_management_routes(function_module)
+        if kind == "platform" or f"/{kind}s/" in path
+    ]
+    # Each route answers this key while it is active (and the key is now cached)…
+    for method, path in reachable:
+        if method == "GET":
+            status, _, answer = admin(method, path.format(**ids), caller, route_path=path)
+            assert status == 200, (path, answer)
+    _revoke_elsewhere(stores, caller)
+    before = _credentials(aws)
+    # … and none of them takes it once it is revoked, cached or not: nothing minted or revoked.
+    for method, path in reachable:
+        status, _, answer = admin(method, path.format(**ids), caller, route_path=path, body={})
+        assert (status, answer["error"]["code"]) == (401, "unauthorized"), (method, path, answer)
+    assert _credentials(aws) == before
+    assert len(reachable) >= {"retailer": 3, "partner": 6, "platform": 14}[kind]
+
+
+def _credentials(aws) -> list:
+    """Every key record and every partner (with its webhook secrets), as stored."""
+    items = boto3.client("dynamodb").scan(TableName=aws["CatalogTable"])["Items"]
+    return sorted((i for i in items if i["pk"]["S"].startswith(("KEY#", "PARTNER#", "RETAILER#"))), key=str)

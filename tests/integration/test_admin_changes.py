@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from afterglow.services import auth
+from afterglow.services import admin, auth
 from afterglow.services.admin import create_platform_key
 from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
 
@@ -99,6 +99,62 @@ def test_a_bad_retailer_change_names_the_field(stores, api, change, field):
         "PATCH", RETAILER, platform, {"version": 1, **change}, retailer_id=seeded.retailer_id
     )
     assert status == 422 and body["error"]["field"] == field
+
+
+NOT_PLAIN_ORIGINS = [
+    "https://*.shop.example",  # a wildcard would let any subdomain's pages spend the key
+    "https://*",
+    "https://%2a.shop.example",
+    "https://sh*op.example",
+    "https://user:password@shop.example",  # credentials in an origin: never what a browser sends
+    "https://user@shop.example",
+    "https://shop.example/checkout",
+    "https://shop.example?x=1",
+    "ftp://shop.example",
+    "http://shop.example",
+]
+
+
+@pytest.mark.parametrize("origin", NOT_PLAIN_ORIGINS)
+def test_an_allowed_origin_is_only_a_plain_scheme_host_and_port_on_create_and_update(stores, api, origin):
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    created = {"name": "Shop", "currency": "EUR", "allowed_origins": ["https://shop.example", origin]}
+    status, _, body = api("POST", "/v1/admin/retailers", platform, created)
+    assert (status, body["error"]["field"]) == (422, "allowed_origins.1"), body
+    change = {"version": 1, "allowed_origins": [origin]}
+    for key in (platform, seeded.secret_key):
+        status, _, body = api("PATCH", RETAILER, key, change, retailer_id=seeded.retailer_id)
+        assert (status, body["error"]["field"]) == (422, "allowed_origins.0"), body
+    kept = api("GET", RETAILER, platform, retailer_id=seeded.retailer_id)[2]
+    assert kept["allowed_origins"] == ["https://shop.example/"] and kept["version"] == 1
+
+
+PLAIN_ORIGINS = [
+    "https://shop.example",
+    "https://shop.example:8443",
+    "https://xn--caf-dma.example",
+    "http://localhost:3000",
+    "http://127.0.0.1:8000",
+    "https://203.0.113.7",
+    "https://shop.example/",
+]
+
+
+@pytest.mark.parametrize("origin", PLAIN_ORIGINS)
+def test_a_plain_origin_is_accepted(stores, api, origin):
+    platform = create_platform_key(stores.catalog)
+    created = {"name": "Shop", "currency": "EUR", "allowed_origins": [origin]}
+    assert api("POST", "/v1/admin/retailers", platform, created)[0] == 201
+
+
+def test_a_catalog_import_cannot_set_a_retailers_origins(stores, api):
+    """The import carries partners and offers only: a retailer line (origins and all) is refused."""
+    platform = create_platform_key(stores.catalog)
+    line = {"type": "retailer", "retailer_id": "ret_x", "name": "X", "allowed_origins": ["https://*"]}
+    status, _, body = _import(api, platform, json.dumps(line).encode())
+    assert status == 422 and body["error"]["details"][0]["line"] == 1
+    assert api("GET", RETAILER, platform, retailer_id="ret_x")[0] == 404
 
 
 def test_an_offer_change_is_checked_as_a_whole_and_shows_in_the_next_decision(stores, api):
@@ -308,6 +364,69 @@ def _first_party(**overrides):
         "sku": "HOUSE",
         **overrides,
     }
+
+
+def _rotating_between_read_and_write(monkeypatch, stores, rotate) -> None:
+    """The next whole-partner write first lets a secret rotation land: the writer read the partner
+    before the rotation and writes after it (as a concurrent request would)."""
+    from afterglow.store import CatalogStore
+
+    replace = CatalogStore.replace
+    pending = [rotate]
+
+    def rotation_lands_first(self, entity, entity_id, body, **kwargs):
+        if entity == "PARTNER" and pending:
+            pending.pop()()
+        return replace(self, entity, entity_id, body, **kwargs)
+
+    monkeypatch.setattr(CatalogStore, "replace", rotation_lands_first)
+
+
+@pytest.mark.parametrize(
+    ("change", "route"),
+    [
+        ({"version": 1, "name": "Beans & Co"}, PARTNER),
+        ({"version": 1, "status": "paused"}, PARTNER + "/status"),
+    ],
+)
+def test_partner_patch_racing_secret_rotation_never_restores_a_removed_secret(
+    stores, api, monkeypatch, change, route
+):
+    # Given a partner mid-rotation: its old secret and a new one
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    old_id = api("GET", SECRETS, platform, partner_id=seeded.partner_id)[2]["items"][0]["secret_id"]
+    new = api("POST", SECRETS, platform, partner_id=seeded.partner_id)[2]
+    # When the old secret is removed between the PATCH's read of the partner and its write
+    _rotating_between_read_and_write(
+        monkeypatch, stores, lambda: admin.remove_webhook_secret(stores.catalog, seeded.partner_id, old_id)
+    )
+    status, _, body = api(
+        "POST" if route.endswith("status") else "PATCH", route, platform, change, partner_id=seeded.partner_id
+    )
+    # Then the change is made, and the removed secret stays removed
+    assert status == 200 and all(body[k] == v for k, v in change.items() if k != "version"), body
+    secrets = api("GET", SECRETS, platform, partner_id=seeded.partner_id)[2]["items"]
+    assert [s["secret_id"] for s in secrets] == [new["secret_id"]]
+
+
+def test_partner_patch_racing_secret_rotation_never_drops_an_added_secret(stores, api, monkeypatch):
+    seeded = seed_catalog(stores.catalog)
+    platform = create_platform_key(stores.catalog)
+    added: list[str] = []
+    _rotating_between_read_and_write(
+        monkeypatch,
+        stores,
+        lambda: added.append(admin.add_webhook_secret(stores.catalog, seeded.partner_id).secret_id),
+    )
+    status, _, body = api(
+        "PATCH", PARTNER, platform, {"version": 1, "name": "Renamed"}, partner_id=seeded.partner_id
+    )
+    assert status == 200 and body["name"] == "Renamed", body
+    secrets = [
+        s["secret_id"] for s in api("GET", SECRETS, platform, partner_id=seeded.partner_id)[2]["items"]
+    ]
+    assert added and added[0] in secrets and len(secrets) == 2
 
 
 def test_a_retailer_sells_its_own_product_on_its_own_page_only(stores, api):

@@ -199,6 +199,41 @@ def test_an_edit_between_comparing_and_writing_is_a_conflict_not_overwritten(
     assert (partner.status, partner.name) == ("paused", json.loads(catalog_lines[0])["name"])
 
 
+@pytest.mark.parametrize("rotation", ["removes the old secret", "adds a new secret"])
+def test_an_import_racing_a_secret_rotation_never_restores_or_drops_a_secret(
+    stores, catalog_lines, monkeypatch, rotation
+):
+    # Given an imported partner in mid-rotation (two secrets), and a file that renames it
+    import_catalog(stores.catalog, catalog_lines)
+    first = admin.add_webhook_secret(stores.catalog, "par_gen_00001").secret_id
+    second = admin.add_webhook_secret(stores.catalog, "par_gen_00001").secret_id
+    renamed = _with(catalog_lines, 1, name="Renamed Brand")
+    plan_import = catalog_import.plan_import
+    rotated: list[str] = []
+
+    def the_partner_rotates_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        plan = plan_import(*args, **kwargs)
+        if rotation == "removes the old secret":
+            admin.remove_webhook_secret(stores.catalog, "par_gen_00001", first)
+        else:
+            rotated.append(admin.add_webhook_secret(stores.catalog, "par_gen_00001").secret_id)
+        return plan
+
+    monkeypatch.setattr(catalog_import, "plan_import", the_partner_rotates_meanwhile)
+    # When the import writes what it planned before the rotation
+    report = import_catalog(stores.catalog, renamed)
+    # Then the secrets are those the rotation left, whether the rename landed or was a conflict
+    expected = [second] if rotation == "removes the old secret" else [first, second, *rotated]
+    secrets = [s.secret_id for s in admin.list_webhook_secrets(stores.catalog, "par_gen_00001")]
+    assert secrets == expected
+    # And importing again applies the file on top of the rotation, secrets untouched
+    monkeypatch.setattr(catalog_import, "plan_import", plan_import)
+    if report.conflicts:
+        import_catalog(stores.catalog, renamed)
+    assert admin.load_partner(stores.catalog, "par_gen_00001").name == "Renamed Brand"
+    assert [s.secret_id for s in admin.list_webhook_secrets(stores.catalog, "par_gen_00001")] == expected
+
+
 def test_an_import_cannot_move_an_offer_to_another_partner(stores, counted, catalog_lines):
     import_catalog(stores.catalog, catalog_lines)
     number = _first_offer_line(catalog_lines)

@@ -132,6 +132,43 @@ def test_explain_needs_a_secret_key_of_that_retailer(stores, function_module, sh
     )
 
 
+@pytest.mark.parametrize("kind", ["retailer secret key", "platform key", "partner key"])
+def test_a_secret_key_in_the_url_is_refused_and_never_used(stores, function_module, shop, kind):
+    """Only publishable keys may travel in a URL (`?key=`, for sendBeacon): URLs end up in access
+    logs, browser histories and Referer headers. Any other key there is 401, not used."""
+    partner = admin.create_partner(stores.catalog, PartnerCreate(name="Keyed")).partner.partner_id
+    key = {
+        "retailer secret key": shop.secret_key,
+        "platform key": admin.create_platform_key(stores.catalog),
+        "partner key": admin.create_partner_key(stores.catalog, partner).api_key,
+    }[kind]
+    calls = [
+        ("DecideFunction", "/v1/decisions", _order("u-1"), f"key={key}"),
+        (
+            "DecideFunction",
+            "/v1/decisions",
+            _order("u-2"),
+            f"explain=true&retailer_id={shop.retailer.retailer_id}&key={key}",
+        ),
+        ("TrackFunction", "/v1/events", {"events": []}, f"key={key}"),
+    ]
+    for function, path, body, query in calls:
+        for headers in ({}, {"authorization": f"Bearer {shop.publishable_key}"}):
+            event = http_event("POST", path, body=body, headers=headers, query=query)
+            status, _, answer = invoke(function_module(function), event)
+            assert status == 401, (path, query, answer)
+            assert "Authorization header" in answer["error"]["message"] and key not in str(answer)
+            assert answer["error"]["field"] == "key"
+    day = datetime.now(UTC).date().isoformat()
+    assert list(stores.ledger.read_day(day)) == []
+
+
+def test_a_publishable_key_in_the_url_still_decides(stores, function_module, shop):
+    event = http_event("POST", "/v1/decisions", body=_order("u-3"), query=f"key={shop.publishable_key}")
+    status, _, decision = invoke(function_module("DecideFunction"), event)
+    assert status == 200 and decision["offers"]
+
+
 def test_frequency_cap_counts_decisions_per_customer_not_reloads(stores, function_module, shop):
     capped = admin.create_offer(
         stores.catalog,

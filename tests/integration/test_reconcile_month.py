@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from afterglow.models import PartnerCreate, RetailerCreate
+from afterglow.models import PartnerCreate, RetailerCreate, RetailerUpdate
 from afterglow.reconciliation import aggregate, read_csv
 from afterglow.services import admin
 from afterglow.services.monthly import reconcile_month, retailer_shares
@@ -50,7 +50,9 @@ class Ledger:
             f"EVENT#{kind}#{decision_id}#{offer}", kind, _at(3, day), {**body, "partner_id": partner, **extra}
         )
 
-    def conversion(self, partner, conversion_id, retailer, decision_id, action, payout, at, occurred=None):
+    def conversion(
+        self, partner, conversion_id, retailer, decision_id, action, payout, at, occurred=None, locks_at=None
+    ):
         body = {
             "partner_id": partner,
             "conversion_id": conversion_id,
@@ -65,11 +67,12 @@ class Ledger:
             "currency": "EUR",
             "amount_minor": None,
             "status": "pending",
-            "locks_at": at.isoformat(),
+            "locks_at": (locks_at or at).isoformat(),
         }
         self.ledger.record_once(f"CONVERSION#{partner}#{conversion_id}", "conversion", at, body)
 
-    def reversal(self, partner, reversal_id, conversion_id, retailer, decision_id, amount, day):
+    def reversal(self, partner, reversal_id, conversion_id, retailer, decision_id, amount, day, at=None):
+        at = at or _at(3, day)
         body = {
             "partner_id": partner,
             "conversion_id": conversion_id,
@@ -78,12 +81,12 @@ class Ledger:
             "offer_id": "off_1",
             "decision_id": decision_id,
             "arm": "mixed",
-            "occurred_at": _at(3, day).isoformat(),
+            "occurred_at": at.isoformat(),
             "payout_minor": -amount,
             "currency": "EUR",
             "refund_amount_minor": None,
         }
-        self.ledger.record_once(f"REVERSAL#{partner}#{reversal_id}", "reversal", _at(3, day), body)
+        self.ledger.record_once(f"REVERSAL#{partner}#{reversal_id}", "reversal", at, body)
 
     def rejected(self, partner, conversion_id, retailer, reason, day):
         body = {
@@ -324,7 +327,7 @@ def test_a_run_that_dies_midway_leaves_no_manifest_and_a_rerun_that_dies_marks_i
     day, manifest_key = date(2026, 3, 2), "reports/daily/dt=2026-03-02/manifest.json"
     with pytest.raises(ConnectionError):
         reconcile_day(stores.ledger, FailingReports(stores.reports, 3), day)
-    assert stores.reports.get("reports/daily/dt=2026-03-02/actions.csv") is not None  # some files written
+    assert len(list(stores.reports.keys(""))) == 3  # some files written
     assert stores.reports.get(manifest_key) is None
     reconcile_day(stores.ledger, stores.reports, day)
     assert _json(stores, manifest_key)["status"] == "complete"
@@ -361,3 +364,153 @@ def test_reading_shard_by_shard_and_merging_equals_reading_the_whole_day(stores,
 )
 def test_bad_manual_invocations_are_answered_not_retried(function_module, stores, event):
     assert _reconcile(function_module, event)["status"] == "invalid"
+
+
+# --- issued months and the conversion lifecycle --------------------------------------------------
+
+
+def _issued(snapshot: dict[str, bytes]) -> dict[str, bytes]:
+    return {key: body for key, body in snapshot.items() if key.startswith(("invoices/", "statements/"))}
+
+
+def _set_share(stores, retailer_id, bps):
+    current = admin.load_retailer(stores.catalog, retailer_id)
+    update = RetailerUpdate(version=current.version, revenue_share_bps=bps)
+    admin.update_retailer(stores.catalog, retailer_id, update, platform=True)
+
+
+def test_a_completed_months_statement_is_never_rewritten_a_changed_share_is_a_restatement_of_it(
+    stores, function_module, month
+):
+    # Given March reconciled day by day to its end: its invoices and statements are issued
+    _reconcile(function_module, {"date": "2026-03-01", "until": "2026-03-31"})
+    ra, rb = month["ra"], month["rb"]
+    original = f"statements/retailer={ra}/{MARCH}"
+    issued = _issued(_snapshot(stores))
+    assert _json(stores, original + ".json")["complete"] is True
+    # When retailer A's revenue share changes and March is rolled up again
+    _set_share(stores, ra, 5_000)
+    assert _reconcile(function_module, {"month": MARCH})["status"] == "ok"
+    # Then every issued invoice and statement keeps its bytes
+    after = _snapshot(stores)
+    assert {key: after[key] for key in issued} == issued
+    # And A's statement is restated in a new document that refers to the original
+    assert sorted(_issued(after).keys() - issued.keys()) == [
+        original + ".restatement-1.csv",
+        original + ".restatement-1.json",
+    ]
+    restated = _json(stores, original + ".restatement-1.json")
+    assert restated["revenue_share_bps"] == 5_000 and restated["totals"]["EUR"]["retailer_share_minor"] == 400
+    assert restated["restatement"] == {
+        "number": 1,
+        "restates": original + ".json",
+        "restates_sha256": hashlib.sha256(issued[original + ".json"]).hexdigest(),
+        "supersedes": original + ".json",
+        "difference": {
+            "EUR": {
+                "own_brand_revenue_minor": 0,
+                "partner_net_minor": 0,
+                "platform_share_minor": -133,
+                "retailer_share_minor": 133,
+                "retailer_total_minor": 133,
+            }
+        },
+    }
+    rows = read_csv(stores.reports.get(original + ".restatement-1.csv"))
+    assert sum(int(r["retailer_share_minor"] or 0) for r in rows) == 400
+    summary = _json(stores, f"reports/monthly/month={MARCH}/summary.json")
+    assert summary["restatements"] == [original + ".restatement-1.json"]
+    # And rolling up again with the same inputs rewrites the same bytes and restates nothing more
+    _reconcile(function_module, {"month": MARCH})
+    _reconcile(function_module, {"date": "2026-03-30", "until": "2026-03-31"})
+    assert _snapshot(stores) == after
+    # And a second change supersedes the first restatement, never the original
+    _set_share(stores, ra, 3_333)
+    _reconcile(function_module, {"month": MARCH})
+    second = _json(stores, original + ".restatement-2.json")["restatement"]
+    assert (second["supersedes"], second["restates"]) == (
+        original + ".restatement-1.json",
+        original + ".json",
+    )
+    assert second["difference"]["EUR"]["retailer_share_minor"] == -133
+    assert {key: stores.reports.get(key) for key in issued} == issued
+    assert not any(
+        key.startswith(f"statements/retailer={rb}/{MARCH}.restatement") for key in _snapshot(stores)
+    )
+
+
+def test_a_month_to_date_statement_follows_a_share_change_without_a_restatement(
+    stores, function_module, month
+):
+    _reconcile(function_module, {"date": "2026-03-01", "until": "2026-03-03"})
+    _set_share(stores, month["ra"], 5_000)
+    _reconcile(function_module, {"month": MARCH})
+    statement = _json(stores, f"statements/retailer={month['ra']}/{MARCH}.json")
+    assert (statement["complete"], statement["totals"]["EUR"]["retailer_share_minor"]) == (False, 400)
+    assert not [key for key in _snapshot(stores) if ".restatement-" in key]
+
+
+def _status(stores, partner, conversion_id):
+    record = stores.ledger.get(f"CONVERSION#{partner}#{conversion_id}")
+    return record["status"], record.get("invoice_number")
+
+
+def _invoice_lines(stores, partner, month):
+    body = stores.reports.get(f"invoices/partner={partner}/{month}.csv")
+    return {
+        (r["retailer_id"], r["action"]): (
+            r["conversions"],
+            r["gross_minor"],
+            r["reversed_minor"],
+            r["net_minor"],
+        )
+        for r in read_csv(body or b"partner_id\n")
+    }
+
+
+def test_conversions_go_pending_locked_invoiced_and_an_invoice_bills_only_what_locked(
+    stores, function_module, month
+):
+    ra, rb, p1, p2 = month["ra"], month["rb"], month["p1"], month["p2"]
+    w = Ledger(stores.ledger)
+    # Given a conversion on 30 March that locks on 13 April, partly refunded on 2 April (before it
+    # locks), and a refund on 5 April of a conversion already on March's invoice
+    w.conversion(p1, "p1-late", rb, "b1", "signup", 700, _at(3, 30), locks_at=_at(4, 13))
+    w.reversal(p1, "p1-r2", "p1-late", rb, "b1", 200, None, at=_at(4, 2))
+    w.reversal(p1, "p1-r3", "p1-c1", ra, "a1", 700, None, at=_at(4, 5))
+    # When March is reconciled to its end
+    _reconcile(function_module, {"date": "2026-03-01", "until": "2026-03-31"})
+    # Then March's invoice carries its number and bills what locked in March, not the late one
+    invoice = _json(stores, f"invoices/partner={p1}/{MARCH}.json")
+    assert invoice["invoice_number"] == f"INV-{p1}-202603" and invoice["complete"] is True
+    assert invoice["totals"]["EUR"]["net_minor"] == 1500
+    assert {
+        r["invoice_number"] for r in read_csv(stores.reports.get(f"invoices/partner={p1}/{MARCH}.csv"))
+    } == {f"INV-{p1}-202603"}
+    # And what it bills is invoiced with that number; the late one is still pending
+    for partner, conversion in ((p1, "p1-c1"), (p1, "p1-c2"), (p1, "p1-c3"), (p2, "p2-c1")):
+        assert _status(stores, partner, conversion) == ("invoiced", f"INV-{partner}-202603")
+    assert _status(stores, p1, "p1-late") == ("pending", None)
+    # When April is reconciled up to the day before the lock: still pending, not billed
+    _reconcile(function_module, {"date": "2026-04-01", "until": "2026-04-12"})
+    assert _status(stores, p1, "p1-late") == ("pending", None)
+    assert (rb, "signup") not in _invoice_lines(stores, p1, "2026-04")
+    # When the lock day is reconciled: locked, and on April's invoice to date with its refund
+    _reconcile(function_module, {"date": "2026-04-13"})
+    assert _status(stores, p1, "p1-late") == ("locked", None)
+    assert _invoice_lines(stores, p1, "2026-04")[(rb, "signup")] == ("1", "700", "200", "500")
+    # When April is complete: invoiced on April's invoice; March's refund of an invoiced
+    # conversion is a credit line there (its conversion stays on March's invoice)
+    _reconcile(function_module, {"date": "2026-04-14", "until": "2026-04-30"})
+    assert _status(stores, p1, "p1-late") == ("invoiced", f"INV-{p1}-202604")
+    assert _status(stores, p1, "p1-c1") == ("invoiced", f"INV-{p1}-202603")
+    assert _invoice_lines(stores, p1, "2026-04") == {
+        (rb, "signup"): ("1", "700", "200", "500"),
+        (ra, "signup"): ("0", "0", "700", "-700"),
+    }
+    assert _json(stores, f"invoices/partner={p1}/2026-04.json")["invoice_number"] == f"INV-{p1}-202604"
+    # And re-running both months changes no byte and no status
+    before = _snapshot(stores)
+    _reconcile(function_module, {"date": "2026-03-01", "until": "2026-04-30"})
+    assert _snapshot(stores) == before
+    assert _status(stores, p1, "p1-late") == ("invoiced", f"INV-{p1}-202604")

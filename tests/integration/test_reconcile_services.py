@@ -119,18 +119,19 @@ def test_a_day_written_by_the_real_services_reconciles_to_the_ledger(stores, fun
     followups = read_csv(stores.reports.get(f"followups/retailer={seeded.retailer_id}/dt={today}.csv"))
     assert [(r["order_id"], r["decision_id"]) for r in followups] == [("o-2", ignored["decision_id"])]
 
-    # And this month's invoice and statement already show it (month to date)
+    # And the conversions, pending for the partner's 30-day lock period, are not billed yet: no
+    # invoice this month to date, and the statement has the own-brand sale only
     month = today[:7]
-    invoice = json.loads(stores.reports.get(f"invoices/partner={seeded.partner_id}/{month}.json"))
-    assert invoice["totals"]["EUR"]["net_minor"] == 700
+    assert stores.reports.get(f"invoices/partner={seeded.partner_id}/{month}.json") is None
     statement = json.loads(stores.reports.get(f"statements/retailer={seeded.retailer_id}/{month}.json"))
     assert statement["totals"]["EUR"] | {} == {
-        "partner_net_minor": 700,
-        "retailer_share_minor": 350,
-        "platform_share_minor": 350,
+        "partner_net_minor": 0,
+        "retailer_share_minor": 0,
+        "platform_share_minor": 0,
         "own_brand_revenue_minor": 1299,
-        "retailer_total_minor": 1649,
+        "retailer_total_minor": 1299,
     }
+    assert stores.ledger.get(f"CONVERSION#{seeded.partner_id}#b-1")["status"] == "pending"
 
 
 def test_a_conversion_refused_once_and_recorded_on_a_resend_is_not_listed_as_rejected(
@@ -167,3 +168,48 @@ def test_a_conversion_refused_once_and_recorded_on_a_resend_is_not_listed_as_rej
         ("rejected", "c-2", "unknown_click")
     ]
     assert stores.reports.get(key) == first_run
+
+
+def test_records_without_an_arm_stay_out_of_the_experiment_read_out_and_are_counted_as_rejections(
+    stores, function_module
+):
+    # Given a decided order whose customer answered the survey, and two refused conversions:
+    # one for a click nobody made (no retailer, no arm) and one for an action the offer does not pay
+    seeded = seed_catalog(stores.catalog, category="coffee")
+    key, secret = seeded.publishable_key, seeded.webhook_secret
+    decision = _decide(function_module, key, "o-1", "ada@example.com")
+    token = decision["offers"][0]["tracking_token"]
+    survey = _event(decision["decision_token"], "survey_answer", "evt-00000001", answer="yes")
+    _events(function_module, key, [survey])
+    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    now = datetime.now(UTC).isoformat()
+    refused = [
+        {"click_id": "clk_nope", "conversion_id": "b-1", "action": "signup", "occurred_at": now},
+        {"click_id": click_id, "conversion_id": "b-2", "action": "subscription", "occurred_at": now},
+    ]
+    desk = ConversionDesk(stores.catalog, stores.ledger, stores.learning)
+    for n, payload in enumerate(refused):
+        raw = json.dumps(payload).encode()
+        headers = signed_headers(secret, raw, msg_id=f"m{n}") | {"afterglow-partner": seeded.partner_id}
+        assert desk.receive(headers, raw).status == "rejected"
+
+    # When the day is reconciled
+    today = datetime.now(UTC).date().isoformat()
+    handler = function_module("ReconcileFunction").lambda_handler
+    assert handler({"date": today}, FakeLambdaContext("reconcile"))["status"] == "ok"
+
+    # Then the read-out has the decision's arm only, for the shop only
+    prefix = f"reports/daily/dt={today}/"
+    summary = json.loads(stores.reports.get(prefix + "summary.json"))
+    assert [(r["retailer_id"], r["arm"]) for r in summary["experiment"]] == [
+        (seeded.retailer_id, decision["arm"])
+    ]
+    html = stores.reports.get(prefix + "report.html").decode()
+    assert "- (" not in html and "Retailer -<" not in html
+    experiment = read_csv(stores.reports.get(prefix + "experiment.csv"))
+    assert {(r["retailer_id"], r["arm"]) for r in experiment} == {(seeded.retailer_id, decision["arm"])}
+    # And both refusals are still counted where they belong
+    assert summary["totals"]["rejected_conversions"] == 2
+    assert summary["rejections_by_reason"] == {"action_not_paid_by_offer": 1, "unknown_click": 1}
+    rejected = read_csv(stores.reports.get(prefix + "rejections.csv"))
+    assert sorted(r["conversion_id"] for r in rejected) == ["b-1", "b-2"]

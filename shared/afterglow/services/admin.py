@@ -37,6 +37,7 @@ from afterglow.models import (
     WebhookSecret,
     WebhookSecretCreated,
 )
+from afterglow.services.auth import forget_key
 from afterglow.services.snapshots import publish_after_change
 from afterglow.signing import hash_key, new_api_key, new_id, new_webhook_secret, webhook_secret_id
 from afterglow.store import CatalogStore
@@ -143,7 +144,9 @@ def revoke_key(catalog: CatalogStore, owner: str, key_id: str) -> ApiKey:
     record = catalog.find_owned_key(owner, key_id)
     if record is None:
         raise NotFound(f"no key {key_id!r}")
-    return _key_view(catalog.revoke_key(record["key_hash"], _now().isoformat()))
+    revoked = catalog.revoke_key(record["key_hash"], _now().isoformat())
+    forget_key(record["key_hash"])
+    return _key_view(revoked)
 
 
 # --- retailers ------------------------------------------------------------------------------------
@@ -428,26 +431,29 @@ def _patch(
     409 if the item is at another version or changes meanwhile; 422 naming the field if the
     result is not valid as a whole (e.g. a targeting range whose new minimum exceeds the old
     maximum)."""
-    stored = _load(catalog, entity, entity_id, None)
-    version = int(stored.get("version", 1))
-    if version != update.version:
-        raise Conflict(f"{entity.lower()} {entity_id} is at version {version}, not {update.version}")
-    body = {**stored, **update.changes(), "version": version + 1}
-    try:
-        changed = model.model_validate(body)
-    except ValidationError as error:
-        raise validation_error(error) from error
-    if check:
-        check(changed)
-    before = catalog.version()
-    try:
-        catalog.replace(entity, entity_id, body, expected_version=version)
-    except VersionConflict as error:
-        raise Conflict(
-            f"{entity.lower()} {entity_id} was changed by someone else; reload and retry"
-        ) from error
-    _publish(catalog, before, entity, body, full=full_publish)
-    return changed
+    for _ in range(3):
+        stored = _load(catalog, entity, entity_id, None)
+        version = int(stored.get("version", 1))
+        if version != update.version:
+            raise Conflict(f"{entity.lower()} {entity_id} is at version {version}, not {update.version}")
+        body = {**stored, **update.changes(), "version": version + 1}
+        try:
+            changed = model.model_validate(body)
+        except ValidationError as error:
+            raise validation_error(error) from error
+        if check:
+            check(changed)
+        before = catalog.version()
+        try:
+            catalog.replace(entity, entity_id, body, expected_version=version)
+        except VersionConflict:
+            # Someone else's version (the check above answers 409 on the next read), or a
+            # rotation of the partner's webhook secrets since our read: apply the change again
+            # on top of it rather than write back the secrets we read.
+            continue
+        _publish(catalog, before, entity, body, full=full_publish)
+        return changed
+    raise Conflict(f"{entity.lower()} {entity_id} was changed by someone else; reload and retry")
 
 
 def set_status(

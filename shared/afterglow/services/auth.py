@@ -45,8 +45,27 @@ def authenticate(catalog: CatalogStore, api_key: str | None) -> Principal:
     cached = _key_cache.get(key_hash)
     if cached and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
         return cached[0]
-    record = catalog.find_key(key_hash)
+    return _look_up(catalog, key_hash, consistent=False)
+
+
+def authenticate_fresh(catalog: CatalogStore, api_key: str | None) -> Principal:
+    """The principal behind an API key, read from the table itself (strongly consistent) and not
+    from this function's cache: for the routes that mint, revoke or rotate credentials, so that a
+    key revoked a moment ago cannot mint a successor that outlives it."""
+    if not api_key:
+        raise Unauthorized("missing API key (Authorization: Bearer <key>)")
+    return _look_up(catalog, hash_key(api_key), consistent=True)
+
+
+def forget_key(key_hash: str) -> None:
+    """Drop a key from this function's cache (it was just revoked here)."""
+    _key_cache.pop(key_hash, None)
+
+
+def _look_up(catalog: CatalogStore, key_hash: str, *, consistent: bool) -> Principal:
+    record = catalog.find_key(key_hash, consistent=consistent)
     if record is None or record.get("status") != "active":
+        forget_key(key_hash)
         raise Unauthorized("invalid API key")
     principal = Principal(
         kind=record["key_kind"],

@@ -20,7 +20,8 @@ API) are read in full and compared field by field.
 A changed entity is **updated**: the file is the source of truth for the fields it carries.
 Everything else is kept — status (what an operator paused stays paused), webhook secrets,
 `created_at`, and attributes added by later features. Each update is a put conditional on the
-version compared against, so an edit that lands between the comparison and the write is never
+version compared against (and on a partner's webhook secrets, which rotate without a new version),
+so an edit or a secret rotation that lands between the comparison and the write is never
 overwritten: it is reported as a conflict, and re-running the import applies the file on top of it.
 A new partner gets no webhook secret: one is issued (and shown, once) by rotating its secret.
 

@@ -16,6 +16,7 @@ Files for D:
     reports/daily/dt=D/summary.json      totals, read-out, rejections by reason, follow-up counts
     reports/daily/dt=D/report.html       the page for people
     followups/retailer=R/dt=D.csv        declined offers to follow up by e-mail (opt-outs removed)
+    billing/month=M/dt=D.csv             D's money lines that month M's invoices bill (afterglow.billing)
     reports/daily/dt=D/manifest.json     last: every file above with rows, bytes and sha256
 
 Nothing in a file depends on the time of the run, so re-running a day rewrites identical bytes;
@@ -32,7 +33,7 @@ from afterglow import experiments, followups, reconciliation
 from afterglow.observability import logger
 from afterglow.reconciliation import DayAggregation
 from afterglow.report_html import DayReport, render
-from afterglow.services.monthly import reconcile_month, retailer_shares
+from afterglow.services.monthly import billing_files, reconcile_month, retailer_shares
 from afterglow.services.report_files import (
     HTML,
     ReportFile,
@@ -62,25 +63,31 @@ def optouts_key(retailer_id: str) -> str:
     return f"optouts/retailer={retailer_id}.txt"
 
 
-def _with_reversal_actions(
+def _with_their_conversions(
     ledger: LedgerStore, records: Iterable[dict[str, Any]]
 ) -> Iterator[dict[str, Any]]:
-    """Reversal records do not repeat their conversion's action: look it up (reversals are rare)."""
-    actions: dict[str, str] = {}
+    """Reversal records repeat neither their conversion's action nor when it locks (which says
+    on which invoice the reversal goes): look them up (reversals are rare)."""
+    conversions: dict[str, dict[str, Any]] = {}
     for record in records:
-        if record.get("kind") == "reversal" and not record.get("action"):
+        if record.get("kind") == "reversal":
             pk = f"CONVERSION#{record.get('partner_id')}#{record.get('conversion_id')}"
-            if pk not in actions:
-                conversion = ledger.get(pk) or {}
-                actions[pk] = str(conversion.get("action") or reconciliation.UNKNOWN_ACTION)
-            record = {**record, "action": actions[pk]}
+            if pk not in conversions:
+                conversions[pk] = ledger.get(pk) or {}
+            conversion = conversions[pk]
+            record = {
+                **record,
+                "action": record.get("action")
+                or str(conversion.get("action") or reconciliation.UNKNOWN_ACTION),
+                "conversion_locks_at": conversion.get("locks_at"),
+            }
         yield record
 
 
 def aggregate_shard(ledger: LedgerStore, day: date, shard: int) -> DayAggregation:
     """One shard of one day as a partial aggregate (the unit of the fan-out)."""
     return reconciliation.aggregate_day(
-        _with_reversal_actions(ledger, ledger.read_shard(day.isoformat(), shard))
+        _with_their_conversions(ledger, ledger.read_shard(day.isoformat(), shard))
     )
 
 
@@ -190,6 +197,7 @@ def day_files(reports: ReportStore, day: date, aggregation: DayAggregation) -> d
             prefix + "report.html": ReportFile(render(report), HTML, 1),
         }
     )
+    files.update(billing_files(aggregation.money_lines.values(), day))
     return files
 
 
@@ -265,11 +273,13 @@ def reconcile_range(
     catalog: CatalogStore | None = None,
 ) -> list[dict[str, Any]]:
     """Reconcile every day from `first` to `last` inclusive (backfill); with a catalog, then roll
-    up each month touched into invoices and statements (month to date)."""
+    up each month touched into invoices and statements (month to date), moving the conversions
+    that locked on those days (or were invoiced) along their lifecycle."""
     days = days_between(first, last)
     summaries = [reconcile_day(ledger, reports, day) for day in days]
     if catalog is not None:
         shares = retailer_shares(catalog)
         for month in months_of(days):
-            reconcile_month(reports, month, shares)
+            reconciled_now = [day for day in days if day.strftime("%Y-%m") == month]
+            reconcile_month(reports, month, shares, ledger=ledger, reconciled_now=reconciled_now)
     return summaries

@@ -20,6 +20,38 @@ from afterglow.store.dynamo import (
 
 VERSION_KEY = {"pk": "CATALOG", "sk": "VERSION"}
 PLATFORM_OWNER = "PLATFORM"  # the owner of platform keys in the `by_owner` index
+# What a page's LastEvaluatedKey holds: the table's key and the index's.
+BY_TYPE_START_KEY = frozenset({"pk", "sk", "type_pk", "type_sk"})
+BY_OWNER_START_KEY = frozenset({"pk", "sk", "owner_pk", "owner_sk"})
+
+
+# What a whole-item write of an entity carries along without owning it. A partner's webhook
+# secrets change through `swap_webhook_secrets`, without a new version (rotating them must not
+# conflict with profile edits nor reload the catalog); so a put that read the partner before a
+# rotation must not land after it: it would restore a removed secret or drop an added one.
+CARRIED_ATTRIBUTES: dict[str, tuple[str, ...]] = {"PARTNER": ("webhook_secrets",)}
+
+
+def _if_unchanged(entity: str, body: dict[str, Any], expected_version: int) -> dict[str, Any]:
+    """The condition of a whole-item put: the item exists at `expected_version`, and each carried
+    attribute is still what `body` (read from the table) says it is."""
+    conditions = ["attribute_exists(pk) AND version = :expected"]
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {":expected": {"N": str(expected_version)}}
+    for n, attribute in enumerate(CARRIED_ATTRIBUTES.get(entity, ())):
+        names[f"#carried{n}"] = attribute
+        if body.get(attribute) is None:
+            conditions.append(f"attribute_not_exists(#carried{n})")
+        else:
+            conditions.append(f"#carried{n} = :carried{n}")
+            values[f":carried{n}"] = serialize({"value": body[attribute]})["value"]
+    condition: dict[str, Any] = {
+        "ConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeValues": values,
+    }
+    if names:
+        condition["ExpressionAttributeNames"] = names
+    return condition
 
 
 class AlreadyExists(Exception):
@@ -101,7 +133,7 @@ class CatalogStore:
             "ExpressionAttributeValues": {":t": {"S": entity}},
             "Limit": limit,
         }
-        items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor))
+        items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor), key_names=BY_TYPE_START_KEY)
         return items, encode_cursor(last_key)
 
     def page_owned(
@@ -115,7 +147,7 @@ class CatalogStore:
             "ExpressionAttributeValues": {":o": {"S": owner}, ":kind": {"S": f"{kind}#"}},
             "Limit": limit,
         }
-        items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor))
+        items, last_key = query_page(self._ddb, kwargs, decode_cursor(cursor), key_names=BY_OWNER_START_KEY)
         return items, encode_cursor(last_key)
 
     def all_of(self, entity: str) -> list[dict[str, Any]]:
@@ -131,15 +163,16 @@ class CatalogStore:
         )
 
     def replace(self, entity: str, entity_id: str, body: dict[str, Any], *, expected_version: int) -> None:
-        """Replace an entity if nobody changed it since `expected_version` (optimistic concurrency);
-        `VersionConflict` otherwise. The stored version becomes expected_version + 1."""
+        """Replace an entity if nobody changed it since `expected_version` (optimistic concurrency)
+        and the attributes it carries without owning are still as `body` has them (see
+        `CARRIED_ATTRIBUTES`); `VersionConflict` otherwise. The stored version becomes
+        expected_version + 1."""
         item = self._entity_item(entity, entity_id, {**body, "version": expected_version + 1})
         write = {
             "Put": {
                 "TableName": self._table,
                 "Item": serialize(item),
-                "ConditionExpression": "attribute_exists(pk) AND version = :expected",
-                "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+                **_if_unchanged(entity, body, expected_version),
             }
         }
         try:
@@ -150,7 +183,9 @@ class CatalogStore:
     def swap_webhook_secrets(self, partner_id: str, expected: list[str], secrets: list[str]) -> bool:
         """Replace a partner's webhook secrets if they are still `expected` (False otherwise).
         Secrets are not part of the partner's profile version nor of the catalog snapshot, so
-        rotating them neither conflicts with profile edits nor makes functions reload the catalog."""
+        rotating them neither bumps the partner's version nor makes functions reload the catalog;
+        a profile write that read the partner before a rotation is refused instead (see
+        `CARRIED_ATTRIBUTES`) and applied again on top of it."""
         try:
             self._ddb.update_item(
                 TableName=self._table,
@@ -189,10 +224,12 @@ class CatalogStore:
 
     # --- keys --------------------------------------------------------------------------------
 
-    def find_key(self, key_hash: str) -> dict[str, Any] | None:
-        """The key record for a key hash, or None."""
+    def find_key(self, key_hash: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        """The key record for a key hash, or None; `consistent` reads what the last write left."""
         response = self._ddb.get_item(
-            TableName=self._table, Key=serialize({"pk": f"KEY#{key_hash}", "sk": "KEY"})
+            TableName=self._table,
+            Key=serialize({"pk": f"KEY#{key_hash}", "sk": "KEY"}),
+            ConsistentRead=consistent,
         )
         return deserialize(response["Item"]) if "Item" in response else None
 
@@ -237,7 +274,7 @@ class CatalogStore:
         except Exception as error:
             if not is_conditional_failure(error):
                 raise
-            found = self.find_key(key_hash)
+            found = self.find_key(key_hash, consistent=True)
             if found is None:
                 raise
             return found
@@ -286,17 +323,17 @@ class CatalogStore:
     def put_if_version(
         self, entity: str, entity_id: str, body: dict[str, Any], *, expected_version: int
     ) -> bool:
-        """Replace an entity if it is still at `expected_version` (stored at expected_version + 1);
-        False if it changed meanwhile. Unlike `replace`, the catalog version is not bumped: the
-        caller bumps once for a whole batch (`bump_version`)."""
+        """Replace an entity if it is still at `expected_version` (stored at expected_version + 1)
+        and its carried attributes are as `body` has them; False if it changed meanwhile. Unlike
+        `replace`, the catalog version is not bumped: the caller bumps once for a whole batch
+        (`bump_version`)."""
         try:
             self._ddb.put_item(
                 TableName=self._table,
                 Item=serialize(
                     self._entity_item(entity, entity_id, {**body, "version": expected_version + 1})
                 ),
-                ConditionExpression="attribute_exists(pk) AND version = :expected",
-                ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+                **_if_unchanged(entity, body, expected_version),
             )
         except Exception as error:
             if is_conditional_failure(error):

@@ -100,12 +100,27 @@ def query_pages(ddb: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
             yield deserialize(item)
 
 
+def _is_start_key(start: Mapping[str, Any], key_names: frozenset[str]) -> bool:
+    """A LastEvaluatedKey of this query: exactly its key attributes, each a string (every key of
+    our tables is one)."""
+    return set(start) == key_names and all(
+        isinstance(value, dict) and list(value) == ["S"] and isinstance(value["S"], str)
+        for value in start.values()
+    )
+
+
 def query_page(
-    ddb: Any, query: dict[str, Any], start: Mapping[str, Any] | None
+    ddb: Any, query: dict[str, Any], start: Mapping[str, Any] | None, *, key_names: frozenset[str]
 ) -> tuple[list[dict[str, Any]], Any]:
-    """One page of a query from `start` (a decoded cursor); ValueError when DynamoDB rejects that
-    start key (a cursor this API never handed out). Returns the items and the LastEvaluatedKey."""
+    """One page of a query from `start` (a decoded cursor), whose LastEvaluatedKey has the
+    attributes `key_names` (the table's key and the index's); ValueError for a start key this
+    query never handed out, whether we or DynamoDB find it out. Returns the items and the
+    LastEvaluatedKey."""
     if start:
+        # Checked here: botocore refuses a malformed one with a ParamValidationError, which is a
+        # BotoCoreError and would read as AWS being unavailable.
+        if not _is_start_key(start, key_names):
+            raise ValueError("cursor is not one this API returned")
         query = {**query, "ExclusiveStartKey": start}
     try:
         response = ddb.query(**query)

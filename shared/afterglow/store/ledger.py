@@ -165,7 +165,7 @@ class LedgerStore:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        items, last_key = query_page(self._ddb, kwargs, cursor)
+        items, last_key = query_page(self._ddb, kwargs, cursor, key_names=frozenset({"pk", "owner", "at_pk"}))
         return items, last_key
 
     def record_once(
@@ -272,6 +272,36 @@ class LedgerStore:
         """One record by its key, or None."""
         response = self._ddb.get_item(TableName=self._table, Key=serialize({"pk": pk}), ConsistentRead=True)
         return deserialize(response["Item"]) if "Item" in response else None
+
+    def advance_conversion(
+        self, partner_id: str, conversion_id: str, status: str, *, invoice_number: str | None = None
+    ) -> bool:
+        """Move a conversion forward in its lifecycle: `locked` (from pending) or `invoiced` (from
+        pending or locked, with the invoice's number). A conditional update of its status marker
+        only — its money is never touched — so a re-run changes nothing: False when the conversion
+        is already there (or further), or unknown."""
+        earlier = {"locked": ["pending"], "invoiced": ["pending", "locked"]}[status]
+        names = {"#status": "status"}
+        values: dict[str, Any] = {":status": status, **{f":from{n}": s for n, s in enumerate(earlier)}}
+        update = "SET #status = :status"
+        if invoice_number is not None:
+            update += ", invoice_number = :number"
+            values[":number"] = invoice_number
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=serialize({"pk": f"CONVERSION#{partner_id}#{conversion_id}"}),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(pk) AND #status IN "
+                f"({', '.join(f':from{n}' for n in range(len(earlier)))})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=serialize(values),
+            )
+        except Exception as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
 
     def read_shard(self, day: str, shard: int) -> Iterator[dict[str, Any]]:
         """Every record of one day's shard, in time order, page by page."""
