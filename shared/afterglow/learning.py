@@ -436,7 +436,8 @@ class ThompsonPolicy:
         self, everyone: _Counter, arm_payouts: list[tuple[float, float]], within: float, within_dof: float
     ) -> None:
         """A normal model of each arm's mean payout around the platform's, both variances estimated."""
-        mean = everyone[2] / everyone[1] if everyone[1] else 1.0
+        # Under one success is no evidence of a payout (a corrupt fraction would blow the mean up).
+        mean = min(everyone[2] / everyone[1], MAX_COUNT) if everyone[1] >= 1 else 1.0
         # Fixed bounties have no noise, and conversions may all pay 0: keep the maths finite.
         floor = max((0.02 * mean) ** 2, 1e-6)
         self._payout_mean = mean

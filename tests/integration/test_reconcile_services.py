@@ -11,7 +11,7 @@ from afterglow.services.decisions import signer
 from afterglow.services.tracking import record_click
 from afterglow.signing import TrackingClaims
 from afterglow_dev.local.gateway import FakeLambdaContext
-from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
+from tests.utils import GIFT_SURVEY, http_event, invoke, order, seed_catalog, signed_headers
 
 
 def _decide(function_module, key, order_id, email):
@@ -175,11 +175,11 @@ def test_records_without_an_arm_stay_out_of_the_experiment_read_out_and_are_coun
 ):
     # Given a decided order whose customer answered the survey, and two refused conversions:
     # one for a click nobody made (no retailer, no arm) and one for an action the offer does not pay
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores.catalog, category="coffee", survey=GIFT_SURVEY)
     key, secret = seeded.publishable_key, seeded.webhook_secret
     decision = _decide(function_module, key, "o-1", "ada@example.com")
     token = decision["offers"][0]["tracking_token"]
-    survey = _event(decision["decision_token"], "survey_answer", "evt-00000001", answer="yes")
+    survey = _event(decision["decision_token"], "survey_answer", "evt-00000001", answer=True)
     _events(function_module, key, [survey])
     click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
     now = datetime.now(UTC).isoformat()
