@@ -26,11 +26,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from afterglow_dev.local import moto_transactions
 from afterglow_dev.local.gateway import load_function_module
 from afterglow_dev.local.resources import create_data_resources
 from afterglow_dev.local.template import Template
 
 ROOT = Path(__file__).resolve().parent.parent
+# moto's TransactWriteItems copies whole tables; the local stack's costs what its items cost.
+moto_transactions.install()
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +72,15 @@ def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
     with mock_aws():
         yield _create_template_resources(template, monkeypatch)
         reset_process_caches()
+
+
+@pytest.fixture
+def learning_loop(aws: dict[str, str], template: Template) -> Any:
+    """The template's stream consumer (aggregator) and scheduled trainer, run on demand:
+    `learning_loop.run_once()` folds what the ledger holds so far and publishes the model."""
+    from afterglow_dev.local.learning_loop import LearningLoop
+
+    return LearningLoop(template, aws)
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ async def post_events(
         batch = IncomingEventBatch.model_validate(await read_json_body(request))
     except ValidationError as error:
         raise validation_error(error) from error
-    return record_events(catalog, stores.ledger, stores.learning, retailer, batch)
+    return record_events(stores, catalog, retailer, batch)
 
 
 @app.options("/v1/events", status_code=204, include_in_schema=False)
@@ -77,7 +77,7 @@ async def preflight_events(request: Request, stores: StoresDep) -> Response:
 )
 async def click(token: Token, stores: StoresDep) -> RedirectResponse:
     """Record a click and redirect (302) to the partner's page with `click_id` appended."""
-    target = record_click(stores.catalog, stores.ledger, stores.learning, token)
+    target = record_click(stores, token)
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
 
 

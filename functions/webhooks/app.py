@@ -29,7 +29,7 @@ async def post_conversion(request: Request, stores: Annotated[Stores, Depends(st
     """
     # The signature covers the raw bytes, so the body is read raw (and parsed once, by the service).
     body = await request.body()
-    return receive_conversion(stores.catalog, stores.ledger, stores.learning, request.headers, body)
+    return receive_conversion(stores, request.headers, body)
 
 
 lambda_handler = lambda_handler_for(app)

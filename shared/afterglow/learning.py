@@ -344,7 +344,7 @@ class ThompsonPolicy:
             )
             self._add(cell, arm, amounts)
             if cell == TOTAL and arm == EVERYONE:
-                self._updates += int(row["shown"])
+                self._updates += int(max(_finite(amounts[0]), 0.0))
 
     # -- empirical Bayes --------------------------------------------------------------------------
 

@@ -18,11 +18,17 @@ class Settings(BaseSettings):
     ledger_table: Annotated[str, Field(description="DynamoDB table with the append-only ledger")] = (
         "afterglow-ledger"
     )
-    learning_table: Annotated[str, Field(description="DynamoDB table with learning counters")] = (
-        "afterglow-learning"
-    )
+    learning_table: Annotated[
+        str, Field(description="DynamoDB table with customer exposures and aggregation markers")
+    ] = "afterglow-learning"
     reports_bucket: Annotated[str, Field(description="S3 bucket for reconciliation reports")] = (
         "afterglow-reports"
+    )
+    counters_table: Annotated[
+        str, Field(description="DynamoDB table with learning counters, spend and the model pointer")
+    ] = "afterglow-counters"
+    model_bucket: Annotated[str, Field(description="S3 bucket for published learning models")] = (
+        "afterglow-models"
     )
     # "kid:secret,kid:secret": the first key signs, every listed key verifies (rotation).
     # No default on purpose: a deployment must never sign with a key that is in the source code.
@@ -43,9 +49,6 @@ class Settings(BaseSettings):
     rate_limit_per_key_per_s: Annotated[
         float, Field(gt=0, description="Storefront requests per second per publishable key, per container")
     ] = 500
-    learning_refresh_seconds: Annotated[
-        float, Field(ge=0, description="How stale the learned policy of a warm decide may get")
-    ] = 180
     trace_sample_rate: Annotated[
         float, Field(ge=0, le=1, description="Share of decisions that keep a trace of their reasoning")
     ] = 0.01

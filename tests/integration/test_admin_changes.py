@@ -531,9 +531,7 @@ def test_the_bulk_endpoint_refuses_retailers_binary_and_oversized_files(stores, 
 # --- budgets -------------------------------------------------------------------------------------
 
 
-def test_a_partner_over_its_daily_budget_rests_until_the_day_turns(stores, api):
-    from afterglow.services.ranking import policy_cache
-
+def test_a_partner_over_its_daily_budget_rests_until_the_day_turns(stores, api, learning_loop):
     seeded = seed_catalog(stores.catalog)
     platform = create_platform_key(stores.catalog)
     # Given a partner whose daily budget is 2,000 (its offer pays 1,500 per first purchase)
@@ -551,13 +549,13 @@ def test_a_partner_over_its_daily_budget_rests_until_the_day_turns(stores, api):
         _conversion(api, seeded, seeded.webhook_secret, click_id, "b-1", "first_purchase")[2]["status"]
         == "recorded"
     )
-    policy_cache.clear()  # the next refresh of a warm function
+    learning_loop.run_once()  # the ledger's stream aggregated, the model (with budgets) published
     assert _decide(api, seeded.publishable_key, "b-2")[2]["offers"]
     # And after a second conversion (a sign-up, 700) it is spent: 2,200 ≥ 2,000
     assert (
         _conversion(api, seeded, seeded.webhook_secret, click_id, "b-3", "signup")[2]["status"] == "recorded"
     )
-    policy_cache.clear()
+    learning_loop.run_once()
     assert _decide(api, seeded.publishable_key, "b-4")[2]["offers"] == []
     _, _, explained = api(
         "POST",

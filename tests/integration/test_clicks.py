@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from afterglow.feedback import OFFER_ROW, fold
 from afterglow.services.decisions import signer
 from afterglow.services.tracking import CLICK_REPEAT_WINDOW, record_click
 from afterglow.signing import TrackingClaims
-from afterglow.store.learning import OFFER_LEVEL
 from tests.utils import http_event, invoke, order, seed_catalog
 
 
@@ -35,8 +35,10 @@ def _clicks(stores, decision_id):
 
 
 def _engaged(stores, offer_id):
-    rows = {row["sk"]: row for row in stores.learning.counters(offer_id)}
-    return rows[OFFER_LEVEL]["engaged"]
+    """Engagements learning counts for the offer: a fold of the ledger, as the aggregator folds it."""
+    records = stores.ledger.read_day(datetime.now(UTC).date().isoformat())
+    items = fold(records, {}).counters
+    return sum(rows[OFFER_ROW].get("engaged", 0) for (offer, _), rows in items.items() if offer == offer_id)
 
 
 def test_reloads_and_link_scanners_repeating_a_click_reuse_its_click_id_and_count_nothing_new(
@@ -97,9 +99,7 @@ def test_concurrent_clicks_on_one_offer_are_one_click(moto_server_stores):
     token = signer().sign(claims)
     # When sixteen clicks on its link arrive at once (a double click, a scanner and the shopper)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        locations = set(
-            pool.map(lambda _: record_click(stores.catalog, stores.ledger, stores.learning, token), range(16))
-        )
+        locations = set(pool.map(lambda _: record_click(stores, token), range(16)))
     # Then they all go to the same click id, recorded and counted once
     assert len(locations) == 1
     assert len(_clicks(stores, "dec_race")) == 1

@@ -243,12 +243,8 @@ def test_one_address_flooding_decisions_gets_429_with_retry_after(stores, functi
     assert statuses[0][0] == 200  # the first requests of the burst pass
 
 
-def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, monkeypatch):
+def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, learning_loop):
     # Given two coffee offers where the catalog prior prefers A (it pays more per conversion)
-    monkeypatch.setenv("LEARNING_REFRESH_SECONDS", "0")
-    from afterglow.settings import get_settings
-
-    get_settings.cache_clear()
     created = admin.create_retailer(
         stores.catalog,
         RetailerCreate(name="Learner", currency="EUR", experiment={"holdout": 0, "mixed": 100}, max_offers=1),
@@ -270,13 +266,17 @@ def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, 
         _decide(function_module, created.publishable_key, _order(f"l-{i}", k=1))[2]["offers"][0]["offer_id"]
         for i in range(5)
     ]
-    # When B is shown often and converts, and A is shown often and never converts
+    # When the ledger holds 200 exposures of each after kitchen orders, B converting 60 times, A never
+    retailer_id, now = created.retailer.retailer_id, datetime.now(UTC)
     context = {"purchase_category": "kitchen"}
-    for _ in range(200):
-        stores.learning.add_feedback(ids["A"], context, shown=1)
-        stores.learning.add_feedback(ids["B"], context, shown=1)
-    for _ in range(60):
-        stores.learning.add_feedback(ids["B"], context, converted=1, revenue_minor=800)
+    for n in range(200):
+        for name in ("A", "B"):
+            body = {"retailer_id": retailer_id, "offer_ids": [ids[name]], "context": context}
+            stores.ledger.record_once(f"DECISION#test#{name}{n}", "decision", now, body)
+    for n in range(60):
+        body = {"retailer_id": retailer_id, "offer_id": ids["B"], "context": context, "payout_minor": 800}
+        stores.ledger.record_once(f"CONVERSION#test#{n}", "conversion", now, body)
+    learning_loop.run_once()  # aggregated from the ledger's stream, published as a model
     # Then decisions for kitchen orders now put B first
     later = [
         _decide(function_module, created.publishable_key, _order(f"m-{i}", k=1))[2]["offers"][0]["offer_id"]

@@ -142,7 +142,9 @@ def _webhook(function_module, seeded, click_id, conversion_id):
     return invoke(function_module("WebhooksFunction"), event)
 
 
-def _shown(stores, offer_id):
+def _counted(stores, learning_loop, offer_id):
+    """The offer's counters once the learning loop has folded the ledger (stream → aggregator)."""
+    learning_loop.run_once()
     rows = {row["sk"]: row for row in stores.learning.counters(offer_id)}
     return rows.get(OFFER_LEVEL, {})
 
@@ -156,7 +158,7 @@ def shop(stores):
 
 
 def test_a_batch_that_crashes_midway_is_retried_and_every_event_counts_once(
-    stores, function_module, shop, ddb_faults
+    stores, function_module, shop, ddb_faults, learning_loop
 ):
     # Given 20 events over seven decisions (impression, engage, dismiss of each offer)
     tokens = [
@@ -168,10 +170,8 @@ def test_a_batch_that_crashes_midway_is_retried_and_every_event_counts_once(
         {"event_id": f"evt-{n:08d}", "type": kinds[n % 3], "token": tokens[n // 3], "occurred_at": now}
         for n in range(20)
     ]
-    # When the ledger stops taking writes after the eighth event (and stays down through retries):
-    # impressions and engagements are written with their counters (a transaction), dismisses alone
-    ddb_faults.fail("TransactWriteItems", "InternalServerError", 500, times=None, after=6)
-    ddb_faults.fail("PutItem", "InternalServerError", 500, times=None, after=2)
+    # When the ledger stops taking writes after the eighth event (and stays down through retries)
+    ddb_faults.fail("PutItem", "InternalServerError", 500, times=None, after=8)
     status, headers, body = _events(function_module, shop, events)
     # Then the storefront is told to retry later, in the documented error shape
     assert (status, body["error"]["code"], headers["retry-after"]) == (503, "unavailable", "5")
@@ -187,7 +187,8 @@ def test_a_batch_that_crashes_midway_is_retried_and_every_event_counts_once(
         r["kind"] for kind in kinds for r in _today(stores, kind, retailer_id=shop.retailer_id)
     )
     assert recorded == Counter(event["type"] for event in events)
-    assert _shown(stores, shop.offer_id)["shown"] == 7
+    counted = _counted(stores, learning_loop, shop.offer_id)
+    assert (counted["shown"], counted["viewed"], counted["engaged"]) == (7, 7, 7)
 
 
 @pytest.mark.parametrize(
@@ -199,134 +200,89 @@ def test_a_batch_that_crashes_midway_is_retried_and_every_event_counts_once(
     ],
 )
 def test_a_transient_store_error_on_a_click_is_retried_into_one_click(
-    stores, function_module, shop, ddb_faults, code, status, landed
+    stores, function_module, shop, ddb_faults, learning_loop, code, status, landed
 ):
     _, _, decision = _decide(function_module, shop, "click-1")
-    # (a click is written with its learning counters in one transaction)
-    ddb_faults.fail("TransactWriteItems", code, status, landed=landed, where="CLICK#")
+    ddb_faults.fail("PutItem", code, status, landed=landed, where="CLICK#")
     answer, headers, _ = _click(function_module, decision["offers"][0]["tracking_token"])
     assert answer == 302 and "click_id=" in headers["location"]
-    assert ddb_faults.injected["TransactWriteItems"] == 1 and len(ddb_faults.backoffs) == 1
+    assert ddb_faults.injected["PutItem"] == 1 and len(ddb_faults.backoffs) == 1
     assert len(_today(stores, "click", decision_id=decision["decision_id"])) == 1
-    assert _shown(stores, shop.offer_id)["engaged"] == 1
+    assert _counted(stores, learning_loop, shop.offer_id)["engaged"] == 1
 
 
-# The conversion record and its learning counters are one TransactWriteItems call.
+CONVERSION_RECORD = '"kind": {"S": "conversion"}'  # the record itself, not its claim or delivery line
+
+
 @pytest.mark.parametrize(
-    ("operation", "code", "status", "landed", "where"),
+    ("code", "status", "landed", "where"),
     [
-        ("PutItem", "ProvisionedThroughputExceededException", 400, False, "CLICKACTION#"),  # the claim
-        ("TransactWriteItems", "InternalServerError", 500, False, '{"S": "conversion"}'),  # the record
-        ("PutItem", "InternalServerError", 500, True, "CLICKACTION#"),  # the claim landed, answer lost
-        ("TransactWriteItems", "InternalServerError", 500, True, '{"S": "conversion"}'),  # record landed
+        ("ProvisionedThroughputExceededException", 400, False, "CLICKACTION#"),  # the click claim
+        ("InternalServerError", 500, False, CONVERSION_RECORD),  # the conversion record
+        ("InternalServerError", 500, True, "CLICKACTION#"),  # the claim landed, answer lost
+        ("InternalServerError", 500, True, CONVERSION_RECORD),  # the record landed, answer lost
     ],
 )
 def test_a_transient_store_error_on_a_conversion_is_retried_into_one_recorded_conversion(
-    stores, function_module, shop, ddb_faults, operation, code, status, landed, where
+    stores, function_module, shop, ddb_faults, learning_loop, code, status, landed, where
 ):
     # Given a click on the partner's offer
     _, _, decision = _decide(function_module, shop, "conv-1")
     _, headers, _ = _click(function_module, decision["offers"][0]["tracking_token"])
     click_id = headers["location"].rsplit("click_id=", 1)[1]
     # When one of the webhook's writes meets a transient error
-    ddb_faults.fail(operation, code, status, landed=landed, where=where)
+    ddb_faults.fail("PutItem", code, status, landed=landed, where=where)
     answer, _, body = _webhook(function_module, shop, click_id, "conv-1")
     # Then botocore's retry makes it invisible: recorded once, fed to learning once
     assert (answer, body["status"]) == (200, "recorded")
-    assert ddb_faults.injected[operation] == 1
+    assert ddb_faults.injected["PutItem"] == 1
     assert len(_today(stores, "conversion", click_id=click_id)) == 1
-    assert _shown(stores, shop.offer_id)["converted"] == 1
+    assert _counted(stores, learning_loop, shop.offer_id)["converted"] == 1
     # And the partner's own retry is a duplicate
     assert _webhook(function_module, shop, click_id, "conv-1")[2]["status"] == "duplicate"
 
 
-def test_a_conversion_whose_counters_fail_to_update_is_counted_exactly_once_on_the_partners_retry(
-    stores, function_module, shop, ddb_faults
+def test_a_conversion_whose_first_delivery_failed_is_counted_once_in_learning_and_budget_spend(
+    stores, function_module, shop, ddb_faults, learning_loop
 ):
     # Given a click on the partner's offer (a 7.00 signup)
     _, _, decision = _decide(function_module, shop, "count-1")
     _, headers, _ = _click(function_module, decision["offers"][0]["tracking_token"])
     click_id = headers["location"].rsplit("click_id=", 1)[1]
-    # When the learning counters stay unwritable through botocore's retries (however they are written)
-    for operation in ("UpdateItem", "TransactWriteItems"):
-        ddb_faults.fail(operation, "InternalServerError", 500, times=None, where="COUNTERS")
+    # When the ledger stays unwritable through botocore's retries, the partner is told to retry
+    ddb_faults.fail("PutItem", "InternalServerError", 500, times=None, where=CONVERSION_RECORD)
     answer, _, body = _webhook(function_module, shop, click_id, "count-1")
-    # Then the partner is told to retry
     assert (answer, body["error"]["code"]) == (503, "unavailable")
-    # And when the store is back, its retry records the conversion (it was not half-recorded before)
+    # And when the store is back, its retry records the conversion; a further retry is a duplicate
     ddb_faults.clear()
     assert _webhook(function_module, shop, click_id, "count-1")[2]["status"] == "recorded"
     assert _webhook(function_module, shop, click_id, "count-1")[2]["status"] == "duplicate"
-    # And it is in the ledger once, and counted once: conversions, revenue and the partner's spend
+    # Then it is in the ledger once, and counted once: conversions, revenue and the partner's spend
     assert len(_today(stores, "conversion", click_id=click_id)) == 1
-    counted = _shown(stores, shop.offer_id)
+    counted = _counted(stores, learning_loop, shop.offer_id)
     assert (counted["converted"], counted["revenue_minor"]) == (1, 700)
-    _, spend = stores.learning.scan()
-    assert set(spend[shop.offer_id].values()) == {700}  # today's and this month's
+    today = datetime.now(UTC).date()
+    spend = stores.learning.spend([today.isoformat(), f"{today:%Y-%m}"])
+    assert spend == {
+        (shop.partner_id, "EUR", today.isoformat()): 700,
+        (shop.partner_id, "EUR", f"{today:%Y-%m}"): 700,
+    }
 
 
 def test_an_event_whose_answer_was_lost_is_accepted_once_not_called_a_duplicate(
-    stores, function_module, shop, ddb_faults
+    stores, function_module, shop, ddb_faults, learning_loop
 ):
     _, _, decision = _decide(function_module, shop, "lost-1")
     token = decision["offers"][0]["tracking_token"]
     event = {"event_id": "evt-lost-0001", "type": "impression", "token": token,
              "occurred_at": datetime.now(UTC).isoformat()}  # fmt: skip
-    ddb_faults.fail("TransactWriteItems", "InternalServerError", 500, landed=True, where="EVENT#impression")
+    ddb_faults.fail("PutItem", "InternalServerError", 500, landed=True, where="EVENT#impression")
     status, _, body = _events(function_module, shop, [event])
     assert (status, body["results"][0]["status"]) == (200, "accepted")
-    assert ddb_faults.injected["TransactWriteItems"] == 1
-    assert _shown(stores, shop.offer_id)["shown"] == 1
+    assert ddb_faults.injected["PutItem"] == 1
+    assert _counted(stores, learning_loop, shop.offer_id)["viewed"] == 1
     assert _events(function_module, shop, [event])[2]["results"][0]["status"] == "duplicate"
     assert len(_today(stores, "impression", decision_id=decision["decision_id"])) == 1
-
-
-def _learning_down(ddb_faults, stores):
-    """Every write that touches the learning table fails (alone or in a transaction), until cleared."""
-    for operation in ("UpdateItem", "TransactWriteItems"):
-        ddb_faults.fail(operation, "InternalServerError", 500, times=None, where=stores.learning._table)
-
-
-def test_an_event_whose_counter_update_failed_is_counted_on_the_retry_not_called_a_duplicate(
-    stores, function_module, shop, ddb_faults
-):
-    # Given an impression and an engagement on an offer, and a learning table that fails every write
-    _, _, decision = _decide(function_module, shop, "counted-1")
-    token = decision["offers"][0]["tracking_token"]
-    now = datetime.now(UTC).isoformat()
-    events = [
-        {"event_id": f"evt-count-{n:04d}", "type": kind, "token": token, "occurred_at": now}
-        for n, kind in enumerate(("impression", "engage"))
-    ]
-    _learning_down(ddb_faults, stores)
-    # When the storefront sends them, it is told to retry
-    status, _, body = _events(function_module, shop, events)
-    assert (status, body["error"]["code"]) == (503, "unavailable")
-    # And when the store is back and the SDK re-sends the batch, both are accepted and counted once
-    ddb_faults.clear()
-    status, _, body = _events(function_module, shop, events)
-    assert [r["status"] for r in body["results"]] == ["accepted", "accepted"], body
-    assert (_shown(stores, shop.offer_id)["shown"], _shown(stores, shop.offer_id)["engaged"]) == (1, 1)
-    assert len(_today(stores, "impression", decision_id=decision["decision_id"])) == 1
-    assert len(_today(stores, "engage", decision_id=decision["decision_id"])) == 1
-
-
-def test_a_click_whose_counter_update_failed_is_recorded_and_counted_once_on_the_retry(
-    stores, function_module, shop, ddb_faults
-):
-    # Given an offer on the page and a learning table that fails every write
-    _, _, decision = _decide(function_module, shop, "counted-click-1")
-    token = decision["offers"][0]["tracking_token"]
-    _learning_down(ddb_faults, stores)
-    # When the shopper clicks, the redirect fails (a 5xx, nothing to follow)
-    assert _click(function_module, token)[0] == 503
-    # And when the store is back and the shopper clicks again, the click is recorded and counted once
-    ddb_faults.clear()
-    status, headers, _ = _click(function_module, token)
-    assert status == 302 and "click_id=" in headers["location"]
-    click_id = headers["location"].rsplit("click_id=", 1)[1]
-    assert [c["click_id"] for c in _today(stores, "click", decision_id=decision["decision_id"])] == [click_id]
-    assert _shown(stores, shop.offer_id)["engaged"] == 1
 
 
 def test_a_slow_store_degrades_the_decision_and_the_retry_records_it_once(

@@ -38,9 +38,7 @@ def _event(token, kind, event_id, **data):
 
 def _deliver(stores, secret, payload, msg_id):
     raw = json.dumps(payload).encode()
-    return ConversionDesk(stores.catalog, stores.ledger, stores.learning).receive(
-        signed_headers(secret, raw, msg_id=msg_id), raw
-    )
+    return ConversionDesk(stores).receive(signed_headers(secret, raw, msg_id=msg_id), raw)
 
 
 def test_a_day_written_by_the_real_services_reconciles_to_the_ledger(stores, function_module):
@@ -81,7 +79,7 @@ def test_a_day_written_by_the_real_services_reconciles_to_the_ledger(stores, fun
         )
     )
     _events(function_module, key, [_event(add_on_token, "accept", "evt-00000003", quantity=1)])
-    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    click_id = record_click(stores, token).rsplit("click_id=", 1)[1]
     now = datetime.now(UTC).isoformat()
     conversion = {"click_id": click_id, "action": "signup", "occurred_at": now}
     assert _deliver(stores, secret, conversion | {"conversion_id": "b-1"}, "m1").status == "recorded"
@@ -92,10 +90,7 @@ def test_a_day_written_by_the_real_services_reconciles_to_the_ledger(stores, fun
     stranger = conversion | {"click_id": "clk_nope", "conversion_id": "b-3"}
     raw = json.dumps(stranger).encode()
     headers = signed_headers(secret, raw, msg_id="m4") | {"afterglow-partner": seeded.partner_id}
-    assert (
-        ConversionDesk(stores.catalog, stores.ledger, stores.learning).receive(headers, raw).status
-        == "rejected"
-    )
+    assert ConversionDesk(stores).receive(headers, raw).status == "rejected"
 
     # When today is reconciled by the function
     today = datetime.now(UTC).date().isoformat()
@@ -141,7 +136,7 @@ def test_a_conversion_refused_once_and_recorded_on_a_resend_is_not_listed_as_rej
     seeded = seed_catalog(stores.catalog, category="coffee")
     decision = _decide(function_module, seeded.publishable_key, "o-1", "ada@example.com")
     token = decision["offers"][0]["tracking_token"]
-    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    click_id = record_click(stores, token).rsplit("click_id=", 1)[1]
     sent = {"click_id": click_id, "conversion_id": "c-1", "occurred_at": datetime.now(UTC).isoformat()}
     first = _deliver(stores, seeded.webhook_secret, sent | {"action": "subscription"}, "m1")
     assert (first.status, first.reason) == ("rejected", "action_not_paid_by_offer")
@@ -152,9 +147,7 @@ def test_a_conversion_refused_once_and_recorded_on_a_resend_is_not_listed_as_rej
     headers = signed_headers(seeded.webhook_secret, raw, msg_id="m3") | {
         "afterglow-partner": seeded.partner_id
     }
-    assert ConversionDesk(stores.catalog, stores.ledger, stores.learning).receive(headers, raw).status == (
-        "rejected"
-    )
+    assert ConversionDesk(stores).receive(headers, raw).status == ("rejected")
     # When today is reconciled (twice)
     today = datetime.now(UTC).date()
     handler = function_module("ReconcileFunction").lambda_handler
@@ -181,13 +174,13 @@ def test_records_without_an_arm_stay_out_of_the_experiment_read_out_and_are_coun
     token = decision["offers"][0]["tracking_token"]
     survey = _event(decision["decision_token"], "survey_answer", "evt-00000001", answer=True)
     _events(function_module, key, [survey])
-    click_id = record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("click_id=", 1)[1]
+    click_id = record_click(stores, token).rsplit("click_id=", 1)[1]
     now = datetime.now(UTC).isoformat()
     refused = [
         {"click_id": "clk_nope", "conversion_id": "b-1", "action": "signup", "occurred_at": now},
         {"click_id": click_id, "conversion_id": "b-2", "action": "subscription", "occurred_at": now},
     ]
-    desk = ConversionDesk(stores.catalog, stores.ledger, stores.learning)
+    desk = ConversionDesk(stores)
     for n, payload in enumerate(refused):
         raw = json.dumps(payload).encode()
         headers = signed_headers(secret, raw, msg_id=f"m{n}") | {"afterglow-partner": seeded.partner_id}

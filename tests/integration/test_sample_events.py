@@ -78,7 +78,8 @@ def test_every_template_route_has_exactly_one_sample_event(template):
         if "routeKey" in json.loads(path.read_text())
     }
     assert sampled == routes
-    assert set(EXPECTED) == {p.stem for p in EVENTS.glob("*.json") if not p.stem.startswith("reconcile")}
+    not_http = ("reconcile", "aggregate", "train")
+    assert set(EXPECTED) == {p.stem for p in EVENTS.glob("*.json") if not p.stem.startswith(not_http)}
 
 
 @pytest.fixture
@@ -132,6 +133,21 @@ def test_handler_answers_its_sample_event(name, placeholders, function_module):
         assert [r["status"] for r in body["results"]] == ["accepted"] * 3
 
 
+def test_the_aggregator_and_the_trainer_answer_their_sample_events(stores, function_module, placeholders):
+    # Given the ledger stream's sample batch (one decision that showed the seeded offer)
+    batch = _load("aggregate_stream", placeholders)
+    # When the aggregator folds it, twice (a redelivery), and the trainer runs on its schedule
+    for _ in range(2):
+        answer = function_module("AggregateFunction").lambda_handler(batch, FakeLambdaContext("aggregate"))
+        assert answer == {"batchItemFailures": []}
+    schedule = json.loads((EVENTS / "train_schedule.json").read_text())
+    trained = function_module("TrainFunction").lambda_handler(schedule, FakeLambdaContext("train"))
+    # Then the exposure is counted once and the model is published
+    assert trained["status"] == "ok" and trained["published"] is True
+    rows = {row["sk"]: row for row in stores.learning.counters(placeholders["OFFER_ID"])}
+    assert rows["purchase_category=kitchen"]["shown"] == 1
+
+
 @pytest.mark.parametrize("name", ["reconcile_schedule", "reconcile_backfill"])
 def test_reconcile_answers_its_sample_event(name, stores, function_module):
     event = json.loads((EVENTS / f"{name}.json").read_text())
@@ -160,7 +176,12 @@ def _granted(template, function: str, *kinds: str) -> set[str]:
     return {policy[kind]["TableName"]["Ref"] for policy in policies for kind in kinds if kind in policy}
 
 
-@pytest.mark.parametrize("function", ["DecideFunction", "TrackFunction", "WebhooksFunction", "AdminFunction"])
+NOT_HTTP = {"AggregateFunction": "aggregate_stream", "TrainFunction": "train_schedule"}
+
+
+@pytest.mark.parametrize(
+    "function", ["DecideFunction", "TrackFunction", "WebhooksFunction", "AdminFunction", *NOT_HTTP]
+)
 def test_each_function_may_use_every_table_its_code_uses(
     function, template, stores, aws, placeholders, function_module
 ):
@@ -184,6 +205,10 @@ def test_each_function_may_use_every_table_its_code_uses(
                     name, {**placeholders, **{k.replace("-", "_").upper(): v for k, v in signed.items()}}
                 )
             invoke(function_module(function), event)
+    if function in NOT_HTTP:
+        function_module(function).lambda_handler(
+            _load(NOT_HTTP[function], placeholders), FakeLambdaContext("x")
+        )
     # Then the template grants it read-write access to each table it writes, read access to the rest
     logical = {physical: logical_id for logical_id, physical in aws.items()}
     assert written and read, function

@@ -68,7 +68,7 @@ def test_one_bad_event_does_not_sink_the_batch(stores, function_module, shop):
     ]
 
 
-def test_retries_and_second_impressions_count_once(stores, function_module, shop):
+def test_retries_and_second_impressions_count_once(stores, function_module, shop, learning_loop):
     seeded, decision = shop
     token = decision["offers"][0]["tracking_token"]
     _send(function_module, seeded.publishable_key, [_event(token, event_id="evt-first-01")])
@@ -80,8 +80,9 @@ def test_retries_and_second_impressions_count_once(stores, function_module, shop
     assert [r["status"] for r in body["results"]] == ["duplicate", "duplicate"]
     day = datetime.now(UTC).date().isoformat()
     assert sum(1 for r in stores.ledger.read_day(day) if r["kind"] == "impression") == 1
+    learning_loop.run_once()
     rows = {row["sk"]: row for row in stores.learning.counters(seeded.offer_id)}
-    assert rows["*=*"]["shown"] == 1
+    assert (rows["*=*"]["shown"], rows["*=*"]["viewed"]) == (1, 1)  # one exposure, one impression
 
 
 def test_token_of_another_retailer_is_rejected(stores, function_module, shop):

@@ -20,7 +20,6 @@ from afterglow.attribution import (
     lock_time,
     reversal_amount,
 )
-from afterglow.budgets import spend_keys
 from afterglow.errors import InvalidInput, MalformedHeader, StoreUnavailable, Unauthorized
 from afterglow.json_input import parse_json
 from afterglow.models import (
@@ -35,7 +34,7 @@ from afterglow.models import (
 )
 from afterglow.observability import logger, metrics
 from afterglow.services.admin import partner_webhook_secrets
-from afterglow.store import CatalogStore, LearningStore, LedgerStore
+from afterglow.store import CatalogStore, LedgerStore, Stores
 from afterglow.store.dynamo import decode_cursor, encode_cursor
 
 PARTNER_HEADER = "afterglow-partner"
@@ -212,10 +211,9 @@ def _duplicate(webhook: ConversionWebhook | ReversalWebhook, stored: Mapping[str
 class ConversionDesk:
     """Receives partner webhooks: one instance per request, stores passed in."""
 
-    def __init__(self, catalog: CatalogStore, ledger: LedgerStore, learning: LearningStore) -> None:
-        self.catalog = catalog
-        self.ledger = ledger
-        self.learning = learning
+    def __init__(self, stores: Stores) -> None:
+        self.catalog = stores.catalog
+        self.ledger = stores.ledger
 
     def receive(
         self, headers: Mapping[str, str], body: bytes, now: datetime | None = None
@@ -270,12 +268,6 @@ class ConversionDesk:
                 ),
             )
         assert click is not None
-        counting = self.learning.counter_update(
-            click.offer_id,
-            click.context,
-            {"converted": 1, "revenue_minor": verdict.payout_minor},
-            {key: verdict.payout_minor for key in spend_keys(verdict.currency, now.date()).values()},
-        )
         status, recorded_before = self.ledger.record_conversion_once(
             f"CONVERSION#{partner_id}#{webhook.conversion_id}",
             now,
@@ -292,11 +284,11 @@ class ConversionDesk:
                 "amount_minor": webhook.amount_minor,
                 "status": "pending",
                 "locks_at": lock_time(now, click.terms.lock_days).isoformat(),
+                "context": click.context,  # what learning counts it under (the aggregator folds the ledger)
             },
             once_per_click_action=None
             if click.terms.allow_repeat_conversions
             else f"CLICKACTION#{click.click_id}#{webhook.action.value}",
-            counting=counting,
         )
         if status == "repeat":
             refused = Refused("click_already_converted_for_this_action")
@@ -462,15 +454,9 @@ def delivery_log(ledger: LedgerStore, partner_id: str, *, cursor: str | None, li
     return DeliveryPage(items=deliveries, next_cursor=encode_cursor(last_key))
 
 
-def receive_conversion(
-    catalog: CatalogStore,
-    ledger: LedgerStore,
-    learning: LearningStore,
-    headers: Mapping[str, str],
-    body: bytes,
-) -> ConversionResult:
+def receive_conversion(stores: Stores, headers: Mapping[str, str], body: bytes) -> ConversionResult:
     """Verify, attribute and record one partner webhook; a repeat delivery is recorded once."""
-    return ConversionDesk(catalog, ledger, learning).receive(headers, body)
+    return ConversionDesk(stores).receive(headers, body)
 
 
 __all__ = ["Attributed", "ConversionDesk", "click_from_record", "receive_conversion"]

@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates, explain_candidates
 from afterglow.errors import InvalidInput
+from afterglow.feedback import declared_segment, policy_context
 from afterglow.learning import ThompsonPolicy
 from afterglow.models import (
     Arm,
@@ -61,20 +62,16 @@ def decision_key(retailer_id: str, request: DecisionRequest) -> str:
     return f"DECISION#{retailer_id}#{quote(request.order_id, safe='')}#{request.placement}#{digest}"
 
 
-OTHER_SEGMENT = "other"
-
-
 def learning_context(request: DecisionRequest, retailer: Retailer) -> dict[str, str]:
-    """The few context features feedback is counted under (carried in the tracking token).
-
-    Every value comes from a bounded vocabulary: categories from the taxonomy, segments from the
-    retailer's declared list (anything else is `other`), the gift answer as yes.
+    """The few context features feedback is counted under (kept with the decision, carried in the
+    tracking token). Every value comes from a bounded vocabulary: categories from the taxonomy,
+    segments from the retailer's declared list (anything else is `other`), the gift answer as yes.
     """
     main_item = max(request.line_items, key=lambda item: item.price_minor * item.quantity)
     context = {"purchase_category": main_item.category}
-    segment = (request.customer.segment or "").strip().lower()
-    if segment:
-        context["segment"] = segment if segment in retailer.segments else OTHER_SEGMENT
+    segment = declared_segment(request.customer.segment, retailer.segments)
+    if segment is not None:
+        context["segment"] = segment
     if request.survey.get("is_gift") is True:
         context["gift"] = "yes"
     return context
@@ -158,8 +155,9 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
     retailer = index.retailers.get(retailer.retailer_id, retailer)
     if retailer.status == "paused":  # the retailer switched Afterglow off: not degraded
         return _no_offers()
+    policy = _policy(stores, index, state.model)
     response, offer_ids, trace = _choose(
-        index, retailer, request, customer_hash, state.exposures, api_url, _policy(stores, index)
+        index, retailer, request, customer_hash, state.exposures, api_url, policy
     )
     if monotonic() - started > deadline:
         return _degraded("deadline")
@@ -172,6 +170,7 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
         "order_id": request.order_id,
         "order_value_minor": request.order_value_minor,
         "purchased_categories": sorted({item.category for item in request.line_items}),
+        "context": learning_context(request, retailer),  # what learning counts its offers under
         "currency": request.currency,
         "offer_ids": offer_ids,
         "response": response.model_dump(mode="json"),
@@ -201,10 +200,10 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
     return response
 
 
-def _policy(stores: Stores, index: CatalogIndex) -> ThompsonPolicy | None:
+def _policy(stores: Stores, index: CatalogIndex, model: dict[str, Any] | None) -> ThompsonPolicy | None:
     """The learned policy, or None (rank by the catalog prior) when it cannot be had right now."""
     try:
-        return policy_cache.get(stores.learning, index)
+        return policy_cache.get(stores.learning, index, model)
     except Exception:
         logger.exception("learned policy unavailable; ranking by the catalog prior")
         metrics.add_metric(name="PolicyFallback", unit="Count", value=1)
@@ -228,7 +227,7 @@ def _choose(
     limit = min(request.k, retailer.max_offers)
     refusals: list[tuple[str, str]] | None = [] if _traced(decision_id) else None
     candidates = eligible_candidates(index, ctx, refusals)
-    ranked = rank_candidates(candidates, context, policy)
+    ranked = rank_candidates(candidates, policy_context(context, retailer.retailer_id), policy)
     slate = choose_slate(ranked, limit)
     trace = None
     if refusals is not None:
@@ -284,7 +283,7 @@ def explain(stores: Stores, retailer: Retailer, request: DecisionRequest) -> dic
     state = stores.decisions.read_state(retailer.retailer_id, customer_hash)
     index = catalog_cache.refresh_to(stores.catalog, state.catalog_version)
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
-    policy_cache.get(stores.learning, index)  # fresh partner budgets
+    policy_cache.get(stores.learning, index, state.model)  # partner budgets as last published
     ctx = DecisionContext.of(
         request, retailer, arm, datetime.now(UTC), state.exposures, policy_cache.exhausted_partners
     )

@@ -21,13 +21,10 @@ from afterglow.models import (
 from afterglow.observability import metrics
 from afterglow.services.decisions import signer
 from afterglow.signing import InvalidToken, TrackingClaims
-from afterglow.store import LearningStore, LedgerStore
+from afterglow.store import Stores
 
 MAX_ACCEPT_QUANTITY = 99
 MAX_ECHOED_CHARS = 64  # of a client's event id or field name, echoed in a result
-
-# event type -> learning counter it feeds
-_FEEDBACK = {EventType.IMPRESSION: "shown", EventType.ENGAGE: "engaged"}
 
 
 class EventRefused(Exception):
@@ -119,14 +116,11 @@ def _checked(raw: Any) -> StorefrontEvent:
 
 
 def record_events(
-    index: CatalogIndex,
-    ledger: LedgerStore,
-    learning: LearningStore,
-    retailer: Retailer,
-    batch: IncomingEventBatch,
+    stores: Stores, index: CatalogIndex, retailer: Retailer, batch: IncomingEventBatch
 ) -> EventBatchResult:
     """Record a batch; each event gets its own result and one bad event never sinks the others."""
     tokens = signer()
+    ledger = stores.ledger
     now = datetime.now(UTC)
     results = []
     for raw in batch.events:
@@ -139,15 +133,9 @@ def record_events(
             results.append(EventResult(event_id=event_id, status="rejected", reason=error.reason))
             continue
         key = f"EVENT#{event.type.value}#{claims.decision_id}#{claims.offer_id or '-'}"
-        counter = _FEEDBACK.get(event.type)
-        # The record and its counters land together or not at all: a retry after a failure is
-        # accepted and counted, never a duplicate that was never counted.
-        counting = (
-            learning.counter_update(claims.offer_id, claims.context, {counter: 1})
-            if counter and claims.offer_id
-            else None
-        )
-        existing = ledger.record_once(key, event.type.value, now, details, counting=counting)
+        if claims.offer_id:  # what learning counts it under (the aggregator folds the ledger)
+            details["context"] = claims.context
+        existing = ledger.record_once(key, event.type.value, now, details)
         status: Literal["accepted", "duplicate"] = "accepted" if existing is None else "duplicate"
         results.append(EventResult(event_id=event_id, status=status))
     accepted = sum(1 for result in results if result.status == "accepted")

@@ -1,65 +1,66 @@
 """Ranking eligible candidates by expected value, learned online: P(convert | context) × payout.
 
-The policy (`afterglow.learning`) is rebuilt from the learning counters every few minutes per warm
-function — one Scan — so feedback written by `track` and `webhooks` reaches `decide` within
-`LEARNING_REFRESH_SECONDS`, and the decision path itself makes no extra round trip.
+The policy is the published learning model (`afterglow.services.training`), loaded by a warm
+function when the model pointer it reads with every decision's state names a new version (one S3
+read, then nothing until the next publish): no table scans on the request path.
 """
 
-from datetime import UTC, datetime
-from time import monotonic
+import gzip
+import json
+from typing import Any
 
-from afterglow.budgets import exhausted_partners
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import Candidate
 from afterglow.learning import CounterRow, ThompsonPolicy, from_counters
 from afterglow.models import Offer
 from afterglow.observability import logger, metrics
-from afterglow.settings import get_settings
 from afterglow.store import LearningStore
 
 
-def counter_rows(items: list[dict[str, object]]) -> list[CounterRow]:
-    """Stored counter rows as the policy's cells: successes are conversions, rewards are payouts."""
-    rows: list[CounterRow] = []
-    for item in items:
-        feature, _, value = str(item["sk"]).partition("=")
-        rows.append(
-            CounterRow(
-                arm_id=str(item["offer_id"]),
-                feature=feature,
-                value=value,
-                shown=int(item.get("shown", 0)),  # type: ignore[call-overload]
-                successes=int(item.get("converted", 0)),  # type: ignore[call-overload]
-                reward_sum=float(item.get("revenue_minor", 0)),  # type: ignore[arg-type]
-            )
+def policy_rows(model: dict[str, Any]) -> list[CounterRow]:
+    """A published model's counter rows as the policy reads them."""
+    return [
+        CounterRow(
+            arm_id=arm,
+            feature=feature,
+            value=value,
+            shown=shown,
+            successes=successes,
+            reward_sum=float(reward_sum),
+            reward_sq_sum=float(reward_sq_sum),
         )
-    return rows
+        for arm, feature, value, shown, successes, reward_sum, reward_sq_sum in model["rows"]
+    ]
 
 
 class PolicyCache:
-    """The learned policy held by a warm function, rebuilt when older than the refresh interval."""
+    """The learned policy held by a warm function, rebuilt when a new model is published (or the
+    catalog changes: the policy knows each offer's category)."""
 
     def __init__(self) -> None:
         self._policy: ThompsonPolicy | None = None
-        self._built_at = float("-inf")
+        self._model_version = -1
         self._catalog_version = -1
         self.exhausted_partners: frozenset[str] = frozenset()
 
-    def get(self, learning: LearningStore, index: CatalogIndex) -> ThompsonPolicy:
-        """The policy, rebuilt from the learning table when stale; refreshes `exhausted_partners`
-        (partners over budget) from the same read, so budgets hold to within a refresh interval."""
-        stale = monotonic() - self._built_at > get_settings().learning_refresh_seconds
-        if self._policy is None or stale or index.version != self._catalog_version:
-            rows, spend = learning.scan()
-            self._policy = from_counters(counter_rows(rows), offer_categories=index.offer_categories)
-            self.exhausted_partners = exhausted_partners(
-                spend, index.offer_owners, index.partners, datetime.now(UTC).date()
-            )
-            self._built_at, self._catalog_version = monotonic(), index.version
+    def get(
+        self, learning: LearningStore, index: CatalogIndex, pointer: dict[str, Any] | None
+    ) -> ThompsonPolicy | None:
+        """The policy of the model `pointer` names (None before any is published); refreshes
+        `exhausted_partners` (partners over budget, as the trainer saw them) from the same model."""
+        if pointer is None:
+            return self._policy
+        version = int(pointer["version"])
+        if self._policy is None or version != self._model_version or index.version != self._catalog_version:
+            model = json.loads(gzip.decompress(learning.read_model(str(pointer["object_key"]))))
+            self._policy = from_counters(policy_rows(model), offer_categories=index.offer_categories)
+            self.exhausted_partners = frozenset(model.get("exhausted_partners", ()))
+            self._model_version, self._catalog_version = version, index.version
         return self._policy
 
     def clear(self) -> None:
         self._policy = None
+        self._model_version = self._catalog_version = -1
         self.exhausted_partners = frozenset()
 
 

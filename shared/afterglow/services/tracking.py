@@ -10,7 +10,7 @@ from afterglow.errors import NotFound
 from afterglow.services.admin import load_offer
 from afterglow.services.decisions import signer
 from afterglow.signing import new_id
-from afterglow.store import CatalogStore, LearningStore, LedgerStore
+from afterglow.store import Stores
 
 # Clicks on one offer of one decision within this long of the first are that click again: reloads,
 # back buttons and link scanners open the same link, and are neither new clicks nor new engagement.
@@ -25,7 +25,7 @@ def with_click_id(url: str, click_id: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def record_click(catalog: CatalogStore, ledger: LedgerStore, learning: LearningStore, token: str) -> str:
+def record_click(stores: Stores, token: str) -> str:
     """Verify the token, record a click under a fresh unguessable id, return the redirect URL.
 
     A repeat within CLICK_REPEAT_WINDOW of the first click on this decision × offer redirects with
@@ -36,17 +36,17 @@ def record_click(catalog: CatalogStore, ledger: LedgerStore, learning: LearningS
     now = datetime.now(UTC)
     claims = signer().verify(token, now=int(now.timestamp()))
     try:
-        offer = load_offer(catalog, claims.offer_id)
+        offer = load_offer(stores.catalog, claims.offer_id)
     except NotFound as error:
         raise NotFound("this offer is no longer available") from error
-    click_id = ledger.claim_click(
+    click_id = stores.ledger.claim_click(
         claims.decision_id,
         offer.offer_id,
         new_id("clk"),
         now,
         window_seconds=int(CLICK_REPEAT_WINDOW.total_seconds()),
     )
-    ledger.record_once(
+    stores.ledger.record_once(
         f"CLICK#{click_id}",
         "click",
         now,
@@ -63,7 +63,5 @@ def record_click(catalog: CatalogStore, ledger: LedgerStore, learning: LearningS
             "lock_days": offer.lock_days,
             "allow_repeat_conversions": offer.allow_repeat_conversions,
         },
-        # In one transaction with the click: a click is never recorded uncounted (or counted twice).
-        counting=learning.counter_update(offer.offer_id, claims.context, {"engaged": 1}),
     )
     return with_click_id(offer.landing_url, click_id)

@@ -1,7 +1,7 @@
 """The decision path's two round trips: one read before choosing, one transaction after.
 
-1. `read_state`: BatchGetItem of the catalog version (Catalog table) and the customer's exposure
-   counts (Learning table) — one call.
+1. `read_state`: BatchGetItem of the catalog version (Catalog table), the customer's exposure
+   counts (Learning table) and the published learning model's pointer (Counters table) — one call.
 2. `record_decision`: TransactWriteItems of the decision (Ledger, write-once) and the exposure
    counts (Learning, atomic ADD) — one call; a page reload cancels both, so it neither counts an
    exposure twice nor records a second decision.
@@ -13,6 +13,7 @@ from typing import Any
 
 from afterglow.store.catalog import VERSION_KEY
 from afterglow.store.dynamo import deserialize, serialize
+from afterglow.store.learning import MODEL_KEY
 from afterglow.store.ledger import LedgerStore
 
 EXPOSURE_RETENTION = timedelta(days=30)  # a frequency cap counts offers made in the last 30 days
@@ -23,6 +24,7 @@ EXPOSURE_PREFIX = "seen_"
 class DecisionState:
     catalog_version: int
     exposures: dict[str, int]  # offer id -> times offered to this customer
+    model: dict[str, Any] | None = None  # the learning model's pointer (version, object key), if any
 
 
 def exposure_key(retailer_id: str, customer_hash: str) -> dict[str, str]:
@@ -30,17 +32,21 @@ def exposure_key(retailer_id: str, customer_hash: str) -> dict[str, str]:
 
 
 class DecisionStore:
-    def __init__(self, ddb: Any, *, catalog_table: str, learning_table: str, ledger: LedgerStore) -> None:
+    def __init__(
+        self, ddb: Any, *, catalog_table: str, learning_table: str, counters_table: str, ledger: LedgerStore
+    ) -> None:
         self._ddb = ddb
         self._catalog_table = catalog_table
         self._learning_table = learning_table
+        self._counters_table = counters_table
         self._ledger = ledger
 
     def read_state(self, retailer_id: str, customer_hash: str) -> DecisionState:
-        """Catalog version and the customer's exposures, in one BatchGetItem."""
+        """Catalog version, the customer's exposures and the model pointer, in one BatchGetItem."""
         request: dict[str, Any] = {
             self._catalog_table: {"Keys": [serialize(VERSION_KEY)], "ConsistentRead": True},
             self._learning_table: {"Keys": [serialize(exposure_key(retailer_id, customer_hash))]},
+            self._counters_table: {"Keys": [serialize(MODEL_KEY)]},
         }
         response = self._ddb.batch_get_item(RequestItems=request)
         if response.get("UnprocessedKeys"):  # throttled: one more try for what is left
@@ -50,6 +56,7 @@ class DecisionStore:
         found = response.get("Responses", {})
         version_items = [deserialize(item) for item in found.get(self._catalog_table, [])]
         exposure_items = [deserialize(item) for item in found.get(self._learning_table, [])]
+        model_items = [deserialize(item) for item in found.get(self._counters_table, [])]
         version = int(version_items[0].get("catalog_version", 0)) if version_items else 0
         exposures = {
             name.removeprefix(EXPOSURE_PREFIX): int(count)
@@ -57,7 +64,7 @@ class DecisionStore:
             for name, count in item.items()
             if name.startswith(EXPOSURE_PREFIX)
         }
-        return DecisionState(version, exposures)
+        return DecisionState(version, exposures, model_items[0] if model_items else None)
 
     def record_decision(
         self,

@@ -1,201 +1,259 @@
-"""Learning table: per offer × context-feature counters, updated only with atomic ADDs.
+"""Learning state derived from the ledger: counters, budget spend, and the published model.
 
-One item per offer (`pk` = `OFFER#<offer_id>`, `sk` = `COUNTERS`), one number attribute per
-counter × row, named `<counter>|<feature>=<value>` (`*=*` is the offer as a whole): a piece of
-feedback is then a single UpdateItem, however many context features it touches. Counters:
-`shown`, `engaged`, `converted`, `revenue_minor`. Payouts owed are also kept per currency and
-period, as `spend@<currency>@<YYYY-MM-DD or YYYY-MM>`, for partner budgets.
+Counters table (written only by the aggregator, read only by the trainer):
+- `ARM#<offer_id>#<w>` / `<retailer_id>`: one offer's counters at one retailer, write-sharded over
+  `WRITE_SHARDS` items so a hot offer spreads its writes. One number attribute per counter × row,
+  named `<c>|<feature>=<value>` with a one-letter counter code. Rows come from declared
+  vocabularies (`afterglow.feedback`), so an item is bounded by construction: at most 1 + 31
+  categories + 1 gift + 21 segment rows, 6 counters each (`MAX_COUNTER_ITEM_BYTES`), whatever the
+  traffic.
+- `SPEND#<period>` / `<partner_id>#<currency>`: payouts owed per day and month (budgets).
+- `MODEL` / `CURRENT`: the version and object key of the published learning model (S3).
 
-The item is bounded: the context rows it holds are listed in a string set (`context_rows`), and a
-row is added only while the set has room (`MAX_CONTEXT_ROWS`); past that, feedback in a new row
-counts at the offer level only. Whatever a client sends, the item stays far below DynamoDB's
-400 KB limit.
+A batch of stream records is planned (`AGGREGATED#<first record's event id>` / `PLAN`: its last
+sequence number) and its writes applied in parts, each part in one transaction with its own marker
+(`… / PART#<n>`), in the learning table with a TTL: a redelivered batch refolds exactly the planned
+records and skips the parts already applied (`afterglow.services.aggregation`).
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any, Final
 
-from afterglow.store.dynamo import deserialize, is_conditional_failure, serialize
+from afterglow.feedback import FeedbackFold, Row, model_value
+from afterglow.store.dynamo import deserialize, serialize
 
-OFFER_LEVEL = "*=*"
-COUNTERS_SK = "COUNTERS"
-SPEND_PREFIX = "spend@"
-ROWS_ATTRIBUTE = "context_rows"
-# Context rows kept per offer. A row costs at most four counters of ~60 bytes and its name in the
-# set: 256 rows stay under ~80 KB, a fifth of DynamoDB's item limit.
-MAX_CONTEXT_ROWS = 256
-MAX_ROW_CHARS = 160  # a feature=value longer than this is not a context anyone declared
-
-
-def feature_keys(context: Mapping[str, str]) -> list[str]:
-    """The counter rows one piece of feedback updates: the offer, and the offer × each feature."""
-    return [OFFER_LEVEL, *context_rows(context)]
-
-
-def context_rows(context: Mapping[str, str]) -> list[str]:
-    """The offer × feature rows of a context (empty and over-long values are not counted)."""
-    rows = (f"{feature}={value}" for feature, value in sorted(context.items()) if value)
-    return [row for row in rows if len(row) <= MAX_ROW_CHARS]
+WRITE_SHARDS: Final = 8
+COUNTER_CODES: Final = {
+    "shown": "s",
+    "viewed": "v",
+    "engaged": "e",
+    "converted": "c",
+    "revenue_minor": "r",
+    "revenue_sq": "q",
+}
+COUNTER_NAMES: Final = {code: name for name, code in COUNTER_CODES.items()}
+MAX_COUNTER_ITEM_BYTES: Final = 12_000  # stated bound; tests/integration/test_learning_pipeline.py holds it
+MARKER_TTL_SECONDS: Final = 3 * 86_400  # past the stream's 24 h retention, a chunk cannot come back
+MAX_ITEMS_PER_TRANSACTION: Final = 100
+MODEL_KEY: Final = {"pk": "MODEL", "sk": "CURRENT"}
+OFFER_LEVEL: Final = "*=*"  # the offer as a whole, in `counters()` rows
 
 
-@dataclass(frozen=True)
-class CounterUpdate:
-    """One piece of feedback as TransactWriteItems `Update`s of its offer's item.
+def _counter_key(offer_id: str, scope: str, shard: int) -> dict[str, str]:
+    return {"pk": f"ARM#{offer_id}#{shard}", "sk": scope}
 
-    `capped` adds to every row of the context, on condition that the rows exist or the offer has
-    room for them; `fallback` (for when that condition fails) adds to the offer level only.
-    """
 
-    capped: dict[str, Any]
-    fallback: dict[str, Any]
+def _marker_key(batch_id: str, part: int | None = None) -> dict[str, str]:
+    return {"pk": f"AGGREGATED#{batch_id}", "sk": "PLAN" if part is None else f"PART#{part:04d}"}
+
+
+def _expiry(at: datetime) -> int:
+    return int(at.timestamp()) + MARKER_TTL_SECONDS
 
 
 class LearningStore:
-    def __init__(self, ddb: Any, table: str) -> None:
+    """Counters, chunk markers, spend and the model pointer (DynamoDB), the model itself (S3)."""
+
+    def __init__(
+        self, ddb: Any, *, counters_table: str, markers_table: str, s3: Any, model_bucket: str
+    ) -> None:
         self._ddb = ddb
-        self._table = table
+        self._table = counters_table
+        self._markers_table = markers_table
+        self._s3 = s3
+        self._bucket = model_bucket
 
-    def add_feedback(
-        self,
-        offer_id: str,
-        context: Mapping[str, str],
-        *,
-        spend: Mapping[str, int] | None = None,
-        **counters: int,
-    ) -> None:
-        """Atomically add counters (e.g. shown=1) to every row of this offer × context, and payouts
-        owed (`spend`, by `<currency>@<period>`) to the offer, in one call."""
-        self.add_counters(offer_id, context, counters, spend)
+    # -- aggregation ---------------------------------------------------------------------------
 
-    def add_counters(
-        self,
-        offer_id: str,
-        context: Mapping[str, str],
-        counters: Mapping[str, int],
-        spend: Mapping[str, int] | None = None,
-    ) -> None:
-        """`add_feedback` with the counters named at run time."""
-        update = self.counter_update(offer_id, context, counters, spend)
-        if update is None:
-            return
-        try:
-            self._ddb.update_item(**update.capped["Update"])
-        except Exception as error:
-            if not is_conditional_failure(error):
-                raise
-            self._ddb.update_item(**update.fallback["Update"])
+    def counter_writes(self, fold: FeedbackFold, *, shard: int) -> list[dict[str, Any]]:
+        """The counter and spend ADDs of a fold, one `Update` per item (for `apply_part`)."""
+        writes = [
+            self._add(_counter_key(offer_id, scope, shard), _counter_attributes(rows))
+            for (offer_id, scope), rows in sorted(fold.counters.items())
+        ]
+        by_period: dict[tuple[str, str], int] = {}
+        for (partner_id, currency, period), amount in sorted(fold.spend.items()):
+            by_period[(period, f"{partner_id}#{currency}")] = amount
+        writes += [
+            self._add({"pk": f"SPEND#{period}", "sk": sk}, {"spend_minor": amount})
+            for (period, sk), amount in by_period.items()
+        ]
+        return [write for write in writes if write]
 
-    def counter_update(
-        self,
-        offer_id: str,
-        context: Mapping[str, str],
-        counters: Mapping[str, int],
-        spend: Mapping[str, int] | None = None,
-    ) -> CounterUpdate | None:
-        """The writes that add `counters` to this offer × context (None when there is nothing to add),
-        to run alone (`add_counters`) or in one transaction with the ledger record they count."""
-        rows = context_rows(context)
-        capped = self._update(offer_id, [OFFER_LEVEL, *rows], counters, spend, rows)
-        fallback = self._update(offer_id, [OFFER_LEVEL], counters, spend, [])
-        if capped is None or fallback is None:
-            return None
-        return CounterUpdate(capped=capped, fallback=fallback)
-
-    def _update(
-        self,
-        offer_id: str,
-        rows: list[str],
-        counters: Mapping[str, int],
-        spend: Mapping[str, int] | None,
-        new_rows: list[str],
-    ) -> dict[str, Any] | None:
-        additions: dict[str, Any] = {
-            f"{name}|{row}": {"N": str(value)} for name, value in counters.items() if value for row in rows
-        }
-        additions.update(
-            {f"{SPEND_PREFIX}{key}": {"N": str(value)} for key, value in (spend or {}).items() if value}
-        )
+    def _add(self, key: Mapping[str, str], amounts: Mapping[str, int]) -> dict[str, Any]:
+        additions = {name: amount for name, amount in amounts.items() if amount}
         if not additions:
-            return None
-        names = {f"#a{i}": attribute for i, attribute in enumerate(additions)}
-        values = {f":a{i}": value for i, value in enumerate(additions.values())}
-        adds = [f"#a{i} :a{i}" for i in range(len(additions))]
-        update: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": serialize({"pk": f"OFFER#{offer_id}", "sk": COUNTERS_SK}),
+            return {}
+        names = {f"#a{i}": name for i, name in enumerate(additions)}
+        values = {f":a{i}": {"N": str(amount)} for i, amount in enumerate(additions.values())}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": serialize(key),
+                "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(additions))),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
         }
-        if new_rows:
-            names["#rows"] = ROWS_ATTRIBUTE
-            values[":rows"] = {"SS": new_rows}
-            values[":room"] = {"N": str(MAX_CONTEXT_ROWS - len(new_rows))}
-            known = []
-            for i, row in enumerate(new_rows):
-                values[f":r{i}"] = {"S": row}
-                known.append(f"contains(#rows, :r{i})")
-            adds.append("#rows :rows")
-            update["ConditionExpression"] = (
-                f"attribute_not_exists(#rows) OR size(#rows) <= :room OR ({' AND '.join(known)})"
+
+    def plan_batch(self, batch_id: str, last_sequence: int, at: datetime) -> int:
+        """The last sequence number of the batch that starts with record `batch_id`: the one planned
+        before if it was (a redelivery), else `last_sequence`, planned now."""
+        plan = {**_marker_key(batch_id), "last_sequence": last_sequence, "expires_at": _expiry(at)}
+        try:
+            self._ddb.put_item(
+                TableName=self._markers_table,
+                Item=serialize(plan),
+                ConditionExpression="attribute_not_exists(pk)",
             )
-        update.update(
-            UpdateExpression="ADD " + ", ".join(adds),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
-        return {"Update": update}
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            found = self._ddb.get_item(
+                TableName=self._markers_table, Key=serialize(_marker_key(batch_id)), ConsistentRead=True
+            )
+            return int(deserialize(found["Item"])["last_sequence"])
+        return last_sequence
 
-    def counters(self, offer_id: str) -> list[dict[str, Any]]:
-        """One offer's counters as rows: `{"sk": "<feature>=<value>", "shown": n, ...}`."""
-        response = self._ddb.get_item(
-            TableName=self._table, Key=serialize({"pk": f"OFFER#{offer_id}", "sk": COUNTERS_SK})
-        )
-        rows: dict[str, dict[str, Any]] = {}
-        for attribute, value in deserialize(response.get("Item", {})).items():
-            counter, separator, row = attribute.partition("|")
-            if separator:
-                rows.setdefault(row, {"sk": row})[counter] = value
-        return list(rows.values())
+    def apply_part(self, batch_id: str, part: int, writes: list[dict[str, Any]], at: datetime) -> bool:
+        """Apply one part of a batch's writes (≤ 99) with its marker, in one transaction; False when
+        that part was applied before (its marker exists)."""
+        marker = {**_marker_key(batch_id, part), "expires_at": _expiry(at)}
+        put_marker = {
+            "Put": {
+                "TableName": self._markers_table,
+                "Item": serialize(marker),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        try:
+            self._ddb.transact_write_items(TransactItems=[put_marker, *writes])
+        except self._ddb.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            if reasons[:1] and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
 
-    def item_size(self, offer_id: str) -> int:
-        """The stored size of one offer's counter item in bytes, as DynamoDB measures it (names +
-        values, close enough to compare with its 400 KB limit)."""
-        response = self._ddb.get_item(
-            TableName=self._table, Key=serialize({"pk": f"OFFER#{offer_id}", "sk": COUNTERS_SK})
-        )
-        size = 0
-        for name, value in response.get("Item", {}).items():
-            size += len(name.encode())
-            for kind, content in value.items():
-                items = content if kind in ("SS", "NS") else [content]
-                size += sum(len(str(part).encode()) for part in items)
-        return size
+    # -- reading -------------------------------------------------------------------------------
 
-    def all_counters(self) -> list[dict[str, Any]]:
-        """Every offer's counters as rows (`offer_id`, `sk`, counters): a Scan, for the policy cache."""
-        return self.scan()[0]
-
-    def scan(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
-        """Every offer's counter rows (see `all_counters`) and its spend by `<currency>@<period>`,
-        in one Scan."""
-        rows: list[dict[str, Any]] = []
-        spend: dict[str, dict[str, int]] = {}
+    def counter_items(self) -> Iterator[tuple[str, str, dict[Row, dict[str, int]]]]:
+        """Every offer's counters as (offer id, scope, row → counters): one Scan, for the trainer."""
         paginator = self._ddb.get_paginator("scan")
         pages = paginator.paginate(
             TableName=self._table,
-            FilterExpression="sk = :counters",
-            ExpressionAttributeValues={":counters": {"S": COUNTERS_SK}},
+            FilterExpression="begins_with(pk, :arm)",
+            ExpressionAttributeValues={":arm": {"S": "ARM#"}},
         )
         for page in pages:
             for raw in page["Items"]:
                 item = deserialize(raw)
-                offer_id = str(item["pk"]).removeprefix("OFFER#")
-                grouped: dict[str, dict[str, Any]] = {}
-                for attribute, value in item.items():
-                    if attribute.startswith(SPEND_PREFIX):
-                        spend.setdefault(offer_id, {})[attribute.removeprefix(SPEND_PREFIX)] = int(value)
-                        continue
-                    counter, separator, row = attribute.partition("|")
-                    if separator:
-                        grouped.setdefault(row, {"offer_id": offer_id, "sk": row})[counter] = value
-                rows.extend(grouped.values())
-        return rows, spend
+                offer_id = str(item["pk"]).removeprefix("ARM#").rsplit("#", 1)[0]
+                yield offer_id, str(item["sk"]), _rows_of(item)
+
+    def counters(self, offer_id: str) -> list[dict[str, Any]]:
+        """One offer's counters, summed over its write shards and retailers, as rows
+        `{"sk": "<feature>=<value>", <counter>: n}`; segment rows are named
+        `segment=<retailer id>/<segment>`."""
+        keys = [serialize({"pk": f"ARM#{offer_id}#{shard}"}) for shard in range(WRITE_SHARDS)]
+        rows: dict[str, dict[str, Any]] = {}
+        for key in keys:
+            response = self._ddb.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": key["pk"]},
+                ConsistentRead=True,
+            )
+            for raw in response["Items"]:
+                item = deserialize(raw)
+                scope = str(item["sk"])
+                for (feature, value), counters in _rows_of(item).items():
+                    shown_value = model_value(scope, feature, value)
+                    row = rows.setdefault(f"{feature}={shown_value}", {"sk": f"{feature}={shown_value}"})
+                    for counter, amount in counters.items():
+                        row[counter] = row.get(counter, 0) + amount
+        return list(rows.values())
+
+    def item_sizes(self) -> list[int]:
+        """The size in bytes of every counter item, as DynamoDB counts it (names + values)."""
+        sizes = []
+        for page in self._ddb.get_paginator("scan").paginate(TableName=self._table):
+            for raw in page["Items"]:
+                if raw["pk"]["S"].startswith("ARM#"):
+                    sizes.append(_item_bytes(raw))
+        return sizes
+
+    def spend(self, periods: list[str]) -> dict[tuple[str, str, str], int]:
+        """Payouts owed per (partner, currency, period) for these periods (a Query each)."""
+        owed: dict[tuple[str, str, str], int] = {}
+        for period in periods:
+            response = self._ddb.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"SPEND#{period}"}},
+                ConsistentRead=True,
+            )
+            for raw in response["Items"]:
+                item = deserialize(raw)
+                partner_id, _, currency = str(item["sk"]).partition("#")
+                owed[(partner_id, currency, period)] = int(item.get("spend_minor", 0))
+        return owed
+
+    # -- the published model -------------------------------------------------------------------
+
+    def model_pointer_key(self) -> tuple[str, dict[str, Any]]:
+        """The table and key of the model pointer (decide reads it with its other state)."""
+        return self._table, serialize(MODEL_KEY)
+
+    def model_pointer(self) -> dict[str, Any] | None:
+        """The published model's version, key and digest, or None before the first."""
+        found = self._ddb.get_item(TableName=self._table, Key=serialize(MODEL_KEY), ConsistentRead=True)
+        return deserialize(found["Item"]) if "Item" in found else None
+
+    def publish_model(self, version: int, digest: str, blob: bytes, at: datetime) -> bool:
+        """Store a model and point at it, unless someone published this version first."""
+        key = f"models/learning/v{version:012d}-{digest[:16]}.json.gz"
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=blob, ContentType="application/json")
+        pointer = {**MODEL_KEY, "version": version, "object_key": key, "digest": digest, "at": at.isoformat()}
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=serialize(pointer),
+                ConditionExpression="attribute_not_exists(pk) OR version < :version",
+                ExpressionAttributeValues={":version": {"N": str(version)}},
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def read_model(self, object_key: str) -> bytes:
+        """A published model's bytes."""
+        body: bytes = self._s3.get_object(Bucket=self._bucket, Key=object_key)["Body"].read()
+        return body
+
+
+def _counter_attributes(rows: Mapping[Row, Mapping[str, int]]) -> dict[str, int]:
+    return {
+        f"{COUNTER_CODES[counter]}|{feature}={value}": amount
+        for (feature, value), counters in rows.items()
+        for counter, amount in counters.items()
+    }
+
+
+def _rows_of(item: Mapping[str, Any]) -> dict[Row, dict[str, int]]:
+    rows: dict[Row, dict[str, int]] = {}
+    for attribute, value in item.items():
+        code, separator, row = attribute.partition("|")
+        if separator and code in COUNTER_NAMES:
+            feature, _, row_value = row.partition("=")
+            rows.setdefault((feature, row_value), {})[COUNTER_NAMES[code]] = int(value)
+    return rows
+
+
+def _item_bytes(raw: Mapping[str, Any]) -> int:
+    size = 0
+    for name, value in raw.items():
+        size += len(name.encode())
+        for kind, content in value.items():
+            parts = content if kind in ("SS", "NS") else [content]
+            size += sum(len(str(part).encode()) for part in parts)
+    return size

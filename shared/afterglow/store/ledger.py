@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from afterglow.store.dynamo import deserialize, is_conditional_failure, query_page, query_pages, serialize
-from afterglow.store.learning import CounterUpdate
 
 RETENTION_DAYS = 400  # a bit over a year: statements and disputes look back that far
 
@@ -79,14 +78,12 @@ class LedgerStore:
         body: dict[str, Any],
         *,
         once_per_click_action: str | None,
-        counting: CounterUpdate | None = None,
     ) -> tuple[str, dict[str, Any] | None]:
         """Write a conversion once and, unless repeats are allowed, claim its click × action first.
 
         The claim is a conditional put of its own: it names the conversion that holds it, so a
         retry of the same conversion passes it again, and a crash after it is healed by the
-        partner's retry. The conversion and the counters it feeds (`counting`) are one transaction:
-        never recorded without being counted, nor counted twice. Returns `recorded`, `duplicate`
+        partner's retry. Returns `recorded`, `duplicate`
         (this conversion id was recorded before; with that record, as stored) or `repeat` (the
         click already converted for this action under another id).
         """
@@ -102,7 +99,7 @@ class LedgerStore:
                 if not is_conditional_failure(error):
                     raise
                 return "repeat", None
-        existing = self.record_once(pk, "conversion", at, body, counting=counting)
+        existing = self.record_once(pk, "conversion", at, body)
         return ("recorded", None) if existing is None else ("duplicate", existing)
 
     def record_reversal_once(
@@ -169,69 +166,30 @@ class LedgerStore:
         return items, last_key
 
     def record_once(
-        self,
-        pk: str,
-        kind: str,
-        at: datetime,
-        body: dict[str, Any],
-        *,
-        daily: bool = True,
-        counting: CounterUpdate | None = None,
+        self, pk: str, kind: str, at: datetime, body: dict[str, Any], *, daily: bool = True
     ) -> dict[str, Any] | None:
         """Write a record if its key is new. Returns None when written, else the record already there.
 
-        `counting`: learning counters the record feeds, added in the same transaction, so a record
-        is never written without its counts nor counted without its record (a retry repairs both).
+        Learning counts the record later, from the table's stream (`afterglow.feedback`): the
+        request path writes this one record and nothing else.
         """
         # A fresh id per write: when a write lands but its answer is lost, botocore retries it and
         # meets the record; the id tells that record (ours: written once) from an earlier one.
         write_id = secrets.token_hex(16)
-        item = {**self._item(pk, kind, at, body, daily=daily), "write_id": write_id}
         try:
-            if counting is None:
-                self._ddb.put_item(
-                    TableName=self._table,
-                    Item=serialize(item),
-                    ConditionExpression="attribute_not_exists(pk)",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-            elif self._transact_counted(item, counting, write_id):
-                return None
-            else:
-                return self._existing(pk, None, write_id)
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=serialize({**self._item(pk, kind, at, body, daily=daily), "write_id": write_id}),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except Exception as error:
             if not is_conditional_failure(error):
                 raise
-            return self._existing(pk, getattr(error, "response", {}).get("Item"), write_id)
+            found = getattr(error, "response", {}).get("Item")
+            existing = deserialize(found) if found else self.get(pk) or {}
+            return None if existing.get("write_id") == write_id else existing
         return None
-
-    def _transact_counted(self, item: dict[str, Any], counting: CounterUpdate, write_id: str) -> bool:
-        """Put the record and add its counters in one transaction; False when the record exists.
-
-        The same ClientRequestToken makes botocore's retry of a transaction whose answer was lost
-        harmless on DynamoDB. When only the counters' room condition fails (the offer holds its
-        maximum of context rows), the record is counted at the offer level instead.
-        """
-        for update, token in ((counting.capped, write_id), (counting.fallback, f"{write_id}-f")):
-            try:
-                self._ddb.transact_write_items(
-                    TransactItems=[self._put_new(item), update], ClientRequestToken=token
-                )
-            except self._ddb.exceptions.TransactionCanceledException as error:
-                reasons = error.response.get("CancellationReasons", [])
-                codes = [reason.get("Code", "None") for reason in reasons]
-                if codes[:1] == ["ConditionalCheckFailed"]:
-                    return False
-                if codes[1:2] != ["ConditionalCheckFailed"] or update is counting.fallback:
-                    raise
-                continue
-            return True
-        raise AssertionError("unreachable: the fallback either lands or raises")
-
-    def _existing(self, pk: str, found: dict[str, Any] | None, write_id: str) -> dict[str, Any] | None:
-        """The record already under `pk`, or None when it is the one this call wrote (lost answer)."""
-        existing = deserialize(found) if found else self.get(pk) or {}
-        return None if existing.get("write_id") == write_id else existing
 
     def claim_click(
         self, decision_id: str, offer_id: str, click_id: str, at: datetime, *, window_seconds: int

@@ -29,15 +29,23 @@ def get_stores() -> Stores:
     ledger = LedgerStore(dynamodb, settings.ledger_table, shards=settings.ledger_shards)
     # The storefront's decision path gives up within its deadline: a client of its own.
     hot_path = client("dynamodb", deadline_s=settings.decision_deadline_ms / 1000)
+    s3 = client("s3")
     return Stores(
         catalog=CatalogStore(dynamodb, settings.catalog_table),
         ledger=ledger,
-        learning=LearningStore(dynamodb, settings.learning_table),
+        learning=LearningStore(
+            dynamodb,
+            counters_table=settings.counters_table,
+            markers_table=settings.learning_table,
+            s3=s3,
+            model_bucket=settings.model_bucket,
+        ),
         decisions=DecisionStore(
             hot_path,
             catalog_table=settings.catalog_table,
             learning_table=settings.learning_table,
+            counters_table=settings.counters_table,
             ledger=LedgerStore(hot_path, settings.ledger_table, shards=settings.ledger_shards),
         ),
-        reports=ReportStore(client("s3"), settings.reports_bucket),
+        reports=ReportStore(s3, settings.reports_bucket),
     )

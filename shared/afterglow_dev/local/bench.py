@@ -4,6 +4,7 @@ Ratios are measured in the same run on the same machine (decision handler vs a M
 hello-world handler), so a noisy shared machine moves both sides together.
 """
 
+import gzip
 import json
 import os
 import statistics
@@ -16,6 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from afterglow_dev.artifact import assemble_dependencies, build_shared_layer, clean_python
+from afterglow_dev.local.bench_learning import (
+    bench_aggregation,
+    bench_event_to_model_lag,
+    bench_model,
+    cost_per_million_orders,
+    synthetic_model,
+)
 from afterglow_dev.local.load import percentile
 
 BENCH_ENVIRONMENT = {
@@ -39,6 +47,9 @@ BUDGETS = {
     "cold_start_with_snapshot_ms": ("<=", 600.0),
     "webhooks_per_s": (">=", 500.0),
     "reconcile_records_per_s": (">=", 200_000.0),
+    "wru_per_ledger_record": ("<=", 2.0),
+    "max_counter_item_bytes": ("<=", 12_000),
+    "hottest_item_writes_per_s_at_peak": ("<=", 10.0),
 }
 
 
@@ -134,22 +145,26 @@ def synthetic_catalog(retailer: Any, offers: int, partners: int) -> Any:
 
 
 class _InMemoryDecisions:
-    """Stands in for the two DynamoDB calls, so the figure is handler time excluding round trips."""
+    """Stands in for the two DynamoDB calls, so the figure is handler time excluding round trips;
+    the state names a published learning model, so decisions rank with the learned policy."""
 
     def read_state(self, retailer_id: str, customer_hash: str) -> Any:
         from afterglow.store.decisions import DecisionState
 
-        return DecisionState(catalog_version=1, exposures={})
+        return DecisionState(catalog_version=1, exposures={}, model={"version": 1, "object_key": "bench"})
 
     def record_decision(self, *args: Any, **kwargs: Any) -> None:
         return None
 
 
-class _NoLearningYet:
-    """The learning table of a new deployment (no counters): the policy cache reads it without AWS."""
+class _PublishedModel:
+    """The model store holding one trained model for the whole catalog (loaded once, when warm)."""
 
-    def scan(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
-        return [], {}
+    def __init__(self, blob: bytes) -> None:
+        self._blob = blob
+
+    def read_model(self, object_key: str) -> bytes:
+        return self._blob
 
 
 def bench_decisions(rounds: int) -> dict[str, Any]:
@@ -173,8 +188,10 @@ def bench_decisions(rounds: int) -> dict[str, Any]:
         time.monotonic() + 3600,
     )
     stores = get_stores()
+    model = synthetic_model(sorted(index.offers), retailer.retailer_id)
+    blob = gzip.compress(json.dumps(model, separators=(",", ":")).encode(), mtime=0)
     object.__setattr__(stores, "decisions", _InMemoryDecisions())
-    object.__setattr__(stores, "learning", _NoLearningYet())
+    object.__setattr__(stores, "learning", _PublishedModel(blob))
 
     counter = iter(range(10**9))
     headers = {"authorization": "Bearer pk_bench"}
@@ -353,10 +370,8 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
                     demo.retailer_id, f"dec_{i}", offer.offer_id, "mixed", now, {"category": "camping"}
                 )
             )
-            clicks.append(
-                record_click(stores.catalog, stores.ledger, stores.learning, token).rsplit("=", 1)[1]
-            )
-        desk = ConversionDesk(stores.catalog, stores.ledger, stores.learning)
+            clicks.append(record_click(stores, token).rsplit("=", 1)[1])
+        desk = ConversionDesk(stores)
         calls: list[str] = []
         stores.catalog._ddb.meta.events.register(
             "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
@@ -403,7 +418,7 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
             batches.append(IncomingEventBatch.model_validate({"events": events}))
         started = time.perf_counter()
         for batch in batches:
-            record_events(catalog_cache.get(stores.catalog), stores.ledger, stores.learning, retailer, batch)
+            record_events(stores, catalog_cache.get(stores.catalog), retailer, batch)
         event_seconds = time.perf_counter() - started
     return {
         "moto_ms_per_call": moto_ms_per_call,
@@ -472,6 +487,10 @@ def run(quick: bool = False) -> dict[str, Any]:
     figures.update(bench_webhooks_and_events(100 if quick else 500))
     figures.update(bench_reconcile(100_000 if quick else 1_000_000))
     figures.update(bench_load(5 if quick else 20))
+    figures.update(bench_model(synthetic_catalog(bench_retailer(), 20_000, 4_600)))
+    figures.update(bench_aggregation(300 if quick else 3_000))
+    figures.update(bench_event_to_model_lag())
+    figures.update(cost_per_million_orders(figures))
     return figures
 
 

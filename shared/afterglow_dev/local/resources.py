@@ -1,5 +1,6 @@
 """Create the template's tables, buckets and queues on moto with boto3, keeping the settings
-(TTL, PITR, GSIs, encryption, public access block, versioning) that moto's CloudFormation drops."""
+(TTL, PITR, GSIs, streams, encryption, public access block, versioning) that moto's CloudFormation
+drops."""
 
 from typing import Any
 
@@ -22,6 +23,9 @@ def _create_table(ddb: Any, name: str, props: dict[str, Any]) -> None:
         kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
     if props.get("SSESpecification", {}).get("SSEEnabled"):
         kwargs["SSESpecification"] = {"Enabled": True}
+    if "StreamSpecification" in props:
+        view = props["StreamSpecification"]["StreamViewType"]
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
     ddb.create_table(**kwargs)
     ttl = props.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from afterglow_dev.local.gateway import LocalGateway, serve
+from afterglow_dev.local.learning_loop import LearningLoop
 from afterglow_dev.local.resources import create_data_resources
 from afterglow_dev.local.template import Template
 
 REGION = "us-east-1"
 STACK = "afterglow-local"
+LEARNING_LOOP_SECONDS = 2.0
 
 
 @dataclass
@@ -23,9 +25,11 @@ class LocalStack:
     gateway: LocalGateway
     http_server: HTTPServer
     moto_server: Any
+    learning: LearningLoop
 
     def stop(self) -> None:
         """Stop everything this stack started."""
+        self.learning.stop()
         self.http_server.shutdown()
         self.http_server.server_close()
         self.moto_server.stop()
@@ -56,7 +60,10 @@ def start(
     import boto3
     from moto.server import ThreadedMotoServer
 
+    from afterglow_dev.local import moto_transactions
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
+    moto_transactions.install()  # transactions at the cost of their items, not of whole tables
     moto = ThreadedMotoServer(ip_address=host, port=moto_port, verbose=False)
     moto.start()
     moto_host, bound_moto_port = moto.get_host_and_port()  # port 0 picks a free one
@@ -95,4 +102,7 @@ def start(
     function_env["PUBLIC_API_URL"] = os.environ["PUBLIC_API_URL"] = api_url
     get_settings.cache_clear()
     environment = {**aws_env, **function_env, "AFTERGLOW_API_URL": api_url}
-    return LocalStack(api_url, endpoint, environment, gateway, server, moto)
+    # The ledger's stream → aggregator, and the trainer, on a short timer (AWS: seconds to a minute).
+    learning = LearningLoop(template, names)
+    learning.start(LEARNING_LOOP_SECONDS)
+    return LocalStack(api_url, endpoint, environment, gateway, server, moto, learning)

@@ -73,6 +73,30 @@ class Template:
     def routes(self) -> list[Route]:
         return [route for spec in self.functions() for route in spec.routes]
 
+    def stream_consumers(self) -> list[tuple[FunctionSpec, str, int]]:
+        """Functions fed by a DynamoDB stream: (function, table logical id, batch size)."""
+        consumers = []
+        for spec in self.functions():
+            for event in self.resources[spec.logical_id]["Properties"].get("Events", {}).values():
+                if event["Type"] != "DynamoDB":
+                    continue
+                stream = event["Properties"]["Stream"]
+                target = stream.get("Fn::GetAtt") if isinstance(stream, dict) else None
+                table = target[0] if isinstance(target, list) else str(target or "").split(".")[0]
+                consumers.append((spec, table, int(event["Properties"].get("BatchSize", 100))))
+        return consumers
+
+    def scheduled_functions(self) -> list[FunctionSpec]:
+        """Functions run on a schedule (`Schedule` events; the state machine's nightly run aside)."""
+        return [
+            spec
+            for spec in self.functions()
+            if any(
+                event["Type"] == "Schedule"
+                for event in self.resources[spec.logical_id]["Properties"].get("Events", {}).values()
+            )
+        ]
+
     def data_resources(self) -> dict[str, dict[str, Any]]:
         """Tables, buckets and queues by logical id."""
         return {lid: r for lid, r in self.resources.items() if r["Type"] in DATA_RESOURCE_TYPES}

@@ -1,0 +1,166 @@
+"""Learning feedback derived from the ledger: which counters a ledger record adds to. Pure.
+
+The ledger is the truth; counters are a fold of it. Each record kind feeds one counter of the
+offer it is about, in every context row its context falls in:
+
+- a recorded decision: `shown` for each offer it showed (an exposure: certain, it was answered);
+- an impression event: `viewed`; a click or an engage event: `engaged`;
+- a conversion: `converted`, its payout in `revenue_minor` (and squared, for the payout's spread),
+  and the payout owed in the partner's spend for the day and the month (budgets).
+
+Context rows come from declared vocabularies only, so the counter state is bounded whatever clients
+send: the purchase category from the taxonomy, the gift answer as `yes`, the customer segment from
+the retailer's declared list (anything else is `other`) — segments are the retailer's own labels,
+so they are learned per retailer. Anything else in a context is not counted. Counters are kept per
+offer and retailer (the scope); the trainer sums the shared rows over retailers.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Final
+
+from afterglow.taxonomy import CATEGORIES
+
+OFFER_ROW: Final = ("*", "*")
+GLOBAL_SCOPE: Final = "*"  # the scope of records without a retailer (none today; kept for safety)
+OTHER_SEGMENT: Final = "other"
+MAX_SEGMENTS: Final = 20  # a retailer declares at most this many (RetailerCreate.segments)
+COUNTERS: Final = ("shown", "viewed", "engaged", "converted", "revenue_minor", "revenue_sq")
+LEARNED_KINDS: Final = frozenset({"decision", "impression", "engage", "click", "conversion"})
+
+Row = tuple[str, str]  # (feature, value)
+
+
+def global_rows(context: Mapping[str, Any]) -> list[Row]:
+    """The rows of a context every retailer shares: the offer, its purchase category, a gift."""
+    rows = [OFFER_ROW]
+    category = context.get("purchase_category")
+    if isinstance(category, str) and category in CATEGORIES:
+        rows.append(("purchase_category", category))
+    if context.get("gift") == "yes":
+        rows.append(("gift", "yes"))
+    return rows
+
+
+def declared_segment(segment: object, declared: Iterable[str]) -> str | None:
+    """A customer segment as the retailer declared it, `other` if it did not, None if absent."""
+    if not isinstance(segment, str) or not segment.strip():
+        return None
+    value = segment.strip().lower()
+    return value if value in set(declared) else OTHER_SEGMENT
+
+
+def retailer_rows(context: Mapping[str, Any], declared_segments: Iterable[str]) -> list[Row]:
+    """The rows of a context that belong to one retailer: its customer segment."""
+    segment = declared_segment(context.get("segment"), declared_segments)
+    return [("segment", segment)] if segment is not None else []
+
+
+def policy_context(context: Mapping[str, str], retailer_id: str) -> dict[str, str]:
+    """A decision's learning context as the policy ranks it: segments are the retailer's own
+    labels, so the policy learns them per retailer (the trainer names them the same way)."""
+    ranked = dict(context)
+    if "segment" in ranked:
+        ranked["segment"] = qualified_segment(retailer_id, ranked["segment"])
+    return ranked
+
+
+def qualified_segment(retailer_id: str, segment: str) -> str:
+    return f"{retailer_id}/{segment}"
+
+
+def model_value(scope: str, feature: str, value: str) -> str:
+    """A row's value as the model names it: segments qualified by their retailer, the rest shared."""
+    return qualified_segment(scope, value) if feature == "segment" and scope != GLOBAL_SCOPE else value
+
+
+@dataclass
+class FeedbackFold:
+    """Counter deltas of a run of ledger records: per (offer, scope) and row, per counter; and the
+    payouts owed per (partner, currency, period). Adding the same records in any order, in any
+    split, gives the same totals."""
+
+    counters: dict[tuple[str, str], dict[Row, dict[str, int]]] = field(default_factory=dict)
+    spend: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def add(self, record: Mapping[str, Any], segments_of: Mapping[str, Iterable[str]]) -> None:
+        """Fold one ledger record (`segments_of`: retailer id → its declared segments)."""
+        kind = record.get("kind")
+        context = record.get("context") or {}
+        if not isinstance(context, Mapping):
+            return
+        retailer_id = str(record.get("retailer_id") or "")
+        if kind == "decision":
+            for offer_id in record.get("offer_ids") or []:
+                self._count(str(offer_id), retailer_id, context, segments_of, {"shown": 1})
+            return
+        offer_id = record.get("offer_id")
+        if not isinstance(offer_id, str) or not offer_id:
+            return
+        if kind == "impression":
+            self._count(offer_id, retailer_id, context, segments_of, {"viewed": 1})
+        elif kind in ("click", "engage"):
+            self._count(offer_id, retailer_id, context, segments_of, {"engaged": 1})
+        elif kind == "conversion":
+            payout = int(record.get("payout_minor") or 0)
+            amounts = {"converted": 1, "revenue_minor": payout, "revenue_sq": payout * payout}
+            self._count(offer_id, retailer_id, context, segments_of, amounts)
+            self._owe(record, payout)
+
+    def _count(
+        self,
+        offer_id: str,
+        retailer_id: str,
+        context: Mapping[str, Any],
+        segments_of: Mapping[str, Iterable[str]],
+        amounts: Mapping[str, int],
+    ) -> None:
+        # One item per offer and retailer: a record costs one counter write, and the retailer's
+        # own labels (segments) sit beside the rows every retailer shares (summed by the trainer).
+        rows = global_rows(context)
+        if retailer_id:
+            rows += retailer_rows(context, segments_of.get(retailer_id, ()))
+        item = self.counters.setdefault((offer_id, retailer_id or GLOBAL_SCOPE), {})
+        for row in rows:
+            cell = item.setdefault(row, {})
+            for counter, amount in amounts.items():
+                if amount:
+                    cell[counter] = cell.get(counter, 0) + amount
+
+    def _owe(self, record: Mapping[str, Any], payout: int) -> None:
+        partner_id, currency, at = record.get("partner_id"), record.get("currency"), record.get("at")
+        if not (payout and isinstance(partner_id, str) and isinstance(currency, str) and isinstance(at, str)):
+            return
+        for period in spend_periods(datetime.fromisoformat(at).date()):
+            key = (partner_id, currency, period)
+            self.spend[key] = self.spend.get(key, 0) + payout
+
+    def items(self) -> set[tuple[str, ...]]:
+        """The stored items these deltas touch: (offer, scope) counters and spend per partner,
+        currency and period (what one transaction's item limit counts)."""
+        return {*self.counters, *(("spend", *owed) for owed in self.spend)}
+
+    def merge(self, other: "FeedbackFold") -> None:
+        """Add another fold's deltas to this one."""
+        for key, rows in other.counters.items():
+            item = self.counters.setdefault(key, {})
+            for row, cell in rows.items():
+                mine = item.setdefault(row, {})
+                for counter, amount in cell.items():
+                    mine[counter] = mine.get(counter, 0) + amount
+        for owed, amount in other.spend.items():
+            self.spend[owed] = self.spend.get(owed, 0) + amount
+
+
+def spend_periods(day: date) -> tuple[str, str]:
+    """The budget periods a payout on `day` counts in: the day and its month."""
+    return day.isoformat(), f"{day:%Y-%m}"
+
+
+def fold(records: Iterable[Mapping[str, Any]], segments_of: Mapping[str, Iterable[str]]) -> FeedbackFold:
+    """The counter deltas of these ledger records."""
+    result = FeedbackFold()
+    for record in records:
+        result.add(record, segments_of)
+    return result
