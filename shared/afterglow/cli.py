@@ -1,4 +1,4 @@
-"""`afterglow`: the operator command line (platform key, audit, reconcile, catalog import).
+"""`afterglow`: the operator command line (platform key, audit, reconcile, report, catalog import).
 
 Installed for development, the `afterglow` command is `afterglow_dev.cli`, which adds the developer
 commands (local stack, OpenAPI, catalog generator, simulator, bench, load test) to these.
@@ -7,7 +7,7 @@ commands (local stack, OpenAPI, catalog generator, simulator, bench, load test) 
 import argparse
 import json
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,24 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from afterglow.store import get_stores
+
+    day = args.date or datetime.now(UTC).date()
+    key = f"reports/daily/dt={day.isoformat()}/report.html"
+    html = get_stores().reports.get(key)
+    if html is None:
+        print(
+            f"afterglow report: no report for {day} yet (run `afterglow reconcile --date {day}`)",
+            file=sys.stderr,
+        )
+        return 1
+    out = Path(args.out or f"report-{day.isoformat()}.html")
+    out.write_bytes(html)
+    print(f"wrote {out} (s3://{get_stores().reports.bucket}/{key}); open it in a browser")
+    return 0
+
+
 def _progress(phase: str, done: int, total: int) -> None:
     """A one-line progress bar on stderr."""
     width = 30
@@ -134,6 +152,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any, Any]:
     when.add_argument("--month", help="YYYY-MM: only re-roll that month's invoices and statements")
     reconcile.add_argument("--until", type=date.fromisoformat, help="last day of a backfill, inclusive")
     reconcile.set_defaults(run=_reconcile)
+
+    report = commands.add_parser("report", help="save a day's HTML report from the bucket to a file")
+    report.add_argument("--date", type=date.fromisoformat, help="YYYY-MM-DD (default: today, UTC)")
+    report.add_argument("--out", help="file to write (default: report-YYYY-MM-DD.html)")
+    report.set_defaults(run=_report)
 
     catalog = commands.add_parser("catalog", help="import a partner catalog (JSONL)")
     catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)

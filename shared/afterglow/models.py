@@ -72,7 +72,11 @@ def _aware(moment: datetime) -> datetime:
 AwareDatetime = Annotated[datetime, AfterValidator(_aware), Field(description="ISO 8601 with timezone")]
 
 
-Category = Annotated[str, AfterValidator(_known_category), Field(description="A category of the taxonomy")]
+Category = Annotated[
+    str,
+    AfterValidator(_known_category),
+    Field(description="A category of the taxonomy", json_schema_extra={"enum": list(CATEGORIES)}),
+]
 HttpsUrl = Annotated[HttpUrl, AfterValidator(_https)]
 WebOrigin = Annotated[HttpUrl, AfterValidator(_web_origin)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]

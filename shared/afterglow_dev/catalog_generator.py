@@ -4,8 +4,10 @@
 offers as JSONL: every partner line first (`{"type": "partner", "partner_id": …, …PartnerCreate}`),
 then every offer line (`{"type": "offer", "offer_id": …, …OfferCreate}`). Everything is drawn from
 one `random.Random(seed)` — no global random state, no clock, no set iteration — so the same seed
-always writes byte-identical files, and the ids (`par_gen_00001`, `off_gen_000001`) are stable,
-which makes re-importing a regenerated file a no-op.
+always writes byte-identical files, and the ids (`par_gen_00001`, `off_gen_00001_01`) are stable,
+which makes re-importing a regenerated file a no-op. An offer's id names its partner, so catalogs
+of different sizes never give one offer id to two partners (importing a bigger one after a smaller
+one updates, never conflicts).
 """
 
 import json
@@ -32,7 +34,7 @@ from afterglow_dev.catalog_vocabulary import (
 )
 
 PARTNER_ID_FORMAT: Final = "par_gen_{:05d}"
-OFFER_ID_FORMAT: Final = "off_gen_{:06d}"
+OFFER_ID_FORMAT: Final = "off_gen_{:05d}_{:02d}"  # partner number, the partner's nth offer
 OFFERS_PER_PARTNER: Final = 20_000 / 4_600  # the size of the market leader's network
 OWN_CATEGORY_SHARE: Final = 0.85  # the rest of a brand's offers are in a related category
 PAYOUT_MULTIPLIER: Final = {"signup": 1.0, "first_purchase": 2.0, "subscription": 3.0}
@@ -78,11 +80,11 @@ def generate_catalog(partners: int, *, seed: int, offers: int | None = None) -> 
     brands = _brands(rng, partners)
     for brand in brands:
         yield brand.line
-    number = 0
-    for brand, count in zip(brands, _offer_counts(rng, partners, total_offers), strict=True):
-        for _ in range(count):
-            number += 1
-            yield _offer(rng, brand, OFFER_ID_FORMAT.format(number))
+    for number, (brand, count) in enumerate(
+        zip(brands, _offer_counts(rng, partners, total_offers), strict=True), start=1
+    ):
+        for nth in range(1, count + 1):
+            yield _offer(rng, brand, OFFER_ID_FORMAT.format(number, nth))
 
 
 def catalog_line(record: dict[str, Any]) -> str:

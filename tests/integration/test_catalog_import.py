@@ -89,7 +89,7 @@ def test_imported_offers_show_up_in_the_catalog_index(stores, catalog_lines):
     assert len(index.offers) == 870
     coffee = {json.loads(line)["offer_id"] for line in catalog_lines if '"category":"coffee"' in line}
     assert coffee and coffee <= {offer.offer_id for offer in index.candidates_for({"coffee"})}
-    offer = index.offers["off_gen_000001"]
+    offer = index.offers["off_gen_00001_01"]
     assert offer.attribution_window_days >= 1  # the partner's default when the line has none
 
 

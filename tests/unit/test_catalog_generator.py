@@ -65,7 +65,7 @@ def test_ids_are_stable_and_unique(full_catalog):
     partner_ids = [line["partner_id"] for line in full_catalog if line["type"] == "partner"]
     offer_ids = [line["offer_id"] for line in full_catalog if line["type"] == "offer"]
     assert partner_ids[:2] == ["par_gen_00001", "par_gen_00002"]
-    assert offer_ids[-1] == "off_gen_020000"
+    assert offer_ids[0] == "off_gen_00001_01"
     assert len(set(partner_ids)) == len(partner_ids)
     assert len(set(offer_ids)) == len(offer_ids)
 
@@ -126,3 +126,20 @@ def test_a_catalog_needs_a_partner_and_an_offer_per_partner():
 def test_the_offer_count_can_be_chosen():
     lines = list(generate_catalog(10, seed=7, offers=35))
     assert Counter(line["type"] for line in lines) == {"partner": 10, "offer": 35}
+
+
+def test_catalogs_of_different_sizes_never_give_an_offer_id_to_two_partners():
+    # Given the README's small catalog and the full-size one, with the same seed
+    small = {
+        line["offer_id"]: line["partner_id"]
+        for line in generate_catalog(50, seed=7)
+        if line["type"] == "offer"
+    }
+    big = {
+        line["offer_id"]: line["partner_id"]
+        for line in generate_catalog(400, seed=7)
+        if line["type"] == "offer"
+    }
+    # Then an offer id found in both belongs to the same partner (importing one after the other updates)
+    assert small.keys() & big.keys()
+    assert all(big[offer_id] == partner_id for offer_id, partner_id in small.items() if offer_id in big)

@@ -456,7 +456,14 @@
         },
         [
           isWebUrl(offer.image_url)
-            ? h("img", { src: offer.image_url, alt: "", loading: "lazy", referrerpolicy: "no-referrer" })
+            ? h("img", {
+                src: offer.image_url,
+                alt: "",
+                loading: "lazy",
+                referrerpolicy: "no-referrer",
+                // An image that cannot load leaves the card without one, never a broken-image box.
+                onerror: (event) => event.target.remove(),
+              })
             : null,
           h("p", { class: "label", text: own ? T.own : T.partner }),
           h("h3", { id: "ag-t" + n, text: offer.title }),

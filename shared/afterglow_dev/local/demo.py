@@ -10,6 +10,7 @@ from afterglow.models import (
     PartnerCreate,
     PercentPayout,
     RetailerCreate,
+    RulesUpdate,
     SurveyOption,
     SurveyQuestion,
 )
@@ -82,6 +83,7 @@ def seed_demo(catalog: CatalogStore, shop_url: str | None = None) -> DemoCatalog
             revenue_share_bps=5_000,
             allowed_origins=origins,
             experiment=ExperimentSplit(holdout=0, mixed=100),
+            segments=["new", "returning", "vip"],
             survey=SurveyQuestion(
                 key="is_gift",
                 question="Is this a gift?",
@@ -115,6 +117,17 @@ def seed_demo(catalog: CatalogStore, shop_url: str | None = None) -> DemoCatalog
                 payout=payout,
             ),
         )
+    # Only its own partners on its pages: a catalog imported later (the README tour's step 5, a
+    # load test) is the platform's, not this shop's, and its pages stay as seeded.
+    current = admin.load_retailer(catalog, created.retailer.retailer_id)
+    admin.update_rules(
+        catalog,
+        created.retailer.retailer_id,
+        RulesUpdate(
+            version=current.version,
+            rules=current.rules.model_copy(update={"allowed_partners": sorted(partner_ids.values())}),
+        ),
+    )
     admin.create_first_party_offer(
         catalog,
         created.retailer.retailer_id,
