@@ -22,6 +22,7 @@ from afterglow.errors import (
     Forbidden,
     PayloadTooLarge,
     Problem,
+    StoreUnavailable,
     TooManyRequests,
     Unauthorized,
 )
@@ -90,6 +91,9 @@ async def _domain_error(_: Request, error: Exception) -> JSONResponse:
     response = error_response(error.status, error.code, error.message, error.field, error.problems)
     if isinstance(error, TooManyRequests):
         response.headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, StoreUnavailable):
+        logger.exception("store unavailable after retries")
+        response.headers["Retry-After"] = "5"
     return response
 
 

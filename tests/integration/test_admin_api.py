@@ -215,9 +215,9 @@ def _listings_of_two(stores) -> dict[str, str]:
     )
     for n in range(2):
         at = datetime(2025, 3, 1, 12, n, tzinfo=UTC)
-        stores.ledger.record_delivery(
-            f"DELIVERIES#{seeded.partner_id}",
-            f"DELIVERY#{seeded.partner_id}#msg_{n}#{at.isoformat()}",
+        stores.ledger.log_delivery(
+            seeded.partner_id,
+            f"msg_{n}",
             at,
             {
                 "webhook_id": f"msg_{n}",

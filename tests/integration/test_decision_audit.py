@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
+from afterglow.errors import StoreUnavailable
 from afterglow.models import Creative, FixedPayout, Offer, RetailerCreate, RetailerUpdate, SurveyQuestion
 from afterglow.services import admin
 from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
@@ -247,7 +248,9 @@ def test_a_decision_whose_write_answer_was_lost_is_answered_as_recorded_not_degr
 
     def lands_then_times_out(*args, **kwargs):
         real_record(*args, **kwargs)
-        raise ReadTimeoutError(endpoint_url="https://dynamodb")
+        raise StoreUnavailable("ReadTimeoutError; retry later") from ReadTimeoutError(
+            endpoint_url="https://dynamodb"
+        )
 
     monkeypatch.setattr(stores.decisions, "record_decision", lands_then_times_out)
     status, _, decision = _decide(function_module, shop.publishable_key, order("money-1"))
@@ -262,7 +265,9 @@ def test_a_decision_whose_write_failed_is_degraded_and_recorded_nowhere(
     stores, function_module, shop, monkeypatch
 ):
     def times_out(*args, **kwargs):
-        raise ReadTimeoutError(endpoint_url="https://dynamodb")
+        raise StoreUnavailable("ReadTimeoutError; retry later") from ReadTimeoutError(
+            endpoint_url="https://dynamodb"
+        )
 
     monkeypatch.setattr(stores.decisions, "record_decision", times_out)
     status, _, decision = _decide(function_module, shop.publishable_key, order("money-2"))

@@ -20,10 +20,11 @@ from typing import Any
 import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
+from afterglow.errors import StoreUnavailable
 from afterglow.reconciliation import read_csv
 from afterglow.settings import get_settings
 from afterglow.store.learning import OFFER_LEVEL
@@ -381,7 +382,7 @@ def test_s3_failing_for_one_file_fails_the_run_loudly_and_a_rerun_writes_the_sam
     # When S3 keeps failing one object of the day, through every retry
     s3_faults.fail("PutObject", "InternalError", 500, times=None, where="report.html")
     # Then the run raises (Lambda retries it, then the dead-letter queue), after backing off
-    with pytest.raises(ClientError):
+    with pytest.raises(StoreUnavailable):  # the AWS error, translated at the store
         _reconcile(function_module)
     assert s3_faults.injected["PutObject"] == len(s3_faults.backoffs) + 1 > 2  # every attempt failed
     # And no report is visible as done: the files written so far have no manifest
@@ -399,7 +400,7 @@ def test_a_run_killed_while_reading_the_ledger_writes_nothing_and_the_rerun_is_i
     reference = _uninterrupted_then_wiped(stores, function_module)
     # When the ledger reads fail halfway through the day's shards (a few shards already read)
     ddb_faults.fail("Query", "InternalServerError", 500, times=None, after=5)
-    with pytest.raises(ClientError):
+    with pytest.raises(StoreUnavailable):  # the AWS error, translated at the store
         _reconcile(function_module)
     assert _bucket(stores) == {}  # nothing half-written: files are built before any is written
     ddb_faults.clear()
@@ -413,7 +414,7 @@ def test_a_run_killed_during_the_month_roll_up_reruns_cleanly_without_duplicate_
     reference = _uninterrupted_then_wiped(stores, function_module)
     # When the run dies after the day's report and the invoices, while writing the statements
     s3_faults.fail("PutObject", "InternalError", 500, times=None, where="statements/")
-    with pytest.raises(ClientError):
+    with pytest.raises(StoreUnavailable):  # the AWS error, translated at the store
         _reconcile(function_module)
     invoice = f"invoices/partner={day_of_ledger.partner_id}/2026-03.csv"
     assert stores.reports.get(f"reports/daily/dt={DAY}/manifest.json") is not None

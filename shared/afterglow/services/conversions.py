@@ -69,7 +69,7 @@ def webhook_id_of(headers: Mapping[str, str]) -> str:
 def _click_in_body(ledger: LedgerStore, payload: Any) -> dict[str, Any] | None:
     """The click record the body names, if any (read once, used for routing and attribution)."""
     click_id = _named(payload, "click_id")
-    return ledger.get(f"CLICK#{click_id}") if click_id else None
+    return ledger.find_click(click_id) if click_id else None
 
 
 def _claimed_partner(headers: Mapping[str, str], payload: Any, click: Mapping[str, Any] | None) -> str | None:
@@ -184,18 +184,6 @@ def _conversion_from_record(record: Mapping[str, Any] | None) -> RecordedConvers
     )
 
 
-def rejected_conversion_key(partner_id: str, conversion_id: str) -> str:
-    """Where a refused conversion is kept (once per partner × conversion id)."""
-    return f"REJECTED#{partner_id}#{conversion_id}"
-
-
-def rejected_reversal_key(partner_id: str, reversal_id: str) -> str:
-    """Where a refused reversal is kept: a prefix of its own, so no conversion id (any printable
-    text, `reversal#X` included) can name a refused reversal's key. Until this prefix, refused
-    reversals were kept under `REJECTED#<partner>#reversal#<id>`; they are read by kind, not key."""
-    return f"REJECTED_REVERSAL#{partner_id}#{reversal_id}"
-
-
 def _duplicate(webhook: ConversionWebhook | ReversalWebhook, stored: Mapping[str, Any]) -> ConversionResult:
     """The answer to a repeat delivery: the money as it was recorded the first time (a resend may
     carry another amount, which changes nothing)."""
@@ -254,11 +242,11 @@ class ConversionDesk:
         if isinstance(verdict, Refused):
             # A resend of a conversion recorded earlier is that conversion, whatever it now says
             # (the window may have closed since): a duplicate, not a refusal to reconcile.
-            recorded = self.ledger.get(f"CONVERSION#{partner_id}#{webhook.conversion_id}")
+            recorded = self.ledger.find_conversion(partner_id, webhook.conversion_id)
             if recorded is not None:
                 return _duplicate(webhook, recorded)
             return self._reject(
-                rejected_conversion_key(partner_id, webhook.conversion_id),
+                ("conversion", webhook.conversion_id),
                 reference,
                 click,
                 verdict,
@@ -268,8 +256,9 @@ class ConversionDesk:
                 ),
             )
         assert click is not None
-        status, recorded_before = self.ledger.record_conversion_once(
-            f"CONVERSION#{partner_id}#{webhook.conversion_id}",
+        status, recorded_before = self.ledger.record_conversion(
+            partner_id,
+            webhook.conversion_id,
             now,
             {
                 **reference,
@@ -286,14 +275,12 @@ class ConversionDesk:
                 "locks_at": lock_time(now, click.terms.lock_days).isoformat(),
                 "context": click.context,  # what learning counts it under (the aggregator folds the ledger)
             },
-            once_per_click_action=None
-            if click.terms.allow_repeat_conversions
-            else f"CLICKACTION#{click.click_id}#{webhook.action.value}",
+            claim=None if click.terms.allow_repeat_conversions else (click.click_id, webhook.action.value),
         )
         if status == "repeat":
             refused = Refused("click_already_converted_for_this_action")
             return self._reject(
-                rejected_conversion_key(partner_id, webhook.conversion_id),
+                ("conversion", webhook.conversion_id),
                 reference,
                 click,
                 refused,
@@ -317,8 +304,6 @@ class ConversionDesk:
         return str(retailer["currency"]) if retailer else None
 
     def _reversal(self, partner_id: str, webhook: ReversalWebhook, now: datetime) -> ConversionResult:
-        conversion_pk = f"CONVERSION#{partner_id}#{webhook.conversion_id}"
-        reversal_pk = f"REVERSAL#{partner_id}#{webhook.reversal_id}"
         reference = {
             "partner_id": partner_id,
             "conversion_id": webhook.conversion_id,
@@ -327,15 +312,17 @@ class ConversionDesk:
         # Each try reads the conversion's totals and writes only if they are still those: a reversal
         # of the same conversion landing in between sends this one round again, with the new totals.
         for _ in range(REVERSAL_TRIES):
-            record = self.ledger.get(conversion_pk)
-            reversed_before = self.ledger.get(reversal_pk) if record is not None else None
+            record = self.ledger.find_conversion(partner_id, webhook.conversion_id)
+            reversed_before = (
+                self.ledger.find_reversal(partner_id, webhook.reversal_id) if record is not None else None
+            )
             if reversed_before is not None:
                 return _duplicate(webhook, reversed_before)
             conversion = _conversion_from_record(record)
             verdict = reversal_amount(webhook, conversion, now)
             if isinstance(verdict, Refused):
                 return self._reject(
-                    rejected_reversal_key(partner_id, webhook.reversal_id),
+                    ("reversal", webhook.reversal_id),
                     reference,
                     None,
                     verdict,
@@ -349,9 +336,10 @@ class ConversionDesk:
                     retailer_id=record["retailer_id"] if record else "-",
                 )
             assert record is not None and conversion is not None
-            status = self.ledger.record_reversal_once(
-                reversal_pk,
-                conversion_pk,
+            status = self.ledger.record_reversal(
+                partner_id,
+                webhook.reversal_id,
+                webhook.conversion_id,
                 now,
                 {
                     **reference,
@@ -370,7 +358,7 @@ class ConversionDesk:
                 seen_refunded_minor=conversion.refunded_minor,
             )
             if status == "duplicate":  # a concurrent delivery of this reversal recorded it first
-                return _duplicate(webhook, self.ledger.get(reversal_pk) or {})
+                return _duplicate(webhook, self.ledger.find_reversal(partner_id, webhook.reversal_id) or {})
             if status == "recorded":
                 return ConversionResult(
                     status="recorded",
@@ -383,7 +371,7 @@ class ConversionDesk:
 
     def _reject(
         self,
-        pk: str,
+        refused_what: tuple[str, str],
         reference: dict[str, Any],
         click: Click | None,
         refused: Refused,
@@ -392,10 +380,13 @@ class ConversionDesk:
         *,
         retailer_id: str | None = None,
     ) -> ConversionResult:
-        """Keep a refused webhook for reconciliation (once) and answer 200: retrying cannot help."""
-        self.ledger.record_once(
-            pk,
-            "rejected_conversion",
+        """Keep a refused webhook for reconciliation (once) and answer 200: retrying cannot help.
+        `refused_what`: ("conversion", its id) or ("reversal", its id)."""
+        kind, reference_id = refused_what
+        self.ledger.record_rejection(
+            kind,
+            reference["partner_id"],
+            reference_id,
             now,
             {
                 **reference,
@@ -419,9 +410,9 @@ class ConversionDesk:
         now: datetime,
     ) -> None:
         reference = webhook.reversal_id if isinstance(webhook, ReversalWebhook) else webhook.conversion_id
-        self.ledger.record_delivery(
-            f"DELIVERIES#{partner_id}",
-            f"DELIVERY#{partner_id}#{webhook_id}#{now.isoformat()}",
+        self.ledger.log_delivery(
+            partner_id,
+            webhook_id,
             now,
             {
                 "webhook_id": webhook_id,
@@ -437,7 +428,7 @@ def delivery_log(ledger: LedgerStore, partner_id: str, *, cursor: str | None, li
     """One page of a partner's delivery log, newest first."""
     try:
         start = decode_cursor(cursor)
-        items, last_key = ledger.deliveries(f"DELIVERIES#{partner_id}", cursor=start, limit=limit)
+        items, last_key = ledger.delivery_page(partner_id, cursor=start, limit=limit)
     except ValueError as error:
         raise InvalidInput(str(error), field="cursor") from error
     deliveries = [

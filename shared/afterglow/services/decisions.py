@@ -11,13 +11,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from time import monotonic
 from typing import Any
-from urllib.parse import quote
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates, explain_candidates
-from afterglow.errors import InvalidInput
+from afterglow.errors import InvalidInput, StoreUnavailable
 from afterglow.feedback import declared_segment, policy_context
 from afterglow.learning import ThompsonPolicy
 from afterglow.models import (
@@ -37,6 +34,7 @@ from afterglow.services.ranking import policy_cache, rank_candidates
 from afterglow.settings import get_settings
 from afterglow.signing import TokenSigner, TrackingClaims, hash_customer, new_id
 from afterglow.store import Stores
+from afterglow.store.decisions import DecisionKey
 
 
 @lru_cache(maxsize=4)
@@ -50,16 +48,13 @@ def signer() -> TokenSigner:
     return _signer(settings.token_keys, settings.token_ttl_seconds)
 
 
-def decision_key(retailer_id: str, request: DecisionRequest) -> str:
-    """The ledger key that makes a page reload return the same decision.
-
-    It binds the decision to the request's whole content (customer, items, survey answers …): a
-    reload sends the same request and gets the same slate, while a different request under the
-    same order id (say, one posted in advance by someone else) gets a decision of its own.
-    """
+def request_digest(request: DecisionRequest) -> str:
+    """What makes a page reload return the same decision: the request's whole content (customer,
+    items, survey answers …). A reload sends the same request and gets the same slate, while a
+    different request under the same order id (say, one posted in advance by someone else) gets a
+    decision of its own."""
     content = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(content.encode()).hexdigest()[:32]
-    return f"DECISION#{retailer_id}#{quote(request.order_id, safe='')}#{request.placement}#{digest}"
+    return hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
 def learning_context(request: DecisionRequest, retailer: Retailer) -> dict[str, str]:
@@ -139,8 +134,8 @@ def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url
     check_survey_answer(retailer, request)
     try:
         return _decide(stores, retailer, request, api_url)
-    except (BotoCoreError, ClientError) as error:
-        return _degraded(type(error).__name__)
+    except StoreUnavailable as error:
+        return _degraded(type(error.__cause__ or error).__name__)
     except Exception:
         logger.exception("decision failed; answering no offers")
         return _degraded("internal_error")
@@ -161,7 +156,7 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
     )
     if monotonic() - started > deadline:
         return _degraded("deadline")
-    key = decision_key(retailer.retailer_id, request)
+    key = DecisionKey(retailer.retailer_id, request.order_id, request.placement, request_digest(request))
     record = {
         "decision_id": response.decision_id,
         "retailer_id": retailer.retailer_id,
@@ -185,12 +180,12 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
             customer_hash=customer_hash,
             offer_ids=offer_ids,
         )
-    except (BotoCoreError, ClientError) as error:
+    except StoreUnavailable as error:
         # The write may have landed before its answer was lost: answer what the ledger holds, so a
         # recorded decision is never answered "degraded" (its offers would count, unseen).
         existing = stores.decisions.recorded_decision(key)
         if existing is None:
-            return _degraded(type(error).__name__)
+            return _degraded(type(error.__cause__ or error).__name__)
         if existing.get("decision_id") == response.decision_id:
             existing = None  # ours: answer it as made
     if existing is not None:  # a reload of the same order: same offers, no new exposure

@@ -132,10 +132,9 @@ def record_events(
         except (InvalidToken, EventRefused) as error:
             results.append(EventResult(event_id=event_id, status="rejected", reason=error.reason))
             continue
-        key = f"EVENT#{event.type.value}#{claims.decision_id}#{claims.offer_id or '-'}"
         if claims.offer_id:  # what learning counts it under (the aggregator folds the ledger)
             details["context"] = claims.context
-        existing = ledger.record_once(key, event.type.value, now, details)
+        existing = ledger.record_event(event.type.value, claims.decision_id, claims.offer_id, now, details)
         status: Literal["accepted", "duplicate"] = "accepted" if existing is None else "duplicate"
         results.append(EventResult(event_id=event_id, status=status))
     accepted = sum(1 for result in results if result.status == "accepted")

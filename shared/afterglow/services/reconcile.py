@@ -68,13 +68,13 @@ def _with_their_conversions(
 ) -> Iterator[dict[str, Any]]:
     """Reversal records repeat neither their conversion's action nor when it locks (which says
     on which invoice the reversal goes): look them up (reversals are rare)."""
-    conversions: dict[str, dict[str, Any]] = {}
+    conversions: dict[tuple[str, str], dict[str, Any]] = {}
     for record in records:
         if record.get("kind") == "reversal":
-            pk = f"CONVERSION#{record.get('partner_id')}#{record.get('conversion_id')}"
-            if pk not in conversions:
-                conversions[pk] = ledger.get(pk) or {}
-            conversion = conversions[pk]
+            named = (str(record.get("partner_id")), str(record.get("conversion_id")))
+            if named not in conversions:
+                conversions[named] = ledger.find_conversion(*named) or {}
+            conversion = conversions[named]
             record = {
                 **record,
                 "action": record.get("action")

@@ -46,12 +46,10 @@ def record_click(stores: Stores, token: str) -> str:
         now,
         window_seconds=int(CLICK_REPEAT_WINDOW.total_seconds()),
     )
-    stores.ledger.record_once(
-        f"CLICK#{click_id}",
-        "click",
+    stores.ledger.record_click(
+        click_id,
         now,
         {
-            "click_id": click_id,
             "retailer_id": claims.retailer_id,
             "partner_id": offer.partner_id,
             "offer_id": offer.offer_id,

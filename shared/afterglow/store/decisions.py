@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from afterglow.store import keys
 from afterglow.store.catalog import VERSION_KEY
 from afterglow.store.dynamo import deserialize, serialize
 from afterglow.store.learning import MODEL_KEY
@@ -18,6 +19,19 @@ from afterglow.store.ledger import LedgerStore
 
 EXPOSURE_RETENTION = timedelta(days=30)  # a frequency cap counts offers made in the last 30 days
 EXPOSURE_PREFIX = "seen_"
+
+
+@dataclass(frozen=True)
+class DecisionKey:
+    """What names a decision: retailer, order, placement and the digest of the request's content."""
+
+    retailer_id: str
+    order_id: str
+    placement: str
+    content_digest: str
+
+    def pk(self) -> str:
+        return keys.decision(self.retailer_id, self.order_id, self.placement, self.content_digest)
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,7 @@ class DecisionStore:
 
     def record_decision(
         self,
-        pk: str,
+        key: DecisionKey,
         at: datetime,
         body: dict[str, Any],
         *,
@@ -78,7 +92,7 @@ class DecisionStore:
     ) -> dict[str, Any] | None:
         """Write the decision once and count its offers against the customer; None when written,
         else the decision recorded earlier for the same key (a reload)."""
-        writes: list[dict[str, Any]] = [self._ledger.put_new_request(pk, "decision", at, body)]
+        writes: list[dict[str, Any]] = [self._ledger.put_new_request(key.pk(), "decision", at, body)]
         if offer_ids:
             names = {f"#o{i}": f"{EXPOSURE_PREFIX}{offer_id}" for i, offer_id in enumerate(offer_ids)}
             adds = ", ".join(f"{name} :one" for name in names)
@@ -97,9 +111,9 @@ class DecisionStore:
                 }
             )
         if not self._ledger.transact_once(writes):
-            return self._ledger.get(pk) or {}
+            return self._ledger.get(key.pk()) or {}
         return None
 
-    def recorded_decision(self, pk: str) -> dict[str, Any] | None:
-        """The decision recorded under `pk`, if any (after a write whose outcome is unknown)."""
-        return self._ledger.get(pk)
+    def recorded_decision(self, key: DecisionKey) -> dict[str, Any] | None:
+        """The decision recorded under `key`, if any (after a write whose outcome is unknown)."""
+        return self._ledger.get(key.pk())

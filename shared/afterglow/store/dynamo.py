@@ -9,6 +9,9 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from afterglow.errors import StoreUnavailable
 
 # Standard retry mode: exponential backoff with jitter on throttling and transient errors.
 AWS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
@@ -31,7 +34,58 @@ def client(service: str, *, deadline_s: float | None = None) -> Any:
             connect_timeout=min(0.5, deadline_s / 2),
             read_timeout=deadline_s / 2,
         )
-    return boto3.client(service, config=config)  # type: ignore[call-overload]
+    return Unavailable(boto3.client(service, config=config))  # type: ignore[call-overload]
+
+
+# What the store itself reads from an AWS error (a condition that failed, a refused transaction or
+# request): passed on as they are. Anything else — throttling after retries, timeouts, 5xx, a
+# connection that fails — is the store being unavailable, a domain error (503, retry later).
+_THE_STORES_OWN = frozenset(
+    {"ConditionalCheckFailedException", "TransactionCanceledException", "ValidationException", "NoSuchKey"}
+)
+
+
+class Unavailable:
+    """A boto3 client whose failures after retries become `StoreUnavailable`: AWS errors are
+    translated here, once, for every store (services and handlers never see botocore)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name in ("exceptions", "meta") or not callable(attribute):
+            return attribute
+        if name == "get_paginator":
+            return lambda operation: _Pages(attribute(operation))
+        return lambda *args, **kwargs: translated(attribute, *args, **kwargs)
+
+
+class _Pages:
+    def __init__(self, paginator: Any) -> None:
+        self._paginator = paginator
+
+    def paginate(self, **kwargs: Any) -> Iterator[Any]:
+        pages = iter(self._paginator.paginate(**kwargs))
+        while True:
+            try:
+                page = translated(next, pages)
+            except StopIteration:
+                return
+            yield page
+
+
+def translated(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """`call(*args, **kwargs)`, with an unavailable AWS raised as `StoreUnavailable`."""
+    try:
+        return call(*args, **kwargs)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _THE_STORES_OWN:
+            raise
+        raise StoreUnavailable(f"{code or 'AWS error'} after retries; retry later") from error
+    except BotoCoreError as error:
+        raise StoreUnavailable(f"{type(error).__name__}; retry later") from error
 
 
 def _to_dynamo(value: Any) -> Any:

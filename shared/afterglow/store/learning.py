@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from afterglow.errors import StoreUnavailable
 from afterglow.feedback import FeedbackFold, Row, model_value
 from afterglow.store.dynamo import deserialize, serialize
 
@@ -131,7 +132,8 @@ class LearningStore:
             reasons = error.response.get("CancellationReasons", [])
             if reasons[:1] and reasons[0].get("Code") == "ConditionalCheckFailed":
                 return False
-            raise
+            codes = ", ".join(reason.get("Code", "None") for reason in reasons)
+            raise StoreUnavailable(f"transaction cancelled ({codes}); retry") from error
         return True
 
     # -- reading -------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from afterglow.errors import StoreUnavailable
+from afterglow.store import keys
 from afterglow.store.dynamo import deserialize, is_conditional_failure, query_page, query_pages, serialize
 
 RETENTION_DAYS = 400  # a bit over a year: statements and disputes look back that far
@@ -59,7 +61,8 @@ class LedgerStore:
             reasons = error.response.get("CancellationReasons", [])
             codes = [reason.get("Code", "None") for reason in reasons]
             if not any(code == "ConditionalCheckFailed" for code in codes):
-                raise  # a conflict or throttle: the caller's retry (or the partner's) will settle it
+                # A conflict or throttle: the caller's retry (or the partner's) will settle it.
+                raise StoreUnavailable(f"transaction cancelled ({', '.join(codes)}); retry") from error
             return codes
         return []
 
@@ -201,7 +204,7 @@ class LedgerStore:
         the window: concurrent clicks agree on one id, and a retry whose answer was lost finds its
         own. The marker is not a ledger record (no day index) and expires with its window.
         """
-        pk = f"CLICKED#{decision_id}#{offer_id}"
+        pk = keys.clicked(decision_id, offer_id)
         clicked_at = int(at.timestamp())
         marker = {
             "pk": pk,
@@ -225,6 +228,88 @@ class LedgerStore:
             held = deserialize(found) if found else self.get(pk) or {}
             return str(held.get("click_id") or click_id)
         return click_id
+
+    # -- by name: the records the services write and read (keys composed in `store.keys`) -------
+
+    def find_click(self, click_id: str) -> dict[str, Any] | None:
+        """A click record by its click id."""
+        return self.get(keys.click(click_id))
+
+    def record_click(self, click_id: str, at: datetime, body: dict[str, Any]) -> dict[str, Any] | None:
+        """Write a click once (None when written, else the record already there)."""
+        return self.record_once(keys.click(click_id), "click", at, {**body, "click_id": click_id})
+
+    def find_conversion(self, partner_id: str, conversion_id: str) -> dict[str, Any] | None:
+        """A partner's conversion record by its conversion id."""
+        return self.get(keys.conversion(partner_id, conversion_id))
+
+    def record_conversion(
+        self,
+        partner_id: str,
+        conversion_id: str,
+        at: datetime,
+        body: dict[str, Any],
+        *,
+        claim: tuple[str, str] | None,
+    ) -> tuple[str, dict[str, Any] | None]:
+        """`record_conversion_once` by name; `claim` is (click id, action) unless repeats are allowed."""
+        return self.record_conversion_once(
+            keys.conversion(partner_id, conversion_id),
+            at,
+            body,
+            once_per_click_action=keys.click_action(*claim) if claim else None,
+        )
+
+    def find_reversal(self, partner_id: str, reversal_id: str) -> dict[str, Any] | None:
+        """A partner's reversal record by its reversal id."""
+        return self.get(keys.reversal(partner_id, reversal_id))
+
+    def record_reversal(
+        self,
+        partner_id: str,
+        reversal_id: str,
+        conversion_id: str,
+        at: datetime,
+        body: dict[str, Any],
+        **totals: int,
+    ) -> str:
+        """`record_reversal_once` by name (`totals`: payout_minor, refund_minor, seen_… as there)."""
+        return self.record_reversal_once(
+            keys.reversal(partner_id, reversal_id),
+            keys.conversion(partner_id, conversion_id),
+            at,
+            body,
+            **totals,
+        )
+
+    def record_rejection(
+        self, kind: str, partner_id: str, reference_id: str, at: datetime, body: dict[str, Any]
+    ) -> None:
+        """Keep a refused conversion or reversal (`kind`) once, for reconciliation."""
+        key = (
+            keys.rejected_reversal(partner_id, reference_id)
+            if kind == "reversal"
+            else keys.rejected_conversion(partner_id, reference_id)
+        )
+        self.record_once(key, "rejected_conversion", at, body)
+
+    def log_delivery(self, partner_id: str, webhook_id: str, at: datetime, body: dict[str, Any]) -> None:
+        """Append one webhook delivery to its partner's log."""
+        self.record_delivery(
+            keys.deliveries(partner_id), keys.delivery(partner_id, webhook_id, at.isoformat()), at, body
+        )
+
+    def delivery_page(
+        self, partner_id: str, *, cursor: dict[str, Any] | None, limit: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """A page of one partner's delivery log, newest first."""
+        return self.deliveries(keys.deliveries(partner_id), cursor=cursor, limit=limit)
+
+    def record_event(
+        self, event_type: str, decision_id: str, offer_id: str | None, at: datetime, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Write a storefront event once per decision × offer × type."""
+        return self.record_once(keys.event(event_type, decision_id, offer_id), event_type, at, body)
 
     def get(self, pk: str) -> dict[str, Any] | None:
         """One record by its key, or None."""
