@@ -18,15 +18,12 @@ from afterglow.models import (
     CatalogImportResult,
     DeliveryPage,
     FirstPartyOfferCreate,
-    Offer,
     OfferCreate,
     OfferUpdate,
     Page,
-    Partner,
     PartnerCreate,
     PartnerCreated,
     PartnerUpdate,
-    Retailer,
     RetailerCreate,
     RetailerCreated,
     RetailerUpdate,
@@ -34,6 +31,8 @@ from afterglow.models import (
     StatusUpdate,
     WebhookSecretCreated,
     WebhookSecretList,
+    entities,
+    views,
 )
 from afterglow.services import admin
 from afterglow.services.audit import sample_decisions
@@ -94,11 +93,11 @@ async def list_retailers(caller: Caller, stores: StoresDep, cursor: Cursor = Non
     return Page(items=items, next_cursor=next_cursor)
 
 
-@app.get("/v1/admin/retailers/{retailer_id}", response_model=Retailer, tags=["admin"])
-async def get_retailer(retailer_id: str, caller: Caller, stores: StoresDep) -> Retailer:
+@app.get("/v1/admin/retailers/{retailer_id}", response_model=views.Retailer, tags=["admin"])
+async def get_retailer(retailer_id: str, caller: Caller, stores: StoresDep) -> views.Retailer:
     """One retailer: the platform, or that retailer's own secret key."""
     _own_retailer(caller, retailer_id)
-    return admin.load_retailer(stores.catalog, retailer_id)
+    return views.Retailer.of(admin.load_retailer(stores.catalog, retailer_id))
 
 
 def _own_retailer(caller: Principal, retailer_id: str) -> None:
@@ -106,17 +105,17 @@ def _own_retailer(caller: Principal, retailer_id: str) -> None:
         raise NotFound(f"no retailer {retailer_id!r}")  # 404, not 403: do not confirm it exists
 
 
-@app.put("/v1/admin/retailers/{retailer_id}/rules", response_model=Retailer, tags=["admin"])
-async def put_rules(retailer_id: str, body: RulesUpdate, caller: Caller, stores: StoresDep) -> Retailer:
+@app.put("/v1/admin/retailers/{retailer_id}/rules", response_model=views.Retailer, tags=["admin"])
+async def put_rules(retailer_id: str, body: RulesUpdate, caller: Caller, stores: StoresDep) -> views.Retailer:
     """Replace the retailer's rules (its own secret key, or the platform). 409 if it changed meanwhile."""
     _own_retailer(caller, retailer_id)
     return admin.update_rules(stores.catalog, retailer_id, body)
 
 
-@app.patch("/v1/admin/retailers/{retailer_id}", response_model=Retailer, tags=["admin"])
+@app.patch("/v1/admin/retailers/{retailer_id}", response_model=views.Retailer, tags=["admin"])
 async def update_retailer(
     retailer_id: str, body: RetailerUpdate, caller: Caller, stores: StoresDep
-) -> Retailer:
+) -> views.Retailer:
     """Change some of a retailer's settings (its own secret key, or the platform; `name` and
     `revenue_share_bps` only the platform). Fields left out stay. 409 if it changed meanwhile."""
     _own_retailer(caller, retailer_id)
@@ -162,10 +161,12 @@ async def list_first_party_offers(
     return Page(items=items, next_cursor=next_cursor)
 
 
-@app.post("/v1/admin/retailers/{retailer_id}/offers", status_code=201, response_model=Offer, tags=["admin"])
+@app.post(
+    "/v1/admin/retailers/{retailer_id}/offers", status_code=201, response_model=views.Offer, tags=["admin"]
+)
 async def create_first_party_offer(
     retailer_id: str, body: FirstPartyOfferCreate, caller: Caller, stores: StoresDep
-) -> Offer:
+) -> views.Offer:
     """One of the retailer's own products ("add to order"), shown on its own pages only."""
     _own_retailer(caller, retailer_id)
     return admin.create_first_party_offer(stores.catalog, retailer_id, body)
@@ -186,45 +187,51 @@ async def audit_sample(
     return sample_decisions(stores.ledger, retailer_id, limit=limit, traced_only=traced)
 
 
-@app.post("/v1/admin/retailers/{retailer_id}/audit/suppressions", response_model=Retailer, tags=["admin"])
-async def suppress(retailer_id: str, body: AuditSuppression, caller: Caller, stores: StoresDep) -> Retailer:
+@app.post(
+    "/v1/admin/retailers/{retailer_id}/audit/suppressions", response_model=views.Retailer, tags=["admin"]
+)
+async def suppress(
+    retailer_id: str, body: AuditSuppression, caller: Caller, stores: StoresDep
+) -> views.Retailer:
     """Mark an offer irrelevant after purchases in a category; decisions stop showing it at once."""
     _own_retailer(caller, retailer_id)
     return admin.suppress_for_category(stores.catalog, retailer_id, body)
 
 
-@app.post("/v1/admin/retailers/{retailer_id}/status", response_model=Retailer, tags=["admin"])
+@app.post("/v1/admin/retailers/{retailer_id}/status", response_model=views.Retailer, tags=["admin"])
 async def retailer_status(
     retailer_id: str, body: StatusUpdate, caller: Caller, stores: StoresDep
-) -> Retailer:
+) -> views.Retailer:
     """Pause (its pages show no offers from the next decision on) or resume a retailer (its own
     secret key, or the platform). 409 on a stale version."""
     _own_retailer(caller, retailer_id)
     updated = admin.set_status(stores.catalog, "RETAILER", retailer_id, body)
-    assert isinstance(updated, Retailer)
+    assert isinstance(updated, views.Retailer)
     return updated
 
 
-@app.post("/v1/admin/partners/{partner_id}/status", response_model=Partner, tags=["admin"])
-async def partner_status(partner_id: str, body: StatusUpdate, caller: Caller, stores: StoresDep) -> Partner:
+@app.post("/v1/admin/partners/{partner_id}/status", response_model=views.Partner, tags=["admin"])
+async def partner_status(
+    partner_id: str, body: StatusUpdate, caller: Caller, stores: StoresDep
+) -> views.Partner:
     """Pause (all its offers stop showing) or resume a partner (platform key). 409 on a stale version."""
     caller.require_platform()
     updated = admin.set_status(stores.catalog, "PARTNER", partner_id, body)
-    assert isinstance(updated, Partner)
+    assert isinstance(updated, views.Partner)
     return updated
 
 
-@app.post("/v1/admin/offers/{offer_id}/status", response_model=Offer, tags=["admin"])
-async def offer_status(offer_id: str, body: StatusUpdate, caller: Caller, stores: StoresDep) -> Offer:
+@app.post("/v1/admin/offers/{offer_id}/status", response_model=views.Offer, tags=["admin"])
+async def offer_status(offer_id: str, body: StatusUpdate, caller: Caller, stores: StoresDep) -> views.Offer:
     """Pause or resume one offer (platform key, or the retailer owning a first-party offer).
     409 on a stale version."""
     _own_offer(caller, stores, offer_id)
     updated = admin.set_status(stores.catalog, "OFFER", offer_id, body)
-    assert isinstance(updated, Offer)
+    assert isinstance(updated, views.Offer)
     return updated
 
 
-def _own_offer(caller: Principal, stores: Stores, offer_id: str) -> Offer:
+def _own_offer(caller: Principal, stores: Stores, offer_id: str) -> entities.Offer:
     """The offer, if the caller may manage it: the platform any, a retailer its first-party ones
     (404 for every other, as if it did not exist)."""
     offer = admin.load_offer(stores.catalog, offer_id)
@@ -235,8 +242,8 @@ def _own_offer(caller: Principal, stores: Stores, offer_id: str) -> Offer:
     return offer
 
 
-@app.patch("/v1/admin/offers/{offer_id}", response_model=Offer, tags=["admin"])
-async def update_offer(offer_id: str, body: OfferUpdate, caller: Caller, stores: StoresDep) -> Offer:
+@app.patch("/v1/admin/offers/{offer_id}", response_model=views.Offer, tags=["admin"])
+async def update_offer(offer_id: str, body: OfferUpdate, caller: Caller, stores: StoresDep) -> views.Offer:
     """Change an offer (platform key, or the retailer owning a first-party offer). Fields left out
     stay; 409 if it changed meanwhile."""
     _own_offer(caller, stores, offer_id)
@@ -263,15 +270,17 @@ def _own_partner(caller: Principal, partner_id: str) -> None:
         raise NotFound(f"no partner {partner_id!r}")  # 404, not 403: do not confirm it exists
 
 
-@app.get("/v1/admin/partners/{partner_id}", response_model=Partner, tags=["admin"])
-async def get_partner(partner_id: str, caller: Caller, stores: StoresDep) -> Partner:
+@app.get("/v1/admin/partners/{partner_id}", response_model=views.Partner, tags=["admin"])
+async def get_partner(partner_id: str, caller: Caller, stores: StoresDep) -> views.Partner:
     """One partner (platform key, or the partner's own key)."""
     _own_partner(caller, partner_id)
-    return admin.load_partner(stores.catalog, partner_id)
+    return views.Partner.of(admin.load_partner(stores.catalog, partner_id))
 
 
-@app.patch("/v1/admin/partners/{partner_id}", response_model=Partner, tags=["admin"])
-async def update_partner(partner_id: str, body: PartnerUpdate, caller: Caller, stores: StoresDep) -> Partner:
+@app.patch("/v1/admin/partners/{partner_id}", response_model=views.Partner, tags=["admin"])
+async def update_partner(
+    partner_id: str, body: PartnerUpdate, caller: Caller, stores: StoresDep
+) -> views.Partner:
     """Change a partner's profile, default windows or budget (platform key). 409 on a stale version."""
     caller.require_platform()
     return admin.update_partner(stores.catalog, partner_id, body)
@@ -353,8 +362,8 @@ async def list_deliveries(
     return delivery_log(stores.ledger, partner_id, cursor=cursor, limit=limit)
 
 
-@app.post("/v1/admin/offers", status_code=201, response_model=Offer, tags=["admin"])
-async def create_offer(body: OfferCreate, caller: Caller, stores: StoresDep) -> Offer:
+@app.post("/v1/admin/offers", status_code=201, response_model=views.Offer, tags=["admin"])
+async def create_offer(body: OfferCreate, caller: Caller, stores: StoresDep) -> views.Offer:
     """Create a partner offer (platform key)."""
     caller.require_platform()
     return admin.create_offer(stores.catalog, body)
@@ -368,10 +377,10 @@ async def list_offers(caller: Caller, stores: StoresDep, cursor: Cursor = None, 
     return Page(items=items, next_cursor=next_cursor)
 
 
-@app.get("/v1/admin/offers/{offer_id}", response_model=Offer, tags=["admin"])
-async def get_offer(offer_id: str, caller: Caller, stores: StoresDep) -> Offer:
+@app.get("/v1/admin/offers/{offer_id}", response_model=views.Offer, tags=["admin"])
+async def get_offer(offer_id: str, caller: Caller, stores: StoresDep) -> views.Offer:
     """One offer (platform key, or the retailer owning a first-party offer)."""
-    return _own_offer(caller, stores, offer_id)
+    return views.Offer.of(_own_offer(caller, stores, offer_id))
 
 
 @app.post(

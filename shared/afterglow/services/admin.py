@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from afterglow.errors import Conflict, Forbidden, InvalidInput, NotFound, validation_error
 from afterglow.models import (
@@ -36,20 +36,26 @@ from afterglow.models import (
     StatusUpdate,
     WebhookSecret,
     WebhookSecretCreated,
+    views,
 )
 from afterglow.services.auth import forget_key
 from afterglow.services.snapshots import publish_after_change
 from afterglow.signing import hash_key, new_api_key, new_id, new_webhook_secret, webhook_secret_id
 from afterglow.store import CatalogStore
 from afterglow.store.catalog import VersionConflict
+from afterglow.store.entities import (
+    entity_from_item,
+    offer_item,
+    offer_of,
+    partner_item,
+    partner_of,
+    retailer_item,
+    retailer_of,
+    webhook_secrets_of,
+)
 
-ENTITY_MODELS: dict[str, type[Retailer] | type[Partner] | type[Offer]] = {
-    "RETAILER": Retailer,
-    "PARTNER": Partner,
-    "OFFER": Offer,
-}
 MAX_WEBHOOK_SECRETS = 5
-Model = TypeVar("Model", bound=BaseModel)
+Entity = TypeVar("Entity", Retailer, Partner, Offer)
 
 
 def _now() -> datetime:
@@ -161,7 +167,7 @@ def create_retailer(catalog: CatalogStore, request: RetailerCreate) -> RetailerC
         **request.model_dump(mode="json"),
     )
     publishable, secret = new_api_key("pk"), new_api_key("sk")
-    body = {**retailer.model_dump(mode="json"), "salt": retailer.salt}
+    body = retailer_item(retailer)
     before = catalog.version()
     catalog.create(
         "RETAILER",
@@ -173,22 +179,24 @@ def create_retailer(catalog: CatalogStore, request: RetailerCreate) -> RetailerC
         ],
     )
     _publish(catalog, before, "RETAILER", body)
-    return RetailerCreated(retailer=retailer, publishable_key=publishable, secret_key=secret)
+    return RetailerCreated(
+        retailer=views.Retailer.of(retailer), publishable_key=publishable, secret_key=secret
+    )
 
 
 def update_retailer(
     catalog: CatalogStore, retailer_id: str, update: RetailerUpdate, *, platform: bool
-) -> Retailer:
+) -> views.Retailer:
     """Change a retailer's settings; `name` and `revenue_share_bps` need the platform key."""
     commercial = sorted(update.changes().keys() & RetailerUpdate.PLATFORM_ONLY)
     if commercial and not platform:
         raise Forbidden(
             f"{commercial[0]} is a commercial term: only the platform can change it", field=commercial[0]
         )
-    return _patch(catalog, "RETAILER", retailer_id, update, Retailer)
+    return views.Retailer.of(_patch(catalog, "RETAILER", retailer_id, update, Retailer))
 
 
-def update_rules(catalog: CatalogStore, retailer_id: str, update: RulesUpdate) -> Retailer:
+def update_rules(catalog: CatalogStore, retailer_id: str, update: RulesUpdate) -> views.Retailer:
     """Replace a retailer's rules, refusing (409) if it changed since `update.version`."""
     return update_retailer(
         catalog,
@@ -198,7 +206,9 @@ def update_rules(catalog: CatalogStore, retailer_id: str, update: RulesUpdate) -
     )
 
 
-def suppress_for_category(catalog: CatalogStore, retailer_id: str, suppression: AuditSuppression) -> Retailer:
+def suppress_for_category(
+    catalog: CatalogStore, retailer_id: str, suppression: AuditSuppression
+) -> views.Retailer:
     """A reviewer's "irrelevant after this purchase": add the suppression (retrying lost races).
 
     Another retailer's own-brand offer is "not found", exactly like an unknown id: no oracle.
@@ -209,7 +219,7 @@ def suppress_for_category(catalog: CatalogStore, retailer_id: str, suppression: 
     for _ in range(3):
         current = load_retailer(catalog, retailer_id)
         if suppression in current.rules.audit_suppressions:
-            return current
+            return views.Retailer.of(current)
         rules = current.rules.model_copy(
             update={"audit_suppressions": [*current.rules.audit_suppressions, suppression]}
         )
@@ -227,30 +237,29 @@ def create_partner(catalog: CatalogStore, request: PartnerCreate) -> PartnerCrea
     """A partner with its first webhook signing secret."""
     partner = Partner(partner_id=new_id("par"), created_at=_now(), **request.model_dump(mode="json"))
     secret = new_webhook_secret()
-    body = {**partner.model_dump(mode="json"), "webhook_secrets": [secret]}
+    body = partner_item(partner, webhook_secrets=[secret])
     before = catalog.version()
     catalog.create("PARTNER", partner.partner_id, body)
     _publish(catalog, before, "PARTNER", body)
-    return PartnerCreated(partner=partner, webhook_secret=secret, secret_id=webhook_secret_id(secret))
+    return PartnerCreated(
+        partner=views.Partner.of(partner), webhook_secret=secret, secret_id=webhook_secret_id(secret)
+    )
 
 
-def update_partner(catalog: CatalogStore, partner_id: str, update: PartnerUpdate) -> Partner:
+def update_partner(catalog: CatalogStore, partner_id: str, update: PartnerUpdate) -> views.Partner:
     """Change a partner's profile, default windows or budget (409 on a stale version)."""
-    return _patch(catalog, "PARTNER", partner_id, update, Partner)
+    return views.Partner.of(_patch(catalog, "PARTNER", partner_id, update, Partner))
 
 
 def partner_webhook_secrets(catalog: CatalogStore, partner_id: str) -> list[str]:
     """Every currently valid webhook secret of a partner (several during rotation); [] if unknown."""
-    item = catalog.get("PARTNER", partner_id)
-    return list(item.get("webhook_secrets", [])) if item else []
+    return webhook_secrets_of(catalog.get("PARTNER", partner_id))
 
 
 def list_webhook_secrets(catalog: CatalogStore, partner_id: str) -> list[WebhookSecret]:
     """A partner's valid webhook secrets, by id and hint only."""
     stored = _load(catalog, "PARTNER", partner_id, None)
-    return [
-        WebhookSecret(secret_id=webhook_secret_id(s), hint=s[-4:]) for s in stored.get("webhook_secrets", [])
-    ]
+    return [WebhookSecret(secret_id=webhook_secret_id(s), hint=s[-4:]) for s in webhook_secrets_of(stored)]
 
 
 def add_webhook_secret(catalog: CatalogStore, partner_id: str) -> WebhookSecretCreated:
@@ -284,7 +293,7 @@ def remove_webhook_secret(catalog: CatalogStore, partner_id: str, secret_id: str
 
 def _change_secrets(catalog: CatalogStore, partner_id: str, change: Callable[[list[str]], list[str]]) -> None:
     for _ in range(3):  # another rotation at the same moment: read again and retry
-        current = list(_load(catalog, "PARTNER", partner_id, None).get("webhook_secrets", []))
+        current = webhook_secrets_of(_load(catalog, "PARTNER", partner_id, None))
         if catalog.swap_webhook_secrets(partner_id, current, change(current)):
             return
     raise Conflict("the partner's secrets keep changing; retry")
@@ -301,7 +310,7 @@ def _check_payout_currency(offer: Offer, currency: str | None, whose: str) -> No
         )
 
 
-def create_offer(catalog: CatalogStore, request: OfferCreate) -> Offer:
+def create_offer(catalog: CatalogStore, request: OfferCreate) -> views.Offer:
     """A partner offer; window and lock period default to the partner's."""
     partner = load_partner(catalog, request.partner_id, field="partner_id")
     fields = request.model_dump(mode="json")
@@ -316,7 +325,7 @@ def create_offer(catalog: CatalogStore, request: OfferCreate) -> Offer:
 
 def create_first_party_offer(
     catalog: CatalogStore, retailer_id: str, request: FirstPartyOfferCreate
-) -> Offer:
+) -> views.Offer:
     """One of the retailer's own products ("add to order"): the owner is the retailer, and the
     rules show it on that retailer's pages only. Its payout is in the retailer's currency."""
     retailer = load_retailer(catalog, retailer_id)
@@ -329,15 +338,15 @@ def create_first_party_offer(
     return _create_offer(catalog, offer)
 
 
-def _create_offer(catalog: CatalogStore, offer: Offer) -> Offer:
-    body = offer.model_dump(mode="json")
+def _create_offer(catalog: CatalogStore, offer: Offer) -> views.Offer:
+    body = offer_item(offer)
     before = catalog.version()
     catalog.create("OFFER", offer.offer_id, body)
     _publish(catalog, before, "OFFER", body)
-    return offer
+    return views.Offer.of(offer)
 
 
-def update_offer(catalog: CatalogStore, offer_id: str, update: OfferUpdate) -> Offer:
+def update_offer(catalog: CatalogStore, offer_id: str, update: OfferUpdate) -> views.Offer:
     """Change an offer's creative, payout, targeting, … (409 on a stale version)."""
 
     def billed_in_owners_currency(offer: Offer) -> None:
@@ -347,7 +356,7 @@ def update_offer(catalog: CatalogStore, offer_id: str, update: OfferUpdate) -> O
             budget = load_partner(catalog, offer.partner_id).budget
             _check_payout_currency(offer, budget.currency if budget else None, "the partner")
 
-    return _patch(catalog, "OFFER", offer_id, update, Offer, check=billed_in_owners_currency)
+    return views.Offer.of(_patch(catalog, "OFFER", offer_id, update, Offer, check=billed_in_owners_currency))
 
 
 def owner_keys(catalog: CatalogStore, entity: str, owner_id: str) -> list[ApiKey]:
@@ -358,7 +367,7 @@ def owner_keys(catalog: CatalogStore, entity: str, owner_id: str) -> list[ApiKey
 
 def owner_offers(
     catalog: CatalogStore, entity: str, owner_id: str, *, cursor: str | None, limit: int
-) -> tuple[list[Offer], str | None]:
+) -> tuple[list[views.Offer], str | None]:
     """A page of one partner's offers, or of a retailer's first-party offers; 404 if no such owner."""
     _load(catalog, entity, owner_id, None)
     return list_owned_offers(catalog, owner_id, cursor=cursor, limit=limit)
@@ -366,10 +375,10 @@ def owner_offers(
 
 def list_owned_offers(
     catalog: CatalogStore, owner: str, *, cursor: str | None, limit: int
-) -> tuple[list[Offer], str | None]:
+) -> tuple[list[views.Offer], str | None]:
     """A page of the offers one partner or retailer (its first-party offers) owns."""
     items, next_cursor = _paged(lambda: catalog.page_owned(owner, "OFFER", cursor=cursor, limit=limit))
-    return [Offer.model_validate(item) for item in items], next_cursor
+    return [views.Offer.of(offer_of(item)) for item in items], next_cursor
 
 
 # --- shared ---------------------------------------------------------------------------------------
@@ -386,17 +395,17 @@ def _load(catalog: CatalogStore, entity: str, entity_id: str, field: str | None)
 
 def load_retailer(catalog: CatalogStore, retailer_id: str) -> Retailer:
     """A retailer's profile and rules (salt included, for hashing its customers)."""
-    return Retailer.model_validate(_load(catalog, "RETAILER", retailer_id, None))
+    return retailer_of(_load(catalog, "RETAILER", retailer_id, None))
 
 
 def load_partner(catalog: CatalogStore, partner_id: str, *, field: str | None = None) -> Partner:
     """A partner's profile (no secrets)."""
-    return Partner.model_validate(_load(catalog, "PARTNER", partner_id, field))
+    return partner_of(_load(catalog, "PARTNER", partner_id, field))
 
 
 def load_offer(catalog: CatalogStore, offer_id: str) -> Offer:
     """One offer."""
-    return Offer.model_validate(_load(catalog, "OFFER", offer_id, None))
+    return offer_of(_load(catalog, "OFFER", offer_id, None))
 
 
 def _paged(
@@ -411,10 +420,17 @@ def _paged(
 def list_entities(
     catalog: CatalogStore, entity: str, *, cursor: str | None, limit: int
 ) -> tuple[list[Any], str | None]:
-    """A page of retailers, partners or offers."""
+    """A page of retailers, partners or offers, as callers see them."""
     items, next_cursor = _paged(lambda: catalog.page(entity, cursor=cursor, limit=limit))
-    model = ENTITY_MODELS[entity]
-    return [model.model_validate(item) for item in items], next_cursor
+    return [_view(entity, item) for item in items], next_cursor
+
+
+def _view(entity: str, item: dict[str, Any]) -> views.Retailer | views.Partner | views.Offer:
+    if entity == "RETAILER":
+        return views.Retailer.of(retailer_of(item))
+    if entity == "PARTNER":
+        return views.Partner.of(partner_of(item))
+    return views.Offer.of(offer_of(item))
 
 
 def _patch(
@@ -422,11 +438,11 @@ def _patch(
     entity: str,
     entity_id: str,
     update: Patch,
-    model: type[Model],
+    model: type[Entity],
     *,
-    check: Callable[[Model], None] | None = None,
+    check: Callable[[Entity], None] | None = None,
     full_publish: bool = False,
-) -> Model:
+) -> Entity:
     """Apply a partial update at the version the caller read and return the entity as written:
     409 if the item is at another version or changes meanwhile; 422 naming the field if the
     result is not valid as a whole (e.g. a targeting range whose new minimum exceeds the old
@@ -438,7 +454,7 @@ def _patch(
             raise Conflict(f"{entity.lower()} {entity_id} is at version {version}, not {update.version}")
         body = {**stored, **update.changes(), "version": version + 1}
         try:
-            changed = model.model_validate(body)
+            changed = entity_from_item(model, body)
         except ValidationError as error:
             raise validation_error(error) from error
         if check:
@@ -458,19 +474,19 @@ def _patch(
 
 def set_status(
     catalog: CatalogStore, entity: str, entity_id: str, update: StatusUpdate
-) -> Retailer | Partner | Offer:
+) -> views.Retailer | views.Partner | views.Offer:
     """Pause or resume a retailer (its pages show no offers), a partner (all its offers) or one
     offer; 409 if it changed meanwhile."""
     # A resumed partner's offers come back: they are not in the snapshot, so publish in full.
     resumed_partner = entity == "PARTNER" and update.status == "active"
-    return _patch(
-        catalog,
-        entity,
-        entity_id,
-        _StatusPatch(version=update.version, status=update.status),
-        ENTITY_MODELS[entity],
-        full_publish=resumed_partner,
-    )
+    change = _StatusPatch(version=update.version, status=update.status)
+    if entity == "RETAILER":
+        return views.Retailer.of(_patch(catalog, entity, entity_id, change, Retailer))
+    if entity == "PARTNER":
+        return views.Partner.of(
+            _patch(catalog, entity, entity_id, change, Partner, full_publish=resumed_partner)
+        )
+    return views.Offer.of(_patch(catalog, entity, entity_id, change, Offer))
 
 
 class _StatusPatch(Patch):

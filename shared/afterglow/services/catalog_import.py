@@ -58,6 +58,7 @@ from afterglow.errors import InvalidInput, Problem
 from afterglow.models import Offer, Partner, PartnerCreate
 from afterglow.services.snapshots import publish_snapshot, publish_snapshot_with_changes
 from afterglow.store import CatalogStore
+from afterglow.store.entities import offer_item, partner_item
 
 __all__ = ["CatalogFileInvalid", "ImportReport", "LineError", "import_catalog"]
 
@@ -274,10 +275,11 @@ def _planned_write(
     """What to write for a line: the new entity, the updated one, or None when it is unchanged."""
     if stored is None:
         if isinstance(entry, PartnerLine):
-            body = Partner(partner_id=entry.entity_id, created_at=now, **content).model_dump(mode="json")
-            body["webhook_secrets"] = []
+            # No webhook secret: the partner gets one (shown once) by rotating it.
+            partner = Partner(partner_id=entry.entity_id, created_at=now, **content)
+            body = partner_item(partner, webhook_secrets=[])
         else:
-            body = Offer(offer_id=entry.entity_id, created_at=now, **content).model_dump(mode="json")
+            body = offer_item(Offer(offer_id=entry.entity_id, created_at=now, **content))
         body[FINGERPRINT] = _fingerprint(body["version"], digest)
         return PlannedWrite(entry.kind, entry.entity_id, body, None)
     # DynamoDB drops None attributes, so an absent attribute and a None field are the same value.
