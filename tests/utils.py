@@ -16,8 +16,8 @@ from afterglow.models import (
     SurveyOption,
     SurveyQuestion,
 )
-from afterglow.services import admin
-from afterglow.store import CatalogStore
+from afterglow.services import offers, partners, retailers
+from afterglow.store import Stores
 from afterglow_dev.local.gateway import FakeLambdaContext, api_gateway_event
 from afterglow_dev.local.load import signed_webhook_headers
 from afterglow_dev.local.template import Route
@@ -87,12 +87,12 @@ GIFT_SURVEY = SurveyQuestion(
 
 
 def seed_catalog(
-    catalog: CatalogStore, *, category: str = "coffee", holdout: int = 0, survey: SurveyQuestion | None = None
+    stores: Stores, *, category: str = "coffee", holdout: int = 0, survey: SurveyQuestion | None = None
 ) -> Seeded:
     """One retailer (EUR, no holdout by default, no survey unless given), one partner, one
     fixed-payout offer."""
-    retailer = admin.create_retailer(
-        catalog,
+    retailer = retailers.create_retailer(
+        stores,
         RetailerCreate(
             name="Shop",
             currency="EUR",
@@ -101,9 +101,9 @@ def seed_catalog(
             survey=survey,
         ),
     )
-    partner = admin.create_partner(catalog, PartnerCreate(name="Beans"))
-    offer = admin.create_offer(
-        catalog,
+    partner = partners.create_partner(stores, PartnerCreate(name="Beans"))
+    offer = offers.create_offer(
+        stores,
         OfferCreate(
             partner_id=partner.partner.partner_id,
             category=category,

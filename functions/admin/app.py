@@ -34,12 +34,11 @@ from afterglow.models import (
     entities,
     views,
 )
-from afterglow.services import admin
+from afterglow.services import keys, offers, partners, retailers, webhook_secrets
 from afterglow.services.audit import sample_decisions
 from afterglow.services.auth import Principal, authenticate_fresh, require_secret
-from afterglow.services.conversions import delivery_log
+from afterglow.services.catalog_entities import load_offer
 from afterglow.store import Stores
-from afterglow.store.catalog import PLATFORM_OWNER
 
 IMPORT_PATH = "/v1/admin/catalog/import"
 MAX_IMPORT_BYTES = 5 * 1024 * 1024  # under Lambda's 6 MB payload; larger files: `afterglow catalog import`
@@ -82,22 +81,21 @@ async def openapi_document() -> dict[str, Any]:
 async def create_retailer(body: RetailerCreate, caller: KeyManager, stores: StoresDep) -> RetailerCreated:
     """Create a retailer (platform key). Its publishable and secret keys are shown only in this response."""
     caller.require_platform()
-    return admin.create_retailer(stores.catalog, body)
+    return retailers.create_retailer(stores, body)
 
 
 @app.get("/v1/admin/retailers", response_model=Page, tags=["admin"])
 async def list_retailers(caller: Caller, stores: StoresDep, cursor: Cursor = None, limit: Limit = 50) -> Page:
     """List retailers (platform key)."""
     caller.require_platform()
-    items, next_cursor = admin.list_entities(stores.catalog, "RETAILER", cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return retailers.list_retailers(stores, cursor=cursor, limit=limit)
 
 
 @app.get("/v1/admin/retailers/{retailer_id}", response_model=views.Retailer, tags=["admin"])
 async def get_retailer(retailer_id: str, caller: Caller, stores: StoresDep) -> views.Retailer:
     """One retailer: the platform, or that retailer's own secret key."""
     _own_retailer(caller, retailer_id)
-    return views.Retailer.of(admin.load_retailer(stores.catalog, retailer_id))
+    return retailers.get_retailer(stores, retailer_id)
 
 
 def _own_retailer(caller: Principal, retailer_id: str) -> None:
@@ -109,7 +107,7 @@ def _own_retailer(caller: Principal, retailer_id: str) -> None:
 async def put_rules(retailer_id: str, body: RulesUpdate, caller: Caller, stores: StoresDep) -> views.Retailer:
     """Replace the retailer's rules (its own secret key, or the platform). 409 if it changed meanwhile."""
     _own_retailer(caller, retailer_id)
-    return admin.update_rules(stores.catalog, retailer_id, body)
+    return retailers.update_rules(stores, retailer_id, body)
 
 
 @app.patch("/v1/admin/retailers/{retailer_id}", response_model=views.Retailer, tags=["admin"])
@@ -119,14 +117,14 @@ async def update_retailer(
     """Change some of a retailer's settings (its own secret key, or the platform; `name` and
     `revenue_share_bps` only the platform). Fields left out stay. 409 if it changed meanwhile."""
     _own_retailer(caller, retailer_id)
-    return admin.update_retailer(stores.catalog, retailer_id, body, platform=caller.scope == "platform")
+    return retailers.update_retailer(stores, retailer_id, body, platform=caller.scope == "platform")
 
 
 @app.get("/v1/admin/retailers/{retailer_id}/keys", response_model=ApiKeyList, tags=["keys"])
 async def list_retailer_keys(retailer_id: str, caller: KeyManager, stores: StoresDep) -> ApiKeyList:
     """A retailer's API keys, active and revoked: ids and hints, never the keys."""
     _own_retailer(caller, retailer_id)
-    return ApiKeyList(items=admin.owner_keys(stores.catalog, "RETAILER", retailer_id))
+    return keys.list_retailer_keys(stores, retailer_id)
 
 
 @app.post(
@@ -138,7 +136,7 @@ async def create_retailer_key(
     """A new publishable or secret key (rotation: deploy it, then revoke the old one). The key is
     shown only in this response; the table keeps its hash."""
     _own_retailer(caller, retailer_id)
-    return admin.create_retailer_key(stores.catalog, retailer_id, body.kind)
+    return keys.create_retailer_key(stores, retailer_id, body.kind)
 
 
 @app.post("/v1/admin/retailers/{retailer_id}/keys/{key_id}/revoke", response_model=ApiKey, tags=["keys"])
@@ -146,7 +144,7 @@ async def revoke_retailer_key(retailer_id: str, key_id: str, caller: KeyManager,
     """Revoke a key: refused at once by the routes that manage keys and secrets, everywhere else
     within a minute (warm functions cache keys that long)."""
     _own_retailer(caller, retailer_id)
-    return admin.revoke_key(stores.catalog, retailer_id, key_id)
+    return keys.revoke_key(stores, retailer_id, key_id)
 
 
 @app.get("/v1/admin/retailers/{retailer_id}/offers", response_model=Page, tags=["admin"])
@@ -155,10 +153,7 @@ async def list_first_party_offers(
 ) -> Page:
     """The retailer's own first-party offers (its secret key, or the platform)."""
     _own_retailer(caller, retailer_id)
-    items, next_cursor = admin.owner_offers(
-        stores.catalog, "RETAILER", retailer_id, cursor=cursor, limit=limit
-    )
-    return Page(items=items, next_cursor=next_cursor)
+    return offers.list_first_party_offers(stores, retailer_id, cursor=cursor, limit=limit)
 
 
 @app.post(
@@ -169,7 +164,7 @@ async def create_first_party_offer(
 ) -> views.Offer:
     """One of the retailer's own products ("add to order"), shown on its own pages only."""
     _own_retailer(caller, retailer_id)
-    return admin.create_first_party_offer(stores.catalog, retailer_id, body)
+    return offers.create_first_party_offer(stores, retailer_id, body)
 
 
 @app.get("/v1/admin/retailers/{retailer_id}/audit", response_model=AuditSample, tags=["admin"])
@@ -183,8 +178,7 @@ async def audit_sample(
     """Recent decisions that showed offers — what was bought, what was shown — for relevance review;
     a sampled share also says why (every offer considered, its rule verdict or score parts)."""
     _own_retailer(caller, retailer_id)
-    admin.load_retailer(stores.catalog, retailer_id)
-    return sample_decisions(stores.ledger, retailer_id, limit=limit, traced_only=traced)
+    return sample_decisions(stores, retailer_id, limit=limit, traced_only=traced)
 
 
 @app.post(
@@ -195,7 +189,7 @@ async def suppress(
 ) -> views.Retailer:
     """Mark an offer irrelevant after purchases in a category; decisions stop showing it at once."""
     _own_retailer(caller, retailer_id)
-    return admin.suppress_for_category(stores.catalog, retailer_id, body)
+    return retailers.suppress_for_category(stores, retailer_id, body)
 
 
 @app.post("/v1/admin/retailers/{retailer_id}/status", response_model=views.Retailer, tags=["admin"])
@@ -205,9 +199,7 @@ async def retailer_status(
     """Pause (its pages show no offers from the next decision on) or resume a retailer (its own
     secret key, or the platform). 409 on a stale version."""
     _own_retailer(caller, retailer_id)
-    updated = admin.set_status(stores.catalog, "RETAILER", retailer_id, body)
-    assert isinstance(updated, views.Retailer)
-    return updated
+    return retailers.set_retailer_status(stores, retailer_id, body)
 
 
 @app.post("/v1/admin/partners/{partner_id}/status", response_model=views.Partner, tags=["admin"])
@@ -216,9 +208,7 @@ async def partner_status(
 ) -> views.Partner:
     """Pause (all its offers stop showing) or resume a partner (platform key). 409 on a stale version."""
     caller.require_platform()
-    updated = admin.set_status(stores.catalog, "PARTNER", partner_id, body)
-    assert isinstance(updated, views.Partner)
-    return updated
+    return partners.set_partner_status(stores, partner_id, body)
 
 
 @app.post("/v1/admin/offers/{offer_id}/status", response_model=views.Offer, tags=["admin"])
@@ -226,15 +216,13 @@ async def offer_status(offer_id: str, body: StatusUpdate, caller: Caller, stores
     """Pause or resume one offer (platform key, or the retailer owning a first-party offer).
     409 on a stale version."""
     _own_offer(caller, stores, offer_id)
-    updated = admin.set_status(stores.catalog, "OFFER", offer_id, body)
-    assert isinstance(updated, views.Offer)
-    return updated
+    return offers.set_offer_status(stores, offer_id, body)
 
 
 def _own_offer(caller: Principal, stores: Stores, offer_id: str) -> entities.Offer:
     """The offer, if the caller may manage it: the platform any, a retailer its first-party ones
     (404 for every other, as if it did not exist)."""
-    offer = admin.load_offer(stores.catalog, offer_id)
+    offer = load_offer(stores.catalog, offer_id)
     if caller.scope != "platform" and not (
         offer.kind == "first_party" and caller.can_see_retailer(offer.partner_id)
     ):
@@ -247,22 +235,21 @@ async def update_offer(offer_id: str, body: OfferUpdate, caller: Caller, stores:
     """Change an offer (platform key, or the retailer owning a first-party offer). Fields left out
     stay; 409 if it changed meanwhile."""
     _own_offer(caller, stores, offer_id)
-    return admin.update_offer(stores.catalog, offer_id, body)
+    return offers.update_offer(stores, offer_id, body)
 
 
 @app.post("/v1/admin/partners", status_code=201, response_model=PartnerCreated, tags=["admin"])
 async def create_partner(body: PartnerCreate, caller: KeyManager, stores: StoresDep) -> PartnerCreated:
     """Create a partner brand (platform key). Its webhook secret is shown only in this response."""
     caller.require_platform()
-    return admin.create_partner(stores.catalog, body)
+    return partners.create_partner(stores, body)
 
 
 @app.get("/v1/admin/partners", response_model=Page, tags=["admin"])
 async def list_partners(caller: Caller, stores: StoresDep, cursor: Cursor = None, limit: Limit = 50) -> Page:
     """List partners (platform key)."""
     caller.require_platform()
-    items, next_cursor = admin.list_entities(stores.catalog, "PARTNER", cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return partners.list_partners(stores, cursor=cursor, limit=limit)
 
 
 def _own_partner(caller: Principal, partner_id: str) -> None:
@@ -274,7 +261,7 @@ def _own_partner(caller: Principal, partner_id: str) -> None:
 async def get_partner(partner_id: str, caller: Caller, stores: StoresDep) -> views.Partner:
     """One partner (platform key, or the partner's own key)."""
     _own_partner(caller, partner_id)
-    return views.Partner.of(admin.load_partner(stores.catalog, partner_id))
+    return partners.get_partner(stores, partner_id)
 
 
 @app.patch("/v1/admin/partners/{partner_id}", response_model=views.Partner, tags=["admin"])
@@ -283,7 +270,7 @@ async def update_partner(
 ) -> views.Partner:
     """Change a partner's profile, default windows or budget (platform key). 409 on a stale version."""
     caller.require_platform()
-    return admin.update_partner(stores.catalog, partner_id, body)
+    return partners.update_partner(stores, partner_id, body)
 
 
 @app.get("/v1/admin/partners/{partner_id}/offers", response_model=Page, tags=["admin"])
@@ -292,8 +279,7 @@ async def list_partner_offers(
 ) -> Page:
     """A partner's offers (platform key, or the partner's own key)."""
     _own_partner(caller, partner_id)
-    items, next_cursor = admin.owner_offers(stores.catalog, "PARTNER", partner_id, cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return offers.list_partner_offers(stores, partner_id, cursor=cursor, limit=limit)
 
 
 @app.get("/v1/admin/partners/{partner_id}/secrets", response_model=WebhookSecretList, tags=["keys"])
@@ -301,7 +287,7 @@ async def list_webhook_secrets(partner_id: str, caller: KeyManager, stores: Stor
     """A partner's valid webhook secrets: ids and hints, never the secrets (platform or the
     partner's own key)."""
     _own_partner(caller, partner_id)
-    return WebhookSecretList(items=admin.list_webhook_secrets(stores.catalog, partner_id))
+    return webhook_secrets.list_webhook_secrets(stores, partner_id)
 
 
 @app.post(
@@ -313,7 +299,7 @@ async def list_webhook_secrets(partner_id: str, caller: KeyManager, stores: Stor
 async def add_webhook_secret(partner_id: str, caller: KeyManager, stores: StoresDep) -> WebhookSecretCreated:
     """Rotation, step one: a new webhook secret, valid alongside the current ones; shown once."""
     _own_partner(caller, partner_id)
-    return admin.add_webhook_secret(stores.catalog, partner_id)
+    return webhook_secrets.add_webhook_secret(stores, partner_id)
 
 
 @app.delete(
@@ -324,14 +310,14 @@ async def remove_webhook_secret(
 ) -> WebhookSecretList:
     """Rotation, step two: the old secret stops verifying (within a minute). Never the last one."""
     _own_partner(caller, partner_id)
-    return WebhookSecretList(items=admin.remove_webhook_secret(stores.catalog, partner_id, secret_id))
+    return webhook_secrets.remove_webhook_secret(stores, partner_id, secret_id)
 
 
 @app.get("/v1/admin/partners/{partner_id}/keys", response_model=ApiKeyList, tags=["keys"])
 async def list_partner_keys(partner_id: str, caller: KeyManager, stores: StoresDep) -> ApiKeyList:
     """A partner's API keys, active and revoked: ids and hints, never the keys."""
     _own_partner(caller, partner_id)
-    return ApiKeyList(items=admin.owner_keys(stores.catalog, "PARTNER", partner_id))
+    return keys.list_partner_keys(stores, partner_id)
 
 
 @app.post(
@@ -341,14 +327,14 @@ async def create_partner_key(partner_id: str, caller: KeyManager, stores: Stores
     """A secret key for the partner's own back office (platform, or the partner rotating its own):
     it reads the partner's profile, offers and delivery log and rotates its webhook secrets."""
     _own_partner(caller, partner_id)
-    return admin.create_partner_key(stores.catalog, partner_id)
+    return keys.create_partner_key(stores, partner_id)
 
 
 @app.post("/v1/admin/partners/{partner_id}/keys/{key_id}/revoke", response_model=ApiKey, tags=["keys"])
 async def revoke_partner_key(partner_id: str, key_id: str, caller: KeyManager, stores: StoresDep) -> ApiKey:
     """Revoke a partner key (refused everywhere within a minute)."""
     _own_partner(caller, partner_id)
-    return admin.revoke_key(stores.catalog, partner_id, key_id)
+    return keys.revoke_key(stores, partner_id, key_id)
 
 
 @app.get("/v1/admin/partners/{partner_id}/deliveries", response_model=DeliveryPage, tags=["admin"])
@@ -358,23 +344,21 @@ async def list_deliveries(
     """A partner's webhook delivery log, newest first: webhook id, time, outcome, reason (platform
     key, or the partner's own key)."""
     _own_partner(caller, partner_id)
-    admin.load_partner(stores.catalog, partner_id)
-    return delivery_log(stores.ledger, partner_id, cursor=cursor, limit=limit)
+    return partners.partner_deliveries(stores, partner_id, cursor=cursor, limit=limit)
 
 
 @app.post("/v1/admin/offers", status_code=201, response_model=views.Offer, tags=["admin"])
 async def create_offer(body: OfferCreate, caller: Caller, stores: StoresDep) -> views.Offer:
     """Create a partner offer (platform key)."""
     caller.require_platform()
-    return admin.create_offer(stores.catalog, body)
+    return offers.create_offer(stores, body)
 
 
 @app.get("/v1/admin/offers", response_model=Page, tags=["admin"])
 async def list_offers(caller: Caller, stores: StoresDep, cursor: Cursor = None, limit: Limit = 50) -> Page:
     """List offers (platform key)."""
     caller.require_platform()
-    items, next_cursor = admin.list_entities(stores.catalog, "OFFER", cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return offers.list_offers(stores, cursor=cursor, limit=limit)
 
 
 @app.get("/v1/admin/offers/{offer_id}", response_model=views.Offer, tags=["admin"])
@@ -410,29 +394,22 @@ async def import_catalog_file(
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidInput(f"the catalog file is not UTF-8 (byte {error.start})", field="body") from error
-    report = import_catalog(stores.catalog, text.splitlines())  # bad lines: CatalogFileInvalid, a 422
-    return CatalogImportResult(
-        created=report.created,
-        updated=report.updated,
-        unchanged=report.unchanged,
-        conflicts=report.conflicts,
-        write_calls=report.write_calls,
-        snapshot_version=report.snapshot_version,
-    )
+    report = import_catalog(stores, text.splitlines())  # bad lines: CatalogFileInvalid, a 422
+    return report.result()
 
 
 @app.get("/v1/admin/platform/keys", response_model=ApiKeyList, tags=["keys"])
 async def list_platform_keys(caller: KeyManager, stores: StoresDep) -> ApiKeyList:
     """The platform's own keys, active and revoked (platform key)."""
     caller.require_platform()
-    return ApiKeyList(items=admin.list_keys(stores.catalog, PLATFORM_OWNER))
+    return keys.list_platform_keys(stores)
 
 
 @app.post("/v1/admin/platform/keys", status_code=201, response_model=ApiKeyCreated, tags=["keys"])
 async def create_platform_key(caller: KeyManager, stores: StoresDep) -> ApiKeyCreated:
     """Another platform key (rotation); shown only in this response."""
     caller.require_platform()
-    return admin.create_platform_key_record(stores.catalog)
+    return keys.create_platform_key_record(stores)
 
 
 @app.post("/v1/admin/platform/keys/{key_id}/revoke", response_model=ApiKey, tags=["keys"])
@@ -440,7 +417,7 @@ async def revoke_platform_key(key_id: str, caller: KeyManager, stores: StoresDep
     """Revoke a platform key (within a minute everywhere). `afterglow platform-key` mints a new
     one with AWS credentials should the last one go."""
     caller.require_platform()
-    return admin.revoke_key(stores.catalog, PLATFORM_OWNER, key_id)
+    return keys.revoke_platform_key(stores, key_id)
 
 
 lambda_handler = lambda_handler_for(app)

@@ -12,7 +12,7 @@ import pytest
 
 from afterglow.models import PartnerCreate, RetailerCreate, RetailerUpdate
 from afterglow.reconciliation import aggregate, read_csv
-from afterglow.services import admin
+from afterglow.services import catalog_entities, partners, retailers
 from afterglow.services.monthly import reconcile_month, retailer_shares
 from afterglow.services.reconcile import aggregate_ledger_day, reconcile_day, reconcile_range
 from afterglow.store import ReportStore
@@ -106,14 +106,10 @@ class Ledger:
 @pytest.fixture
 def month(stores):
     """Two retailers (33.33% and 50% share), two partners, three days of March with known money."""
-    a = admin.create_retailer(
-        stores.catalog, RetailerCreate(name="A", currency="EUR", revenue_share_bps=3_333)
-    )
-    b = admin.create_retailer(
-        stores.catalog, RetailerCreate(name="B", currency="EUR", revenue_share_bps=5_000)
-    )
-    p1 = admin.create_partner(stores.catalog, PartnerCreate(name="P1")).partner.partner_id
-    p2 = admin.create_partner(stores.catalog, PartnerCreate(name="P2")).partner.partner_id
+    a = retailers.create_retailer(stores, RetailerCreate(name="A", currency="EUR", revenue_share_bps=3_333))
+    b = retailers.create_retailer(stores, RetailerCreate(name="B", currency="EUR", revenue_share_bps=5_000))
+    p1 = partners.create_partner(stores, PartnerCreate(name="P1")).partner.partner_id
+    p2 = partners.create_partner(stores, PartnerCreate(name="P2")).partner.partner_id
     ra, rb = a.retailer.retailer_id, b.retailer.retailer_id
     w = Ledger(stores.ledger)
     # a February conversion, reversed in March
@@ -374,9 +370,9 @@ def _issued(snapshot: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def _set_share(stores, retailer_id, bps):
-    current = admin.load_retailer(stores.catalog, retailer_id)
+    current = catalog_entities.load_retailer(stores.catalog, retailer_id)
     update = RetailerUpdate(version=current.version, revenue_share_bps=bps)
-    admin.update_retailer(stores.catalog, retailer_id, update, platform=True)
+    retailers.update_retailer(stores, retailer_id, update, platform=True)
 
 
 def test_a_completed_months_statement_is_never_rewritten_a_changed_share_is_a_restatement_of_it(

@@ -55,9 +55,9 @@ from afterglow.catalog_import_checks import (
     entity_content,
 )
 from afterglow.errors import InvalidInput, Problem
-from afterglow.models import Offer, Partner, PartnerCreate
+from afterglow.models import CatalogImportResult, Offer, Partner, PartnerCreate
 from afterglow.services.snapshots import publish_snapshot, publish_snapshot_with_changes
-from afterglow.store import CatalogStore
+from afterglow.store import CatalogStore, Stores
 from afterglow.store.entities import offer_item, partner_item
 
 __all__ = ["CatalogFileInvalid", "ImportReport", "LineError", "import_catalog"]
@@ -119,6 +119,17 @@ class ImportReport:
     def written(self) -> int:
         return sum(self.created.values()) + sum(self.updated.values())
 
+    def result(self) -> CatalogImportResult:
+        """What the API answers for this import."""
+        return CatalogImportResult(
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            conflicts=self.conflicts,
+            write_calls=self.write_calls,
+            snapshot_version=self.snapshot_version,
+        )
+
     def summary(self) -> str:
         """One line for people: what was created, updated, left alone and refused."""
         counts = (("created", self.created), ("updated", self.updated), ("unchanged", self.unchanged))
@@ -127,7 +138,7 @@ class ImportReport:
 
 
 def import_catalog(
-    catalog: CatalogStore,
+    stores: Stores,
     lines: Iterable[str],
     *,
     progress: ProgressCallback | None = None,
@@ -136,6 +147,7 @@ def import_catalog(
 ) -> ImportReport:
     """Import a JSONL catalog idempotently; `CatalogFileInvalid` (nothing written) if any line is
     bad. With `publish`, a catalog snapshot including the import is published afterwards."""
+    catalog = stores.catalog
     report = ImportReport()
     plan = plan_import(catalog, list(lines), report, progress=progress, now=now or datetime.now(UTC))
     if not plan:

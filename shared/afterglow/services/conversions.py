@@ -34,7 +34,7 @@ from afterglow.models import (
     ReversalWebhook,
 )
 from afterglow.observability import logger, metrics
-from afterglow.services.admin import partner_webhook_secrets
+from afterglow.services.webhook_secrets import partner_webhook_secrets
 from afterglow.store import CatalogStore, LearningStore, LedgerStore
 from afterglow.store.dynamo import decode_cursor, encode_cursor
 

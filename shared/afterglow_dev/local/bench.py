@@ -339,7 +339,7 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
         stores = get_stores()
         from afterglow_dev.local.demo import seed_demo
 
-        demo = seed_demo(stores.catalog)
+        demo = seed_demo(stores)
         partner_name, secret = next(iter(demo.partner_secrets.items()))
         partner_id = demo.partner_ids[partner_name]
         offer = next(
