@@ -48,6 +48,16 @@ def http_event(
     )
 
 
+def http_routes(app: Any) -> list[Any]:
+    """Every route an app serves, its included routers' too: recent FastAPI keeps an included
+    router as one entry of `app.routes`, older versions copy its routes there."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
 def invoke(module: Any, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
     """Call a function's real `lambda_handler`; returns status, headers and the JSON (or text) body."""
     result = module.lambda_handler(event, FakeLambdaContext(function_name="test", aws_request_id="req-1"))

@@ -6,7 +6,7 @@ import pytest
 from afterglow.models import FirstPartyOfferCreate, OfferCreate
 from afterglow.services import catalog_entities, keys, offers, webhook_secrets
 from afterglow.services.keys import create_platform_key
-from tests.utils import http_event, invoke, seed_catalog
+from tests.utils import http_event, http_routes, invoke, seed_catalog
 
 
 @pytest.fixture
@@ -239,7 +239,7 @@ def test_a_malformed_cursor_is_422_naming_cursor_on_every_paginated_admin_route(
     key = create_platform_key(stores)
     paginated = {
         f"{method} {route.path}"
-        for route in function_module("AdminFunction").app.routes
+        for route in http_routes(function_module("AdminFunction").app)
         if any(param.name == "cursor" for param in getattr(route, "dependant", None).query_params)
         for method in route.methods
     }
@@ -274,7 +274,7 @@ def _key_management_routes(function_module) -> list:
     """Every admin route that mints, revokes, rotates or lists keys or webhook secrets."""
     return [
         (method, route.path)
-        for route in function_module("AdminFunction").app.routes
+        for route in http_routes(function_module("AdminFunction").app)
         for method in getattr(route, "methods", ())
         if "keys" in getattr(route, "tags", ()) or f"{method} {route.path}" in CREDENTIAL_ROUTES
     ]
