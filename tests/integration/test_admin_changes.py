@@ -323,7 +323,7 @@ def _click(api, seeded):
 
 
 def test_a_partner_rotates_its_webhook_secret_without_losing_a_conversion(stores, api, monkeypatch):
-    from afterglow.services import conversions
+    from afterglow import warm
 
     seeded = seed_catalog(stores)
     platform = create_platform_key(stores)
@@ -331,7 +331,7 @@ def test_a_partner_rotates_its_webhook_secret_without_losing_a_conversion(stores
     # Given a second secret, valid alongside the first
     status, _, created = api("POST", SECRETS, platform, partner_id=seeded.partner_id)
     assert status == 201 and created["webhook_secret"].startswith("whsec_")
-    conversions._secrets_cache.clear()
+    warm.forget("partner webhook secrets")
     status, _, body = _conversion(api, seeded, seeded.webhook_secret, click_id, "c-old")
     assert status == 200 and body["status"] == "recorded"
     # When the old one is removed
@@ -340,7 +340,7 @@ def test_a_partner_rotates_its_webhook_secret_without_losing_a_conversion(stores
     old_id = next(s["secret_id"] for s in listing if s["secret_id"] != created["secret_id"])
     status, _, remaining = api("DELETE", SECRET, platform, partner_id=seeded.partner_id, secret_id=old_id)
     assert status == 200 and [s["secret_id"] for s in remaining["items"]] == [created["secret_id"]]
-    conversions._secrets_cache.clear()  # a minute later on a warm function
+    warm.forget("partner webhook secrets")  # a minute later on a warm function
     # Then the old secret's signatures are refused and the new one's recorded
     assert _conversion(api, seeded, seeded.webhook_secret, click_id, "c-2")[0] == 401
     status, _, body = _conversion(api, seeded, created["webhook_secret"], click_id, "c-3", "first_purchase")

@@ -4,6 +4,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from afterglow import warm
 from afterglow.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from afterglow.models import Offer, Retailer
 from afterglow.services.catalog_cache import catalog_cache
@@ -69,8 +70,32 @@ class Principal:
             raise NotFound(f"no offer {offer.offer_id!r}")
 
 
-# Key hash -> (principal, fetched at). Keys change rarely; a warm function saves a round trip.
-_key_cache: dict[str, tuple[Principal, float]] = {}
+class KeyCache:
+    """Principals by key hash, each held for a minute: keys change rarely, and a warm function
+    saves a round trip per request."""
+
+    def __init__(self) -> None:
+        self._principals: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, key_hash: str) -> Principal | None:
+        """The principal of a key looked up less than a minute ago, else None."""
+        cached = self._principals.get(key_hash)
+        if cached and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
+            return cached[0]
+        return None
+
+    def remember(self, key_hash: str, principal: Principal, *, fetched_at: float | None = None) -> None:
+        """Hold a principal just read (or read at `fetched_at`, on the `time.monotonic` clock)."""
+        self._principals[key_hash] = (principal, time.monotonic() if fetched_at is None else fetched_at)
+
+    def forget(self, key_hash: str) -> None:
+        self._principals.pop(key_hash, None)
+
+    def clear(self) -> None:
+        self._principals.clear()
+
+
+key_cache = warm.keep("api keys", KeyCache())
 
 
 def authenticate(catalog: CatalogStore, api_key: str | None) -> Principal:
@@ -78,9 +103,9 @@ def authenticate(catalog: CatalogStore, api_key: str | None) -> Principal:
     if not api_key:
         raise Unauthorized("missing API key (Authorization: Bearer <key>)")
     key_hash = hash_key(api_key)
-    cached = _key_cache.get(key_hash)
-    if cached and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
-        return cached[0]
+    cached = key_cache.get(key_hash)
+    if cached is not None:
+        return cached
     return _look_up(catalog, key_hash, consistent=False)
 
 
@@ -95,7 +120,7 @@ def authenticate_fresh(catalog: CatalogStore, api_key: str | None) -> Principal:
 
 def forget_key(key_hash: str) -> None:
     """Drop a key from this function's cache (it was just revoked here)."""
-    _key_cache.pop(key_hash, None)
+    key_cache.forget(key_hash)
 
 
 def _look_up(catalog: CatalogStore, key_hash: str, *, consistent: bool) -> Principal:
@@ -109,7 +134,7 @@ def _look_up(catalog: CatalogStore, key_hash: str, *, consistent: bool) -> Princ
         retailer_id=record.get("retailer_id"),
         partner_id=record.get("partner_id"),
     )
-    _key_cache[key_hash] = (principal, time.monotonic())
+    key_cache.remember(key_hash, principal)
     return principal
 
 

@@ -2,6 +2,7 @@
 
 import time
 
+from afterglow import warm
 from afterglow.catalog import CatalogIndex
 from afterglow.models import Retailer
 from afterglow.services.snapshots import load_published_index
@@ -59,4 +60,4 @@ class CatalogCache:
         self._checked_at = float("-inf")
 
 
-catalog_cache = CatalogCache()
+catalog_cache = warm.keep("catalog", CatalogCache())

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from standardwebhooks import Webhook
 
+from afterglow import warm
 from afterglow.attribution import (
     Attributed,
     Click,
@@ -113,7 +114,7 @@ class PartnerSecretsCache:
         self._secrets.clear()
 
 
-_secrets_cache = PartnerSecretsCache()
+_secrets_cache = warm.keep("partner webhook secrets", PartnerSecretsCache())
 
 
 def verify_partner_signature(

@@ -8,6 +8,7 @@ function — one Scan — so feedback written by `track` and `webhooks` reaches 
 from datetime import UTC, datetime
 from time import monotonic
 
+from afterglow import warm
 from afterglow.budgets import exhausted_partners
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import Candidate
@@ -63,7 +64,7 @@ class PolicyCache:
         self.exhausted_partners = frozenset()
 
 
-policy_cache = PolicyCache()
+policy_cache = warm.keep("learned policy", PolicyCache())
 
 
 def rank_candidates(
