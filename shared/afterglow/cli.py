@@ -51,16 +51,14 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    from afterglow.services.monthly import reconcile_month, retailer_shares
+    from afterglow.services.monthly import reconcile_month
     from afterglow.services.reconcile import days_between, reconcile_range
     from afterglow.store import get_stores
 
     stores = get_stores()
     if args.month:
         try:
-            summary = reconcile_month(
-                stores.reports, args.month, retailer_shares(stores.catalog), ledger=stores.ledger
-            )
+            summary = reconcile_month(stores, args.month)
         except ValueError as error:
             print(f"afterglow reconcile: {error}", file=sys.stderr)
             return 2
@@ -72,9 +70,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"afterglow reconcile: {error}", file=sys.stderr)
         return 2
-    summaries = reconcile_range(
-        stores.ledger, stores.reports, args.date, args.until or args.date, catalog=stores.catalog
-    )
+    summaries = reconcile_range(stores, args.date, args.until or args.date)
     for summary in summaries:
         print(json.dumps(summary, sort_keys=True))
     print(f"reports written to s3://{stores.reports.bucket}/reports/daily/", file=sys.stderr)
