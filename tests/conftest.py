@@ -43,16 +43,9 @@ def template() -> Template:
 
 def reset_process_caches() -> None:
     """Forget settings, clients and warm caches so each test sees its own AWS."""
-    from afterglow.services import auth, catalog_cache, conversions, ranking
-    from afterglow.settings import get_settings
-    from afterglow.store import get_stores
+    from afterglow import warm
 
-    get_settings.cache_clear()
-    get_stores.cache_clear()
-    catalog_cache.catalog_cache.clear()
-    auth._key_cache.clear()
-    conversions._secrets_cache.clear()
-    ranking.policy_cache.clear()
+    warm.reset()
 
 
 def _create_template_resources(template: Template, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:

@@ -16,8 +16,8 @@ from afterglow.models import (
     SurveyOption,
     SurveyQuestion,
 )
-from afterglow.services import admin
-from afterglow.store import CatalogStore
+from afterglow.services import offers, partners, retailers
+from afterglow.store import Stores
 from afterglow_dev.local.gateway import FakeLambdaContext, api_gateway_event
 from afterglow_dev.local.load import signed_webhook_headers
 from afterglow_dev.local.template import Route
@@ -46,6 +46,16 @@ def http_event(
     return api_gateway_event(
         route, path, query, all_headers, payload, params.groupdict() if params else {}, "203.0.113.9"
     )
+
+
+def http_routes(app: Any) -> list[Any]:
+    """Every route an app serves, its included routers' too: recent FastAPI keeps an included
+    router as one entry of `app.routes`, older versions copy its routes there."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
 
 
 def invoke(module: Any, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
@@ -87,12 +97,12 @@ GIFT_SURVEY = SurveyQuestion(
 
 
 def seed_catalog(
-    catalog: CatalogStore, *, category: str = "coffee", holdout: int = 0, survey: SurveyQuestion | None = None
+    stores: Stores, *, category: str = "coffee", holdout: int = 0, survey: SurveyQuestion | None = None
 ) -> Seeded:
     """One retailer (EUR, no holdout by default, no survey unless given), one partner, one
     fixed-payout offer."""
-    retailer = admin.create_retailer(
-        catalog,
+    retailer = retailers.create_retailer(
+        stores,
         RetailerCreate(
             name="Shop",
             currency="EUR",
@@ -101,9 +111,9 @@ def seed_catalog(
             survey=survey,
         ),
     )
-    partner = admin.create_partner(catalog, PartnerCreate(name="Beans"))
-    offer = admin.create_offer(
-        catalog,
+    partner = partners.create_partner(stores, PartnerCreate(name="Beans"))
+    offer = offers.create_offer(
+        stores,
         OfferCreate(
             partner_id=partner.partner.partner_id,
             category=category,

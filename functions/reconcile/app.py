@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 from afterglow.observability import logger, metrics, tracer
-from afterglow.services.monthly import reconcile_month, retailer_shares
+from afterglow.services.monthly import reconcile_month
 from afterglow.services.reconcile import (
     days_between,
     reconcile_day_from_partials,
@@ -82,7 +82,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if request.step is not None:
         return _fan_out_step(request, stores)
     if request.month is not None:
-        reconcile_month(stores.reports, request.month, retailer_shares(stores.catalog), ledger=stores.ledger)
+        reconcile_month(stores, request.month)
         metrics.add_metric(name="MonthsRolledUp", unit="Count", value=1)
         return {"status": "ok", "months": [request.month]}
     assert request.date is not None
@@ -91,7 +91,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         days_between(first, last)
     except ValueError as error:
         return {"status": "invalid", "errors": [{"msg": str(error)}]}
-    summaries = reconcile_range(stores.ledger, stores.reports, first, last, catalog=stores.catalog)
+    summaries = reconcile_range(stores, first, last)
     metrics.add_metric(name="DaysReconciled", unit="Count", value=len(summaries))
     return {"status": "ok", "days": [summary["date"] for summary in summaries]}
 
@@ -103,16 +103,10 @@ def _fan_out_step(request: ReconcileRequest, stores: Stores) -> dict[str, Any]:
     if request.step == "shard":
         assert request.shard is not None
         try:
-            return {"status": "ok", **reconcile_shard(stores.ledger, stores.reports, day, request.shard)}
+            return {"status": "ok", **reconcile_shard(stores, day, request.shard)}
         except ValueError as error:
             return {"status": "invalid", "errors": [{"msg": str(error)}]}
-    summary = reconcile_day_from_partials(stores.ledger, stores.reports, day)
-    reconcile_month(
-        stores.reports,
-        day.strftime("%Y-%m"),
-        retailer_shares(stores.catalog),
-        ledger=stores.ledger,
-        reconciled_now=[day],
-    )
+    summary = reconcile_day_from_partials(stores, day)
+    reconcile_month(stores, day.strftime("%Y-%m"), reconciled_now=[day])
     metrics.add_metric(name="DaysReconciled", unit="Count", value=1)
     return {"status": "ok", "days": [summary["date"]]}

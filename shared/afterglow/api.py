@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from afterglow import warm
 from afterglow.errors import (
     AfterglowError,
     Forbidden,
@@ -289,6 +290,7 @@ async def storefront_principal(request: Request, stores: Annotated[Stores, Depen
     return authenticate(stores.catalog, publishable_key(request))
 
 
+@warm.keep_cached("rate limits")
 @lru_cache(maxsize=2)
 def _limiters(per_ip: float, per_key: float) -> tuple[RateLimiter, RateLimiter]:
     # Per warm container, per client address and per publishable key (see afterglow.ratelimit).

@@ -150,13 +150,9 @@ def _assemble(
         "format": SNAPSHOT_FORMAT,
         "offer_schema": offer_schema_id(),
         "version": version,
-        # The salt is excluded from ordinary dumps (it never leaves through the API), but a
-        # decision hashes customer ids with it.
+        # Retailers whole, salt included: a decision hashes customer ids with it.
         "retailers": [
-            {
-                **retailers[retailer_id].model_dump(mode="json", exclude_none=True),
-                "salt": retailers[retailer_id].salt,
-            }
+            retailers[retailer_id].model_dump(mode="json", exclude_none=True)
             for retailer_id in sorted(retailers)
         ],
         "partners": [

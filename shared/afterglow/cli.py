@@ -13,18 +13,18 @@ from typing import Any
 
 
 def _platform_key(_: argparse.Namespace) -> int:
-    from afterglow.services.admin import create_platform_key
+    from afterglow.services.keys import create_platform_key
     from afterglow.store import get_stores
 
-    print(create_platform_key(get_stores().catalog))
+    print(create_platform_key(get_stores()))
     return 0
 
 
 def _audit(args: argparse.Namespace) -> int:
     from afterglow.errors import AfterglowError
     from afterglow.models import AuditSuppression
-    from afterglow.services.admin import load_retailer, suppress_for_category
     from afterglow.services.audit import sample_decisions
+    from afterglow.services.retailers import suppress_for_category
     from afterglow.store import get_stores
 
     if bool(args.irrelevant) != bool(args.after):
@@ -34,14 +34,13 @@ def _audit(args: argparse.Namespace) -> int:
     try:
         if args.irrelevant:
             suppression = AuditSuppression(purchase_category=args.after, offer_id=args.irrelevant)
-            retailer = suppress_for_category(stores.catalog, args.retailer_id, suppression)
+            retailer = suppress_for_category(stores, args.retailer_id, suppression)
             print(f"{args.irrelevant} is no longer offered after a {args.after} purchase at {retailer.name}")
             return 0
-        load_retailer(stores.catalog, args.retailer_id)
+        sample = sample_decisions(stores, args.retailer_id, limit=args.limit)
     except (AfterglowError, ValueError) as error:
         print(f"afterglow audit: {error}", file=sys.stderr)
         return 1
-    sample = sample_decisions(stores.ledger, args.retailer_id, limit=args.limit)
     for item in sample.items:
         bought = ", ".join(item.purchased_categories) or "?"
         shown = "; ".join(f"{o['offer_id']} ({o['category']}) {o['title']}" for o in item.shown)
@@ -52,16 +51,14 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    from afterglow.services.monthly import reconcile_month, retailer_shares
+    from afterglow.services.monthly import reconcile_month
     from afterglow.services.reconcile import days_between, reconcile_range
     from afterglow.store import get_stores
 
     stores = get_stores()
     if args.month:
         try:
-            summary = reconcile_month(
-                stores.reports, args.month, retailer_shares(stores.catalog), ledger=stores.ledger
-            )
+            summary = reconcile_month(stores, args.month)
         except ValueError as error:
             print(f"afterglow reconcile: {error}", file=sys.stderr)
             return 2
@@ -73,9 +70,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"afterglow reconcile: {error}", file=sys.stderr)
         return 2
-    summaries = reconcile_range(
-        stores.ledger, stores.reports, args.date, args.until or args.date, catalog=stores.catalog
-    )
+    summaries = reconcile_range(stores, args.date, args.until or args.date)
     for summary in summaries:
         print(json.dumps(summary, sort_keys=True))
     print(f"reports written to s3://{stores.reports.bucket}/reports/daily/", file=sys.stderr)
@@ -116,7 +111,7 @@ def _catalog_import(args: argparse.Namespace) -> int:
 
     with Path(args.file).open(encoding="utf-8") as lines:
         try:
-            report = import_catalog(get_stores().catalog, lines, progress=_progress)
+            report = import_catalog(get_stores(), lines, progress=_progress)
         except CatalogFileInvalid as invalid:
             for error in invalid.errors:
                 where = f" ({error.field})" if error.field else ""

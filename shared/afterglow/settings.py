@@ -6,6 +6,8 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from afterglow import warm
+
 
 class Settings(BaseSettings):
     """Configuration shared by every function and the CLI."""
@@ -55,6 +57,7 @@ class Settings(BaseSettings):
     public_api_url: Annotated[str, Field(description="Base URL of the HTTP API, for click links")] = ""
 
 
+@warm.keep_cached("settings")
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Settings read once per process (Lambda containers keep them warm)."""

@@ -13,21 +13,21 @@ from afterglow.cli import build_parser
 
 
 def _local(args: argparse.Namespace) -> int:
-    from afterglow.services.admin import create_platform_key
+    from afterglow.services.keys import create_platform_key
     from afterglow.store import get_stores
     from afterglow_dev.local.demo import seed_demo
     from afterglow_dev.local.stack import find_template, start
 
     stack = start(find_template(), host=args.host, port=args.port, moto_port=args.moto_port)
-    catalog = get_stores().catalog
-    extra = {"AFTERGLOW_ADMIN_KEY": create_platform_key(catalog)}
+    stores = get_stores()
+    extra = {"AFTERGLOW_ADMIN_KEY": create_platform_key(stores)}
     shop = None
     if not args.no_demo:
         from afterglow_dev.local.demo_shop import serve_demo_shop
 
         shop_env: dict[str, str] = {}  # read per request: filled in once the catalog is seeded
         shop = serve_demo_shop(stack.api_url, shop_env, host=args.host, port=args.demo_port)
-        demo = seed_demo(catalog, shop_url=shop.url)
+        demo = seed_demo(stores, shop_url=shop.url)
         extra["AFTERGLOW_DEMO_PUBLISHABLE_KEY"] = demo.publishable_key
         extra["AFTERGLOW_DEMO_RETAILER_ID"] = demo.retailer_id
         for name, secret in demo.partner_secrets.items():

@@ -4,9 +4,9 @@ import boto3
 import pytest
 
 from afterglow.models import FirstPartyOfferCreate, OfferCreate
-from afterglow.services import admin as admin_service
-from afterglow.services.admin import create_platform_key
-from tests.utils import http_event, invoke, seed_catalog
+from afterglow.services import catalog_entities, keys, offers, webhook_secrets
+from afterglow.services.keys import create_platform_key
+from tests.utils import http_event, http_routes, invoke, seed_catalog
 
 
 @pytest.fixture
@@ -24,8 +24,8 @@ def admin(function_module):
 
 
 def test_retailer_key_cannot_read_another_retailer(stores, admin):
-    mine = seed_catalog(stores.catalog)
-    theirs = seed_catalog(stores.catalog)
+    mine = seed_catalog(stores)
+    theirs = seed_catalog(stores)
     status, _, body = admin(
         "GET",
         f"/v1/admin/retailers/{theirs.retailer_id}",
@@ -43,13 +43,13 @@ def test_retailer_key_cannot_read_another_retailer(stores, admin):
 
 
 def test_retailer_key_cannot_list_tenants_or_create_partners(stores, admin):
-    mine = seed_catalog(stores.catalog)
+    mine = seed_catalog(stores)
     assert admin("GET", "/v1/admin/retailers", mine.secret_key)[0] == 403
     assert admin("POST", "/v1/admin/partners", mine.secret_key, body={"name": "Sneaky"})[0] == 403
 
 
 def test_publishable_key_cannot_reach_admin(stores, admin):
-    mine = seed_catalog(stores.catalog)
+    mine = seed_catalog(stores)
     status, _, body = admin("GET", "/v1/admin/retailers", mine.publishable_key)
     assert status == 403 and body["error"]["code"] == "forbidden"
 
@@ -74,14 +74,14 @@ def test_missing_or_unknown_key_is_401(stores, admin):
     ],
 )
 def test_bad_retailer_input_names_the_field(stores, admin, body, field):
-    status, _, response = admin("POST", "/v1/admin/retailers", create_platform_key(stores.catalog), body=body)
+    status, _, response = admin("POST", "/v1/admin/retailers", create_platform_key(stores), body=body)
     assert status == 422
     assert response["error"]["field"] == field
 
 
 def test_offer_with_unknown_category_or_negative_payout_is_refused(stores, admin):
-    seeded = seed_catalog(stores.catalog)
-    key = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    key = create_platform_key(stores)
     offer = {
         "partner_id": seeded.partner_id,
         "category": "spaceships",
@@ -102,7 +102,7 @@ def test_offer_with_unknown_category_or_negative_payout_is_refused(stores, admin
 
 
 def test_malformed_json_is_400_and_unicode_is_kept(stores, admin):
-    key = create_platform_key(stores.catalog)
+    key = create_platform_key(stores)
     status, _, body = admin("POST", "/v1/admin/retailers", key, raw=b'{"name": ')
     assert (status, body["error"]["code"]) == (400, "malformed_json")
     status, _, body = admin(
@@ -112,15 +112,15 @@ def test_malformed_json_is_400_and_unicode_is_kept(stores, admin):
 
 
 def test_huge_body_is_413(stores, admin):
-    key = create_platform_key(stores.catalog)
+    key = create_platform_key(stores)
     status, _, body = admin("POST", "/v1/admin/retailers", key, raw=b'{"name": "' + b"x" * 300_000 + b'"}')
     assert (status, body["error"]["code"]) == (413, "payload_too_large")
 
 
 def test_list_pages_with_a_cursor_and_rejects_a_forged_one(stores, admin):
-    key = create_platform_key(stores.catalog)
+    key = create_platform_key(stores)
     for _ in range(3):
-        seed_catalog(stores.catalog)
+        seed_catalog(stores)
     _, _, everything = admin("GET", "/v1/admin/partners", key)
     status, _, page = admin("GET", "/v1/admin/partners", key, query="limit=2")
     assert status == 200 and len(page["items"]) == 2 and page["next_cursor"]
@@ -132,7 +132,7 @@ def test_list_pages_with_a_cursor_and_rejects_a_forged_one(stores, admin):
 
 
 def test_no_plaintext_key_or_customer_email_is_stored(stores, function_module):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     from tests.utils import order
 
     event = http_event(
@@ -151,14 +151,14 @@ def test_no_plaintext_key_or_customer_email_is_stored(stores, function_module):
 def test_tiny_floats_and_odd_unicode_are_stored_not_a_500(stores, admin):
     # Found by schemathesis: a denormal float underflowed DynamoDB's decimal context.
     body = {"name": "W\u00d5\t\u00a6\u0000 d", "currency": "VMC", "min_relevance": 2.225073858507e-311}
-    status, _, created = admin("POST", "/v1/admin/retailers", create_platform_key(stores.catalog), body=body)
+    status, _, created = admin("POST", "/v1/admin/retailers", create_platform_key(stores), body=body)
     assert status == 201
     stored = stores.catalog.get("RETAILER", created["retailer"]["retailer_id"])
     assert stored["min_relevance"] == 0 and stored["name"] == body["name"]
 
 
 def test_every_answer_forbids_mime_sniffing_and_plain_http(stores, admin, function_module):
-    ok = admin("GET", "/v1/admin/retailers", create_platform_key(stores.catalog))
+    ok = admin("GET", "/v1/admin/retailers", create_platform_key(stores))
     refused = admin("GET", "/v1/admin/retailers", None)
     too_large = admin("POST", "/v1/admin/retailers", None, raw=b"x" * (300 * 1024))
     sdk = invoke(function_module("TrackFunction"), http_event("GET", "/v1/sdk.js"))
@@ -194,11 +194,11 @@ def _listings_of_two(stores) -> dict[str, str]:
     """Two of everything an admin listing pages over; the path parameters of their owners."""
     from datetime import UTC, datetime
 
-    seeded = seed_catalog(stores.catalog)
-    seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
+    seed_catalog(stores)
     for title in ("Blend", "Mug"):
-        admin_service.create_first_party_offer(
-            stores.catalog,
+        offers.create_first_party_offer(
+            stores,
             seeded.retailer_id,
             FirstPartyOfferCreate.model_validate(
                 {
@@ -209,9 +209,9 @@ def _listings_of_two(stores) -> dict[str, str]:
                 }
             ),
         )
-    first = admin_service.load_offer(stores.catalog, seeded.offer_id)
-    admin_service.create_offer(
-        stores.catalog, OfferCreate.model_validate(first.model_dump(mode="json", include=_OFFER_FIELDS))
+    first = catalog_entities.load_offer(stores.catalog, seeded.offer_id)
+    offers.create_offer(
+        stores, OfferCreate.model_validate(first.model_dump(mode="json", include=_OFFER_FIELDS))
     )
     for n in range(2):
         at = datetime(2025, 3, 1, 12, n, tzinfo=UTC)
@@ -236,10 +236,10 @@ def test_a_malformed_cursor_is_422_naming_cursor_on_every_paginated_admin_route(
     later is walked too) follows its own cursors, and answers one it never handed out with 422
     naming `cursor` (botocore's ParamValidationError used to answer 503)."""
     ids = _listings_of_two(stores)
-    key = create_platform_key(stores.catalog)
+    key = create_platform_key(stores)
     paginated = {
         f"{method} {route.path}"
-        for route in function_module("AdminFunction").app.routes
+        for route in http_routes(function_module("AdminFunction").app)
         if any(param.name == "cursor" for param in getattr(route, "dependant", None).query_params)
         for method in route.methods
     }
@@ -274,7 +274,7 @@ def _key_management_routes(function_module) -> list:
     """Every admin route that mints, revokes, rotates or lists keys or webhook secrets."""
     return [
         (method, route.path)
-        for route in function_module("AdminFunction").app.routes
+        for route in http_routes(function_module("AdminFunction").app)
         for method in getattr(route, "methods", ())
         if "keys" in getattr(route, "tags", ()) or f"{method} {route.path}" in CREDENTIAL_ROUTES
     ]
@@ -287,13 +287,13 @@ def test_a_revoked_key_cannot_manage_keys_or_secrets_while_it_is_still_cached(
     """Warm functions cache a key for a minute; every route that mints, revokes, rotates or lists
     credentials re-checks the caller in the table, so a key revoked a moment ago (by another
     container) cannot mint a successor that outlives it."""
-    seeded = seed_catalog(stores.catalog)
-    spare = admin_service.create_retailer_key(stores.catalog, seeded.retailer_id, "secret")
-    secret_id = admin_service.add_webhook_secret(stores.catalog, seeded.partner_id).secret_id
+    seeded = seed_catalog(stores)
+    spare = keys.create_retailer_key(stores, seeded.retailer_id, "secret")
+    secret_id = webhook_secrets.add_webhook_secret(stores, seeded.partner_id).secret_id
     caller = {
         "retailer": seeded.secret_key,
-        "partner": admin_service.create_partner_key(stores.catalog, seeded.partner_id).api_key,
-        "platform": create_platform_key(stores.catalog),
+        "partner": keys.create_partner_key(stores, seeded.partner_id).api_key,
+        "platform": create_platform_key(stores),
     }[kind]
     ids = {
         "retailer_id": seeded.retailer_id,

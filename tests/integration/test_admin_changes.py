@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from afterglow.services import admin, auth
-from afterglow.services.admin import create_platform_key
+from afterglow.services import auth, webhook_secrets
+from afterglow.services.keys import create_platform_key
 from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
 
 
@@ -56,7 +56,7 @@ def _decide(api, publishable_key, order_id="o-1", **overrides):
 
 
 def test_a_retailer_changes_its_own_settings_and_a_stale_version_is_409(stores, api):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     before = api("GET", RETAILER, seeded.secret_key, retailer_id=seeded.retailer_id)[2]
     status, _, retailer = api(
         "PATCH", RETAILER, seeded.secret_key, {"version": 1, "max_offers": 1}, retailer_id=seeded.retailer_id
@@ -72,12 +72,12 @@ def test_a_retailer_changes_its_own_settings_and_a_stale_version_is_409(stores, 
 
 
 def test_commercial_terms_are_the_platforms_to_change(stores, api):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     change = {"version": 1, "revenue_share_bps": 9000}
     status, _, body = api("PATCH", RETAILER, seeded.secret_key, change, retailer_id=seeded.retailer_id)
     assert status == 403 and body["error"]["field"] == "revenue_share_bps"
     status, _, retailer = api(
-        "PATCH", RETAILER, create_platform_key(stores.catalog), change, retailer_id=seeded.retailer_id
+        "PATCH", RETAILER, create_platform_key(stores), change, retailer_id=seeded.retailer_id
     )
     assert status == 200 and retailer["revenue_share_bps"] == 9000
 
@@ -93,8 +93,8 @@ def test_commercial_terms_are_the_platforms_to_change(stores, api):
     ],
 )
 def test_a_bad_retailer_change_names_the_field(stores, api, change, field):
-    seeded = seed_catalog(stores.catalog)
-    platform = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    platform = create_platform_key(stores)
     status, _, body = api(
         "PATCH", RETAILER, platform, {"version": 1, **change}, retailer_id=seeded.retailer_id
     )
@@ -117,8 +117,8 @@ NOT_PLAIN_ORIGINS = [
 
 @pytest.mark.parametrize("origin", NOT_PLAIN_ORIGINS)
 def test_an_allowed_origin_is_only_a_plain_scheme_host_and_port_on_create_and_update(stores, api, origin):
-    seeded = seed_catalog(stores.catalog)
-    platform = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    platform = create_platform_key(stores)
     created = {"name": "Shop", "currency": "EUR", "allowed_origins": ["https://shop.example", origin]}
     status, _, body = api("POST", "/v1/admin/retailers", platform, created)
     assert (status, body["error"]["field"]) == (422, "allowed_origins.1"), body
@@ -143,14 +143,14 @@ PLAIN_ORIGINS = [
 
 @pytest.mark.parametrize("origin", PLAIN_ORIGINS)
 def test_a_plain_origin_is_accepted(stores, api, origin):
-    platform = create_platform_key(stores.catalog)
+    platform = create_platform_key(stores)
     created = {"name": "Shop", "currency": "EUR", "allowed_origins": [origin]}
     assert api("POST", "/v1/admin/retailers", platform, created)[0] == 201
 
 
 def test_a_catalog_import_cannot_set_a_retailers_origins(stores, api):
     """The import carries partners and offers only: a retailer line (origins and all) is refused."""
-    platform = create_platform_key(stores.catalog)
+    platform = create_platform_key(stores)
     line = {"type": "retailer", "retailer_id": "ret_x", "name": "X", "allowed_origins": ["https://*"]}
     status, _, body = _import(api, platform, json.dumps(line).encode())
     assert status == 422 and body["error"]["details"][0]["line"] == 1
@@ -158,8 +158,8 @@ def test_a_catalog_import_cannot_set_a_retailers_origins(stores, api):
 
 
 def test_an_offer_change_is_checked_as_a_whole_and_shows_in_the_next_decision(stores, api):
-    seeded = seed_catalog(stores.catalog)
-    platform = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    platform = create_platform_key(stores)
     # A new minimum above the stored maximum is refused, naming the field
     status, _, offer = api(
         "PATCH",
@@ -199,8 +199,8 @@ def test_an_offer_change_is_checked_as_a_whole_and_shows_in_the_next_decision(st
 
 
 def test_a_payout_in_another_currency_than_the_partner_budget_is_refused(stores, api):
-    seeded = seed_catalog(stores.catalog)
-    platform = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    platform = create_platform_key(stores)
     status, _, partner = api(
         "PATCH",
         PARTNER,
@@ -233,7 +233,7 @@ def test_a_payout_in_another_currency_than_the_partner_budget_is_refused(stores,
 
 
 def test_a_retailer_rotates_its_publishable_key_and_the_old_one_stops_working(stores, api, aws):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     # Given a new publishable key, shown once
     status, _, created = api(
         "POST", RETAILER_KEYS, seeded.secret_key, {"kind": "publishable"}, retailer_id=seeded.retailer_id
@@ -269,7 +269,7 @@ def test_a_retailer_rotates_its_publishable_key_and_the_old_one_stops_working(st
 
 
 def test_a_retailer_cannot_touch_another_retailers_keys(stores, api):
-    mine, theirs = seed_catalog(stores.catalog), seed_catalog(stores.catalog)
+    mine, theirs = seed_catalog(stores), seed_catalog(stores)
     assert api("GET", RETAILER_KEYS, mine.secret_key, retailer_id=theirs.retailer_id)[0] == 404
     assert (
         api("POST", RETAILER_KEYS, mine.secret_key, {"kind": "secret"}, retailer_id=theirs.retailer_id)[0]
@@ -290,7 +290,7 @@ def test_a_retailer_cannot_touch_another_retailers_keys(stores, api):
 
 
 def test_a_retailer_that_revokes_its_own_secret_key_is_locked_out(stores, api):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     listing = api("GET", RETAILER_KEYS, seeded.secret_key, retailer_id=seeded.retailer_id)[2]["items"]
     secret = next(k for k in listing if k["kind"] == "secret")
     assert (
@@ -323,15 +323,15 @@ def _click(api, seeded):
 
 
 def test_a_partner_rotates_its_webhook_secret_without_losing_a_conversion(stores, api, monkeypatch):
-    from afterglow.services import conversions
+    from afterglow import warm
 
-    seeded = seed_catalog(stores.catalog)
-    platform = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    platform = create_platform_key(stores)
     click_id = _click(api, seeded)
     # Given a second secret, valid alongside the first
     status, _, created = api("POST", SECRETS, platform, partner_id=seeded.partner_id)
     assert status == 201 and created["webhook_secret"].startswith("whsec_")
-    conversions._secrets_cache.clear()
+    warm.forget("partner webhook secrets")
     status, _, body = _conversion(api, seeded, seeded.webhook_secret, click_id, "c-old")
     assert status == 200 and body["status"] == "recorded"
     # When the old one is removed
@@ -340,7 +340,7 @@ def test_a_partner_rotates_its_webhook_secret_without_losing_a_conversion(stores
     old_id = next(s["secret_id"] for s in listing if s["secret_id"] != created["secret_id"])
     status, _, remaining = api("DELETE", SECRET, platform, partner_id=seeded.partner_id, secret_id=old_id)
     assert status == 200 and [s["secret_id"] for s in remaining["items"]] == [created["secret_id"]]
-    conversions._secrets_cache.clear()  # a minute later on a warm function
+    warm.forget("partner webhook secrets")  # a minute later on a warm function
     # Then the old secret's signatures are refused and the new one's recorded
     assert _conversion(api, seeded, seeded.webhook_secret, click_id, "c-2")[0] == 401
     status, _, body = _conversion(api, seeded, created["webhook_secret"], click_id, "c-3", "first_purchase")
@@ -393,13 +393,13 @@ def test_partner_patch_racing_secret_rotation_never_restores_a_removed_secret(
     stores, api, monkeypatch, change, route
 ):
     # Given a partner mid-rotation: its old secret and a new one
-    seeded = seed_catalog(stores.catalog)
-    platform = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    platform = create_platform_key(stores)
     old_id = api("GET", SECRETS, platform, partner_id=seeded.partner_id)[2]["items"][0]["secret_id"]
     new = api("POST", SECRETS, platform, partner_id=seeded.partner_id)[2]
     # When the old secret is removed between the PATCH's read of the partner and its write
     _rotating_between_read_and_write(
-        monkeypatch, stores, lambda: admin.remove_webhook_secret(stores.catalog, seeded.partner_id, old_id)
+        monkeypatch, stores, lambda: webhook_secrets.remove_webhook_secret(stores, seeded.partner_id, old_id)
     )
     status, _, body = api(
         "POST" if route.endswith("status") else "PATCH", route, platform, change, partner_id=seeded.partner_id
@@ -411,13 +411,13 @@ def test_partner_patch_racing_secret_rotation_never_restores_a_removed_secret(
 
 
 def test_partner_patch_racing_secret_rotation_never_drops_an_added_secret(stores, api, monkeypatch):
-    seeded = seed_catalog(stores.catalog)
-    platform = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    platform = create_platform_key(stores)
     added: list[str] = []
     _rotating_between_read_and_write(
         monkeypatch,
         stores,
-        lambda: added.append(admin.add_webhook_secret(stores.catalog, seeded.partner_id).secret_id),
+        lambda: added.append(webhook_secrets.add_webhook_secret(stores, seeded.partner_id).secret_id),
     )
     status, _, body = api(
         "PATCH", PARTNER, platform, {"version": 1, "name": "Renamed"}, partner_id=seeded.partner_id
@@ -431,8 +431,8 @@ def test_partner_patch_racing_secret_rotation_never_drops_an_added_secret(stores
 
 def test_a_retailer_sells_its_own_product_on_its_own_page_only(stores, api):
     mine, theirs = (
-        seed_catalog(stores.catalog, category="pets"),
-        seed_catalog(stores.catalog, category="pets"),
+        seed_catalog(stores, category="pets"),
+        seed_catalog(stores, category="pets"),
     )
     status, _, offer = api(
         "POST", RETAILER_OFFERS, mine.secret_key, _first_party(), retailer_id=mine.retailer_id
@@ -465,7 +465,7 @@ def test_a_retailer_sells_its_own_product_on_its_own_page_only(stores, api):
 
 
 def test_a_first_party_payout_must_be_in_the_retailers_currency(stores, api):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     body = _first_party(payout={"type": "fixed", "currency": "USD", "amounts": {"first_purchase": 100}})
     status, _, error = api("POST", RETAILER_OFFERS, seeded.secret_key, body, retailer_id=seeded.retailer_id)
     assert status == 422 and error["error"]["field"] == "payout.currency"
@@ -495,7 +495,7 @@ def _import(api, key, raw):
 
 
 def test_the_bulk_endpoint_imports_once_and_a_reimport_changes_nothing(stores, api):
-    platform = create_platform_key(stores.catalog)
+    platform = create_platform_key(stores)
     status, _, first = _import(api, platform, _catalog_file())
     assert status == 200 and first["created"] == {"partner": 1, "offer": 1}
     status, _, again = _import(api, platform, _catalog_file())
@@ -507,7 +507,7 @@ def test_the_bulk_endpoint_imports_once_and_a_reimport_changes_nothing(stores, a
 
 
 def test_the_bulk_endpoint_reports_every_bad_line_and_imports_nothing(stores, api):
-    platform = create_platform_key(stores.catalog)
+    platform = create_platform_key(stores)
     lines = _catalog_file().decode().splitlines()
     bad_offer = json.loads(lines[1]) | {"category": "spaceships", "offer_id": "off_bulk_2"}
     raw = "\n".join([lines[0], lines[1], json.dumps(bad_offer), "{not json"]).encode()
@@ -519,8 +519,8 @@ def test_the_bulk_endpoint_reports_every_bad_line_and_imports_nothing(stores, ap
 
 
 def test_the_bulk_endpoint_refuses_retailers_binary_and_oversized_files(stores, api):
-    seeded = seed_catalog(stores.catalog)
-    platform = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    platform = create_platform_key(stores)
     assert _import(api, seeded.secret_key, _catalog_file())[0] == 403
     status, _, body = _import(api, platform, b"\xff\xfe not utf-8")
     assert status == 422 and "UTF-8" in body["error"]["message"]
@@ -532,8 +532,8 @@ def test_the_bulk_endpoint_refuses_retailers_binary_and_oversized_files(stores, 
 
 
 def test_a_partner_over_its_daily_budget_rests_until_the_day_turns(stores, api, learning_loop):
-    seeded = seed_catalog(stores.catalog)
-    platform = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    platform = create_platform_key(stores)
     # Given a partner whose daily budget is 2,000 (its offer pays 1,500 per first purchase)
     status, _, _ = api(
         "PATCH",
@@ -573,8 +573,8 @@ def test_a_partner_over_its_daily_budget_rests_until_the_day_turns(stores, api, 
 
 
 def test_a_partner_key_reads_its_own_partner_and_rotates_its_own_secret_only(stores, api):
-    mine, theirs = seed_catalog(stores.catalog), seed_catalog(stores.catalog)
-    platform = create_platform_key(stores.catalog)
+    mine, theirs = seed_catalog(stores), seed_catalog(stores)
+    platform = create_platform_key(stores)
     status, _, created = api(
         "POST", "/v1/admin/partners/{partner_id}/keys", platform, partner_id=mine.partner_id
     )
@@ -623,7 +623,7 @@ def test_a_partner_key_reads_its_own_partner_and_rotates_its_own_secret_only(sto
     ],
 )
 def test_bad_input_on_the_new_admin_routes_is_a_clear_4xx(stores, api, method, route, body, status, field):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     ids = {
         "retailer_id": seeded.retailer_id,
         "partner_id": seeded.partner_id,
@@ -632,7 +632,7 @@ def test_bad_input_on_the_new_admin_routes_is_a_clear_4xx(stores, api, method, r
         "secret_id": "whk_does_not_exist",
     }
     params = {name: value for name, value in ids.items() if "{" + name + "}" in route}
-    answer_status, _, answer = api(method, route, create_platform_key(stores.catalog), body, **params)
+    answer_status, _, answer = api(method, route, create_platform_key(stores), body, **params)
     assert answer_status == status, answer
     assert set(answer) == {"error"} and answer["error"]["message"]
     assert answer["error"].get("field") == field

@@ -108,7 +108,7 @@ def _event(name: str, **values: str) -> dict:
 
 def test_every_function_runs_from_the_built_artifact_alone(artifact, moto_server_stores):
     # Given a seeded catalog on a moto server
-    seeded = seed_catalog(moto_server_stores.catalog, category="coffee")
+    seeded = seed_catalog(moto_server_stores, category="coffee")
     body = json.dumps(
         {"click_id": "clk_unknown", "conversion_id": "conv-artifact", "action": "signup",
          "occurred_at": datetime.now(UTC).isoformat()}

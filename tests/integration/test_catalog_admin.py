@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from afterglow.services.admin import create_platform_key
+from afterglow.services.keys import create_platform_key
 from tests.utils import http_event, invoke, order, seed_catalog
 
 
@@ -30,7 +30,7 @@ def _offers(call, seeded, order_id):
 
 
 def test_audit_marks_an_offer_irrelevant_and_the_next_decision_drops_it(stores, call):
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     assert _offers(call, seeded, "a-1") == [seeded.offer_id]
     status, _, sample = call(
         "AdminFunction",
@@ -55,7 +55,7 @@ def test_audit_marks_an_offer_irrelevant_and_the_next_decision_drops_it(stores, 
 
 
 def test_stale_rules_update_is_409_not_a_lost_write(stores, call):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     path, route = f"/v1/admin/retailers/{seeded.retailer_id}/rules", "/v1/admin/retailers/{retailer_id}/rules"
     first = call(
         "AdminFunction",
@@ -79,7 +79,7 @@ def test_stale_rules_update_is_409_not_a_lost_write(stores, call):
 
 
 def test_retailer_key_cannot_change_another_retailers_rules(stores, call):
-    mine, theirs = seed_catalog(stores.catalog), seed_catalog(stores.catalog)
+    mine, theirs = seed_catalog(stores), seed_catalog(stores)
     status, _, _ = call(
         "AdminFunction",
         "PUT",
@@ -92,8 +92,8 @@ def test_retailer_key_cannot_change_another_retailers_rules(stores, call):
 
 
 def test_pausing_a_partner_stops_its_offers(stores, call):
-    seeded = seed_catalog(stores.catalog)
-    key = create_platform_key(stores.catalog)
+    seeded = seed_catalog(stores)
+    key = create_platform_key(stores)
     status, _, partner = call(
         "AdminFunction",
         "POST",
@@ -118,7 +118,7 @@ def test_pausing_a_partner_stops_its_offers(stores, call):
 def test_the_audit_command_shows_bought_to_shown_and_marks_an_offer_irrelevant(stores, call, capsys):
     from afterglow.cli import main
 
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     assert _offers(call, seeded, "cli-1") == [seeded.offer_id]
     assert main(["audit", seeded.retailer_id]) == 0
     printed = capsys.readouterr().out
@@ -131,7 +131,7 @@ def test_the_audit_command_shows_bought_to_shown_and_marks_an_offer_irrelevant(s
 
 
 def test_a_paused_retailer_shows_no_offers_and_records_nothing_until_resumed(stores, call):
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     path, route = (
         f"/v1/admin/retailers/{seeded.retailer_id}/status",
         "/v1/admin/retailers/{retailer_id}/status",
@@ -165,8 +165,8 @@ def test_a_sampled_decision_keeps_a_trace_that_says_why_after_the_fact(stores, c
 
     # Given every decision sampled, and a retailer that blocks one category
     monkeypatch.setattr(get_settings(), "trace_sample_rate", 1.0)
-    seeded = seed_catalog(stores.catalog, category="coffee")
-    blocked = seed_catalog(stores.catalog, category="meal_kits")  # another retailer's partner offer
+    seeded = seed_catalog(stores, category="coffee")
+    blocked = seed_catalog(stores, category="meal_kits")  # another retailer's partner offer
     path = f"/v1/admin/retailers/{seeded.retailer_id}"
     _, _, retailer = call(
         "AdminFunction", "GET", path, seeded.secret_key, route_path="/v1/admin/retailers/{retailer_id}"
@@ -196,7 +196,7 @@ def test_decisions_keep_no_trace_when_none_is_sampled(stores, call, monkeypatch)
     from afterglow.settings import get_settings
 
     monkeypatch.setattr(get_settings(), "trace_sample_rate", 0.0)
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     assert _offers(call, seeded, "n-1") == [seeded.offer_id]
     path = f"/v1/admin/retailers/{seeded.retailer_id}/audit"
     route = "/v1/admin/retailers/{retailer_id}/audit"

@@ -9,8 +9,9 @@ import pytest
 from afterglow.catalog import CatalogIndex
 from afterglow.catalog_snapshot import open_snapshot
 from afterglow.models import Offer, Partner, Retailer, StatusUpdate
-from afterglow.services.admin import load_offer, set_status
 from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.catalog_entities import load_offer
+from afterglow.services.offers import set_offer_status
 from afterglow.services.snapshots import load_published_index, publish_snapshot
 from afterglow.store.catalog import SNAPSHOT_CHUNK_BYTES
 from tests.utils import seed_catalog
@@ -58,10 +59,10 @@ def _index_from_table(catalog, version):
 
 def test_every_admin_change_publishes_the_snapshot_of_the_new_version(stores):
     # Given a catalog changed through the admin services (retailer, partner, offer, then a pause)
-    seeded = seed_catalog(stores.catalog)
-    other = seed_catalog(stores.catalog, category="pets")
+    seeded = seed_catalog(stores)
+    other = seed_catalog(stores, category="pets")
     offer = load_offer(stores.catalog, other.offer_id)
-    set_status(stores.catalog, "OFFER", other.offer_id, StatusUpdate(version=offer.version, status="paused"))
+    set_offer_status(stores, other.offer_id, StatusUpdate(version=offer.version, status="paused"))
     version = stores.catalog.version()
     # Then the snapshot of the current version is published and equals the table's catalog
     index = load_published_index(stores.catalog, version)
@@ -74,7 +75,7 @@ def test_every_admin_change_publishes_the_snapshot_of_the_new_version(stores):
 
 
 def test_a_cold_function_loads_the_catalog_from_the_snapshot_not_item_by_item(stores, monkeypatch):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     catalog_cache.clear()
     monkeypatch.setattr(stores.catalog, "all_of", lambda entity: pytest.fail(f"read every {entity}"))
     index = catalog_cache.refresh_to(stores.catalog, stores.catalog.version())
@@ -83,7 +84,7 @@ def test_a_cold_function_loads_the_catalog_from_the_snapshot_not_item_by_item(st
 
 def test_a_change_without_a_snapshot_is_loaded_item_by_item(stores):
     # Given a change that bumped the version without publishing (e.g. the publish failed)
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     stored = stores.catalog.get("OFFER", seeded.offer_id)
     stores.catalog.replace(
         "OFFER", seeded.offer_id, {**stored, "status": "paused"}, expected_version=stored["version"]
@@ -95,7 +96,7 @@ def test_a_change_without_a_snapshot_is_loaded_item_by_item(stores):
 
 
 def test_webhook_secrets_never_enter_the_snapshot(stores):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     stored = stores.catalog.read_snapshot()
     assert stored is not None
     assert seeded.webhook_secret.encode() not in gzip.decompress(stored[1])

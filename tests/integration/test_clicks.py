@@ -15,7 +15,7 @@ from tests.utils import http_event, invoke, order, seed_catalog
 @pytest.fixture
 def offer_on_page(stores, function_module):
     """A decision on a shop's confirmation page, with one partner offer and its tracking token."""
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     headers = {"authorization": f"Bearer {seeded.publishable_key}"}
     event = http_event("POST", "/v1/decisions", body=order(), headers=headers)
     _, _, decision = invoke(function_module("DecideFunction"), event)
@@ -79,7 +79,7 @@ def test_a_click_after_the_repeat_window_is_a_new_click(stores, function_module,
 
 
 def test_two_offers_of_one_decision_are_two_clicks(stores, function_module):
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     now = int(datetime.now(UTC).timestamp())
     tokens = [
         signer().sign(TrackingClaims(seeded.retailer_id, "dec_two", seeded.offer_id, "mixed", now)),
@@ -92,7 +92,7 @@ def test_two_offers_of_one_decision_are_two_clicks(stores, function_module):
 def test_concurrent_clicks_on_one_offer_are_one_click(moto_server_stores):
     # Given an offer on a page
     stores = moto_server_stores
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     claims = TrackingClaims(
         seeded.retailer_id, "dec_race", seeded.offer_id, "mixed", int(datetime.now(UTC).timestamp())
     )

@@ -8,13 +8,13 @@ from botocore.exceptions import ReadTimeoutError
 
 from afterglow.errors import StoreUnavailable
 from afterglow.models import Creative, FixedPayout, Offer, RetailerCreate, RetailerUpdate, SurveyQuestion
-from afterglow.services import admin
+from afterglow.services import catalog_entities, retailers
 from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
 
 
 @pytest.fixture
 def shop(stores):
-    return seed_catalog(stores.catalog, category="coffee")
+    return seed_catalog(stores, category="coffee")
 
 
 def _decide(function_module, key, body, *, query="", headers=None):
@@ -98,9 +98,9 @@ def _clicked_context(function_module, shop, body):
 
 def test_undeclared_customer_segments_are_learned_as_other(stores, function_module, shop):
     # Given a retailer that declares the segments vip and new
-    retailer = admin.load_retailer(stores.catalog, shop.retailer_id)
-    admin.update_retailer(
-        stores.catalog,
+    retailer = catalog_entities.load_retailer(stores.catalog, shop.retailer_id)
+    retailers.update_retailer(
+        stores,
         shop.retailer_id,
         RetailerUpdate(version=retailer.version, segments=["vip", "new"]),
         platform=True,
@@ -116,8 +116,8 @@ def test_undeclared_customer_segments_are_learned_as_other(stores, function_modu
 
 
 def test_a_survey_answer_outside_the_retailers_options_is_refused_422(stores, function_module):
-    created = admin.create_retailer(
-        stores.catalog,
+    created = retailers.create_retailer(
+        stores,
         RetailerCreate(
             name="Gifts",
             currency="EUR",
@@ -194,7 +194,7 @@ def _own_brand_offer(stores, retailer_id):
 
 
 def test_explain_never_lists_another_retailers_own_brand_offers(stores, function_module, shop):
-    other = admin.create_retailer(stores.catalog, RetailerCreate(name="Other", currency="EUR"))
+    other = retailers.create_retailer(stores, RetailerCreate(name="Other", currency="EUR"))
     theirs = _own_brand_offer(stores, other.retailer.retailer_id)
     status, _, body = _decide(function_module, shop.secret_key, order("l1-1"), query="explain=true")
     assert status == 200
@@ -205,7 +205,7 @@ def test_explain_never_lists_another_retailers_own_brand_offers(stores, function
 def test_suppressing_another_retailers_own_brand_offer_is_not_found_like_an_unknown_id(
     stores, function_module, shop
 ):
-    other = admin.create_retailer(stores.catalog, RetailerCreate(name="Other", currency="EUR"))
+    other = retailers.create_retailer(stores, RetailerCreate(name="Other", currency="EUR"))
     theirs = _own_brand_offer(stores, other.retailer.retailer_id)
 
     def suppress(offer_id):

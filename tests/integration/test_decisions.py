@@ -7,15 +7,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from afterglow.models import Creative, FixedPayout, Offer, OfferCreate, PartnerCreate, RetailerCreate
-from afterglow.services import admin
+from afterglow.services import keys, offers, partners, retailers
 from tests.utils import http_event, invoke
 
 
 @pytest.fixture
 def shop(stores):
     """A retailer with rules, and partner offers in many categories (two from one partner)."""
-    created = admin.create_retailer(
-        stores.catalog,
+    created = retailers.create_retailer(
+        stores,
         RetailerCreate(
             name="Shop",
             currency="EUR",
@@ -23,14 +23,14 @@ def shop(stores):
             rules={"blocked_categories": ["grocery"]},
         ),
     )
-    partners = [
-        admin.create_partner(stores.catalog, PartnerCreate(name=f"P{i}")).partner.partner_id for i in range(4)
+    partner_ids = [
+        partners.create_partner(stores, PartnerCreate(name=f"P{i}")).partner.partner_id for i in range(4)
     ]
     for i, category in enumerate(["coffee", "meal_kits", "grocery", "insurance", "coffee"]):
-        admin.create_offer(
-            stores.catalog,
+        offers.create_offer(
+            stores,
             OfferCreate(
-                partner_id=partners[min(i, 3)],
+                partner_id=partner_ids[min(i, 3)],
                 category=category,
                 creative=Creative(title=f"{category} {i}", exclusive_minutes=5),
                 landing_url=f"https://p{i}.example",
@@ -115,7 +115,7 @@ def test_explain_shows_each_refusal_reason_and_records_nothing(stores, function_
 
 def test_explain_needs_a_secret_key_of_that_retailer(stores, function_module, shop):
     assert _decide(function_module, shop.publishable_key, _order("e-2"), "explain=true")[0] == 403
-    other = admin.create_retailer(stores.catalog, RetailerCreate(name="Other", currency="EUR"))
+    other = retailers.create_retailer(stores, RetailerCreate(name="Other", currency="EUR"))
     status, _, _ = _decide(
         function_module,
         other.secret_key,
@@ -123,7 +123,7 @@ def test_explain_needs_a_secret_key_of_that_retailer(stores, function_module, sh
         f"explain=true&retailer_id={shop.retailer.retailer_id}",
     )
     assert status == 404  # another tenant's key learns nothing, not even that the retailer exists
-    platform = admin.create_platform_key(stores.catalog)
+    platform = keys.create_platform_key(stores)
     assert (
         _decide(
             function_module, platform, _order("e-4"), f"explain=true&retailer_id={shop.retailer.retailer_id}"
@@ -136,11 +136,11 @@ def test_explain_needs_a_secret_key_of_that_retailer(stores, function_module, sh
 def test_a_secret_key_in_the_url_is_refused_and_never_used(stores, function_module, shop, kind):
     """Only publishable keys may travel in a URL (`?key=`, for sendBeacon): URLs end up in access
     logs, browser histories and Referer headers. Any other key there is 401, not used."""
-    partner = admin.create_partner(stores.catalog, PartnerCreate(name="Keyed")).partner.partner_id
+    partner = partners.create_partner(stores, PartnerCreate(name="Keyed")).partner.partner_id
     key = {
         "retailer secret key": shop.secret_key,
-        "platform key": admin.create_platform_key(stores.catalog),
-        "partner key": admin.create_partner_key(stores.catalog, partner).api_key,
+        "platform key": keys.create_platform_key(stores),
+        "partner key": keys.create_partner_key(stores, partner).api_key,
     }[kind]
     calls = [
         ("DecideFunction", "/v1/decisions", _order("u-1"), f"key={key}"),
@@ -170,10 +170,10 @@ def test_a_publishable_key_in_the_url_still_decides(stores, function_module, sho
 
 
 def test_frequency_cap_counts_decisions_per_customer_not_reloads(stores, function_module, shop):
-    capped = admin.create_offer(
-        stores.catalog,
+    capped = offers.create_offer(
+        stores,
         OfferCreate(
-            partner_id=admin.create_partner(stores.catalog, PartnerCreate(name="Capped")).partner.partner_id,
+            partner_id=partners.create_partner(stores, PartnerCreate(name="Capped")).partner.partner_id,
             category="kitchen",
             creative=Creative(title="Once only"),
             landing_url="https://cap.example",
@@ -245,15 +245,15 @@ def test_one_address_flooding_decisions_gets_429_with_retry_after(stores, functi
 
 def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, learning_loop):
     # Given two coffee offers where the catalog prior prefers A (it pays more per conversion)
-    created = admin.create_retailer(
-        stores.catalog,
+    created = retailers.create_retailer(
+        stores,
         RetailerCreate(name="Learner", currency="EUR", experiment={"holdout": 0, "mixed": 100}, max_offers=1),
     )
     ids = {}
     for name, payout in (("A", 900), ("B", 800)):
-        partner = admin.create_partner(stores.catalog, PartnerCreate(name=name)).partner.partner_id
-        ids[name] = admin.create_offer(
-            stores.catalog,
+        partner = partners.create_partner(stores, PartnerCreate(name=name)).partner.partner_id
+        ids[name] = offers.create_offer(
+            stores,
             OfferCreate(
                 partner_id=partner,
                 category="coffee",

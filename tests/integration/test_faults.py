@@ -152,7 +152,7 @@ def _counted(stores, learning_loop, offer_id):
 
 @pytest.fixture
 def shop(stores):
-    return seed_catalog(stores.catalog, category="coffee")
+    return seed_catalog(stores, category="coffee")
 
 
 # --- storefront and partner paths -------------------------------------------------------------
@@ -334,7 +334,7 @@ def test_a_hung_store_is_given_up_on_after_one_retry_within_the_deadline(
 @pytest.fixture
 def day_of_ledger(stores):
     """One day of ledger for a retailer and a partner: decisions, events, clicks, conversions."""
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     write = Ledger(stores.ledger)
     for n in range(6):
         decision = f"d{n}"

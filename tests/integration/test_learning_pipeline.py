@@ -21,7 +21,7 @@ from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
 
 @pytest.fixture
 def shop(stores):
-    return seed_catalog(stores.catalog, category="coffee")
+    return seed_catalog(stores, category="coffee")
 
 
 def _decide(function_module, shop, body):

@@ -16,7 +16,7 @@ def test_keys_secrets_and_emails_never_appear_in_logs(stores, function_module):
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     try:
-        seeded = seed_catalog(stores.catalog)
+        seeded = seed_catalog(stores)
         key = {"authorization": f"Bearer {seeded.publishable_key}"}
         body = order("pii-1", customer={"email": "Jane.Doe@example.com", "id": "cust-secret-77"})
         _, _, decision = invoke(

@@ -8,8 +8,8 @@ import pytest
 from standardwebhooks import Webhook
 
 from afterglow.errors import InvalidInput
-from afterglow.models import Creative, OfferCreate, PercentPayout
-from afterglow.services import admin
+from afterglow.models import Creative, OfferCreate, PartnerCreate, PercentPayout
+from afterglow.services import keys, offers, partners
 from afterglow.services.conversions import ConversionDesk
 from afterglow.services.tracking import record_click
 from afterglow.signing import new_webhook_secret
@@ -20,7 +20,7 @@ from tests.utils import http_event, invoke, seed_catalog, signed_headers
 @pytest.fixture
 def world(stores, function_module):
     """A seeded catalog and a real click on its offer."""
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     event = http_event(
         "POST", "/v1/decisions", body=_order(), headers={"authorization": f"Bearer {seeded.publishable_key}"}
     )
@@ -76,7 +76,7 @@ def invoke_webhook(function_module):
 
 def test_concurrent_duplicate_deliveries_record_exactly_once(moto_server_stores):
     stores = moto_server_stores
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     from afterglow.services.decisions import signer
     from afterglow.signing import TrackingClaims
 
@@ -109,7 +109,7 @@ def test_second_conversion_of_the_same_action_on_one_click_is_rejected(stores, w
 
 def test_partner_cannot_convert_another_partners_click(stores, world, invoke_webhook):
     _, click_id, _ = world
-    intruder = admin.create_partner(stores.catalog, admin.PartnerCreate(name="Intruder"))
+    intruder = partners.create_partner(stores, PartnerCreate(name="Intruder"))
     result = _deliver(
         stores,
         intruder.webhook_secret,
@@ -196,9 +196,9 @@ def test_full_reversal_before_lock_creates_a_negative_entry_once(stores, world):
 
 
 def test_partial_refund_of_a_percentage_conversion_is_prorated(stores, function_module):
-    seeded = seed_catalog(stores.catalog, category="coffee")
-    offer = admin.create_offer(
-        stores.catalog,
+    seeded = seed_catalog(stores, category="coffee")
+    offer = offers.create_offer(
+        stores,
         OfferCreate(
             partner_id=seeded.partner_id,
             category="gifts",
@@ -247,9 +247,9 @@ def test_partial_refund_of_a_percentage_conversion_is_prorated(stores, function_
 
 
 def test_reversal_after_the_lock_period_is_rejected(stores, function_module):
-    seeded = seed_catalog(stores.catalog, category="coffee")
-    offer = admin.create_offer(
-        stores.catalog,
+    seeded = seed_catalog(stores, category="coffee")
+    offer = offers.create_offer(
+        stores,
         OfferCreate(
             partner_id=seeded.partner_id,
             category="coffee",
@@ -290,7 +290,7 @@ def test_every_verified_delivery_is_in_the_partner_delivery_log(stores, world, f
         "msg_d2",
         **{"afterglow-partner": seeded.partner_id},
     )
-    key = admin.create_platform_key(stores.catalog)
+    key = keys.create_platform_key(stores)
     event = http_event(
         "GET",
         f"/v1/admin/partners/{seeded.partner_id}/deliveries",
@@ -434,9 +434,9 @@ def percent_click(stores):
 
 
 def _percent_click(stores):
-    seeded = seed_catalog(stores.catalog, category="coffee")
-    offer = admin.create_offer(
-        stores.catalog,
+    seeded = seed_catalog(stores, category="coffee")
+    offer = offers.create_offer(
+        stores,
         OfferCreate(
             partner_id=seeded.partner_id,
             category="gifts",

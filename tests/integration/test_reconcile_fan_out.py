@@ -15,7 +15,7 @@ from tests.utils import seed_catalog
 @pytest.fixture
 def day_of_ledger(stores):
     """A day of ledger over many shards: decisions, impressions, clicks, conversions, a reversal."""
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     write = Ledger(stores.ledger)
     for n in range(40):
         decision = f"d{n}"

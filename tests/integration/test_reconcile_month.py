@@ -6,13 +6,14 @@ in the shapes the services write them.
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 
 from afterglow.models import PartnerCreate, RetailerCreate, RetailerUpdate
 from afterglow.reconciliation import aggregate, read_csv
-from afterglow.services import admin
+from afterglow.services import catalog_entities, partners, retailers
 from afterglow.services.monthly import reconcile_month, retailer_shares
 from afterglow.services.reconcile import aggregate_ledger_day, reconcile_day, reconcile_range
 from afterglow.store import ReportStore
@@ -106,14 +107,10 @@ class Ledger:
 @pytest.fixture
 def month(stores):
     """Two retailers (33.33% and 50% share), two partners, three days of March with known money."""
-    a = admin.create_retailer(
-        stores.catalog, RetailerCreate(name="A", currency="EUR", revenue_share_bps=3_333)
-    )
-    b = admin.create_retailer(
-        stores.catalog, RetailerCreate(name="B", currency="EUR", revenue_share_bps=5_000)
-    )
-    p1 = admin.create_partner(stores.catalog, PartnerCreate(name="P1")).partner.partner_id
-    p2 = admin.create_partner(stores.catalog, PartnerCreate(name="P2")).partner.partner_id
+    a = retailers.create_retailer(stores, RetailerCreate(name="A", currency="EUR", revenue_share_bps=3_333))
+    b = retailers.create_retailer(stores, RetailerCreate(name="B", currency="EUR", revenue_share_bps=5_000))
+    p1 = partners.create_partner(stores, PartnerCreate(name="P1")).partner.partner_id
+    p2 = partners.create_partner(stores, PartnerCreate(name="P2")).partner.partner_id
     ra, rb = a.retailer.retailer_id, b.retailer.retailer_id
     w = Ledger(stores.ledger)
     # a February conversion, reversed in March
@@ -280,7 +277,7 @@ def test_read_out_follow_ups_and_report_of_a_day(stores, function_module, month)
     assert {(r["offer_id"], r["flagged"]) for r in refunds if r["retailer_id"] == ra} == {("off_1", "True")}
     # opting the customer out removes them on the next run
     stores.reports.put(f"optouts/retailer={ra}.txt", b"h-a3\n", "text/plain")
-    reconcile_day(stores.ledger, stores.reports, date(2026, 3, 1))
+    reconcile_day(stores, date(2026, 3, 1))
     assert read_csv(stores.reports.get(f"followups/retailer={ra}/dt=2026-03-01.csv")) == []
 
 
@@ -326,24 +323,24 @@ class FailingReports(ReportStore):
 def test_a_run_that_dies_midway_leaves_no_manifest_and_a_rerun_that_dies_marks_it_incomplete(stores, month):
     day, manifest_key = date(2026, 3, 2), "reports/daily/dt=2026-03-02/manifest.json"
     with pytest.raises(ConnectionError):
-        reconcile_day(stores.ledger, FailingReports(stores.reports, 3), day)
+        reconcile_day(replace(stores, reports=FailingReports(stores.reports, 3)), day)
     assert len(list(stores.reports.keys(""))) == 3  # some files written
     assert stores.reports.get(manifest_key) is None
-    reconcile_day(stores.ledger, stores.reports, day)
+    reconcile_day(stores, day)
     assert _json(stores, manifest_key)["status"] == "complete"
     with pytest.raises(ConnectionError):
-        reconcile_day(stores.ledger, FailingReports(stores.reports, 4), day)
+        reconcile_day(replace(stores, reports=FailingReports(stores.reports, 4)), day)
     assert _json(stores, manifest_key)["status"] == "incomplete"
     # and the month roll-up does not trust that day
-    summary = reconcile_month(stores.reports, MARCH, retailer_shares(stores.catalog))
+    summary = reconcile_month(stores, MARCH)
     assert "2026-03-02" in summary["days_missing"]
 
 
 def test_a_late_conversion_is_picked_up_by_the_next_run_of_its_day(stores, month):
     shares = retailer_shares(stores.catalog)
-    reconcile_range(stores.ledger, stores.reports, date(2026, 3, 2), date(2026, 3, 2), catalog=stores.catalog)
+    reconcile_range(stores, date(2026, 3, 2), date(2026, 3, 2))
     Ledger(stores.ledger).conversion(month["p2"], "p2-c9", month["rb"], "b1", "signup", 250, _at(3, 2, 23))
-    reconcile_range(stores.ledger, stores.reports, date(2026, 3, 2), date(2026, 3, 2), catalog=stores.catalog)
+    reconcile_range(stores, date(2026, 3, 2), date(2026, 3, 2))
     assert _json(stores, "reports/daily/dt=2026-03-02/summary.json")["totals"]["conversions"] == 3
     assert _json(stores, f"invoices/partner={month['p2']}/{MARCH}.json")["totals"]["EUR"]["net_minor"] == 1251
     assert shares[month["ra"]] == 3_333
@@ -374,9 +371,9 @@ def _issued(snapshot: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def _set_share(stores, retailer_id, bps):
-    current = admin.load_retailer(stores.catalog, retailer_id)
+    current = catalog_entities.load_retailer(stores.catalog, retailer_id)
     update = RetailerUpdate(version=current.version, revenue_share_bps=bps)
-    admin.update_retailer(stores.catalog, retailer_id, update, platform=True)
+    retailers.update_retailer(stores, retailer_id, update, platform=True)
 
 
 def test_a_completed_months_statement_is_never_rewritten_a_changed_share_is_a_restatement_of_it(

@@ -43,7 +43,7 @@ def _deliver(stores, secret, payload, msg_id):
 
 def test_a_day_written_by_the_real_services_reconciles_to_the_ledger(stores, function_module):
     # Given a shop with a partner offer (and, once the orders are decided, an own-brand add-on)
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     key, secret = seeded.publishable_key, seeded.webhook_secret
 
     # And three orders: one clicked and converted (then refunded), one seen and ignored, one add-on taken
@@ -133,7 +133,7 @@ def test_a_conversion_refused_once_and_recorded_on_a_resend_is_not_listed_as_rej
     stores, function_module
 ):
     # Given a conversion refused for an action the offer does not pay, then re-sent as a signup
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     decision = _decide(function_module, seeded.publishable_key, "o-1", "ada@example.com")
     token = decision["offers"][0]["tracking_token"]
     click_id = record_click(stores, token).rsplit("click_id=", 1)[1]
@@ -168,7 +168,7 @@ def test_records_without_an_arm_stay_out_of_the_experiment_read_out_and_are_coun
 ):
     # Given a decided order whose customer answered the survey, and two refused conversions:
     # one for a click nobody made (no retailer, no arm) and one for an action the offer does not pay
-    seeded = seed_catalog(stores.catalog, category="coffee", survey=GIFT_SURVEY)
+    seeded = seed_catalog(stores, category="coffee", survey=GIFT_SURVEY)
     key, secret = seeded.publishable_key, seeded.webhook_secret
     decision = _decide(function_module, key, "o-1", "ada@example.com")
     token = decision["offers"][0]["tracking_token"]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from afterglow.services import admin
-from afterglow.services.admin import create_platform_key
+from afterglow.services import keys, webhook_secrets
+from afterglow.services.keys import create_platform_key
 from afterglow_dev.local.gateway import FakeLambdaContext
 from tests.utils import GIFT_SURVEY, invoke, seed_catalog, signed_headers
 
@@ -85,7 +85,7 @@ def test_every_template_route_has_exactly_one_sample_event(template):
 @pytest.fixture
 def placeholders(stores, function_module) -> dict[str, str]:
     """Real keys, ids and a real click, so that every sample event can succeed."""
-    seeded = seed_catalog(stores.catalog, category="coffee", survey=GIFT_SURVEY)  # the answer is true
+    seeded = seed_catalog(stores, category="coffee", survey=GIFT_SURVEY)  # the answer is true
     status, _, decision = invoke(
         function_module("DecideFunction"),
         _load("decide_post_decision", {"PUBLISHABLE_KEY": seeded.publishable_key}),
@@ -97,13 +97,13 @@ def placeholders(stores, function_module) -> dict[str, str]:
         function_module("TrackFunction"), _load("track_get_click", {"TRACKING_TOKEN": token})
     )
     click_id = headers["location"].rsplit("click_id=", 1)[1]
-    spare_key = admin.create_retailer_key(stores.catalog, seeded.retailer_id, "secret")
-    spare_secret = admin.add_webhook_secret(stores.catalog, seeded.partner_id)
+    spare_key = keys.create_retailer_key(stores, seeded.retailer_id, "secret")
+    spare_secret = webhook_secrets.add_webhook_secret(stores, seeded.partner_id)
     return {
-        "ADMIN_KEY": create_platform_key(stores.catalog),
+        "ADMIN_KEY": create_platform_key(stores),
         "KEY_ID": spare_key.key.key_id,
-        "PLATFORM_KEY_ID": admin.create_platform_key_record(stores.catalog).key.key_id,
-        "PARTNER_KEY_ID": admin.create_partner_key(stores.catalog, seeded.partner_id).key.key_id,
+        "PLATFORM_KEY_ID": keys.create_platform_key_record(stores).key.key_id,
+        "PARTNER_KEY_ID": keys.create_partner_key(stores, seeded.partner_id).key.key_id,
         "SECRET_ID": spare_secret.secret_id,
         "PUBLISHABLE_KEY": seeded.publishable_key,
         "TRACKING_TOKEN": token,

@@ -13,7 +13,7 @@ from tests.utils import GIFT_SURVEY, http_event, invoke, order, seed_catalog
 
 @pytest.fixture
 def shop(stores, function_module):
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
     event = http_event(
         "POST", "/v1/decisions", body=order(), headers={"authorization": f"Bearer {seeded.publishable_key}"}
     )
@@ -87,7 +87,7 @@ def test_retries_and_second_impressions_count_once(stores, function_module, shop
 
 def test_token_of_another_retailer_is_rejected(stores, function_module, shop):
     _, decision = shop
-    other = seed_catalog(stores.catalog)
+    other = seed_catalog(stores)
     _, _, body = _send(
         function_module, other.publishable_key, [_event(decision["offers"][0]["tracking_token"])]
     )
@@ -111,7 +111,7 @@ def test_send_beacon_style_text_plain_with_key_in_query_works(stores, function_m
 
 
 def test_first_party_accept_is_own_brand_revenue(stores, function_module):
-    seeded = seed_catalog(stores.catalog, category="gifts")
+    seeded = seed_catalog(stores, category="gifts")
     offer = Offer(
         offer_id="off_fp1",
         partner_id=seeded.retailer_id,
@@ -184,10 +184,10 @@ def test_cors_allows_the_retailers_origin_and_refuses_others(stores, function_mo
 
 def test_survey_answer_gets_a_fresh_decision_and_the_question_disappears(stores, function_module):
     from afterglow.models import RetailerCreate, SurveyQuestion
-    from afterglow.services import admin
+    from afterglow.services import retailers
 
-    created = admin.create_retailer(
-        stores.catalog,
+    created = retailers.create_retailer(
+        stores,
         RetailerCreate(
             name="Gifty",
             currency="EUR",
@@ -276,7 +276,7 @@ def test_an_event_of_an_unknown_type_or_with_bad_fields_is_rejected_alone(stores
 @pytest.fixture
 def gift_shop(stores, function_module):
     """A retailer that asks "Is this a gift?" (yes / no), and decisions on its page."""
-    seeded = seed_catalog(stores.catalog, survey=GIFT_SURVEY)
+    seeded = seed_catalog(stores, survey=GIFT_SURVEY)
     key = {"authorization": f"Bearer {seeded.publishable_key}"}
     module = function_module("DecideFunction")
 

@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from afterglow.models import FirstPartyOfferCreate
-from afterglow.services import admin
-from afterglow.services.admin import create_platform_key
+from afterglow.services import keys, offers, webhook_secrets
+from afterglow.services.keys import create_platform_key
 from afterglow.signing import webhook_secret_id
 from tests.utils import http_event, invoke, seed_catalog
 
@@ -39,9 +39,9 @@ def _admin_routes(template):
 @pytest.fixture
 def victim(stores):
     """A retailer with a first-party offer and a spare key, and a partner with two secrets."""
-    seeded = seed_catalog(stores.catalog)
-    first_party = admin.create_first_party_offer(
-        stores.catalog,
+    seeded = seed_catalog(stores)
+    first_party = offers.create_first_party_offer(
+        stores,
         seeded.retailer_id,
         FirstPartyOfferCreate.model_validate(
             {
@@ -52,8 +52,8 @@ def victim(stores):
             }
         ),
     )
-    spare_key = admin.create_retailer_key(stores.catalog, seeded.retailer_id, "secret")
-    spare_secret = admin.add_webhook_secret(stores.catalog, seeded.partner_id)
+    spare_key = keys.create_retailer_key(stores, seeded.retailer_id, "secret")
+    spare_secret = webhook_secrets.add_webhook_secret(stores, seeded.partner_id)
     return {
         "seeded": seeded,
         "params": {
@@ -77,10 +77,10 @@ def _catalog_items(aws) -> list[dict]:
 def test_a_wrong_tenant_key_gets_nothing_on_any_admin_route(
     stores, aws, template, function_module, victim, kind
 ):
-    intruder = seed_catalog(stores.catalog)
+    intruder = seed_catalog(stores)
     key = {
         "other retailer's secret key": intruder.secret_key,
-        "other partner's key": admin.create_partner_key(stores.catalog, intruder.partner_id).api_key,
+        "other partner's key": keys.create_partner_key(stores, intruder.partner_id).api_key,
         "victim's own publishable key": victim["seeded"].publishable_key,
     }[kind]
     bodies = _sample_bodies(victim["params"])
@@ -110,13 +110,13 @@ def test_a_wrong_tenant_key_gets_nothing_on_any_admin_route(
     assert _catalog_items(aws) == before
     assert len(walked) >= 30
     assert webhook_secret_id(victim["seeded"].webhook_secret) in {
-        s.secret_id for s in admin.list_webhook_secrets(stores.catalog, victim["seeded"].partner_id)
+        s.secret_id for s in webhook_secrets.list_webhook_secrets(stores, victim["seeded"].partner_id).items
     }
 
 
 def test_the_platform_key_reaches_every_admin_route(stores, template, function_module, victim):
     """The walk above proves something only if the same requests succeed with the right key."""
-    platform = create_platform_key(stores.catalog)
+    platform = create_platform_key(stores)
     bodies = _sample_bodies(victim["params"])
     for route in _admin_routes(template):
         if route.path.endswith("/revoke") or route.method == "DELETE":

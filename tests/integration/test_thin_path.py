@@ -32,7 +32,7 @@ def _convert(function_module, secret, payload, msg_id="msg_1", **kwargs):
 
 def test_offer_is_decided_clicked_converted_once_and_reconciled(stores, function_module):
     # Given a retailer, a partner and a coffee offer
-    seeded = seed_catalog(stores.catalog, category="coffee")
+    seeded = seed_catalog(stores, category="coffee")
 
     # When a kitchen order asks for offers, the related coffee offer comes back with a token
     status, _, decision = _decide(function_module, seeded.publishable_key, order(category="kitchen"))
@@ -79,7 +79,7 @@ def test_offer_is_decided_clicked_converted_once_and_reconciled(stores, function
 
 
 def test_page_reload_returns_the_same_decision(stores, function_module):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     _, _, first = _decide(function_module, seeded.publishable_key, order("o-7"))
     _, _, again = _decide(function_module, seeded.publishable_key, order("o-7"))
     assert again == first
@@ -88,14 +88,14 @@ def test_page_reload_returns_the_same_decision(stores, function_module):
 
 
 def test_holdout_customers_get_no_offers_but_the_decision_is_recorded(stores, function_module):
-    seeded = seed_catalog(stores.catalog, holdout=100)
+    seeded = seed_catalog(stores, holdout=100)
     status, _, decision = _decide(function_module, seeded.publishable_key, order())
     assert status == 200
     assert decision["arm"] == "holdout" and decision["offers"] == []
 
 
 def test_bad_signature_is_401_and_records_nothing(stores, function_module):
-    seeded = seed_catalog(stores.catalog)
+    seeded = seed_catalog(stores)
     payload = {"click_id": "clk_x", "conversion_id": "c-1", "occurred_at": datetime.now(UTC).isoformat()}
     raw = json.dumps(payload).encode()
     headers = signed_headers(seeded.webhook_secret, raw)

@@ -12,6 +12,7 @@ from samtranslator.translator.transform import transform
 
 from afterglow_dev.local.gateway import load_function_module
 from afterglow_dev.local.template import Template
+from tests.utils import http_routes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +53,7 @@ def test_every_template_route_has_a_handler_route_and_the_reverse(template: Temp
         app = getattr(load_function_module(ROOT, spec), "app", None)
         code_routes = set()
         if app is not None:
-            for route in app.routes:
+            for route in http_routes(app):
                 for method in getattr(route, "methods", None) or ():
                     if method != "HEAD":
                         code_routes.add(f"{method} {route.path}")

@@ -3,20 +3,24 @@
 from datetime import UTC, date, datetime, timedelta
 
 from afterglow.models import AuditedDecision, AuditSample, DecisionTrace
-from afterglow.store import LedgerStore
+from afterglow.services.catalog_entities import load_retailer
+from afterglow.store import Stores
 
 AUDIT_DAYS = 2  # today and yesterday
 
 
 def sample_decisions(
-    ledger: LedgerStore, retailer_id: str, *, limit: int, today: date | None = None, traced_only: bool = False
+    stores: Stores, retailer_id: str, *, limit: int, today: date | None = None, traced_only: bool = False
 ) -> AuditSample:
     """Up to `limit` of the retailer's recent decisions that showed offers, newest days first;
-    with `traced_only`, the sampled decisions that kept a trace (shown offers or not).
+    with `traced_only`, the sampled decisions that kept a trace (shown offers or not). 404 if
+    there is no such retailer.
 
     Reads the day index shard by shard and stops as soon as it has enough, so a review never
     scans more than it shows (plus one page).
     """
+    load_retailer(stores.catalog, retailer_id)
+    ledger = stores.ledger
     first_day = today or datetime.now(UTC).date()
     items: list[AuditedDecision] = []
     for back in range(AUDIT_DAYS):

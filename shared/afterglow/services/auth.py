@@ -4,8 +4,9 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from afterglow import warm
 from afterglow.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from afterglow.models import Retailer
+from afterglow.models import Offer, Retailer
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.signing import hash_key
 from afterglow.store import CatalogStore
@@ -15,26 +16,86 @@ KEY_CACHE_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: the platform operator, one retailer, or one partner brand."""
+    """An authenticated caller: the platform operator, one retailer, or one partner brand.
+
+    Tenancy lives here: what this caller may see and manage. Whatever it may not see answers
+    404, not 403, exactly like an id that does not exist, so that a key never learns which other
+    tenants exist.
+    """
 
     kind: Literal["publishable", "secret"]
     scope: Literal["platform", "retailer", "partner"]
     retailer_id: str | None
     partner_id: str | None = None
 
+    @property
+    def is_platform(self) -> bool:
+        """The operator: sees and manages every tenant, and alone changes commercial terms."""
+        return self.scope == "platform"
+
     def can_see_retailer(self, retailer_id: str) -> bool:
-        return self.scope == "platform" or (self.scope == "retailer" and self.retailer_id == retailer_id)
+        return self.is_platform or (self.scope == "retailer" and self.retailer_id == retailer_id)
 
     def can_see_partner(self, partner_id: str) -> bool:
-        return self.scope == "platform" or (self.scope == "partner" and self.partner_id == partner_id)
+        return self.is_platform or (self.scope == "partner" and self.partner_id == partner_id)
+
+    def may_manage(self, offer: Offer) -> bool:
+        """The platform manages every offer, a retailer its own first-party offers."""
+        return self.is_platform or (offer.kind == "first_party" and self.can_see_retailer(offer.partner_id))
+
+    def require_secret(self) -> "Principal":
+        """This caller, if it holds a secret key: a publishable key, which any web page can read,
+        never reaches the admin API."""
+        if self.kind != "secret":
+            raise Forbidden("publishable keys cannot use the admin API")
+        return self
 
     def require_platform(self) -> None:
-        if self.scope != "platform":
+        if not self.is_platform:
             raise Forbidden("this operation needs a platform key")
 
+    def require_retailer(self, retailer_id: str) -> None:
+        """Go on only for the platform or that retailer's own key; 404 for any other caller."""
+        if not self.can_see_retailer(retailer_id):
+            raise NotFound(f"no retailer {retailer_id!r}")
 
-# Key hash -> (principal, fetched at). Keys change rarely; a warm function saves a round trip.
-_key_cache: dict[str, tuple[Principal, float]] = {}
+    def require_partner(self, partner_id: str) -> None:
+        """Go on only for the platform or that partner's own key; 404 for any other caller."""
+        if not self.can_see_partner(partner_id):
+            raise NotFound(f"no partner {partner_id!r}")
+
+    def require_offer(self, offer: Offer) -> None:
+        """Go on only if this caller may manage the offer; 404 for any other caller."""
+        if not self.may_manage(offer):
+            raise NotFound(f"no offer {offer.offer_id!r}")
+
+
+class KeyCache:
+    """Principals by key hash, each held for a minute: keys change rarely, and a warm function
+    saves a round trip per request."""
+
+    def __init__(self) -> None:
+        self._principals: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, key_hash: str) -> Principal | None:
+        """The principal of a key looked up less than a minute ago, else None."""
+        cached = self._principals.get(key_hash)
+        if cached and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
+            return cached[0]
+        return None
+
+    def remember(self, key_hash: str, principal: Principal, *, fetched_at: float | None = None) -> None:
+        """Hold a principal just read (or read at `fetched_at`, on the `time.monotonic` clock)."""
+        self._principals[key_hash] = (principal, time.monotonic() if fetched_at is None else fetched_at)
+
+    def forget(self, key_hash: str) -> None:
+        self._principals.pop(key_hash, None)
+
+    def clear(self) -> None:
+        self._principals.clear()
+
+
+key_cache = warm.keep("api keys", KeyCache())
 
 
 def authenticate(catalog: CatalogStore, api_key: str | None) -> Principal:
@@ -42,9 +103,9 @@ def authenticate(catalog: CatalogStore, api_key: str | None) -> Principal:
     if not api_key:
         raise Unauthorized("missing API key (Authorization: Bearer <key>)")
     key_hash = hash_key(api_key)
-    cached = _key_cache.get(key_hash)
-    if cached and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
-        return cached[0]
+    cached = key_cache.get(key_hash)
+    if cached is not None:
+        return cached
     return _look_up(catalog, key_hash, consistent=False)
 
 
@@ -59,7 +120,7 @@ def authenticate_fresh(catalog: CatalogStore, api_key: str | None) -> Principal:
 
 def forget_key(key_hash: str) -> None:
     """Drop a key from this function's cache (it was just revoked here)."""
-    _key_cache.pop(key_hash, None)
+    key_cache.forget(key_hash)
 
 
 def _look_up(catalog: CatalogStore, key_hash: str, *, consistent: bool) -> Principal:
@@ -73,14 +134,7 @@ def _look_up(catalog: CatalogStore, key_hash: str, *, consistent: bool) -> Princ
         retailer_id=record.get("retailer_id"),
         partner_id=record.get("partner_id"),
     )
-    _key_cache[key_hash] = (principal, time.monotonic())
-    return principal
-
-
-def require_secret(principal: Principal) -> Principal:
-    """Admin routes take secret keys only; a publishable key from a web page never reaches them."""
-    if principal.kind != "secret":
-        raise Forbidden("publishable keys cannot use the admin API")
+    key_cache.remember(key_hash, principal)
     return principal
 
 
@@ -101,8 +155,7 @@ def explaining_retailer(catalog: CatalogStore, principal: Principal, retailer_id
     wanted = retailer_id or principal.retailer_id
     if wanted is None:
         raise InvalidInput("a platform key must name the retailer_id to explain", field="retailer_id")
-    if not principal.can_see_retailer(wanted):
-        raise NotFound(f"no retailer {wanted!r}")
+    principal.require_retailer(wanted)
     retailer = catalog_cache.retailer(catalog, wanted)
     if retailer is None:
         raise NotFound(f"no retailer {wanted!r}")

@@ -2,11 +2,13 @@
 
 import time
 
+from afterglow import warm
 from afterglow.catalog import CatalogIndex
-from afterglow.models import Offer, Partner, Retailer
+from afterglow.models import Retailer
 from afterglow.services.snapshots import load_published_index
 from afterglow.settings import get_settings
 from afterglow.store import CatalogStore
+from afterglow.store.entities import offer_of, partner_of, retailer_of
 
 
 class CatalogCache:
@@ -41,9 +43,9 @@ class CatalogCache:
         if self._index is None or self._index.version != version:
             cold = self._index is None
             self._index = load_published_index(catalog, version, freeze=cold) or CatalogIndex.build(
-                offers=[Offer.model_validate(item) for item in catalog.all_of("OFFER")],
-                partners=[Partner.model_validate(item) for item in catalog.all_of("PARTNER")],
-                retailers=[Retailer.model_validate(item) for item in catalog.all_of("RETAILER")],
+                offers=[offer_of(item) for item in catalog.all_of("OFFER")],
+                partners=[partner_of(item) for item in catalog.all_of("PARTNER")],
+                retailers=[retailer_of(item) for item in catalog.all_of("RETAILER")],
                 version=version,
             )
         return self._index
@@ -58,4 +60,4 @@ class CatalogCache:
         self._checked_at = float("-inf")
 
 
-catalog_cache = CatalogCache()
+catalog_cache = warm.keep("catalog", CatalogCache())

@@ -55,9 +55,10 @@ from afterglow.catalog_import_checks import (
     entity_content,
 )
 from afterglow.errors import InvalidInput, Problem
-from afterglow.models import Offer, Partner, PartnerCreate
+from afterglow.models import CatalogImportResult, Offer, Partner, PartnerCreate
 from afterglow.services.snapshots import publish_snapshot, publish_snapshot_with_changes
-from afterglow.store import CatalogStore
+from afterglow.store import CatalogStore, Stores
+from afterglow.store.entities import offer_item, partner_item
 
 __all__ = ["CatalogFileInvalid", "ImportReport", "LineError", "import_catalog"]
 
@@ -118,6 +119,17 @@ class ImportReport:
     def written(self) -> int:
         return sum(self.created.values()) + sum(self.updated.values())
 
+    def result(self) -> CatalogImportResult:
+        """What the API answers for this import."""
+        return CatalogImportResult(
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            conflicts=self.conflicts,
+            write_calls=self.write_calls,
+            snapshot_version=self.snapshot_version,
+        )
+
     def summary(self) -> str:
         """One line for people: what was created, updated, left alone and refused."""
         counts = (("created", self.created), ("updated", self.updated), ("unchanged", self.unchanged))
@@ -126,7 +138,7 @@ class ImportReport:
 
 
 def import_catalog(
-    catalog: CatalogStore,
+    stores: Stores,
     lines: Iterable[str],
     *,
     progress: ProgressCallback | None = None,
@@ -135,6 +147,7 @@ def import_catalog(
 ) -> ImportReport:
     """Import a JSONL catalog idempotently; `CatalogFileInvalid` (nothing written) if any line is
     bad. With `publish`, a catalog snapshot including the import is published afterwards."""
+    catalog = stores.catalog
     report = ImportReport()
     plan = plan_import(catalog, list(lines), report, progress=progress, now=now or datetime.now(UTC))
     if not plan:
@@ -274,10 +287,11 @@ def _planned_write(
     """What to write for a line: the new entity, the updated one, or None when it is unchanged."""
     if stored is None:
         if isinstance(entry, PartnerLine):
-            body = Partner(partner_id=entry.entity_id, created_at=now, **content).model_dump(mode="json")
-            body["webhook_secrets"] = []
+            # No webhook secret: the partner gets one (shown once) by rotating it.
+            partner = Partner(partner_id=entry.entity_id, created_at=now, **content)
+            body = partner_item(partner, webhook_secrets=[])
         else:
-            body = Offer(offer_id=entry.entity_id, created_at=now, **content).model_dump(mode="json")
+            body = offer_item(Offer(offer_id=entry.entity_id, created_at=now, **content))
         body[FINGERPRINT] = _fingerprint(body["version"], digest)
         return PlannedWrite(entry.kind, entry.entity_id, body, None)
     # DynamoDB drops None attributes, so an absent attribute and a None field are the same value.

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from standardwebhooks import Webhook
 
+from afterglow import warm
 from afterglow.attribution import (
     Attributed,
     Click,
@@ -33,7 +34,7 @@ from afterglow.models import (
     ReversalWebhook,
 )
 from afterglow.observability import logger, metrics
-from afterglow.services.admin import partner_webhook_secrets
+from afterglow.services.webhook_secrets import partner_webhook_secrets
 from afterglow.store import CatalogStore, LedgerStore, Stores
 from afterglow.store.dynamo import decode_cursor, encode_cursor
 
@@ -112,7 +113,7 @@ class PartnerSecretsCache:
         self._secrets.clear()
 
 
-_secrets_cache = PartnerSecretsCache()
+_secrets_cache = warm.keep("partner webhook secrets", PartnerSecretsCache())
 
 
 def verify_partner_signature(

@@ -19,8 +19,8 @@ Invoices and statements bill the money lines each reconciled day filed under
 `billing/month=M/dt=D.csv` — the conversions that lock in M, whenever recorded (afterglow.billing).
 Month to date until every day of the month is reconciled (`complete: false` in the documents);
 once complete, an invoice or statement is issued and never rewritten. The revenue share is the
-retailer's configured share at the time of the roll-up. With the ledger, the roll-up then moves
-the month's conversions along their lifecycle (afterglow.services.lifecycle).
+retailer's configured share at the time of the roll-up. The roll-up then moves the month's
+conversions along their lifecycle (afterglow.services.lifecycle).
 """
 
 import calendar
@@ -43,7 +43,7 @@ from afterglow.services.report_files import (
     publish,
     read_verified,
 )
-from afterglow.store import CatalogStore, LedgerStore, ReportStore
+from afterglow.store import CatalogStore, LedgerStore, ReportStore, Stores
 
 
 def billing_key(month: str, day: date) -> str:
@@ -145,16 +145,29 @@ def _statement_render(statement: invoicing.Statement) -> Render:
 
 
 def reconcile_month(
+    stores: Stores, month: str, *, reconciled_now: Iterable[date] | None = None
+) -> dict[str, Any]:
+    """Roll the month's reconciled days up into invoices, statements and discrepancies, at each
+    retailer's revenue share in the catalog now; then mark the conversions that locked on the days
+    `reconciled_now` (None: any day) — or, once the month is complete, every conversion its
+    invoices bill."""
+    return _roll_up_month(
+        stores.reports,
+        month,
+        retailer_shares(stores.catalog),
+        ledger=stores.ledger,
+        reconciled_now=reconciled_now,
+    )
+
+
+def _roll_up_month(
     reports: ReportStore,
     month: str,
     revenue_share_bps: Mapping[str, int],
     *,
-    ledger: LedgerStore | None = None,
-    reconciled_now: Iterable[date] | None = None,
+    ledger: LedgerStore,
+    reconciled_now: Iterable[date] | None,
 ) -> dict[str, Any]:
-    """Roll the month's reconciled days up into invoices, statements and discrepancies. With the
-    ledger, then mark the conversions that locked on the days `reconciled_now` (None: any day) —
-    or, once the month is complete, every conversion its invoices bill."""
     days = month_days(month)
     rollup = invoicing.MonthRollup(month)
     sides: dict[str, LedgerSide] = {}
@@ -226,8 +239,7 @@ def reconcile_month(
     files[prefix + "summary.json"] = json_file(summary)
     publish(reports, prefix + "manifest.json", files, {"month": month})
     logger.info("month rolled up", extra={"month": month, "days": len(rollup.days), "files": len(files)})
-    if ledger is not None:
-        _advance_lifecycle(ledger, reports, month, cutoff, complete, in_force, reconciled_now)
+    _advance_lifecycle(ledger, reports, month, cutoff, complete, in_force, reconciled_now)
     return summary
 
 

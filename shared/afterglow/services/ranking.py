@@ -9,6 +9,7 @@ import gzip
 import json
 from typing import Any
 
+from afterglow import warm
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import Candidate
 from afterglow.learning import CounterRow, ThompsonPolicy, from_counters
@@ -64,7 +65,7 @@ class PolicyCache:
         self.exhausted_partners = frozenset()
 
 
-policy_cache = PolicyCache()
+policy_cache = warm.keep("learned policy", PolicyCache())
 
 
 def rank_candidates(

@@ -33,7 +33,7 @@ from afterglow import experiments, followups, reconciliation
 from afterglow.observability import logger
 from afterglow.reconciliation import DayAggregation
 from afterglow.report_html import DayReport, render
-from afterglow.services.monthly import billing_files, reconcile_month, retailer_shares
+from afterglow.services.monthly import billing_files, reconcile_month
 from afterglow.services.report_files import (
     HTML,
     ReportFile,
@@ -43,7 +43,7 @@ from afterglow.services.report_files import (
     publish,
     read_verified,
 )
-from afterglow.store import CatalogStore, LedgerStore, ReportStore
+from afterglow.store import LedgerStore, ReportStore, Stores
 
 SHARD_READERS = 4  # shards read at once in one invocation (boto3 clients are thread-safe)
 HISTORY_DAYS = 14  # the take-rate chart covers this many days up to the reconciled one
@@ -201,9 +201,9 @@ def day_files(reports: ReportStore, day: date, aggregation: DayAggregation) -> d
     return files
 
 
-def reconcile_day(ledger: LedgerStore, reports: ReportStore, day: date) -> dict[str, Any]:
+def reconcile_day(stores: Stores, day: date) -> dict[str, Any]:
     """Aggregate one day's ledger and write its reports; re-running rewrites identical bytes."""
-    return _publish_day(reports, day, aggregate_ledger_day(ledger, day))
+    return _publish_day(stores.reports, day, aggregate_ledger_day(stores.ledger, day))
 
 
 # --- the same, fanned out over invocations: one per shard, then a merge (ReconcileStateMachine) ---
@@ -218,26 +218,26 @@ def partial_key(day: date, shard: int) -> str:
     return f"work/reconcile/dt={day.isoformat()}/shard={shard:03d}.json"
 
 
-def reconcile_shard(ledger: LedgerStore, reports: ReportStore, day: date, shard: int) -> dict[str, Any]:
+def reconcile_shard(stores: Stores, day: date, shard: int) -> dict[str, Any]:
     """Fan-out step: one shard of one day as a partial aggregate, left in the bucket for the
     merge step. Re-running it rewrites the same bytes."""
-    if not 0 <= shard < ledger.shards:
-        raise ValueError(f"shard must be 0..{ledger.shards - 1}")
-    partial = aggregate_shard(ledger, day, shard)
-    reports.put(partial_key(day, shard), reconciliation.partial_to_json(partial), "application/json")
+    if not 0 <= shard < stores.ledger.shards:
+        raise ValueError(f"shard must be 0..{stores.ledger.shards - 1}")
+    partial = aggregate_shard(stores.ledger, day, shard)
+    stores.reports.put(partial_key(day, shard), reconciliation.partial_to_json(partial), "application/json")
     return {"date": day.isoformat(), "shard": shard, "cells": len(partial.cells)}
 
 
-def reconcile_day_from_partials(ledger: LedgerStore, reports: ReportStore, day: date) -> dict[str, Any]:
+def reconcile_day_from_partials(stores: Stores, day: date) -> dict[str, Any]:
     """Fan-out last step: merge every shard's partial and write the day's reports — the same bytes
     as `reconcile_day` in one invocation. `PartialMissing` if a shard has not been aggregated."""
     total = DayAggregation()
-    for shard in range(ledger.shards):
-        raw = reports.get(partial_key(day, shard))
+    for shard in range(stores.ledger.shards):
+        raw = stores.reports.get(partial_key(day, shard))
         if raw is None:
             raise PartialMissing(f"no partial for shard {shard} of {day.isoformat()}")
         reconciliation.merge_into(total, reconciliation.partial_from_json(raw))
-    return _publish_day(reports, day, total)
+    return _publish_day(stores.reports, day, total)
 
 
 def _publish_day(reports: ReportStore, day: date, aggregation: DayAggregation) -> dict[str, Any]:
@@ -264,22 +264,13 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
-def reconcile_range(
-    ledger: LedgerStore,
-    reports: ReportStore,
-    first: date,
-    last: date,
-    *,
-    catalog: CatalogStore | None = None,
-) -> list[dict[str, Any]]:
-    """Reconcile every day from `first` to `last` inclusive (backfill); with a catalog, then roll
-    up each month touched into invoices and statements (month to date), moving the conversions
-    that locked on those days (or were invoiced) along their lifecycle."""
+def reconcile_range(stores: Stores, first: date, last: date) -> list[dict[str, Any]]:
+    """Reconcile every day from `first` to `last` inclusive (backfill), then roll up each month
+    touched into invoices and statements (month to date), moving the conversions that locked on
+    those days (or were invoiced) along their lifecycle."""
     days = days_between(first, last)
-    summaries = [reconcile_day(ledger, reports, day) for day in days]
-    if catalog is not None:
-        shares = retailer_shares(catalog)
-        for month in months_of(days):
-            reconciled_now = [day for day in days if day.strftime("%Y-%m") == month]
-            reconcile_month(reports, month, shares, ledger=ledger, reconciled_now=reconciled_now)
+    summaries = [reconcile_day(stores, day) for day in days]
+    for month in months_of(days):
+        reconciled_now = [day for day in days if day.strftime("%Y-%m") == month]
+        reconcile_month(stores, month, reconciled_now=reconciled_now)
     return summaries

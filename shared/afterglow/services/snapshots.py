@@ -22,6 +22,7 @@ from afterglow.catalog_snapshot import (
 from afterglow.models import Offer, Partner, Retailer
 from afterglow.observability import logger
 from afterglow.store import CatalogStore
+from afterglow.store.entities import offer_of, partner_of, retailer_of
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,9 @@ def publish_snapshot(catalog: CatalogStore) -> PublishedSnapshot | None:
     return _publish(
         catalog,
         version,
-        retailers=[Retailer.model_validate(item) for item in entities["RETAILER"]],
-        partners=[Partner.model_validate(item) for item in entities["PARTNER"]],
-        offers=[Offer.model_validate(item) for item in entities["OFFER"]],
+        retailers=[retailer_of(item) for item in entities["RETAILER"]],
+        partners=[partner_of(item) for item in entities["PARTNER"]],
+        offers=[offer_of(item) for item in entities["OFFER"]],
     )
 
 
@@ -72,15 +73,15 @@ def publish_snapshot_with_changes(
 
     def more_partners(partner_ids: set[str]) -> dict[str, Partner]:
         found = catalog.get_many("PARTNER", sorted(partner_ids))
-        return {partner_id: Partner.model_validate(item) for partner_id, item in found.items()}
+        return {partner_id: partner_of(item) for partner_id, item in found.items()}
 
     try:
         snapshot = patch_snapshot(
             stored[1],
             version,
-            retailers=[Retailer.model_validate(body) for body in written_retailers],
-            partners=[Partner.model_validate(body) for body in written_partners],
-            offers=[Offer.model_validate(body) for body in written_offers],
+            retailers=[retailer_of(body) for body in written_retailers],
+            partners=[partner_of(body) for body in written_partners],
+            offers=[offer_of(body) for body in written_offers],
             more_partners=more_partners,
         )
     except (SnapshotUnreadable, ValidationError):

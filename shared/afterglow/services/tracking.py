@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from afterglow.errors import NotFound
-from afterglow.services.admin import load_offer
+from afterglow.services.catalog_entities import load_offer
 from afterglow.services.decisions import signer
 from afterglow.signing import new_id
 from afterglow.store import Stores

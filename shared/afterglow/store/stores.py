@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from functools import lru_cache
 
+from afterglow import warm
 from afterglow.settings import get_settings
 from afterglow.store.catalog import CatalogStore
 from afterglow.store.decisions import DecisionStore
@@ -21,6 +22,7 @@ class Stores:
     reports: ReportStore
 
 
+@warm.keep_cached("stores")
 @lru_cache(maxsize=1)
 def get_stores() -> Stores:
     """Stores bound to the tables and bucket named in settings (one client per service)."""

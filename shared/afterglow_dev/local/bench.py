@@ -169,7 +169,7 @@ class _PublishedModel:
 
 def bench_decisions(rounds: int) -> dict[str, Any]:
     """Warm decision latency on a 20,000-offer catalog vs the hello-world floor."""
-    from afterglow.services.auth import Principal, _key_cache
+    from afterglow.services.auth import Principal, key_cache
     from afterglow.services.catalog_cache import catalog_cache
     from afterglow.signing import hash_key
     from afterglow.store import get_stores
@@ -183,9 +183,10 @@ def bench_decisions(rounds: int) -> dict[str, Any]:
     retailer = bench_retailer()
     index = synthetic_catalog(retailer, 20_000, 4_600)
     catalog_cache._index = index
-    _key_cache[hash_key("pk_bench")] = (
+    key_cache.remember(
+        hash_key("pk_bench"),
         Principal("publishable", "retailer", "ret_bench"),
-        time.monotonic() + 3600,
+        fetched_at=time.monotonic() + 3600,
     )
     stores = get_stores()
     model = synthetic_model(sorted(index.offers), retailer.retailer_id)
@@ -356,7 +357,7 @@ def bench_webhooks_and_events(count: int) -> dict[str, Any]:
         stores = get_stores()
         from afterglow_dev.local.demo import seed_demo
 
-        demo = seed_demo(stores.catalog)
+        demo = seed_demo(stores)
         partner_name, secret = next(iter(demo.partner_secrets.items()))
         partner_id = demo.partner_ids[partner_name]
         offer = next(

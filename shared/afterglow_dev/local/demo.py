@@ -14,8 +14,8 @@ from afterglow.models import (
     SurveyOption,
     SurveyQuestion,
 )
-from afterglow.services import admin
-from afterglow.store import CatalogStore
+from afterglow.services import catalog_entities, offers, partners, retailers
+from afterglow.store import Stores
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ DEMO_OFFERS = [
 ]
 
 
-def seed_demo(catalog: CatalogStore, shop_url: str | None = None) -> DemoCatalog:
+def seed_demo(stores: Stores, shop_url: str | None = None) -> DemoCatalog:
     """Create the demo retailer (no holdout, so every demo order shows offers), partners, offers
     and one first-party add-on. With the demo shop's URL, partner landing pages are the shop's
     fake partner pages and the shop's origin may call the storefront API."""
@@ -75,8 +75,8 @@ def seed_demo(catalog: CatalogStore, shop_url: str | None = None) -> DemoCatalog
     if shop_url:
         port = shop_url.rsplit(":", 1)[-1]
         origins += [shop_url, f"http://localhost:{port}"]
-    created = admin.create_retailer(
-        catalog,
+    created = retailers.create_retailer(
+        stores,
         RetailerCreate(
             name="Northwind Outfitters",
             currency="EUR",
@@ -97,7 +97,7 @@ def seed_demo(catalog: CatalogStore, shop_url: str | None = None) -> DemoCatalog
     secrets: dict[str, str] = {}
     partner_ids: dict[str, str] = {}
     for partner_name, category, title, body, payout in DEMO_OFFERS:
-        partner = admin.create_partner(catalog, PartnerCreate(name=partner_name))
+        partner = partners.create_partner(stores, PartnerCreate(name=partner_name))
         secrets[partner_name] = partner.webhook_secret
         partner_ids[partner_name] = partner.partner.partner_id
         slug = partner_name.lower().replace(" ", "-").replace("&", "and")
@@ -107,8 +107,8 @@ def seed_demo(catalog: CatalogStore, shop_url: str | None = None) -> DemoCatalog
             if shop_url
             else f"https://{slug}.example/welcome?utm_source=afterglow"
         )
-        admin.create_offer(
-            catalog,
+        offers.create_offer(
+            stores,
             OfferCreate(
                 partner_id=partner_id,
                 category=category,
@@ -119,17 +119,17 @@ def seed_demo(catalog: CatalogStore, shop_url: str | None = None) -> DemoCatalog
         )
     # Only its own partners on its pages: a catalog imported later (the README tour's step 5, a
     # load test) is the platform's, not this shop's, and its pages stay as seeded.
-    current = admin.load_retailer(catalog, created.retailer.retailer_id)
-    admin.update_rules(
-        catalog,
+    current = catalog_entities.load_retailer(stores.catalog, created.retailer.retailer_id)
+    retailers.update_rules(
+        stores,
         created.retailer.retailer_id,
         RulesUpdate(
             version=current.version,
             rules=current.rules.model_copy(update={"allowed_partners": sorted(partner_ids.values())}),
         ),
     )
-    admin.create_first_party_offer(
-        catalog,
+    offers.create_first_party_offer(
+        stores,
         created.retailer.retailer_id,
         OfferCreate(
             partner_id=created.retailer.retailer_id,
