@@ -13,7 +13,7 @@ from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.catalog_entities import load_offer
 from afterglow.services.offers import set_offer_status
 from afterglow.services.snapshots import load_published_index, publish_snapshot
-from afterglow.store.catalog import SNAPSHOT_CHUNK_BYTES
+from afterglow.store.catalog_snapshots import SNAPSHOT_CHUNK_BYTES
 from tests.utils import seed_catalog
 
 

@@ -8,7 +8,9 @@ lists what one retailer or partner owns.
 
 from typing import Any
 
+from afterglow.store.catalog_snapshots import CatalogSnapshots
 from afterglow.store.dynamo import (
+    back_off_if,
     decode_cursor,
     deserialize,
     encode_cursor,
@@ -62,7 +64,7 @@ class VersionConflict(Exception):
     """An update lost a race: the item changed since it was read."""
 
 
-class CatalogStore:
+class CatalogStore(CatalogSnapshots):
     def __init__(self, ddb: Any, table: str) -> None:
         self._ddb = ddb
         self._table = table
@@ -305,7 +307,7 @@ class CatalogStore:
                     body = deserialize(item)
                     found[str(body["pk"]).removeprefix(f"{entity}#")] = body
                 request = response.get("UnprocessedKeys") or {}
-                _back_off_if(request)
+                back_off_if(request)
         return found
 
     def put_new_entities(self, entities: list[tuple[str, str, dict[str, Any]]]) -> int:
@@ -365,96 +367,6 @@ class CatalogStore:
                 found[str(body["type_pk"])].append(body)
         return found
 
-    # --- catalog snapshot ------------------------------------------------------------------------
-    # The snapshot of the active catalog lives in this table (which `decide` may already read)
-    # as binary chunks under `SNAPSHOT#<version>#<snapshot id>`, each well below DynamoDB's 400 KB
-    # item limit. A pointer item (pk CATALOG, sk SNAPSHOT), written only after every chunk, names
-    # the published one, so a reader never sees half a snapshot.
-
-    def snapshot_pointer(self) -> dict[str, Any] | None:
-        """Which snapshot is published (version, key, chunks), or None before the first one."""
-        response = self._ddb.get_item(
-            TableName=self._table, Key=serialize(SNAPSHOT_POINTER_KEY), ConsistentRead=True
-        )
-        return deserialize(response["Item"]) if "Item" in response else None
-
-    def write_snapshot(self, version: int, snapshot_id: str, blob: bytes) -> bool:
-        """Store a snapshot of catalog `version` and publish it, unless one of the same or a later
-        version is already published (then nothing stays written and the answer is False).
-        The snapshot published before the previous one is deleted: readers still loading the
-        previous one keep their chunks."""
-        previous = self.snapshot_pointer() or {}
-        if int(previous.get("snapshot_version", -1)) >= version:
-            return False
-        key = f"SNAPSHOT#{version:012d}#{snapshot_id}"
-        chunks = [blob[i : i + SNAPSHOT_CHUNK_BYTES] for i in range(0, len(blob), SNAPSHOT_CHUNK_BYTES)]
-        self._write_chunks(key, chunks)
-        pointer = {
-            **SNAPSHOT_POINTER_KEY,
-            "snapshot_version": version,
-            "snapshot_key": key,
-            "chunks": len(chunks),
-            "bytes": len(blob),
-            "previous_key": previous.get("snapshot_key"),
-            "previous_chunks": previous.get("chunks"),
-        }
-        try:
-            self._ddb.put_item(
-                TableName=self._table,
-                Item=serialize(pointer),
-                ConditionExpression="attribute_not_exists(pk) OR snapshot_version < :version",
-                ExpressionAttributeValues={":version": {"N": str(version)}},
-            )
-        except Exception as error:
-            if not is_conditional_failure(error):
-                raise
-            # A newer snapshot won the race; ours is garbage unless it is the very same one.
-            if (self.snapshot_pointer() or {}).get("snapshot_key") != key:
-                self._delete_chunks(key, len(chunks))
-            return False
-        if previous.get("previous_key") and previous["previous_key"] != key:
-            self._delete_chunks(str(previous["previous_key"]), int(previous.get("previous_chunks") or 0))
-        return True
-
-    def read_snapshot(self, version: int | None = None) -> tuple[int, bytes] | None:
-        """The published snapshot as (version, bytes); None if there is none, if it is not of
-        `version` (when given), or if a chunk is missing."""
-        pointer = self.snapshot_pointer()
-        if pointer is None or (version is not None and int(pointer["snapshot_version"]) != version):
-            return None
-        key, count = str(pointer["snapshot_key"]), int(pointer["chunks"])
-        chunks: dict[str, bytes] = {}
-        for start in range(0, count, 100):
-            keys = [
-                {"pk": {"S": key}, "sk": {"S": f"CHUNK#{i:04d}"}}
-                for i in range(start, min(count, start + 100))
-            ]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self._ddb.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table, []):
-                    chunks[item["sk"]["S"]] = item["data"]["B"]
-                request = response.get("UnprocessedKeys") or {}
-                _back_off_if(request)
-        if len(chunks) != count:
-            return None
-        return int(pointer["snapshot_version"]), b"".join(chunks[f"CHUNK#{i:04d}"] for i in range(count))
-
-    def _write_chunks(self, key: str, chunks: list[bytes]) -> None:
-        requests = [
-            {"PutRequest": {"Item": {"pk": {"S": key}, "sk": {"S": f"CHUNK#{i:04d}"}, "data": {"B": chunk}}}}
-            for i, chunk in enumerate(chunks)
-        ]
-        self._batch_write(requests)
-
-    def _delete_chunks(self, key: str, count: int) -> None:
-        self._batch_write(
-            [
-                {"DeleteRequest": {"Key": {"pk": {"S": key}, "sk": {"S": f"CHUNK#{i:04d}"}}}}
-                for i in range(count)
-            ]
-        )
-
     def _batch_write(self, requests: list[dict[str, Any]], *, per_call: int = 10) -> int:
         """BatchWriteItem until nothing is left unprocessed; returns the calls made. At most 25
         requests and 16 MB a call: snapshot chunks are ~350 KB, hence 10 of them by default."""
@@ -464,17 +376,5 @@ class CatalogStore:
             while pending:
                 pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
                 calls += 1
-                _back_off_if(pending)
+                back_off_if(pending)
         return calls
-
-
-SNAPSHOT_POINTER_KEY = {"pk": "CATALOG", "sk": "SNAPSHOT"}
-SNAPSHOT_CHUNK_BYTES = 350_000
-
-
-def _back_off_if(unprocessed: dict[str, Any]) -> None:
-    """A short pause before resending what a throttled batch call left unprocessed."""
-    if unprocessed:
-        import time  # here rather than at the top: this section is appended to a shared module
-
-        time.sleep(0.05)

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import time
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -183,3 +184,9 @@ def query_page(
             raise ValueError("cursor is not one this API returned") from error
         raise
     return [deserialize(item) for item in response["Items"]], response.get("LastEvaluatedKey")
+
+
+def back_off_if(unprocessed: dict[str, Any]) -> None:
+    """A short pause before resending what a throttled batch call left unprocessed."""
+    if unprocessed:
+        time.sleep(0.05)
