@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from afterglow.learning import (
     MAX_VALUES_PER_FEATURE,
     CounterRow,
+    HierarchicalThompson,
     NonContextualThompson,
     Policy,
     RandomPolicy,
-    ThompsonPolicy,
     default_policy,
     feature_value,
     from_counters,
@@ -49,7 +49,7 @@ def test_every_policy_returns_at_most_k_distinct_arms_from_those_given():
     arms = ["a", "b", "b", "c", "d", "a"]
     for policy in (
         default_policy(),
-        ThompsonPolicy(seed=1),
+        HierarchicalThompson(seed=1),
         NonContextualThompson(seed=1),
         RandomPolicy(seed=1),
     ):
@@ -72,7 +72,7 @@ def test_default_policy_needs_no_arguments_and_satisfies_the_protocol():
 
 def test_an_unseen_arm_is_explored_next_to_a_known_mediocre_one():
     # Given an arm shown 2,000 times that converts 2% of the time
-    policy = ThompsonPolicy(seed=3)
+    policy = HierarchicalThompson(seed=3)
     teach(policy, bernoulli_events({"known": 0.02}, n=2_000))
     # When a new arm competes with it, Then the new arm gets shown a fair share of the time
     picks = first_choices(policy, CONTEXT, ["known", "new"], 400)
@@ -81,7 +81,7 @@ def test_an_unseen_arm_is_explored_next_to_a_known_mediocre_one():
 
 def test_revenue_rewards_move_the_ranking_to_the_higher_expected_value():
     # Given "often" converts 10% for 5.00 (EV 0.50) and "rich" converts 5% for 30.00 (EV 1.50)
-    policy = ThompsonPolicy(seed=4)
+    policy = HierarchicalThompson(seed=4)
     events = bernoulli_events({"often": 0.10, "rich": 0.05}, n=1_500, payouts={"often": 5.0, "rich": 30.0})
     teach(policy, events)
     # Then the rarer but better-paying arm leads
@@ -89,7 +89,7 @@ def test_revenue_rewards_move_the_ranking_to_the_higher_expected_value():
 
 
 def test_zero_one_rewards_rank_by_conversion_rate():
-    policy = ThompsonPolicy(seed=5)
+    policy = HierarchicalThompson(seed=5)
     teach(policy, bernoulli_events({"low": 0.2, "high": 0.5}, n=400))
     assert first_choices(policy, CONTEXT, ["low", "high"], 200)["high"] >= 180
 
@@ -97,7 +97,7 @@ def test_zero_one_rewards_rank_by_conversion_rate():
 def test_the_best_arm_per_context_is_learned_whatever_the_keys_are_called():
     # Given contexts with keys the policy has never heard of (a string, a float, an int, a bool)
     rng = random.Random(6)
-    policy = ThompsonPolicy(seed=6)
+    policy = HierarchicalThompson(seed=6)
     colours = ("red", "blue")
     best = {"red": "arm-x", "blue": "arm-y"}
     for _ in range(3_000):
@@ -114,7 +114,7 @@ def test_the_best_arm_per_context_is_learned_whatever_the_keys_are_called():
 
 def test_a_catalog_prior_favours_offers_related_to_the_purchase_before_any_feedback():
     # Given no feedback yet, an offer that complements camping (outdoor) and one unrelated (baby)
-    policy = ThompsonPolicy({"tent-pegs": "outdoor", "nappies": "baby"}, seed=7)
+    policy = HierarchicalThompson({"tent-pegs": "outdoor", "nappies": "baby"}, seed=7)
     policy.update({"purchase_category": "books"}, "other", 0.0)  # any first event starts the estimates
     picks = first_choices(policy, CONTEXT, ["tent-pegs", "nappies"], 300)
     assert picks["tent-pegs"] >= 200
@@ -132,7 +132,7 @@ def test_a_policy_rebuilt_from_counters_decides_like_the_one_that_saw_the_events
         arm = rng.choice(["a", "b", "c", "d"])
         events.append((context, arm, rng.choice([0.0, 0.0, 0.0, 0.0, 12.5])))
     categories = {"a": "outdoor", "b": "kitchen", "c": "books", "d": "streaming"}
-    live = ThompsonPolicy(categories, seed=9)
+    live = HierarchicalThompson(categories, seed=9)
     teach(live, events)
     rebuilt = from_counters(live.to_counters(), offer_categories=categories, seed=9)
     assert rebuilt.to_counters() == live.to_counters()
@@ -142,7 +142,7 @@ def test_a_policy_rebuilt_from_counters_decides_like_the_one_that_saw_the_events
 
 def test_counter_rows_add_up_whatever_their_order_or_number_type():
     # Given the increments of three events, as a DynamoDB table would sum them (Decimal numbers)
-    policy = ThompsonPolicy(seed=10)
+    policy = HierarchicalThompson(seed=10)
     rows: list[CounterRow] = []
     for reward in (0.0, 12.5, 0.0):
         rows += policy.increments(CONTEXT, "a", reward)
@@ -160,7 +160,7 @@ def test_counter_rows_add_up_whatever_their_order_or_number_type():
 
 def test_the_same_seed_gives_the_same_decisions():
     def decisions(seed: int) -> list[list[str]]:
-        policy = ThompsonPolicy(seed=seed)
+        policy = HierarchicalThompson(seed=seed)
         rng = random.Random(0)
         slates = []
         for _ in range(200):
@@ -174,7 +174,7 @@ def test_the_same_seed_gives_the_same_decisions():
 
 
 def test_a_context_key_with_endless_values_cannot_grow_memory_without_bound():
-    policy = ThompsonPolicy(seed=13)
+    policy = HierarchicalThompson(seed=13)
     for number in range(MAX_VALUES_PER_FEATURE + 500):
         policy.update({"customer_id": f"c{number}"}, "a", 0.0)
     cells = {row["value"] for row in policy.to_counters() if row["feature"] == "customer_id"}

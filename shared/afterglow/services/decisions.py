@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates, explain_candidates
 from afterglow.errors import InvalidInput
-from afterglow.learning import ThompsonPolicy
+from afterglow.learning import HierarchicalThompson
 from afterglow.models import (
     Arm,
     DecisionRequest,
@@ -201,7 +201,7 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
     return response
 
 
-def _policy(stores: Stores, index: CatalogIndex) -> ThompsonPolicy | None:
+def _policy(stores: Stores, index: CatalogIndex) -> HierarchicalThompson | None:
     """The learned policy, or None (rank by the catalog prior) when it cannot be had right now."""
     try:
         return policy_cache.get(stores.learning, index)
@@ -218,7 +218,7 @@ def _choose(
     customer_hash: str,
     exposures: dict[str, int],
     api_url: str,
-    policy: ThompsonPolicy | None = None,
+    policy: HierarchicalThompson | None = None,
 ) -> tuple[DecisionResponse, list[str], DecisionTrace | None]:
     now = datetime.now(UTC).replace(microsecond=0)
     decision_id = new_id("dec")

@@ -11,7 +11,7 @@ from time import monotonic
 from afterglow.budgets import exhausted_partners
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import Candidate
-from afterglow.learning import CounterRow, ThompsonPolicy, from_counters
+from afterglow.learning import CounterRow, HierarchicalThompson, from_counters
 from afterglow.models import Offer
 from afterglow.observability import logger, metrics
 from afterglow.settings import get_settings
@@ -40,12 +40,12 @@ class PolicyCache:
     """The learned policy held by a warm function, rebuilt when older than the refresh interval."""
 
     def __init__(self) -> None:
-        self._policy: ThompsonPolicy | None = None
+        self._policy: HierarchicalThompson | None = None
         self._built_at = float("-inf")
         self._catalog_version = -1
         self.exhausted_partners: frozenset[str] = frozenset()
 
-    def get(self, learning: LearningStore, index: CatalogIndex) -> ThompsonPolicy:
+    def get(self, learning: LearningStore, index: CatalogIndex) -> HierarchicalThompson:
         """The policy, rebuilt from the learning table when stale; refreshes `exhausted_partners`
         (partners over budget) from the same read, so budgets hold to within a refresh interval."""
         stale = monotonic() - self._built_at > get_settings().learning_refresh_seconds
@@ -67,7 +67,7 @@ policy_cache = PolicyCache()
 
 
 def rank_candidates(
-    candidates: list[Candidate], context: dict[str, str], policy: ThompsonPolicy | None
+    candidates: list[Candidate], context: dict[str, str], policy: HierarchicalThompson | None
 ) -> list[Offer]:
     """Candidates best first: by the learned policy when there is one, else by the catalog prior
     (relevance × survey boost × payout). Ties rank by offer id so equal scores rank stably."""
