@@ -57,6 +57,9 @@ class CounterRow(TypedDict):
 
 
 TOTAL: Final[_FeatureValue] = ("*", "*")  # an arm's totals over every context
+PAIR_JOIN: Final = "×"
+# Context key pairs whose interaction the policy learns per offer (when both keys are present).
+DEFAULT_PAIRS: Final[tuple[tuple[str, str], ...]] = ()
 CATEGORY_KEY: Final = "purchase_category"
 RESERVED_ARMS: Final = ("*", "offer_category:")  # platform-wide and category rows of older policies
 
@@ -74,9 +77,9 @@ MAX_FEATURES, MAX_VALUES_PER_FEATURE = 64, 2_000  # memory bound against unbound
 # Thompson draws are tempered: each posterior's sd is scaled by this. Full-width draws over-explore
 # when most offer × context cells are seldom revisited (tuned on `afterglow_dev.simulation`'s
 # tuning worlds, reported on its held-out ones).
-EXPLORATION = 0.5
-REFRESH_EVERY = 200  # updates between empirical-Bayes refreshes, and at least 1/REFRESH_FRACTION of all
-REFRESH_FRACTION = 5
+EXPLORATION = 0.2
+REFRESH_EVERY = 500  # updates between empirical-Bayes refreshes, and at least 1/REFRESH_FRACTION of all
+REFRESH_FRACTION = 3
 MAX_COUNT = 1e12  # any one stored sum beyond this is corrupt, not traffic
 _NORMALS = 4096  # standard normal draws come from this many quantiles (fast and plenty for sampling)
 _QUANTILES: Final = tuple(NormalDist().inv_cdf((i + 0.5) / _NORMALS) for i in range(_NORMALS))
@@ -107,6 +110,16 @@ def context_features(context: Context) -> list[_FeatureValue]:
     """The (feature, value) cells a context touches; keys starting with `*` are reserved."""
     return [
         (str(key), feature_value(value)) for key, value in context.items() if not str(key).startswith("*")
+    ]
+
+
+def pair_features(features: list[_FeatureValue], pairs: Iterable[tuple[str, str]]) -> list[_FeatureValue]:
+    """The interaction cells of declared key pairs present in a context: `a×b` = `value_a×value_b`."""
+    values = dict(features)
+    return [
+        (f"{first}{PAIR_JOIN}{second}", f"{values[first]}{PAIR_JOIN}{values[second]}")
+        for first, second in pairs
+        if first in values and second in values
     ]
 
 
@@ -183,7 +196,9 @@ class HierarchicalThompson:
         seed: int | None = None,
         rng: random.Random | None = None,
         exploration: float | None = None,
+        pairs: Iterable[tuple[str, str]] | None = None,
     ) -> None:
+        self._pairs = tuple(DEFAULT_PAIRS if pairs is None else pairs)
         self._rng = rng if rng is not None else random.Random(seed)  # noqa: S311 - sampling, not secrets
         self._exploration = EXPLORATION if exploration is None else exploration
         self._offer_categories = dict(offer_categories or {})
@@ -207,6 +222,7 @@ class HierarchicalThompson:
         self._log_payout = 0.0  # platform mean log payout of one success
         self._payout_spread = PAYOUT_LOG_SPREAD  # variance of offers' log payouts around it
         self._payout_noise = 0.25  # variance of one success's log payout around its offer's
+        self._global_devs: dict[_FeatureValue, float] = {}  # how a value moves every offer alike
         self._groups: dict[str, tuple[float, float]] = {}  # category -> (shown, successes)
         self._group_devs: dict[tuple[str, str, str], float] = {}  # (category, feature, value) -> dev
 
@@ -219,7 +235,7 @@ class HierarchicalThompson:
             return
         reward = _finite(reward)
         amounts = (1.0, 1.0 if reward > 0 else 0.0, reward, _finite(reward * reward))
-        for cell in (TOTAL, *context_features(context)):
+        for cell in (TOTAL, *self._features(context)):
             self._add(arm_id, cell, amounts)
 
     def increments(self, context: Context, arm_id: str, reward: float) -> list[CounterRow]:
@@ -236,8 +252,12 @@ class HierarchicalThompson:
                 reward_sum=reward,
                 reward_sq_sum=reward * reward,
             )
-            for feature, value in (TOTAL, *context_features(context))
+            for feature, value in (TOTAL, *self._features(context))
         ]
+
+    def _features(self, context: Context) -> list[_FeatureValue]:
+        features = context_features(context)
+        return features + pair_features(features, self._pairs) if self._pairs else features
 
     def add_counters(self, rows: Iterable[CounterRow]) -> None:
         """Add counter rows (e.g. summed by DynamoDB's atomic ADDs) to this policy's counters."""
@@ -274,7 +294,8 @@ class HierarchicalThompson:
             if totals is not None:
                 totals[4] += 1.0
         for index in range(4):
-            counter[index] = _finite(counter[index] + amounts[index])
+            total = counter[index] + amounts[index]
+            counter[index] = total if -MAX_COUNT <= total <= MAX_COUNT else _finite(total)
 
     def _cell(self, cell: _FeatureValue, arm: str) -> _Counter | None:
         by_arm = self._cells.get(cell)
@@ -311,13 +332,17 @@ class HierarchicalThompson:
 
     # -- empirical Bayes --------------------------------------------------------------------------
 
+    def refresh(self) -> None:
+        """Re-estimate from all counters now (`rank` does it by itself as the counters grow)."""
+        self._refresh()
+        self._refreshed_at = self._updates
+
     def _maybe_refresh(self) -> None:
         # The schedule depends only on the counters, so a policy rebuilt from counters and one
         # updated event by event refresh alike; a fifth of the total keeps the cost amortised O(1).
         since = self._updates - self._refreshed_at
         if self._refreshed_at < 0 or since >= max(REFRESH_EVERY, self._refreshed_at // REFRESH_FRACTION):
-            self._refresh()
-            self._refreshed_at = self._updates
+            self.refresh()
 
     def _refresh(self) -> None:
         """Re-estimate the platform rate, the spreads of offers and cells, payouts, categories."""
@@ -332,17 +357,25 @@ class HierarchicalThompson:
             num, den = num + part_num, den + part_den
         self._arm_spread = _clamp((num + ARM_SPREAD * prior_weight) / (den + prior_weight))
         rates = {arm: (s + self._base) / (n + 1.0) for arm, (n, s) in arms.items()}
+        self._global_devs = {}
         parts: dict[str, list[float]] = {}
-        for (feature, _), by_arm in self._cells.items():
-            acc = parts.setdefault(feature, [0.0, 0.0])
-            for arm, c in by_arm.items():
-                total = arms.get(arm)
-                if total is None or total[0] < 2:
-                    continue
-                n, s = _counts(c)
-                part_num, part_den = _excess_variance(s, n, rates[arm], n / total[0])
-                acc[0] += part_num
-                acc[1] += part_den
+        for cell, by_arm in self._cells.items():
+            counts = [
+                (_counts(c), arms.get(arm, (0.0, 0.0))[0], rates.get(arm, self._base))
+                for arm, c in by_arm.items()
+            ]
+            # How this value moves every offer alike (VIPs buy more of everything): the prior of
+            # each offer's cell here, so that the spread measures what is particular to offers.
+            observed = sum(s for (_, s), _, _ in counts)
+            expected = sum(n * rate for (n, _), _, rate in counts)
+            lift = (observed + 2.0) / (expected + 2.0)
+            self._global_devs[cell] = math.log(lift)
+            acc = parts.setdefault(cell[0], [0.0, 0.0])
+            for (n, s), total, rate in counts:
+                if total >= 2:
+                    part_num, part_den = _excess_variance(s, n, min(rate * lift, 0.99), n / total)
+                    acc[0] += part_num
+                    acc[1] += part_den
         self._spread = {
             f: _clamp((n + CELL_SPREAD * prior_weight) / (d + prior_weight)) for f, (n, d) in parts.items()
         }
@@ -408,7 +441,7 @@ class HierarchicalThompson:
         """Where an offer's cell starts: its category's deviation there (0 without a catalog)."""
         category = self._offer_categories.get(arm)
         if category is None:
-            return 0.0
+            return self._global_devs.get((feature, value), 0.0)
         known = self._group_devs.get((category, feature, value))
         if known is not None:
             return known
@@ -462,10 +495,11 @@ class HierarchicalThompson:
         self._maybe_refresh()
         spreads = self._spread
         cells = []
-        for feature, value in context_features(context):
-            spread = spreads.get(feature, CELL_SPREAD)
+        for feature, value in self._features(context):
+            spread = spreads.get(feature, 0.0)  # a feature without counters yet says nothing
             if spread > IGNORABLE_SPREAD:  # a feature that moves no offer would add only noise
-                cells.append((feature, value, spread, self._cells.get((feature, value), {})))
+                shared = self._global_devs.get((feature, value), 0.0)
+                cells.append((feature, value, spread, self._cells.get((feature, value), {}), shared))
         width = self._exploration
         bits, normals = self._rng.getrandbits, _QUANTILES
         totals, catalog = self._totals, bool(self._offer_categories)
@@ -479,11 +513,10 @@ class HierarchicalThompson:
                 state = self._arm_state(arm, counter)
             stamp = state[6]
             z, variance = state[2], state[3]
-            for feature, value, spread, by_arm in cells:
+            for feature, value, spread, by_arm, shared in cells:
                 cell = by_arm.get(arm)
-                if cell is None:  # no data here yet: the prior, its category's deviation ± spread
-                    if catalog:
-                        z += self._prior_dev(arm, feature, value)
+                if cell is None:  # no data here yet: the prior (its category's deviation) ± spread
+                    z += self._prior_dev(arm, feature, value) if catalog else shared
                     variance += spread
                     continue
                 if cell[4] != stamp:
@@ -502,8 +535,12 @@ class HierarchicalThompson:
         """Cache a cell's log-odds deviation from its arm and its variance: a Beta posterior whose
         prior is the arm's rate moved by the prior deviation (its category's, if known)."""
         theta = state[2]
-        prior_dev = self._prior_dev(arm, feature, value) if self._offer_categories else 0.0
-        shown, won = _counts(cell)
+        if self._offer_categories:
+            prior_dev = self._prior_dev(arm, feature, value)
+        else:
+            prior_dev = self._global_devs.get((feature, value), 0.0)
+        won = cell[1] if cell[1] > 0.0 else 0.0
+        shown = cell[0] if cell[0] > won else won
         logit, variance = _logit_posterior(shown, won, _sigmoid(theta + prior_dev), spread)
         cell[4], cell[5], cell[6] = state[6], logit - theta, variance
 
@@ -521,6 +558,7 @@ def from_counters(
     """
     policy = HierarchicalThompson(offer_categories, offer_payouts=offer_payouts, seed=seed)
     policy.add_counters(rows)
+    policy.refresh()  # the builder pays for the estimates, not the first decision
     return policy
 
 

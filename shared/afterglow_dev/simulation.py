@@ -418,9 +418,9 @@ def main(
     details: bool = False,
 ) -> str:
     """`afterglow simulate`: the line-up over the worlds of `seeds` at k=1 and k=3, as a table
-    (quick: the first two worlds, shrunk to 1,500 transactions and at most 100 offers)."""
+    (quick: the first two worlds, shrunk to 1,000 transactions and at most 80 offers)."""
     started = time.perf_counter()
-    rounds, max_offers = (1_500, 100) if quick else (None, None)
+    rounds, max_offers = (1_000, 80) if quick else (None, None)
     chosen = list(seeds[:2] if quick else seeds)
     split = "chosen"
     if set(chosen) <= set(HELD_OUT_SEEDS):

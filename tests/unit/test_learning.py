@@ -189,6 +189,61 @@ def test_float_context_values_fall_in_coarse_buckets():
     assert feature_value(True) == "true"
 
 
+def test_update_adds_exactly_the_increments_an_aggregator_would_sum():
+    # Given the same events, once as updates and once as counter rows summed in reverse order
+    rng = random.Random(14)
+    live, summed = default_policy(seed=14), default_policy(seed=14)
+    rows: list[CounterRow] = []
+    for _ in range(500):
+        context: dict[str, str | float] = {"purchase_category": rng.choice(["tea", "bikes"]), "basket": 42.0}
+        arm, reward = rng.choice(["a", "b"]), rng.choice([0.0, 0.0, 7.5])
+        live.update(context, arm, reward)
+        rows += live.increments(context, arm, reward)
+    summed.add_counters(reversed(rows))
+    # Then both hold the same counters and rank alike, draw for draw
+    assert sorted(map(str, summed.to_counters())) == sorted(map(str, live.to_counters()))
+    assert [live.rank({"purchase_category": "tea"}, ["a", "b"], 2) for _ in range(20)] == [
+        summed.rank({"purchase_category": "tea"}, ["a", "b"], 2) for _ in range(20)
+    ]
+
+
+def test_counters_without_platform_rows_are_enough_and_older_rows_are_ignored():
+    # Given production rows: per offer totals and per offer × feature value, no platform row, and
+    # the platform and category rows an older policy wrote (which must not count twice)
+    rows = [
+        CounterRow(arm_id="a", feature="*", value="*", shown=1_000, successes=40, reward_sum=400.0),
+        CounterRow(arm_id="b", feature="*", value="*", shown=1_000, successes=10, reward_sum=100.0),
+        CounterRow(arm_id="*", feature="*", value="*", shown=10**6, successes=0, reward_sum=0.0),
+        CounterRow(arm_id="offer_category:x", feature="*", value="*", shown=5, successes=5, reward_sum=1e9),
+    ]
+    policy = from_counters(rows, seed=15)
+    # Then the better offer leads
+    assert first_choices(policy, CONTEXT, ["a", "b"], 100)["a"] >= 95
+
+
+def test_a_declared_pair_learns_an_interaction_no_single_feature_shows():
+    # Given offer x converting for (tea, new) and (bikes, vip) only, offer y the other way round:
+    # per category and per segment alone both offers look the same
+    def train(policy: HierarchicalThompson) -> HierarchicalThompson:
+        rng = random.Random(16)
+        for _ in range(4_000):
+            context: dict[str, str | float] = {
+                "purchase_category": rng.choice(["tea", "bikes"]),
+                "segment": rng.choice(["new", "vip"]),
+            }
+            x_wins = (context["purchase_category"] == "tea") == (context["segment"] == "new")
+            for arm in ("x", "y"):
+                rate = 0.3 if (arm == "x") == x_wins else 0.05
+                policy.update(context, arm, 1.0 if rng.random() < rate else 0.0)
+        return policy
+
+    paired = train(HierarchicalThompson(seed=16, pairs=[("purchase_category", "segment")]))
+    # Then a policy that declares the pair shows each offer where it converts
+    for category, segment, best in (("tea", "new", "x"), ("bikes", "vip", "x"), ("tea", "vip", "y")):
+        context: dict[str, str | float] = {"purchase_category": category, "segment": segment}
+        assert first_choices(paired, context, ["x", "y"], 100)[best] >= 90
+
+
 # --- any counter state, however inconsistent, ranks with finite scores ------------------------
 
 counts = st.integers(min_value=-5, max_value=10**9) | st.floats(allow_nan=True, allow_infinity=True)
