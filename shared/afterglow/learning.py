@@ -394,18 +394,23 @@ class HierarchicalThompson:
                 continue
             mean = reward_sum / successes
             means.append((math.log(mean), successes))
-            if successes >= 2:
+            if successes >= 2 and c[3] > 0:  # squared sums are optional (none: noise assumed)
                 cv2 = max(c[3] / successes - mean * mean, 0.0) / (mean * mean)
                 within += math.log1p(min(cv2, 100.0)) * (successes - 1)
                 within_dof += successes - 1
         self._payout_noise = max((within + 0.25) / (within_dof + 1.0), 1e-4)
         if not means:
             return
-        weight = sum(n for _, n in means)
-        center = sum(m * n for m, n in means) / weight
-        between = sum((m - center) ** 2 - self._payout_noise / n for m, n in means)
-        self._log_payout = center
-        self._payout_spread = max((between + 2 * PAYOUT_LOG_SPREAD) / (len(means) + 2), 1e-3)
+        # Each offer counts once (a random-effects mean), not once per conversion: else the offers
+        # the policy shows most, often cheap ones that convert well, would set every unseen offer's
+        # payout, and it would never look for better paid ones.
+        spread = PAYOUT_LOG_SPREAD
+        for _ in range(3):
+            weights = [1.0 / (spread + self._payout_noise / n) for _, n in means]
+            center = sum(w * m for w, (m, _) in zip(weights, means, strict=True)) / sum(weights)
+            between = sum((m - center) ** 2 - self._payout_noise / n for m, n in means)
+            spread = max((between + 2 * PAYOUT_LOG_SPREAD) / (len(means) + 2), 1e-3)
+        self._log_payout, self._payout_spread = center, spread
 
     def _refresh_groups(self, arms: dict[str, tuple[float, float]]) -> None:
         """Per catalog category, its offers' pooled rate and pooled cells (their deviations)."""
