@@ -7,13 +7,14 @@ rewards may be 0/1 or amounts.
 - P(reward > 0) is additive in log-odds: an offer's own rate, plus one deviation per context
   feature value (`segment=vip`, `purchase_category=coffee`, an order-value bucket …), each a Beta
   posterior whose prior is the level above it: offers shrink toward the platform (or their catalog
-  category), an offer × value cell toward its offer (or its category's cell there). Any context
-  key works; strings are categories and floats are bucketed.
+  category), an offer × value cell toward its offer moved by what that value does to every offer
+  (or to its category's offers). Any context key works; strings are categories and floats are
+  bucketed. Declared key pairs (`pairs`) add interaction cells.
 - How hard each level shrinks is estimated from the counters themselves (empirical Bayes, method of
   moments, re-estimated as data comes in): a feature that moves no offer (a device, a customer id)
   adds no noise, one that matters is learned fast.
-- The payout of one success is log-normal around the platform's (or the catalog's figure): one
-  fixed bounty tells an offer's payout, revenue shares need a few.
+- The payout of one success is log-normal around the offers' typical payout (or the catalog's
+  figure): one fixed bounty tells an offer's payout, revenue shares need a few.
 - Thompson draws are tempered (`EXPLORATION`): full-width draws over-explore when there are many
   more offers and offer × context cells than conversions to learn them from.
 
@@ -131,12 +132,6 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
 
-def _logit(p: float) -> float:
-    """Log-odds of a probability, kept finite at 0 and 1."""
-    p = min(max(p, 1e-12), 1.0 - 1e-12)
-    return math.log(p / (1.0 - p))
-
-
 def _finite(value: float) -> float:
     """A stored amount as the maths can use it: NaN and infinities (corrupt rows) count as 0."""
     return min(max(value, -MAX_COUNT), MAX_COUNT) if math.isfinite(value) else 0.0
@@ -185,7 +180,9 @@ class HierarchicalThompson:
     offer shrink toward its category, whose purchase-category cells start from the taxonomy's
     relevance; `offer_payouts` (arm id → what one conversion should pay, in the rewards' unit) is
     the prior of each arm's payout. `seed` (or `rng`) makes the sampling reproducible;
-    `exploration` scales the width of each Thompson draw (default `EXPLORATION`).
+    `exploration` scales the width of each Thompson draw (default `EXPLORATION`); `pairs` declares
+    context key pairs (e.g. `("purchase_category", "segment")`) whose interaction each offer learns
+    (`increments` then gives their rows too).
     """
 
     def __init__(
