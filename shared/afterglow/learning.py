@@ -490,8 +490,12 @@ class HierarchicalThompson:
             self._unseen[arm] = state
         return state
 
-    def rank(self, context: Context, arm_ids: list[str], k: int) -> list[str]:
-        """The `k` arms (of `arm_ids`, no duplicates) with the best sampled expected value, best first."""
+    def rank(self, context: Context, arm_ids: list[str], k: int, *, seed: int | None = None) -> list[str]:
+        """The `k` arms (of `arm_ids`, no duplicates) with the best sampled expected value, best first.
+
+        `seed` makes this one decision's draws reproducible (e.g. from a decision id), whatever the
+        policy ranked before; without it the policy's own random stream is used.
+        """
         if k <= 0 or not arm_ids:
             return []
         self._maybe_refresh()
@@ -503,7 +507,8 @@ class HierarchicalThompson:
                 shared = self._global_devs.get((feature, value), 0.0)
                 cells.append((feature, value, spread, self._cells.get((feature, value), {}), shared))
         width = self._exploration
-        bits, normals = self._rng.getrandbits, _QUANTILES
+        rng = self._rng if seed is None else random.Random(seed)  # noqa: S311 - sampling, not secrets
+        bits, normals = rng.getrandbits, _QUANTILES
         totals, catalog = self._totals, bool(self._offer_categories)
         log, exp = math.log, math.exp
         scored: list[tuple[float, int, str]] = []

@@ -173,6 +173,16 @@ def test_the_same_seed_gives_the_same_decisions():
     assert decisions(11) != decisions(12)
 
 
+def test_a_decision_seed_reproduces_that_decision_whatever_came_before():
+    policy = default_policy(seed=17)
+    teach(policy, bernoulli_events({"a": 0.1, "b": 0.1, "c": 0.1}, n=200))
+    first = policy.rank(CONTEXT, ["a", "b", "c"], 3, seed=42)
+    for _ in range(25):  # other decisions move the policy's own random stream
+        policy.rank(CONTEXT, ["a", "b", "c"], 3)
+    assert policy.rank(CONTEXT, ["a", "b", "c"], 3, seed=42) == first
+    assert len({tuple(policy.rank(CONTEXT, ["a", "b", "c"], 3, seed=s)) for s in range(30)}) > 1
+
+
 def test_a_context_key_with_endless_values_cannot_grow_memory_without_bound():
     policy = HierarchicalThompson(seed=13)
     for number in range(MAX_VALUES_PER_FEATURE + 500):

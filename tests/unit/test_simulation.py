@@ -63,6 +63,24 @@ def test_every_policy_meets_the_same_customers_and_offers():
     assert {"purchase_category", "segment", "is_gift", "device", "order_value"} <= set(first.contexts[0])
 
 
+def test_offers_arriving_mid_run_are_never_offered_before_they_arrive():
+    # Given a world where some offers arrive mid-run (seed 1001: about a quarter of its offers)
+    world = draw_world(1001, **TINY)
+    arrivals = dict(zip(world.offer_ids, world.arrival_round.tolist(), strict=True))
+    assert any(arrivals.values())
+    offered: list[list[str]] = []
+
+    class Watcher(Recorder):
+        def rank(self, context: dict[str, str | float], arm_ids: list[str], k: int) -> list[str]:
+            offered.append(arm_ids)
+            return super().rank(context, arm_ids, k)
+
+    run_world(1001, 1, ["watcher"], factories={"watcher": lambda world, seed: Watcher(seed)}, **TINY)
+    # Then round t only offers what has arrived by then, and late offers do get offered
+    assert all(arrivals[arm] <= t for t, arms in enumerate(offered) for arm in arms)
+    assert any(arrivals[arm] > 0 for arms in offered for arm in arms)
+
+
 def test_only_seen_offers_are_reported_and_conversions_pay():
     recorder = Recorder(seed=3)
     result = run_world(8, 3, ["recorder"], factories={"recorder": lambda world, seed: recorder}, **TINY)
