@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint unit integration e2e bench fuzz build deploy openapi clean browser
+.PHONY: demo test lint unit integration e2e bench simulate fuzz build deploy openapi clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ openapi: $(STAMP)  ## regenerate shared/afterglow/openapi.json after changing ro
 
 bench: $(STAMP)  ## every performance figure against DESIGN.md's budgets; writes bench/results.json
 	$(BIN)/afterglow bench
+	$(BIN)/afterglow simulate --png bench/learning-curve.png | tee bench/simulate.txt
+
+simulate: $(STAMP)  ## the learning policy vs baselines on the held-out simulated worlds (a few minutes)
+	$(BIN)/afterglow simulate --png bench/learning-curve.png
 
 fuzz: $(STAMP)  ## a long schemathesis run against the local stack (make test runs a short one)
 	FUZZ_EXAMPLES=200 FUZZ_PHASES=examples,coverage,fuzzing,stateful $(BIN)/pytest -q tests/e2e/test_fuzz_openapi.py

@@ -13,6 +13,7 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "TOKEN_KEYS": "test:test-token-key-0123456789abcdef",
         "RATE_LIMIT_PER_IP_PER_S": "100000",  # tests send bursts from one address; one test lowers it
+        "MODEL_PUBLISH_INTERVAL_SECONDS": "0",  # each learning-loop run publishes what changed
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto intercepts the real AWS endpoints

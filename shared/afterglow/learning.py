@@ -1,40 +1,40 @@
-"""The learning policy: which offers to show, learned online from what customers did.
+"""The learning policy: which offers to show, learned from what customers did.
 
-`ThompsonPolicy` ranks offers by a Thompson sample of their expected value, P(reward > 0 | context)
-× expected payout, so engagement and revenue both count and rewards may be 0/1 or amounts.
+`HierarchicalThompson` ranks offers by a Thompson sample of their expected value per show,
+P(reward > 0 | context) × the payout of one success, so engagement and revenue both count and
+rewards may be 0/1 or amounts.
 
-- P(reward > 0) is a hierarchical Beta model over plain counters (shown, successes, reward sums)
-  per offer and per offer × context feature value; any context key works (strings are categories,
-  floats are bucketed). A sparse cell's prior is its parent's prediction, so it borrows strength
-  until it has data of its own, and the cells of several features add up in log-odds.
-- How hard each level shrinks is not hand-tuned: it is re-estimated from the counters (empirical
-  Bayes, method of moments), so a feature that does not matter (a device, a customer id) stops
-  adding noise and one that matters is learned fast.
-- Each show also records what the offer's *other* context cells predicted (a log-odds offset), and
-  a cell is judged against that: the policy shows an offer where it already looks good, so raw
-  per-feature rates would confound one feature with another (a backfitting step).
-- With a catalog, offers of one category share a parent (the category's *other* offers, so a
-  dominant offer is not its own prior), whose purchase-category cells start from the taxonomy's
-  relevance, itself learned across offers; a catalog payout is the prior of an offer's payout.
-- Thompson draws are tempered (`EXPLORATION`): full-width draws over-explore when most offer ×
-  context cells are seldom revisited. `afterglow_dev.simulation` measures all of this.
+- P(reward > 0) is additive in log-odds: an offer's own rate, plus one deviation per context
+  feature value (`segment=vip`, `purchase_category=coffee`, an order-value bucket …), each a Beta
+  posterior whose prior is the level above it: offers shrink toward the platform (or their catalog
+  category), an offer × value cell toward its offer moved by what that value does to every offer
+  (or to its category's offers). Any context key works; strings are categories and floats are
+  bucketed. Declared key pairs (`pairs`) add interaction cells.
+- How hard each level shrinks is estimated from the counters themselves (empirical Bayes, method of
+  moments, re-estimated as data comes in): a feature that moves no offer (a device, a customer id)
+  adds no noise, one that matters is learned fast.
+- The payout of one success is log-normal around the offers' typical payout (or the catalog's
+  figure): one fixed bounty tells an offer's payout, revenue shares need a few.
+- Thompson draws are tempered (`EXPLORATION`): full-width draws over-explore when there are many
+  more offers and offer × context cells than conversions to learn them from.
 
-The counters are what DynamoDB's atomic ADDs keep (`increments` gives one event's rows), so a policy
-can be rebuilt from them (`from_counters`) and decides exactly like one updated event by event.
-Arm ids `*` and `offer_category:…` are reserved.
+Everything is a function of additive counters, per offer × feature × value (`CounterRow`: shows,
+successes, reward sums), so an aggregator can sum them in any order: `update` adds exactly the rows
+`increments` gives, and `from_counters` rebuilds a policy that decides exactly like the one updated
+event by event. `afterglow_dev.simulation` measures all of this against a family of worlds.
 """
 
 import heapq
 import math
 import random
 from collections.abc import Iterable, Mapping
-from typing import Final, NotRequired, Protocol, TypedDict
+from statistics import NormalDist
+from typing import Any, Final, NotRequired, Protocol, TypedDict
 
 from afterglow.taxonomy import relevance
 
 ContextValue = str | float
 Context = Mapping[str, ContextValue]
-_Counter = list[float]  # [shown, successes, reward_sum, reward_sq_sum, offset_sum, …cache, …raw sums]
 _FeatureValue = tuple[str, str]
 
 
@@ -55,32 +55,35 @@ class CounterRow(TypedDict):
     successes: int
     reward_sum: float
     reward_sq_sum: NotRequired[float]  # optional: lets payout noise be estimated, else assumed
-    offset_sum: NotRequired[float]  # optional: the other features' log-odds at each show (see update)
 
 
 TOTAL: Final[_FeatureValue] = ("*", "*")  # an arm's totals over every context
-EVERYONE: Final = "*"  # the arm id of platform-wide counters
-GROUP_PREFIX: Final = "offer_category:"  # pseudo-arms pooling the offers of one catalog category
-RELEVANCE_FEATURE: Final = "*relevance"  # platform-wide counters per taxonomy relevance
+PAIR_JOIN: Final = "×"
+# Context key pairs whose interaction the policy learns per offer (when both keys are present).
+DEFAULT_PAIRS: Final[tuple[tuple[str, str], ...]] = ()
 CATEGORY_KEY: Final = "purchase_category"
+RESERVED_ARMS: Final = ("*", "offer_category:")  # platform-wide and category rows of older policies
 
 # Prior spreads (variance in log-odds) before the counters say otherwise: offers differ a lot,
 # context cells less. Clamped so a noisy estimate can neither freeze nor explode exploration.
-ARM_SPREAD, CELL_SPREAD, RELEVANCE_SPREAD = 1.0, 0.5, 0.25
-MIN_SPREAD, MAX_SPREAD = 0.01, 4.0
-IGNORABLE_SPREAD = 0.02  # a deviation of sd ≤ 0.14 in log-odds never changes a ranking much
-PAYOUT_PRIOR_CONVERSIONS = 5.0  # weight of a catalog payout, in conversions' worth of evidence
+ARM_SPREAD, CELL_SPREAD = 1.0, 0.3
+MIN_SPREAD, MAX_SPREAD = 0.005, 4.0
+IGNORABLE_SPREAD = 0.01  # a deviation of sd ≤ 0.1 in log-odds never changes a ranking much
+PRIOR_CELLS = 4.0  # weight of the prior spreads, in cells of PRIOR_CELL_SHOWS shows
+PRIOR_CELL_SHOWS = 50.0
+PAYOUT_LOG_SPREAD = 1.0  # variance of offers' log payouts around the platform's, before data
+CATALOG_PAYOUT_SPREAD = 0.05  # variance of a catalog payout's log around the truth
+RELEVANCE_LIFT = 1.5  # log-odds a fully related category is worth, before feedback says otherwise
 MAX_FEATURES, MAX_VALUES_PER_FEATURE = 64, 2_000  # memory bound against unbounded context keys
 # Thompson draws are tempered: each posterior's sd is scaled by this. Full-width draws over-explore
-# when most offer × context cells are seldom revisited (measured: see `afterglow_dev.simulation`).
-EXPLORATION = 0.35
-REFRESH_EVERY = 200  # updates between empirical-Bayes refreshes, and at least 1/REFRESH_FRACTION of all
-REFRESH_FRACTION = 5
-
-
-def _logit_relevance_prior(score: float) -> float:
-    """A guess of how much relevance lifts log-odds; the relevance counters correct it quickly."""
-    return 2.0 * score - 0.6
+# when most offer × context cells are seldom revisited (tuned on `afterglow_dev.simulation`'s
+# tuning worlds, reported on its held-out ones).
+EXPLORATION = 0.2
+REFRESH_EVERY = 500  # updates between empirical-Bayes refreshes, and at least 1/REFRESH_FRACTION of all
+REFRESH_FRACTION = 3
+MAX_COUNT = 1e12  # any one stored sum beyond this is corrupt, not traffic
+_NORMALS = 4096  # standard normal draws come from this many quantiles (fast and plenty for sampling)
+_QUANTILES: Final = tuple(NormalDist().inv_cdf((i + 0.5) / _NORMALS) for i in range(_NORMALS))
 
 
 def feature_value(value: object) -> str:
@@ -96,6 +99,8 @@ def feature_value(value: object) -> str:
             return "nan"
         if -1.0 <= value <= 1.0:  # scores and shares: quarter steps
             return f"{round(value * 4) / 4:g}"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
         # Amounts (order value, …): half-octave buckets, fine enough to learn from, never sparse.
         octave = math.floor(math.log2(abs(value)) * 2) / 2
         return f"{'-' if value < 0 else ''}2^{octave:g}"
@@ -109,6 +114,16 @@ def context_features(context: Context) -> list[_FeatureValue]:
     ]
 
 
+def pair_features(features: list[_FeatureValue], pairs: Iterable[tuple[str, str]]) -> list[_FeatureValue]:
+    """The interaction cells of declared key pairs present in a context: `a×b` = `value_a×value_b`."""
+    values = dict(features)
+    return [
+        (f"{first}{PAIR_JOIN}{second}", f"{values[first]}{PAIR_JOIN}{values[second]}")
+        for first, second in pairs
+        if first in values and second in values
+    ]
+
+
 def _unique(arm_ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(arm_ids))
 
@@ -117,39 +132,30 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
 
-def _logit(p: float) -> float:
-    """Log-odds of a probability, kept finite at 0 and 1."""
-    p = min(max(p, 1e-12), 1.0 - 1e-12)
-    return math.log(p / (1.0 - p))
-
-
-MAX_COUNT = 1e12  # any one stored sum beyond this is corrupt, not traffic
-MAX_OFFSET = 50.0  # a log-odds offset per show beyond this says nothing more
-
-
 def _finite(value: float) -> float:
     """A stored amount as the maths can use it: NaN and infinities (corrupt rows) count as 0."""
     return min(max(value, -MAX_COUNT), MAX_COUNT) if math.isfinite(value) else 0.0
 
 
-def _consistent(counter: _Counter) -> None:
-    """Derive a cell's counts (slots 0-4) from its raw sums (slots 9-13) so the maths always holds:
-    a success implies a show (a conversion recorded without an impression is one), nothing is
-    negative and offsets stay within what log-odds can mean. Any stored state gives finite scores."""
-    successes = max(counter[10], 0.0)
-    shown = max(counter[9], successes)
-    counter[0], counter[1] = shown, successes
-    counter[2] = max(counter[11], 0.0)
-    counter[3] = max(counter[12], 0.0)
-    counter[4] = min(max(counter[13], -MAX_OFFSET * shown), MAX_OFFSET * shown)
+def _counts(counter: list[float]) -> tuple[float, float]:
+    """(shows, successes) that always make sense: a success implies a show, nothing is negative."""
+    successes = max(counter[1], 0.0)
+    return max(counter[0], successes), successes
+
+
+def _logit_posterior(shown: float, successes: float, prior: float, spread: float) -> tuple[float, float]:
+    """Log-odds mean and variance of a Beta cell with prior mean `prior` and log-odds variance `spread`."""
+    prior = min(max(prior, 1e-9), 1.0 - 1e-9)
+    strength = 1.0 / (spread * prior * (1.0 - prior))  # pseudo-shows: a Beta's log-odds variance is 1/α + 1/β
+    alpha = successes + strength * prior
+    beta = max(shown - successes, 0.0) + strength * (1.0 - prior)
+    return math.log(alpha / beta), 1.0 / alpha + 1.0 / beta
 
 
 def _excess_variance(successes: float, shown: float, rate: float, share: float) -> tuple[float, float]:
-    """Method-of-moments parts (numerator, denominator) of a cell's extra log-odds variance.
-
-    Compares the cell's successes with what its parent's raw rate predicts; `share` is the cell's
-    part of the parent's data (a cell that *is* its parent says nothing about the spread).
-    """
+    """Method-of-moments parts (numerator, denominator) of a cell's extra log-odds variance around
+    `rate`; `share` is the cell's part of its parent's shows (a cell that *is* its parent says
+    nothing about the spread)."""
     q = rate * (1.0 - rate)
     if shown < 2 or q <= 0.0 or share >= 1.0:
         return 0.0, 0.0
@@ -157,32 +163,26 @@ def _excess_variance(successes: float, shown: float, rate: float, share: float) 
     return residual * residual - shown * q * (1.0 - share), (shown * (1.0 - share) * q) ** 2
 
 
-def _logit_posterior(shown: float, successes: float, prior: float, spread: float) -> tuple[float, float]:
-    """Log-odds mean and variance of a Beta cell with prior mean `prior` and log-odds variance `spread`."""
-    prior = min(max(prior, 1e-9), 1.0 - 1e-9)
-    strength = 1.0 / (spread * prior * (1.0 - prior))  # pseudo-shows: a Beta's log-odds variance is 1/α + 1/β
-    successes = max(successes, 0.0)
-    alpha = successes + strength * prior
-    beta = max(shown - successes, 0.0) + strength * (1.0 - prior)
-    return math.log(alpha / beta), 1.0 / alpha + 1.0 / beta
-
-
 def _clamp(spread: float) -> float:
     return min(max(spread, MIN_SPREAD), MAX_SPREAD)
 
 
-_EMPTY: Final[_Counter] = [0.0, 0.0, 0.0, 0.0, 0.0]
-_Amounts = tuple[float, float, float, float, float]
+# A counter: [shown, successes, reward_sum, reward_sq_sum] as stored (raw sums, clamped finite),
+# then a cache. Arm totals: [.., version, state]; cells: [.., stamp of the arm state, deviation, variance].
+_Counter = list[Any]
+_ArmState = list[float]  # [generation, version, log-odds, variance, log payout, its sd, stamp]
 
 
-class ThompsonPolicy:
+class HierarchicalThompson:
     """Contextual Thompson sampling over hierarchical Beta posteriors (see the module docstring).
 
-    Both catalog arguments are optional. `offer_categories` (arm id → taxonomy category) adds the
-    category level and the relevance prior; `offer_payouts` (arm id → what one conversion should
-    pay, in the rewards' unit, e.g. `decisioning.expected_payout`) is the prior of each arm's payout,
-    which conversions then correct. `seed` (or `rng`) makes the sampling reproducible;
-    `exploration` scales the width of each Thompson draw (default `EXPLORATION`).
+    Both catalog arguments are optional. `offer_categories` (arm id → taxonomy category) makes each
+    offer shrink toward its category, whose purchase-category cells start from the taxonomy's
+    relevance; `offer_payouts` (arm id → what one conversion should pay, in the rewards' unit) is
+    the prior of each arm's payout. `seed` (or `rng`) makes the sampling reproducible;
+    `exploration` scales the width of each Thompson draw (default `EXPLORATION`); `pairs` declares
+    context key pairs (e.g. `("purchase_category", "segment")`) whose interaction each offer learns
+    (`increments` then gives their rows too).
     """
 
     def __init__(
@@ -193,107 +193,108 @@ class ThompsonPolicy:
         seed: int | None = None,
         rng: random.Random | None = None,
         exploration: float | None = None,
+        pairs: Iterable[tuple[str, str]] | None = None,
     ) -> None:
+        self._pairs = tuple(DEFAULT_PAIRS if pairs is None else pairs)
         self._rng = rng if rng is not None else random.Random(seed)  # noqa: S311 - sampling, not secrets
         self._exploration = EXPLORATION if exploration is None else exploration
         self._offer_categories = dict(offer_categories or {})
-        self._offer_payouts = dict(offer_payouts or {})
-        # (feature, value) -> arm -> [shown, successes, reward_sum, reward_sq_sum, then a cache:
-        # generation, arm's shows when cached, log-odds deviation, its variance]
-        self._cells: dict[_FeatureValue, dict[str, _Counter]] = {}
+        self._log_payouts = {
+            arm: math.log(payout)
+            for arm, payout in (offer_payouts or {}).items()
+            if math.isfinite(payout) and payout > 0
+        }
+        self._totals: dict[str, _Counter] = {}  # arm -> its totals (and cached state)
+        self._cells: dict[_FeatureValue, dict[str, _Counter]] = {}  # (feature, value) -> arm -> counter
         self._values_per_feature: dict[str, int] = {}
-        self._updates = 0
-        self._refreshed_at = -1
-        # Refresh-level estimates (empirical Bayes and the category level), see `_refresh`.
+        self._unseen: dict[str, _ArmState] = {}  # states of arms without counters, per generation
+        self._updates = 0.0
+        self._refreshed_at = -1.0
+        self._stamp = 0.0
+        # Estimates refreshed from all counters now and then (`_refresh`).
         self._generation = 0.0
         self._base = 0.5  # platform P(reward > 0): Jeffreys before any data
         self._arm_spread = ARM_SPREAD
-        self._spread: dict[str, float] = {}  # per feature: offer cells around their parent
-        self._group_spread: dict[str, float] = {}  # per feature: category cells around theirs
-        self._relevance_dev: dict[float, float] = {}  # relevance score -> learned log-odds lift
-        # Snapshots of the category pseudo-arms' counters: an offer's parent is its category *less
-        # the offer itself*, or an offer that dominates its category would be its own prior.
-        self._group_totals: dict[str, tuple[float, float, float]] = {}
-        self._group_cells: dict[tuple[str, str, str], tuple[float, float]] = {}
-        self._payout_mean = 1.0
-        self._payout_noise = 0.25  # variance of one positive reward around its arm's mean
-        self._payout_spread = 1.0  # variance of arms' mean payouts around the platform mean
-        self._arm_state: dict[str, list[float]] = {}
-        # (arm, feature, value) -> (the arm's prior log-odds, parent deviation) of cells without
-        # data yet, valid for one refresh generation
-        self._unseen_parents: dict[tuple[str, str, str], tuple[float, float]] = {}
+        self._spread: dict[str, float] = {}  # per feature: offer cells around their offer
+        self._log_payout = 0.0  # platform mean log payout of one success
+        self._payout_spread = PAYOUT_LOG_SPREAD  # variance of offers' log payouts around it
+        self._payout_noise = 0.25  # variance of one success's log payout around its offer's
+        self._global_devs: dict[_FeatureValue, float] = {}  # how a value moves every offer alike
+        self._groups: dict[str, tuple[float, float]] = {}  # category -> (shown, successes)
+        self._group_devs: dict[tuple[str, str, str], float] = {}  # (category, feature, value) -> dev
 
     # -- learning ---------------------------------------------------------------------------------
 
     def update(self, context: Context, arm_id: str, reward: float) -> None:
-        """Record that `arm_id` was seen in `context` and earned `reward` (0 when nothing happened)."""
+        """Record that `arm_id` was seen in `context` and earned `reward` (0 when nothing happened):
+        exactly what adding the rows of `increments` does."""
+        if arm_id.startswith(RESERVED_ARMS):
+            return
         reward = _finite(reward)
-        success = 1.0 if reward > 0 else 0.0
-        for cell, arm, offset in self._event_cells(context, arm_id):
-            self._add(cell, arm, (1.0, success, reward, reward * reward, offset))
-        self._updates += 1
+        amounts = (1.0, 1.0 if reward > 0 else 0.0, reward, _finite(reward * reward))
+        for cell in (TOTAL, *self._features(context)):
+            self._add(arm_id, cell, amounts)
 
     def increments(self, context: Context, arm_id: str, reward: float) -> list[CounterRow]:
-        """The counter rows one event adds (what `update` does, as DynamoDB ADDs would do it)."""
+        """The counter rows one event adds: the arm's totals and the arm × each context feature value."""
+        reward = _finite(reward)
         success = 1 if reward > 0 else 0
         return [
             CounterRow(
-                arm_id=arm,
+                arm_id=arm_id,
                 feature=feature,
                 value=value,
                 shown=1,
                 successes=success,
                 reward_sum=reward,
                 reward_sq_sum=reward * reward,
-                offset_sum=offset,
             )
-            for (feature, value), arm, offset in self._event_cells(context, arm_id)
+            for feature, value in (TOTAL, *self._features(context))
         ]
 
-    def _event_cells(self, context: Context, arm_id: str) -> list[tuple[_FeatureValue, str, float]]:
-        """Every (cell, arm, log-odds offset) an event counts in: platform, arm, arm × feature value,
-        and with a catalog the arm's category and the relevance of its category to the purchase."""
+    def _features(self, context: Context) -> list[_FeatureValue]:
         features = context_features(context)
-        offsets = self._offsets(arm_id, features)  # the last one: all the context cells together
-        cells = [(TOTAL, EVERYONE, 0.0), (TOTAL, arm_id, offsets[-1])]
-        cells += [(cell, arm_id, offset) for cell, offset in zip(features, offsets[:-1], strict=True)]
-        category = self._offer_categories.get(arm_id)
-        if category is not None:
-            group = GROUP_PREFIX + category
-            cells += [(TOTAL, group, 0.0)] + [(cell, group, 0.0) for cell in features]
-            purchased = context.get(CATEGORY_KEY)
-            if isinstance(purchased, str):
-                cells.append(((RELEVANCE_FEATURE, f"{relevance(purchased, category):.1f}"), EVERYONE, 0.0))
-        return cells
+        return features + pair_features(features, self._pairs) if self._pairs else features
 
-    def _offsets(self, arm: str, features: list[_FeatureValue]) -> list[float]:
-        """Per feature, how much the arm's *other* context cells move its log-odds right now, and
-        last how much all of them do (what the arm's own mean is judged against).
+    def add_counters(self, rows: Iterable[CounterRow]) -> None:
+        """Add counter rows (e.g. summed by DynamoDB's atomic ADDs) to this policy's counters."""
+        for row in rows:
+            arm = str(row["arm_id"])
+            if arm.startswith(RESERVED_ARMS):
+                continue  # platform and category rows are sums of arms' rows: derived, not read
+            # float(): DynamoDB hands numbers back as Decimal
+            amounts = (
+                _finite(float(row["shown"])),
+                _finite(float(row["successes"])),
+                _finite(float(row["reward_sum"])),
+                _finite(float(row.get("reward_sq_sum", 0.0))),
+            )
+            self._add(arm, (str(row["feature"]), str(row["value"])), amounts)
 
-        Summed per cell, they say what the rest of the model expected of the shows in that cell.
-        The policy shows an offer to the segments and categories it seems good for, so raw cell
-        rates confound one feature with the others; judging a cell against this expectation
-        instead (a backfitting step) keeps each effect its own.
-        """
-        shown = self._cells.get(TOTAL, {}).get(arm, _EMPTY)[0]
-        state = self._arm(arm, shown)
-        category = self._offer_categories.get(arm)
-        deviations = []
-        for feature, value in features:
-            spread = self._spread.get(feature, CELL_SPREAD)
-            cell = self._cells.get((feature, value), {}).get(arm)
-            if spread <= IGNORABLE_SPREAD:
-                deviations.append(0.0)
-            elif cell is None:
-                deviations.append(self._parent_dev(category, feature, value, state[7]) if category else 0.0)
-            else:
-                if cell[5] != self._generation or cell[6] != shown:
-                    self._fresh_cell(cell, state, category, feature, value, spread)
-                deviations.append(cell[7])
-        total = sum(deviations)
-        return [*(total - deviation for deviation in deviations), total]
+    def _add(self, arm: str, cell: _FeatureValue, amounts: tuple[float, float, float, float]) -> None:
+        if cell == TOTAL:
+            counter = self._totals.get(arm)
+            if counter is None:
+                counter = self._totals[arm] = [0.0, 0.0, 0.0, 0.0, 0.0, None]
+                self._unseen.pop(arm, None)
+            counter[4] += 1.0  # a new version: its cached state is stale
+            self._updates += max(amounts[0], 0.0)
+        elif cell[0].startswith("*"):
+            return  # reserved features (older policies' relevance rows)
+        else:
+            found = self._cell(cell, arm)
+            if found is None:
+                return
+            counter = found
+            counter[4] = -1.0
+            totals = self._totals.get(arm)
+            if totals is not None:
+                totals[4] += 1.0
+        for index in range(4):
+            total = counter[index] + amounts[index]
+            counter[index] = total if -MAX_COUNT <= total <= MAX_COUNT else _finite(total)
 
-    def _add(self, cell: _FeatureValue, arm: str, amounts: _Amounts) -> None:
+    def _cell(self, cell: _FeatureValue, arm: str) -> _Counter | None:
         by_arm = self._cells.get(cell)
         if by_arm is None:
             feature = cell[0]
@@ -301,301 +302,254 @@ class ThompsonPolicy:
             if values >= MAX_VALUES_PER_FEATURE or (
                 values == 0 and len(self._values_per_feature) >= MAX_FEATURES
             ):
-                return  # too many distinct values to learn per offer: the arm level covers it
+                return None  # too many distinct values to learn per offer: the arm level covers it
             self._values_per_feature[feature] = values + 1
             by_arm = self._cells[cell] = {}
         counter = by_arm.get(arm)
         if counter is None:
-            counter = by_arm[arm] = [0.0, 0.0, 0.0, 0.0, 0.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-        for index in range(5):
-            counter[9 + index] = _finite(counter[9 + index] + _finite(amounts[index]))
-        _consistent(counter)
-
-    # -- counters in and out ----------------------------------------------------------------------
+            counter = by_arm[arm] = [0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0]
+        return counter
 
     def to_counters(self) -> list[CounterRow]:
         """Every counter as a row, ready to be written (or compared) as DynamoDB items."""
+        rows = [(arm, TOTAL, c) for arm, c in self._totals.items()]
+        rows += [(arm, cell, c) for cell, by_arm in self._cells.items() for arm, c in by_arm.items()]
         return [
             CounterRow(
                 arm_id=arm,
                 feature=feature,
                 value=value,
-                shown=int(c[9]),
-                successes=int(c[10]),
-                reward_sum=c[11],
-                reward_sq_sum=c[12],
-                offset_sum=c[13],
+                shown=int(c[0]),
+                successes=int(c[1]),
+                reward_sum=c[2],
+                reward_sq_sum=c[3],
             )
-            for (feature, value), by_arm in self._cells.items()
-            for arm, c in by_arm.items()
+            for arm, (feature, value), c in rows
         ]
 
-    def add_counters(self, rows: Iterable[CounterRow]) -> None:
-        """Add counter rows (e.g. summed by DynamoDB's atomic ADDs) to this policy's counters."""
-        for row in rows:
-            cell, arm = (row["feature"], row["value"]), row["arm_id"]
-            # float(): DynamoDB hands numbers back as Decimal
-            amounts = (
-                float(row["shown"]),
-                float(row["successes"]),
-                float(row["reward_sum"]),
-                float(row.get("reward_sq_sum", 0.0)),
-                float(row.get("offset_sum", 0.0)),
-            )
-            self._add(cell, arm, amounts)
-            if cell == TOTAL and arm == EVERYONE:
-                self._updates += int(max(_finite(amounts[0]), 0.0))
-
     # -- empirical Bayes --------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-estimate from all counters now (`rank` does it by itself as the counters grow)."""
+        self._refresh()
+        self._refreshed_at = self._updates
 
     def _maybe_refresh(self) -> None:
         # The schedule depends only on the counters, so a policy rebuilt from counters and one
         # updated event by event refresh alike; a fifth of the total keeps the cost amortised O(1).
         since = self._updates - self._refreshed_at
-        if self._updates and (
-            self._refreshed_at < 0 or since >= max(REFRESH_EVERY, self._refreshed_at // REFRESH_FRACTION)
-        ):
-            self._refresh()
-            self._refreshed_at = self._updates
+        if self._refreshed_at < 0 or since >= max(REFRESH_EVERY, self._refreshed_at // REFRESH_FRACTION):
+            self.refresh()
 
     def _refresh(self) -> None:
-        """Re-estimate the platform rate, relevance lifts, payouts, the category level and spreads."""
-        totals = self._cells.get(TOTAL, {})
-        everyone = totals.get(EVERYONE, _EMPTY)
-        self._base = (everyone[1] + 0.5) / (everyone[0] + 1.0)
-        base_logit = _logit(self._base)
-        prior_weight = 4 * (50 * self._base * (1 - self._base)) ** 2  # ~ four cells of 50 shows
-        self._relevance_dev = {}
-        for value, c in self._cells_of(RELEVANCE_FEATURE, EVERYONE):
-            try:
-                score = float(value)
-            except ValueError:
-                continue  # not a relevance this policy wrote
-            guess = _logit_relevance_prior(score)
-            logit, _ = _logit_posterior(c[0], c[1], _sigmoid(base_logit + guess), RELEVANCE_SPREAD)
-            self._relevance_dev[score] = logit - base_logit
-
-        num = den = within = within_dof = 0.0
-        arm_payouts: list[tuple[float, float]] = []
-        for arm, c in totals.items():
-            if arm == EVERYONE or arm.startswith(GROUP_PREFIX):
-                continue
-            n, d = _excess_variance(c[1], c[0], self._base, c[0] / everyone[0] if everyone[0] else 0.0)
-            num, den = num + n, den + d
-            if c[1] >= 1:
-                arm_payouts.append((c[2] / c[1], c[1]))
-                within += max(c[3] - c[2] * c[2] / c[1], 0.0)
-                within_dof += c[1] - 1
+        """Re-estimate the platform rate, the spreads of offers and cells, payouts, categories."""
+        arms = {arm: _counts(c) for arm, c in self._totals.items()}
+        shown = sum(n for n, _ in arms.values())
+        won = sum(s for _, s in arms.values())
+        self._base = (won + 0.5) / (shown + 1.0)
+        prior_weight = PRIOR_CELLS * (PRIOR_CELL_SHOWS * self._base * (1 - self._base)) ** 2
+        num = den = 0.0
+        for n, s in arms.values():
+            part_num, part_den = _excess_variance(s, n, self._base, n / shown if shown else 0.0)
+            num, den = num + part_num, den + part_den
         self._arm_spread = _clamp((num + ARM_SPREAD * prior_weight) / (den + prior_weight))
-        self._refresh_payouts(everyone, arm_payouts, within, within_dof)
-
-        # Category cells first: they are the parents of the offer cells, whose spread is what is
-        # left around them (the taxonomy and the category explain part of an offer's variation).
-        self._group_spread = self._cell_spreads(True, prior_weight)
-        self._refresh_categories()
-        self._spread = self._cell_spreads(False, prior_weight)
-        self._generation += 1.0
-
-    def _cells_of(self, feature: str, arm: str) -> list[tuple[str, _Counter]]:
-        return [(v, by_arm[arm]) for (f, v), by_arm in self._cells.items() if f == feature and arm in by_arm]
-
-    def _cell_spreads(self, groups: bool, prior_weight: float) -> dict[str, float]:
-        """Per feature, the log-odds variance of cells around their parent's prediction.
-
-        Judged on raw rates, not on the backfitted offsets: offsets depend on the spreads, and
-        estimating spreads from them fed back (a pure-noise feature's spread grew to 0.6).
-        """
-        totals = self._cells.get(TOTAL, {})
+        rates = {arm: (s + self._base) / (n + 1.0) for arm, (n, s) in arms.items()}
+        self._global_devs = {}
         parts: dict[str, list[float]] = {}
-        for (feature, value), by_arm in self._cells.items():
-            if feature.startswith("*"):
-                continue
-            for arm, c in by_arm.items():
-                parent = totals.get(arm, _EMPTY)
-                if arm == EVERYONE or arm.startswith(GROUP_PREFIX) != groups or parent[0] < 2:
-                    continue
-                rate = (parent[1] + 0.5) / (parent[0] + 1.0)
-                category = arm[len(GROUP_PREFIX) :] if groups else self._offer_categories.get(arm)
-                deviation = 0.0
-                if category is not None and groups:
-                    deviation = self._prior_dev(category, feature, value)
-                elif category is not None:
-                    theta_others = self._arm(arm, parent[0])[7]
-                    deviation = self._parent_dev(category, feature, value, theta_others, c)
-                if deviation:
-                    rate = _sigmoid(_logit(rate) + deviation)
-                n, d = _excess_variance(c[1], c[0], rate, c[0] / parent[0])
-                acc = parts.setdefault(feature, [0.0, 0.0])
-                acc[0] += n
-                acc[1] += d
-        return {
+        for cell, by_arm in self._cells.items():
+            counts = [
+                (_counts(c), arms.get(arm, (0.0, 0.0))[0], rates.get(arm, self._base))
+                for arm, c in by_arm.items()
+            ]
+            # How this value moves every offer alike (VIPs buy more of everything): the prior of
+            # each offer's cell here, so that the spread measures what is particular to offers.
+            observed = sum(s for (_, s), _, _ in counts)
+            expected = sum(n * rate for (n, _), _, rate in counts)
+            lift = (observed + 2.0) / (expected + 2.0)
+            self._global_devs[cell] = math.log(lift)
+            acc = parts.setdefault(cell[0], [0.0, 0.0])
+            for (n, s), total, rate in counts:
+                if total >= 2:
+                    part_num, part_den = _excess_variance(s, n, min(rate * lift, 0.99), n / total)
+                    acc[0] += part_num
+                    acc[1] += part_den
+        self._spread = {
             f: _clamp((n + CELL_SPREAD * prior_weight) / (d + prior_weight)) for f, (n, d) in parts.items()
         }
+        self._refresh_payouts()
+        self._refresh_groups(arms)
+        self._generation += 1.0
+        self._unseen = {}
 
-    def _refresh_payouts(
-        self, everyone: _Counter, arm_payouts: list[tuple[float, float]], within: float, within_dof: float
-    ) -> None:
-        """A normal model of each arm's mean payout around the platform's, both variances estimated."""
-        # Under one success is no evidence of a payout (a corrupt fraction would blow the mean up).
-        mean = min(everyone[2] / everyone[1], MAX_COUNT) if everyone[1] >= 1 else 1.0
-        # Fixed bounties have no noise, and conversions may all pay 0: keep the maths finite.
-        floor = max((0.02 * mean) ** 2, 1e-6)
-        self._payout_mean = mean
-        self._payout_noise = max(within / within_dof if within_dof else (0.5 * mean) ** 2, floor)
-        between = sum((m - mean) ** 2 - self._payout_noise / n for m, n in arm_payouts)
-        self._payout_spread = max((between + 2 * mean**2) / (len(arm_payouts) + 2), floor)
-
-    def _refresh_categories(self) -> None:
-        """Snapshot the category pseudo-arms' counters: the parents of their offers' posteriors."""
-        self._group_totals, self._group_cells, self._unseen_parents = {}, {}, {}
-        for arm, c in self._cells.get(TOTAL, {}).items():
-            if arm.startswith(GROUP_PREFIX):
-                self._group_totals[arm[len(GROUP_PREFIX) :]] = (c[0], c[1], c[2])
-        if not self._group_totals:
-            return
-        for (feature, value), by_arm in self._cells.items():
-            if feature.startswith("*"):
+    def _refresh_payouts(self) -> None:
+        """Offers' log payouts around the platform's: between- and within-offer variances."""
+        means: list[tuple[float, float]] = []
+        within = within_dof = 0.0
+        for c in self._totals.values():
+            successes, reward_sum = max(c[1], 0.0), max(c[2], 0.0)
+            if successes < 1 or reward_sum <= 0:
                 continue
-            for arm, cell in by_arm.items():
-                if arm.startswith(GROUP_PREFIX):
-                    self._group_cells[(arm[len(GROUP_PREFIX) :], feature, value)] = (cell[0], cell[1])
+            mean = reward_sum / successes
+            means.append((math.log(mean), successes))
+            if successes >= 2 and c[3] > 0:  # squared sums are optional (none: noise assumed)
+                cv2 = max(c[3] / successes - mean * mean, 0.0) / (mean * mean)
+                within += math.log1p(min(cv2, 100.0)) * (successes - 1)
+                within_dof += successes - 1
+        self._payout_noise = max((within + 0.25) / (within_dof + 1.0), 1e-4)
+        if not means:
+            return
+        # Each offer counts once (a random-effects mean), not once per conversion: else the offers
+        # the policy shows most, often cheap ones that convert well, would set every unseen offer's
+        # payout, and it would never look for better paid ones.
+        spread = PAYOUT_LOG_SPREAD
+        for _ in range(3):
+            weights = [1.0 / (spread + self._payout_noise / n) for _, n in means]
+            center = sum(w * m for w, (m, _) in zip(weights, means, strict=True)) / sum(weights)
+            between = sum((m - center) ** 2 - self._payout_noise / n for m, n in means)
+            spread = max((between + 2 * PAYOUT_LOG_SPREAD) / (len(means) + 2), 1e-3)
+        self._log_payout, self._payout_spread = center, spread
 
-    def _prior_dev(self, category: str, feature: str, value: str) -> float:
-        """The taxonomy's prior for a category in a purchase-category cell, learned across offers."""
-        if feature != CATEGORY_KEY:
-            return 0.0
-        score = relevance(value, category)
-        learned = self._relevance_dev.get(score)
-        return _logit_relevance_prior(score) if learned is None else learned
+    def _refresh_groups(self, arms: dict[str, tuple[float, float]]) -> None:
+        """Per catalog category, its offers' pooled rate and pooled cells (their deviations)."""
+        self._groups, self._group_devs = {}, {}
+        if not self._offer_categories:
+            return
+        for arm, (n, s) in arms.items():
+            category = self._offer_categories.get(arm)
+            if category is not None:
+                shown, won = self._groups.get(category, (0.0, 0.0))
+                self._groups[category] = (shown + n, won + s)
+        pooled: dict[tuple[str, str, str], list[float]] = {}
+        for (feature, value), by_arm in self._cells.items():
+            for arm, c in by_arm.items():
+                category = self._offer_categories.get(arm)
+                if category is not None:
+                    n, s = _counts(c)
+                    acc = pooled.setdefault((category, feature, value), [0.0, 0.0])
+                    acc[0] += n
+                    acc[1] += s
+        for key, (n, s) in pooled.items():
+            self._group_devs[key] = self._group_dev(key[0], key[1], key[2], n, s)
 
-    def _parent_dev(
-        self, category: str, feature: str, value: str, theta_others: float, cell: _Counter | None = None
-    ) -> float:
-        """Where an offer's cell starts: how the *other* offers of its category deviate there (their
-        log-odds mean is `theta_others`; `cell` is the offer's own, taken out), else the taxonomy."""
-        group = self._group_cells.get((category, feature, value))
-        prior_dev = self._prior_dev(category, feature, value)
-        if group is None:
-            return prior_dev
-        shown, successes = group
-        if cell is not None:
-            # The snapshot may predate the cell's latest shows: never take out more than is there.
-            shown = max(shown - cell[0], 0.0)
-            successes = min(max(successes - cell[1], 0.0), shown)
-        spread = self._group_spread.get(feature, CELL_SPREAD)
-        logit, _ = _logit_posterior(shown, successes, _sigmoid(theta_others + prior_dev), spread)
-        return logit - theta_others
+    def _group_dev(self, category: str, feature: str, value: str, shown: float, won: float) -> float:
+        """How a category's offers deviate in one cell: pooled evidence around the taxonomy's prior."""
+        group_shown, group_won = self._groups.get(category, (0.0, 0.0))
+        theta = _logit_posterior(group_shown, group_won, self._base, self._arm_spread)[0]
+        prior = RELEVANCE_LIFT * relevance(value, category) if feature == CATEGORY_KEY else 0.0
+        spread = self._spread.get(feature, CELL_SPREAD)
+        return _logit_posterior(shown, won, _sigmoid(theta + prior), spread)[0] - theta
+
+    def _prior_dev(self, arm: str, feature: str, value: str) -> float:
+        """Where an offer's cell starts: its category's deviation there (0 without a catalog)."""
+        category = self._offer_categories.get(arm)
+        if category is None:
+            return self._global_devs.get((feature, value), 0.0)
+        known = self._group_devs.get((category, feature, value))
+        if known is not None:
+            return known
+        return self._group_dev(category, feature, value, 0.0, 0.0)
 
     # -- ranking ----------------------------------------------------------------------------------
 
-    def rank(self, context: Context, arm_ids: list[str], k: int) -> list[str]:
-        """The `k` arms (of `arm_ids`, no duplicates) with the best sampled expected value, best first."""
+    def _arm_state(self, arm: str, counter: _Counter | None) -> _ArmState:
+        """The arm's log-odds posterior and log payout posterior, cached per counters' version."""
+        if counter is not None:
+            state = counter[5]
+            if state and state[0] == self._generation and state[1] == counter[4]:
+                return state  # type: ignore[no-any-return]
+        else:
+            state = self._unseen.get(arm)
+            if state is not None and state[0] == self._generation:
+                return state
+        shown, won = _counts(counter) if counter is not None else (0.0, 0.0)
+        prior = self._base
+        category = self._offer_categories.get(arm)
+        group = self._groups.get(category) if category is not None else None
+        if group is not None:  # a new offer starts where the other offers of its category are
+            others_shown = max(group[0] - shown, 0.0)
+            others_won = min(max(group[1] - won, 0.0), others_shown)
+            prior = _sigmoid(_logit_posterior(others_shown, others_won, prior, self._arm_spread)[0])
+        theta, variance = _logit_posterior(shown, won, prior, self._arm_spread)
+        prior_log, prior_var = self._log_payout, self._payout_spread
+        if arm in self._log_payouts:
+            prior_log, prior_var = self._log_payouts[arm], CATALOG_PAYOUT_SPREAD
+        successes = max(counter[1], 0.0) if counter is not None else 0.0
+        reward_sum = max(counter[2], 0.0) if counter is not None else 0.0
+        log_payout, payout_var = prior_log, prior_var
+        if successes >= 1 and reward_sum > 0:
+            precision = 1.0 / prior_var + successes / self._payout_noise
+            observed = math.log(reward_sum / successes)
+            log_payout = (prior_log / prior_var + observed * successes / self._payout_noise) / precision
+            payout_var = 1.0 / precision
+        self._stamp += 1.0
+        version = counter[4] if counter is not None else -1.0
+        state = [self._generation, version, theta, variance, log_payout, math.sqrt(payout_var), self._stamp]
+        if counter is not None:
+            counter[5] = state
+        else:
+            self._unseen[arm] = state
+        return state
+
+    def rank(self, context: Context, arm_ids: list[str], k: int, *, seed: int | None = None) -> list[str]:
+        """The `k` arms (of `arm_ids`, no duplicates) with the best sampled expected value, best first.
+
+        `seed` makes this one decision's draws reproducible (e.g. from a decision id), whatever the
+        policy ranked before; without it the policy's own random stream is used.
+        """
         if k <= 0 or not arm_ids:
             return []
         self._maybe_refresh()
-        totals = self._cells.get(TOTAL, {})
-        # A feature whose offer cells vary no more than chance would add only cost: skip it.
-        features = [
-            fv for fv in context_features(context) if self._spread.get(fv[0], CELL_SPREAD) > IGNORABLE_SPREAD
-        ]
-        no_cells: dict[str, _Counter] = {}
-        cells = [
-            (f, v, self._spread.get(f, CELL_SPREAD), self._cells.get((f, v), no_cells)) for f, v in features
-        ]
-        generation, width = self._generation, self._exploration
-        gauss, sqrt, exp = self._rng.gauss, math.sqrt, math.exp
-        categories, states, unseen = self._offer_categories, self._arm_state, self._unseen_parents
+        spreads = self._spread
+        cells = []
+        for feature, value in self._features(context):
+            spread = spreads.get(feature, 0.0)  # a feature without counters yet says nothing
+            if spread > IGNORABLE_SPREAD:  # a feature that moves no offer would add only noise
+                shared = self._global_devs.get((feature, value), 0.0)
+                cells.append((feature, value, spread, self._cells.get((feature, value), {}), shared))
+        width = self._exploration
+        rng = self._rng if seed is None else random.Random(seed)  # noqa: S311 - sampling, not secrets
+        bits, normals = rng.getrandbits, _QUANTILES
+        totals, catalog = self._totals, bool(self._offer_categories)
+        log, exp = math.log, math.exp
         scored: list[tuple[float, int, str]] = []
+        generation = self._generation
         for position, arm in enumerate(_unique(arm_ids)):
-            shown = totals.get(arm, _EMPTY)[0]
-            state = states.get(arm)
-            if state is None or state[0] != generation or state[1] != shown:
-                state = self._arm(arm, shown)
+            counter = totals.get(arm)
+            state = counter[5] if counter is not None else None
+            if state is None or state[0] != generation or state[1] != counter[4]:  # type: ignore[index]
+                state = self._arm_state(arm, counter)
+            stamp = state[6]
             z, variance = state[2], state[3]
-            category = categories.get(arm) if categories else None
-            for feature, value, spread, by_arm in cells:
+            for feature, value, spread, by_arm, shared in cells:
                 cell = by_arm.get(arm)
-                if cell is None:  # an unseen cell is its prior: the parent's deviation, ± spread
-                    if category is not None:
-                        known = unseen.get((arm, feature, value))
-                        if known is None or known[0] != state[7]:
-                            known = unseen[(arm, feature, value)] = (
-                                state[7],
-                                self._parent_dev(category, feature, value, state[7]),
-                            )
-                        z += known[1]
+                if cell is None:  # no data here yet: the prior (its category's deviation) ± spread
+                    z += self._prior_dev(arm, feature, value) if catalog else shared
                     variance += spread
                     continue
-                if cell[5] != generation or cell[6] != shown:
-                    self._fresh_cell(cell, state, category, feature, value, spread)
-                z += cell[7]
-                variance += cell[8]
-            z += width * sqrt(variance) * gauss()
-            p = 1.0 / (1.0 + exp(-z)) if z > -700.0 else 0.0
-            payout = state[5] + width * state[6] * gauss()
-            scored.append((p * payout if payout > 0.0 else 0.0, -position, arm))
+                if cell[4] != stamp:
+                    self._fresh_cell(cell, arm, feature, value, spread, state)
+                z += cell[5]
+                variance += cell[6]
+            z += width * variance**0.5 * normals[bits(12)]
+            log_p = -log(1.0 + exp(-z)) if z > -30.0 else z
+            score = log_p + state[4] + width * state[5] * normals[bits(12)]
+            scored.append((score, -position, arm))
         return [arm for _, _, arm in heapq.nlargest(k, scored)]
 
-    def _arm(self, arm: str, shown: float) -> list[float]:
-        """[generation, shows, log-odds mean, its variance, mean, payout mean, payout sd, prior log-odds]."""
-        state = self._arm_state.get(arm)
-        if state is not None and state[0] == self._generation and state[1] == shown:
-            return state
-        counter = self._cells.get(TOTAL, {}).get(arm, _EMPTY)
-        category = self._offer_categories.get(arm)
-        prior, payout_prior = self._base, self._payout_mean
-        group = self._group_totals.get(category) if category else None
-        if group is not None:  # a new offer starts where the other offers of its category are
-            others_shown = max(group[0] - counter[0], 0.0)
-            others_won = min(max(group[1] - counter[1], 0.0), others_shown)
-            prior = _sigmoid(_logit_posterior(others_shown, others_won, prior, self._arm_spread)[0])
-            weight = self._payout_noise / self._payout_spread
-            payout_prior = (max(group[2] - counter[2], 0.0) + weight * payout_prior) / (others_won + weight)
-        prior_precision = 1.0 / self._payout_spread
-        if arm in self._offer_payouts:  # the catalog's figure: as good as a few conversions
-            payout_prior = self._offer_payouts[arm]
-            prior_precision = PAYOUT_PRIOR_CONVERSIONS / self._payout_noise
-        # The arm's shows lean to the contexts it seems good in: its intercept is its log-odds less
-        # the mean lift its context cells gave those shows (else the lift would count twice).
-        lift = counter[4] / counter[0] if counter[0] else 0.0
-        theta, variance = _logit_posterior(
-            counter[0], counter[1], _sigmoid(_logit(prior) + lift), self._arm_spread
-        )
-        theta -= lift
-        precision = prior_precision + counter[1] / self._payout_noise
-        payout = (payout_prior * prior_precision + counter[2] / self._payout_noise) / precision
-        state = [
-            self._generation,
-            shown,
-            theta,
-            variance,
-            _sigmoid(theta),
-            payout,
-            math.sqrt(1.0 / precision),
-            _logit(prior),  # the log-odds of the category's other offers
-        ]
-        self._arm_state[arm] = state
-        return state
-
     def _fresh_cell(
-        self,
-        cell: _Counter,
-        state: list[float],
-        category: str | None,
-        feature: str,
-        value: str,
-        spread: float,
+        self, cell: _Counter, arm: str, feature: str, value: str, spread: float, state: _ArmState
     ) -> None:
-        """Cache a cell's log-odds deviation and variance: its Beta posterior, whose prior is what
-        the rest of the model expects of its shows (the arm's log-odds plus the other features'
-        mean offset there) moved by the parent's deviation, with the feature's spread."""
+        """Cache a cell's log-odds deviation from its arm and its variance: a Beta posterior whose
+        prior is the arm's rate moved by the prior deviation (its category's, if known)."""
         theta = state[2]
-        parent = self._parent_dev(category, feature, value, state[7], cell) if category else 0.0
-        anchor = theta + cell[4] / cell[0] if cell[0] else theta
-        prior = state[4] if anchor == theta and parent == 0.0 else _sigmoid(anchor + parent)
-        logit, variance = _logit_posterior(cell[0], cell[1], prior, spread)
-        cell[5], cell[6] = self._generation, state[1]
-        cell[7], cell[8] = logit - anchor, variance
+        if self._offer_categories:
+            prior_dev = self._prior_dev(arm, feature, value)
+        else:
+            prior_dev = self._global_devs.get((feature, value), 0.0)
+        won = cell[1] if cell[1] > 0.0 else 0.0
+        shown = cell[0] if cell[0] > won else won
+        logit, variance = _logit_posterior(shown, won, _sigmoid(theta + prior_dev), spread)
+        cell[4], cell[5], cell[6] = state[6], logit - theta, variance
 
 
 def from_counters(
@@ -604,20 +558,20 @@ def from_counters(
     offer_categories: Mapping[str, str] | None = None,
     offer_payouts: Mapping[str, float] | None = None,
     seed: int | None = None,
-) -> ThompsonPolicy:
+) -> HierarchicalThompson:
     """A policy whose posteriors are summarised from stored counter rows (rows for one cell add up).
 
-    It decides exactly like a policy that was `update`d with the events behind the rows, from the
-    first refresh of its estimates on (the next `rank`) onwards.
+    It decides exactly like a policy that was `update`d with the events behind the rows.
     """
-    policy = ThompsonPolicy(offer_categories, offer_payouts=offer_payouts, seed=seed)
+    policy = HierarchicalThompson(offer_categories, offer_payouts=offer_payouts, seed=seed)
     policy.add_counters(rows)
+    policy.refresh()  # the builder pays for the estimates, not the first decision
     return policy
 
 
-def default_policy(seed: int | None = None) -> ThompsonPolicy:
+def default_policy(seed: int | None = None) -> HierarchicalThompson:
     """The production policy, with no catalog knowledge: it learns everything from rewards."""
-    return ThompsonPolicy(seed=seed)
+    return HierarchicalThompson(seed=seed)
 
 
 class RandomPolicy:
@@ -640,7 +594,7 @@ class NonContextualThompson:
 
     def __init__(self, *, seed: int | None = None) -> None:
         self._rng = random.Random(seed)  # noqa: S311 - sampling, not secrets
-        self._counters: dict[str, _Counter] = {}
+        self._counters: dict[str, list[float]] = {}
         self._successes = 0.0
         self._reward_sum = 0.0
 

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     trace_sample_rate: Annotated[
         float, Field(ge=0, le=1, description="Share of decisions that keep a trace of their reasoning")
     ] = 0.01
+    model_publish_interval_seconds: Annotated[
+        float,
+        Field(
+            ge=0,
+            description="The trainer publishes a changed learning model at most this often (each warm "
+            "decide reloads it once per publish)",
+        ),
+    ] = 300
     public_api_url: Annotated[str, Field(description="Base URL of the HTTP API, for click links")] = ""
 
 

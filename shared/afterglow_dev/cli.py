@@ -106,9 +106,13 @@ def _catalog_generate(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from afterglow_dev.simulation import HELD_OUT_SEEDS, TUNING_SEEDS
     from afterglow_dev.simulation import main as simulate
 
-    print(simulate(args.rounds, args.seed, args.png))
+    seeds = TUNING_SEEDS if args.worlds == "tuning" else HELD_OUT_SEEDS
+    if args.seeds:
+        seeds = tuple(int(seed) for seed in args.seeds.split(","))
+    print(simulate(seeds=seeds, quick=args.quick, png_path=args.png, jobs=args.jobs, details=args.details))
     return 0
 
 
@@ -175,10 +179,19 @@ def parser() -> argparse.ArgumentParser:
     generate.set_defaults(run=_catalog_generate)
 
     simulate = commands.add_parser(
-        "simulate", help="the learning policy vs random, non-contextual and oracle, on a simulated world"
+        "simulate",
+        help="the learning policy vs baselines over a family of simulated worlds (share of the oracle)",
     )
-    simulate.add_argument("--rounds", type=int, default=50_000)
-    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument(
+        "--worlds",
+        choices=("held-out", "tuning"),
+        default="held-out",
+        help="the world seeds to report on (the policy was tuned on the others)",
+    )
+    simulate.add_argument("--seeds", help="comma-separated world seeds instead (e.g. 1,2,3)")
+    simulate.add_argument("--quick", action="store_true", help="two shrunk worlds: a smoke run")
+    simulate.add_argument("--jobs", type=int, default=2, help="worlds simulated in parallel")
+    simulate.add_argument("--details", action="store_true", help="one line per world: knobs and scores")
     simulate.add_argument("--png", default="bench/learning-curve.png", help="learning-curve PNG path")
     simulate.set_defaults(run=_simulate)
 

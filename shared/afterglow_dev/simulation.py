@@ -1,335 +1,441 @@
-"""A simulated post-purchase world with known ground truth, to evaluate learning policies offline.
+"""`afterglow simulate`: learning policies against a family of simulated worlds (`worlds`).
 
-Each round a customer has just bought something (purchase category, segment, gift or not, order
-value, device), some offers are eligible, the policy ranks a slate of three, the customer sees
-each position with a position-dependent probability (only seen offers are reported, as real
-impressions are) and converts with the ground-truth P(engage | context) × the offer's
-P(convert | engaged); the reward is the payout of the conversion (a fixed bounty, or a revenue
-share that varies with the basket), else 0.
+Every policy meets the same customers, the same eligible offers and the same random draws (common
+random numbers): each round the world draws a customer and the offers eligible for them, every
+policy ranks a slate of `k`, and slot j of a slate is seen, converts and pays from draws that are
+the same for every policy. Only seen offers are reported (as real impressions are), in batches and
+late (`worlds`). A policy's score in a world is its share of the oracle: the ground-truth expected
+revenue of the slates it showed over the whole run, divided by that of the oracle, which ranks by
+true expected value.
 
-The truth is *not* the policy's model: engagement log-odds add a taxonomy relevance effect, an
-offer × purchase category affinity the taxonomy does not know, an offer × segment affinity, gift
-and order-value effects, and a low-rank purchase category × segment × offer interaction that no
-additive model captures. High payouts engage less, so expected value is a real trade-off. The
-device is pure noise. Every policy sees the same customers, eligibility and random draws (common
-random numbers), so differences between policies are not luck of the draw.
+World seeds are split: `TUNING_SEEDS` are the worlds the policy was tuned on, `HELD_OUT_SEEDS` the
+worlds it is reported on. A policy counts as better only if it wins on worlds it was not tuned on.
 """
 
+import heapq
 import math
-import random
+import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
-from afterglow.learning import NonContextualThompson, Policy, RandomPolicy, ThompsonPolicy, default_policy
-from afterglow.taxonomy import CATEGORIES, relevance
+import numpy as np
 
-SEGMENTS = ("new", "returning", "vip", "deal_seeker")
-SEGMENT_WEIGHTS = (0.35, 0.40, 0.10, 0.15)
-DEVICES = ("mobile", "desktop", "tablet")
-GIFT_SHARE = 0.15
-GIFT_CATEGORIES = frozenset({"gifts", "flowers", "charity"})
-POSITION_SEEN = (1.0, 0.8, 0.6)  # chance that a customer actually sees slot 1, 2, 3
-SLATE_SIZE = 3
-ELIGIBLE = (20, 40)  # how many offers pass the rules for one transaction (drawn uniformly)
-RELEVANCE_WEIGHT = 2.0  # log-odds lift of an offer whose category is the one just bought
-MEDIAN_ORDER_VALUE = 60.0
-INTERACTION_DIMENSIONS = 2
+from afterglow.learning import NonContextualThompson, Policy, RandomPolicy, default_policy
+from afterglow_dev.baselines import SegmentedThompson, VowpalWabbitPolicy, vowpal_wabbit_available
+from afterglow_dev.worlds import CATEGORICAL, World, draw_world
 
-PolicyFactory = Callable[["World"], Policy]
+TUNING_SEEDS: tuple[int, ...] = tuple(range(1001, 1025))
+HELD_OUT_SEEDS: tuple[int, ...] = tuple(range(1, 21))
+SLATE_SIZES = (1, 3)
+POLICY = "default_policy()"
+ORACLE = "oracle"
+VOWPAL_WABBIT = "vowpal wabbit cb_adf"
+PolicyFactory = Callable[[World, int], Policy]
 
 
-@dataclass(frozen=True)
-class SimulatedOffer:
-    """An offer's ground truth: what it pays and how likely each kind of customer converts."""
-
-    offer_id: str
-    category: str
-    payout: float  # mean payout of one conversion
-    payout_sigma: float  # 0 for a fixed bounty; > 0 for a revenue share that varies per basket
-    convert_given_engage: float
-    gift_affinity: float
-    value_affinity: float  # log-odds per standard deviation of log order value
+def _vowpal_wabbit(world: World, seed: int) -> Policy:
+    return VowpalWabbitPolicy(seed=seed)
 
 
-@dataclass(frozen=True)
-class World:
-    """Offers, the customer mix, and engagement log-odds per purchase category × segment × offer."""
-
-    offers: tuple[SimulatedOffer, ...]
-    category_weights: tuple[float, ...]  # purchase frequency of each taxonomy category
-    logits: dict[tuple[str, str], tuple[float, ...]]  # (category, segment) -> per offer
-
-    @property
-    def offer_categories(self) -> dict[str, str]:
-        """The catalog's offer → category mapping, as a production policy would know it."""
-        return {offer.offer_id: offer.category for offer in self.offers}
-
-    @property
-    def offer_payouts(self) -> dict[str, float]:
-        """What one conversion of each offer pays on average, as the catalog states it."""
-        return {offer.offer_id: offer.payout for offer in self.offers}
-
-    def conversion_probabilities(self, context: dict[str, str | float], indices: list[int]) -> list[float]:
-        """Ground truth P(convert | seen) for the offers at `indices` in this context."""
-        base = self.logits[(str(context["purchase_category"]), str(context["segment"]))]
-        gift = context["is_gift"] == "yes"
-        value_z = (math.log(float(context["order_value"])) - math.log(MEDIAN_ORDER_VALUE)) / 0.7
-        probabilities = []
-        for index in indices:
-            offer = self.offers[index]
-            z = base[index] + offer.value_affinity * value_z + (offer.gift_affinity if gift else 0.0)
-            probabilities.append(offer.convert_given_engage / (1.0 + math.exp(-z)))
-        return probabilities
+# name -> factory(world, seed). The policy first; the others are the baselines it must beat.
+LINEUP: dict[str, PolicyFactory] = {
+    POLICY: lambda world, seed: default_policy(seed),
+    "uniform random": lambda world, seed: RandomPolicy(seed=seed),
+    "payout-weighted thompson": lambda world, seed: NonContextualThompson(seed=seed),
+    "per-category thompson": lambda world, seed: SegmentedThompson(("purchase_category",), seed=seed),
+    "per-category×segment thompson": lambda world, seed: SegmentedThompson(
+        ("purchase_category", "segment"), seed=seed
+    ),
+    VOWPAL_WABBIT: _vowpal_wabbit,
+}
 
 
-def make_world(seed: int, offers: int = 120) -> World:
-    """A world drawn from `seed`: the same seed always gives the same offers and customers."""
-    rng = random.Random(f"world:{seed}")  # noqa: S311 - simulation, not secrets
-    ranked = list(CATEGORIES)
-    rng.shuffle(ranked)
-    popularity = {category: 1.0 / (rank + 1) ** 0.8 for rank, category in enumerate(ranked)}
-    catalog = []
-    raw: list[tuple[float, dict[str, float], dict[str, float], list[float]]] = []
-    for number in range(offers):
-        category = rng.choice(CATEGORIES)
-        payout = round(12.0 * math.exp(rng.gauss(0.0, 0.7)), 2)
-        gift = 1.2 if category in GIFT_CATEGORIES else rng.gauss(0.0, 0.3)
-        value = rng.gauss(0.0, 0.25) + (0.3 if category in {"insurance", "finance", "travel"} else 0.0)
-        catalog.append(
-            SimulatedOffer(
-                offer_id=f"sim_{number:03d}",
-                category=category,
-                payout=payout,
-                payout_sigma=0.4 if rng.random() < 0.3 else 0.0,
-                convert_given_engage=rng.uniform(0.25, 0.6),
-                gift_affinity=gift,
-                value_affinity=value,
-            )
-        )
-        # High payouts are harder to earn: the base rate falls with the payout.
-        base = rng.gauss(-2.8, 0.5) - 0.35 * math.log(payout / 12.0)
-        affinity = {c: rng.gauss(0.0, 0.6) for c in CATEGORIES}
-        segment = {s: rng.gauss(0.0, 0.4) for s in SEGMENTS}
-        raw.append((base, affinity, segment, [rng.gauss(0.0, 1.0) for _ in range(INTERACTION_DIMENSIONS)]))
-    latent = {
-        (c, s): [rng.gauss(0.0, 0.25) for _ in range(INTERACTION_DIMENSIONS)]
-        for c in CATEGORIES
-        for s in SEGMENTS
-    }
-    logits = {
-        (c, s): tuple(
-            base
-            + RELEVANCE_WEIGHT * relevance(c, offer.category)
-            + affinity[c]
-            + segment[s]
-            + sum(u * v for u, v in zip(latent[(c, s)], vector, strict=True))
-            for offer, (base, affinity, segment, vector) in zip(catalog, raw, strict=True)
-        )
-        for c in CATEGORIES
-        for s in SEGMENTS
-    }
-    return World(tuple(catalog), tuple(popularity[c] for c in CATEGORIES), logits)
-
-
-class OraclePolicy:
-    """Knows the ground truth: ranks by true expected value. The ceiling for every policy."""
-
-    def __init__(self, world: World) -> None:
-        self._world = world
-        self._index = {offer.offer_id: number for number, offer in enumerate(world.offers)}
-
-    def rank(self, context: dict[str, str | float], arm_ids: list[str], k: int) -> list[str]:
-        """The `k` arms with the highest true P(convert) × payout."""
-        indices = [self._index[arm] for arm in arm_ids]
-        probabilities = self._world.conversion_probabilities(context, indices)
-        values = [p * self._world.offers[i].payout for p, i in zip(probabilities, indices, strict=True)]
-        order = sorted(range(len(indices)), key=values.__getitem__, reverse=True)
-        return [arm_ids[i] for i in order[:k]]
-
-    def update(self, context: dict[str, str | float], arm_id: str, reward: float) -> None:
-        """Nothing to learn."""
+def lineup_names(*, vowpal_wabbit: bool | None = None) -> list[str]:
+    """The line-up's policy names; Vowpal Wabbit only when it is installed (or asked not to be)."""
+    with_vw = vowpal_wabbit_available() if vowpal_wabbit is None else vowpal_wabbit
+    return [name for name in LINEUP if with_vw or name != VOWPAL_WABBIT]
 
 
 @dataclass
-class RunResult:
-    """What one policy earned, round by round, realised and in ground-truth expectation."""
+class PolicyRun:
+    """One policy in one world at one slate size."""
 
-    name: str
-    revenue: list[float] = field(default_factory=list)
-    expected_revenue: list[float] = field(default_factory=list)
+    expected: float = 0.0  # ground-truth expected revenue of its slates
     impressions: int = 0
     conversions: int = 0
-    seconds: float = 0.0
-
-    def per_transaction(self, *, last_half: bool = False, expected: bool = False) -> float:
-        """Mean revenue per transaction (round), optionally over the second half of the run only."""
-        series = self.expected_revenue if expected else self.revenue
-        part = series[len(series) // 2 :] if last_half else series
-        return sum(part) / len(part) if part else 0.0
+    rank_seconds: float = 0.0
+    ranks: int = 0
+    curve: list[float] = field(default_factory=list)  # expected revenue per block of rounds
 
 
-def _customer(rng: random.Random, world: World) -> dict[str, str | float]:
-    return {
-        "purchase_category": rng.choices(CATEGORIES, world.category_weights)[0],
-        "segment": rng.choices(SEGMENTS, SEGMENT_WEIGHTS)[0],
-        "is_gift": "yes" if rng.random() < GIFT_SHARE else "no",
-        "order_value": round(MEDIAN_ORDER_VALUE * math.exp(rng.gauss(0.0, 0.7)), 2),
-        "device": rng.choice(DEVICES),
-    }
+@dataclass
+class WorldRun:
+    """Every policy's result in one world at one slate size, and the oracle's."""
+
+    seed: int
+    k: int
+    description: str
+    oracle: float
+    oracle_curve: list[float]
+    policies: dict[str, PolicyRun]
+
+    def share(self, name: str) -> float:
+        """The policy's share of the oracle's expected revenue."""
+        return self.policies[name].expected / self.oracle if self.oracle > 0 else 0.0
 
 
-def run(policy_factory: PolicyFactory, rounds: int, seed: int, name: str = "policy") -> RunResult:
-    """Drive one policy through `rounds` transactions of the world of `seed`."""
-    world = make_world(seed)
-    policy = policy_factory(world)
-    customers = random.Random(f"customers:{seed}")  # noqa: S311 - simulation, not secrets
-    outcomes = random.Random(f"outcomes:{seed}")  # noqa: S311
-    index = {offer.offer_id: number for number, offer in enumerate(world.offers)}
-    offer_ids = [offer.offer_id for offer in world.offers]
-    result = RunResult(name)
-    started = time.perf_counter()
-    for _ in range(rounds):
-        context = _customer(customers, world)
-        # Budgets, caps, schedules and targeting leave a different subset eligible each time.
-        eligible = customers.sample(offer_ids, customers.randint(*ELIGIBLE))
-        slate = policy.rank(context, eligible, SLATE_SIZE)[:SLATE_SIZE]
-        # Always draw the same numbers per round, whatever the slate: common random numbers.
-        draws = [(outcomes.random(), outcomes.random(), outcomes.gauss(0.0, 1.0)) for _ in range(SLATE_SIZE)]
-        chosen = [index[arm] for arm in slate]
-        probabilities = world.conversion_probabilities(context, chosen)
-        earned = expected = 0.0
-        for position, (arm, offer_index, p) in enumerate(zip(slate, chosen, probabilities, strict=True)):
-            offer = world.offers[offer_index]
-            expected += POSITION_SEEN[position] * p * offer.payout
-            seen_draw, convert_draw, payout_draw = draws[position]
-            if seen_draw >= POSITION_SEEN[position]:
-                continue  # never seen: no impression, nothing to learn from
-            reward = 0.0
-            if convert_draw < p:
-                sigma = offer.payout_sigma
-                reward = round(offer.payout * math.exp(sigma * payout_draw - sigma * sigma / 2), 2)
-                result.conversions += 1
-            result.impressions += 1
-            earned += reward
-            policy.update(context, arm, reward)
-        result.revenue.append(earned)
-        result.expected_revenue.append(expected)
-    result.seconds = time.perf_counter() - started
-    return result
+def run_world(
+    seed: int,
+    k: int,
+    names: Sequence[str],
+    *,
+    rounds: int | None = None,
+    max_offers: int | None = None,
+    factories: dict[str, PolicyFactory] | None = None,
+    curve_points: int = 40,
+) -> WorldRun:
+    """Drive the named policies through world `seed` in lockstep, slates of `k`."""
+    world = draw_world(seed, rounds, max_offers)
+    knobs = world.knobs
+    total = knobs.rounds
+    makers = {**LINEUP, **(factories or {})}
+    policies = {name: makers[name](world, seed * 10 + k) for name in names}
+    runs = {name: PolicyRun() for name in names}
+    pending: dict[str, list[tuple[int, int, dict[str, str | float], str, float]]] = {n: [] for n in names}
+    weights = [knobs.position_decay**slot for slot in range(k)]
+
+    draws = np.random.default_rng([seed, 3])
+    codes = np.stack(
+        [draws.choice(len(world.traffic[f]), size=total, p=world.traffic[f]) for f in CATEGORICAL]
+    )
+    order_values = np.round(
+        world.order_value_median * np.exp(draws.normal(0.0, world.order_value_sigma, size=total)), 2
+    )
+    sizes = draws.integers(knobs.eligible[0], knobs.eligible[1] + 1, size=total)
+    outcome_draws = draws.random((total, k, 4))
+    eligibility = np.random.default_rng([seed, 4])
+    vocabularies = [world.vocabularies[f] for f in CATEGORICAL]
+    block = max(total // curve_points, 1)
+    oracle_total, oracle_curve, sequence = 0.0, [], 0
+    drift = world.drift_at(0)
+    offer_ids = world.offer_ids
+
+    for t in range(total):
+        if t % 100 == 0:
+            drift = world.drift_at(t)
+        if t % block == 0:
+            oracle_curve.append(0.0)
+            for result in runs.values():
+                result.curve.append(0.0)
+        keys = eligibility.random(knobs.offers)
+        keys[world.arrival_round > t] = 2.0
+        size = min(int(sizes[t]), knobs.offers)
+        eligible = np.argpartition(keys, size - 1)[:size] if size < knobs.offers else np.arange(size)
+        eligible = eligible[keys[eligible] < 2.0]
+        if len(eligible) == 0:
+            continue
+        row = tuple(int(c) for c in codes[:, t])
+        z = (
+            world.intercept[eligible]
+            + drift[eligible]
+            + world.value_slope[eligible]
+            * ((math.log(order_values[t]) - math.log(world.order_value_median)) / world.order_value_sigma)
+            + world.interaction[row[0], row[1], eligible]
+        )
+        for feature, code in zip(CATEGORICAL, row, strict=True):
+            z = z + world.tables[feature][code, eligible]
+        probability = 1.0 / (1.0 + np.exp(-z))
+        values = probability * world.payouts[eligible]
+        best = sorted(values.tolist(), reverse=True)[:k]
+        oracle_value = sum(w * v for w, v in zip(weights, best, strict=False))
+        oracle_total += oracle_value
+        oracle_curve[-1] += oracle_value
+        context: dict[str, str | float] = {
+            feature: vocabulary[code]
+            for feature, vocabulary, code in zip(CATEGORICAL, vocabularies, row, strict=True)
+        }
+        context["order_value"] = float(order_values[t])
+        ids = [offer_ids[i] for i in eligible.tolist()]
+        local = {offer: j for j, offer in enumerate(ids)}
+        value_list, probability_list = values.tolist(), probability.tolist()
+        for name, policy in policies.items():
+            queue = pending[name]
+            while queue and queue[0][0] <= t:
+                _, _, seen_context, arm, reward = heapq.heappop(queue)
+                policy.update(seen_context, arm, reward)
+            result = runs[name]
+            started = time.perf_counter()
+            slate = policy.rank(dict(context), list(ids), k)[:k]
+            result.rank_seconds += time.perf_counter() - started
+            result.ranks += 1
+            expected = 0.0
+            for slot, arm in enumerate(slate):
+                j = local[arm]
+                expected += weights[slot] * value_list[j]
+                seen, convert, noise, delay = outcome_draws[t, slot]
+                if seen >= weights[slot]:
+                    continue  # never seen: no impression, nothing to learn from
+                reward, arrives = 0.0, t + 1.0
+                if convert < probability_list[j]:
+                    offer = int(eligible[j])
+                    sigma = float(world.payout_sigma[offer])
+                    gauss = _standard_normal(float(noise))
+                    reward = round(
+                        float(world.payouts[offer]) * math.exp(sigma * gauss - sigma * sigma / 2), 2
+                    )
+                    arrives -= knobs.conversion_delay * math.log(1.0 - float(delay))
+                    result.conversions += 1
+                result.impressions += 1
+                lag = knobs.batch_lag
+                deliver = math.ceil(arrives / lag) * lag if lag else math.ceil(arrives)
+                sequence += 1
+                heapq.heappush(queue, (deliver, sequence, context, arm, reward))
+            result.expected += expected
+            result.curve[-1] += expected
+    return WorldRun(seed, k, knobs.describe(), oracle_total, oracle_curve, runs)
 
 
-ORACLE = "oracle"
+def _standard_normal(u: float) -> float:
+    """A standard normal quantile (Acklam's approximation is plenty for payout noise)."""
+    u = min(max(u, 1e-12), 1.0 - 1e-12)
+    return math.sqrt(2.0) * _erfinv(2.0 * u - 1.0)
 
 
-def lineup(seed: int) -> dict[str, PolicyFactory]:
-    """The learning policies `compare` runs against the oracle, best informed first."""
-    return {
-        "thompson + catalog priors": lambda world: ThompsonPolicy(
-            world.offer_categories, offer_payouts=world.offer_payouts, seed=seed
-        ),
-        "thompson, default_policy()": lambda world: default_policy(seed),
-        "non-contextual thompson": lambda world: NonContextualThompson(seed=seed),
-        "uniform random": lambda world: RandomPolicy(seed=seed),
-    }
+def _erfinv(x: float) -> float:
+    # Giles' single-precision approximation: accurate to ~1e-7, enough for a simulation's noise.
+    w = -math.log((1.0 - x) * (1.0 + x))
+    if w < 5.0:
+        w -= 2.5
+        p = 2.81022636e-08
+        for c in (
+            3.43273939e-07,
+            -3.5233877e-06,
+            -4.39150654e-06,
+            0.00021858087,
+            -0.00125372503,
+            -0.00417768164,
+            0.246640727,
+            1.50140941,
+        ):
+            p = c + p * w
+    else:
+        w = math.sqrt(w) - 3.0
+        p = -0.000200214257
+        for c in (
+            0.000100950558,
+            0.00134934322,
+            -0.00367342844,
+            0.00573950773,
+            -0.0076224613,
+            0.00943887047,
+            1.00167406,
+            2.83297682,
+        ):
+            p = c + p * w
+    return p * x
+
+
+def _task(arguments: tuple[int, int, tuple[str, ...], int | None, int | None]) -> WorldRun:
+    seed, k, names, rounds, max_offers = arguments
+    return run_world(seed, k, names, rounds=rounds, max_offers=max_offers)
 
 
 def compare(
-    rounds: int, seed: int, policies: dict[str, PolicyFactory] | None = None, curve_points: int = 50
-) -> dict[str, Any]:
-    """Run `policies` (default: `lineup`) and the oracle on one world; revenue per transaction
-    overall and over the last half, as realised and as ground-truth expectation, and curves."""
-    runs = {**(lineup(seed) if policies is None else policies), ORACLE: OraclePolicy}
-    results = [run(factory, rounds, seed, name) for name, factory in runs.items()]
-    oracle = results[-1]
-    block = max(rounds // curve_points, 1)
-    world = make_world(seed)
-    report: dict[str, Any] = {
-        "rounds": rounds,
-        "seed": seed,
-        "offers": len(world.offers),
-        "curve_block": block,
-        "seconds": sum(result.seconds for result in results),
-        "policies": {},
-    }
-    for result in results:
-        series = result.expected_revenue
-        last_half = result.per_transaction(last_half=True)
-        expected_last_half = result.per_transaction(last_half=True, expected=True)
-        report["policies"][result.name] = {
-            "revenue_per_transaction": result.per_transaction(),
-            "last_half_revenue_per_transaction": last_half,
-            "last_half_pct_of_oracle": _percent(last_half, oracle.per_transaction(last_half=True)),
-            "expected_last_half_revenue_per_transaction": expected_last_half,
-            "expected_last_half_pct_of_oracle": _percent(
-                expected_last_half, oracle.per_transaction(last_half=True, expected=True)
-            ),
-            "conversions_per_impression": result.conversions / result.impressions
-            if result.impressions
-            else 0.0,
-            "seconds": result.seconds,
-            "curve": [
-                sum(series[i : i + block]) / len(series[i : i + block]) for i in range(0, len(series), block)
-            ],
-        }
-    return report
+    seeds: Iterable[int],
+    *,
+    names: Sequence[str] | None = None,
+    slate_sizes: Sequence[int] = SLATE_SIZES,
+    rounds: int | None = None,
+    max_offers: int | None = None,
+    jobs: int = 1,
+) -> list[WorldRun]:
+    """Every (world, slate size) run, in seed order; `jobs` > 1 runs worlds in parallel processes."""
+    chosen = tuple(names or lineup_names())
+    tasks = [(seed, k, chosen, rounds, max_offers) for seed in seeds for k in slate_sizes]
+    if jobs <= 1:
+        return [_task(task) for task in tasks]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(_task, tasks))
 
 
-def _percent(part: float, whole: float) -> float:
-    return 100.0 * part / whole if whole else 0.0
+def summary(runs: list[WorldRun], policy: str = POLICY) -> dict[int, dict[str, dict[str, float]]]:
+    """Per slate size and policy: min and median share of the oracle, mean rank time (µs), and for
+    `policy` the share of worlds where it beats every other policy (`beats_all`)."""
+    result: dict[int, dict[str, dict[str, float]]] = {}
+    for k in sorted({run.k for run in runs}):
+        at_k = [run for run in runs if run.k == k]
+        names = list(at_k[0].policies)
+        table: dict[str, dict[str, float]] = {}
+        for name in names:
+            shares = [run.share(name) for run in at_k]
+            seconds = sum(run.policies[name].rank_seconds for run in at_k)
+            ranks = sum(run.policies[name].ranks for run in at_k)
+            table[name] = {
+                "min": min(shares),
+                "median": statistics.median(shares),
+                "mean": statistics.fmean(shares),
+                "rank_us": 1e6 * seconds / ranks if ranks else 0.0,
+            }
+        if policy in names:
+            wins = [
+                all(run.share(policy) > run.share(other) for other in names if other != policy)
+                for run in at_k
+            ]
+            table[policy]["beats_all"] = sum(wins) / len(wins)
+        result[k] = table
+    return result
 
 
-def table(report: dict[str, Any]) -> str:
-    """The comparison as a plain-text table."""
+def table(runs: list[WorldRun], *, title: str = "", policy: str = POLICY) -> str:
+    """The comparison as plain text: per policy, min / median share of the oracle at each k."""
+    stats = summary(runs, policy)
+    sizes = sorted(stats)
+    names = list(stats[sizes[0]])
+    worlds = sorted({run.seed for run in runs})
+    header = (
+        f"{'policy':<30}"
+        + "".join(f" {f'k={k} min':>9} {'median':>7} {'beats all':>9}" for k in sizes)
+        + f" {'rank µs':>8}"
+    )
     lines = [
-        f"afterglow simulate: {report['rounds']:,} transactions, seed {report['seed']}:"
-        f" {report['offers']} offers, {ELIGIBLE[0]}-{ELIGIBLE[1]} eligible each time, slates of {SLATE_SIZE}",
+        title or f"afterglow simulate: {len(worlds)} worlds (seeds {_ranges(worlds)})",
+        "share of the oracle's expected revenue over the whole run; 'beats all': share of worlds",
+        f"where {policy} beats every other policy listed; rank µs: mean time of one rank call in the",
+        "run (10-60 candidates, with the learning done between calls)",
         "",
-        f"{'policy':<26} {'rev/txn':>8} {'last half':>10} {'% oracle':>9} {'% oracle (E)':>13}"
-        f" {'conv/imp':>9} {'secs':>6}",
+        header,
     ]
-    for name, row in report["policies"].items():
-        lines.append(
-            f"{name:<26} {row['revenue_per_transaction']:>8.3f}"
-            f" {row['last_half_revenue_per_transaction']:>10.3f}"
-            f" {row['last_half_pct_of_oracle']:>8.1f}% {row['expected_last_half_pct_of_oracle']:>12.1f}%"
-            f" {row['conversions_per_impression']:>9.4f} {row['seconds']:>6.1f}"
-        )
-    lines += [
-        "",
-        "rev/txn: realised revenue per transaction; % oracle over the last half of the run;",
-        "(E): the same from ground-truth expected revenue of the slates shown (no conversion luck).",
-        f"{report['seconds']:.1f} s of simulation in all.",
-    ]
+    for name in names:
+        line = f"{name:<30}"
+        for k in sizes:
+            row = stats[k][name]
+            wins = f"{row['beats_all']:.0%}" if "beats_all" in row else "—"
+            line += f" {row['min']:>9.3f} {row['median']:>7.3f} {wins:>9}"
+        line += f" {statistics.fmean(stats[k][name]['rank_us'] for k in sizes):>8.0f}"
+        lines.append(line)
+    if VOWPAL_WABBIT not in names:
+        lines += ["", f"({VOWPAL_WABBIT} skipped: the optional `vowpalwabbit` package is not installed)"]
     return "\n".join(lines)
 
 
-def plot(report: dict[str, Any], png_path: str) -> None:
-    """Write the learning curves (expected revenue per transaction, per block of rounds) as a PNG."""
+def world_lines(runs: list[WorldRun], policy: str = POLICY) -> str:
+    """Per world and k: the knobs drawn, the policy's share and the best other policy's."""
+    lines = []
+    for run in runs:
+        others = {name: run.share(name) for name in run.policies if name != policy}
+        rival = max(others, key=others.__getitem__)
+        lines.append(
+            f"k={run.k} {run.description}: {policy} {run.share(policy):.3f},"
+            f" best other {rival} {others[rival]:.3f}"
+        )
+    return "\n".join(lines)
+
+
+def _ranges(numbers: list[int]) -> str:
+    parts: list[str] = []
+    start = previous = numbers[0]
+    for number in [*numbers[1:], None]:
+        if number is not None and number == previous + 1:
+            previous = number
+            continue
+        parts.append(f"{start}-{previous}" if previous != start else f"{start}")
+        if number is not None:
+            start = previous = number
+    return ", ".join(parts)
+
+
+def rank_timing(candidates: int = 40, offers: int = 200, rounds: int = 20_000, seed: int = 7) -> float:
+    """Microseconds `default_policy().rank` takes for `candidates` offers, after it has learned
+    from `rounds` transactions of a simulated world with `offers` offers (median of 2,000 calls)."""
+    world = draw_world(seed, rounds=rounds, max_offers=offers)
+    policy = default_policy(seed)
+    rng = np.random.default_rng([seed, 9])
+    contexts = []
+    for _ in range(rounds):
+        context: dict[str, str | float] = {
+            f: world.vocabularies[f][int(rng.choice(len(world.traffic[f]), p=world.traffic[f]))]
+            for f in CATEGORICAL
+        }
+        context["order_value"] = float(np.round(world.order_value_median * math.exp(rng.normal()), 2))
+        contexts.append(context)
+        arm = world.offer_ids[int(rng.integers(0, len(world.offer_ids)))]
+        policy.update(context, arm, 10.0 if rng.random() < 0.02 else 0.0)
+    timings = []
+    for number in range(2_000):
+        arms = [world.offer_ids[int(i)] for i in rng.choice(len(world.offer_ids), candidates, replace=False)]
+        started = time.perf_counter()
+        policy.rank(contexts[number], arms, 3)
+        timings.append(time.perf_counter() - started)
+    return 1e6 * statistics.median(timings)
+
+
+def plot(runs: list[WorldRun], png_path: str, policy: str = POLICY) -> None:
+    """Learning curves: per k, the share of the oracle per block of rounds, median over worlds."""
     import matplotlib  # a dev dependency: imported only when a picture is asked for
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(9, 5))
-    block = report["curve_block"]
-    for name, row in report["policies"].items():
-        curve = row["curve"]
-        axes.plot([block * (i + 1) for i in range(len(curve))], curve, label=name)
-    axes.set_xlabel("transactions")
-    axes.set_ylabel(f"expected revenue per transaction (mean of {block:,})")
-    axes.set_title(f"afterglow simulate — seed {report['seed']}")
-    axes.grid(alpha=0.3)
-    axes.legend()
+    sizes = sorted({run.k for run in runs})
+    figure, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.5), squeeze=False)
+    for axis, k in zip(axes[0], sizes, strict=True):
+        at_k = [run for run in runs if run.k == k]
+        for name in at_k[0].policies:
+            points = min(len(run.oracle_curve) for run in at_k)
+            curve = [
+                statistics.median(
+                    run.policies[name].curve[i] / run.oracle_curve[i] if run.oracle_curve[i] else 0.0
+                    for run in at_k
+                )
+                for i in range(points)
+            ]
+            axis.plot(
+                [(i + 1) / points for i in range(points)],
+                curve,
+                label=name,
+                linewidth=2 if name == policy else 1,
+            )
+        axis.set_xlabel("share of the run")
+        axis.set_ylabel("share of the oracle (median over worlds)")
+        axis.set_title(f"k={k}, {len({run.seed for run in at_k})} worlds")
+        axis.set_ylim(0, 1)
+        axis.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=8, loc="lower right")
     figure.tight_layout()
+    Path(png_path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(png_path, dpi=110)
     plt.close(figure)
 
 
-def main(rounds: int, seed: int, png_path: str | None = None) -> str:
-    """`afterglow simulate`: compare the lineup, write the learning-curve PNG, return the table."""
-    report = compare(rounds, seed)
+def main(
+    *,
+    seeds: Sequence[int] = HELD_OUT_SEEDS,
+    quick: bool = False,
+    png_path: str | None = None,
+    jobs: int = 1,
+    details: bool = False,
+) -> str:
+    """`afterglow simulate`: the line-up over the worlds of `seeds` at k=1 and k=3, as a table
+    (quick: the first two worlds, shrunk to 1,000 transactions and at most 80 offers)."""
+    started = time.perf_counter()
+    rounds, max_offers = (1_000, 80) if quick else (None, None)
+    chosen = list(seeds[:2] if quick else seeds)
+    split = "chosen"
+    if set(chosen) <= set(HELD_OUT_SEEDS):
+        split = "held-out"
+    elif set(chosen) <= set(TUNING_SEEDS):
+        split = "tuning"
+    runs = compare(chosen, rounds=rounds, max_offers=max_offers, jobs=jobs)
+    title = f"afterglow simulate: {len(chosen)} {split} worlds (seeds {_ranges(sorted(chosen))})"
+    text = table(runs, title=title + (", quick: shrunk worlds" if quick else ""))
+    if details:
+        text += "\n\n" + world_lines(runs)
+    if not quick:
+        text += f"\n\nrank: {rank_timing():.0f} µs for 40 candidates (median, 200-offer world, warm policy)"
     if png_path:
-        plot(report, png_path)
-    return table(report)
+        plot(runs, png_path)
+        text += f"\nlearning curves: {png_path}"
+    return text + f"\n{time.perf_counter() - started:.0f} s in all"

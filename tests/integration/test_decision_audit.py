@@ -75,7 +75,7 @@ def test_a_failing_learned_ranking_falls_back_to_the_catalog_prior(
     def broken(self, context, arm_ids, k):
         raise ValueError("math domain error")
 
-    monkeypatch.setattr("afterglow.learning.ThompsonPolicy.rank", broken)
+    monkeypatch.setattr("afterglow.learning.HierarchicalThompson.rank", broken)
     # When a decision is asked for, Then the offers still come, ranked by the catalog prior
     status, _, decision = _decide(function_module, shop.publishable_key, order("h1-3"))
     assert status == 200 and decision["degraded"] is False

@@ -6,7 +6,7 @@ import gzip
 import json
 import random
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -259,3 +259,25 @@ def test_counter_items_hold_only_declared_vocabularies():
         ("gift", "yes"),
         ("segment", "other"),
     }
+
+
+def test_a_changed_model_is_published_at_most_once_per_interval(
+    stores, function_module, shop, learning_loop, monkeypatch
+):
+    # Given a published model and a publish interval of five minutes
+    from afterglow.services.training import train
+    from afterglow.settings import get_settings
+
+    _decide(function_module, shop, order("interval-1"))
+    learning_loop.run_once()
+    first = stores.learning.model_pointer()
+    monkeypatch.setenv("MODEL_PUBLISH_INTERVAL_SECONDS", "300")
+    get_settings.cache_clear()
+    # When the counters change a minute later, Then the warm decides keep the model they have
+    _decide(function_module, shop, order("interval-2"))
+    learning_loop.run_once()
+    assert stores.learning.model_pointer()["version"] == first["version"]
+    # And five minutes after the last publish the change is published
+    later = datetime.fromisoformat(first["at"]) + timedelta(seconds=301)
+    assert train(stores, now=later).published
+    assert stores.learning.model_pointer()["version"] == first["version"] + 1

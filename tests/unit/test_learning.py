@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from afterglow.learning import (
     MAX_VALUES_PER_FEATURE,
     CounterRow,
+    HierarchicalThompson,
     NonContextualThompson,
     Policy,
     RandomPolicy,
-    ThompsonPolicy,
     default_policy,
     feature_value,
     from_counters,
@@ -49,7 +49,7 @@ def test_every_policy_returns_at_most_k_distinct_arms_from_those_given():
     arms = ["a", "b", "b", "c", "d", "a"]
     for policy in (
         default_policy(),
-        ThompsonPolicy(seed=1),
+        HierarchicalThompson(seed=1),
         NonContextualThompson(seed=1),
         RandomPolicy(seed=1),
     ):
@@ -72,7 +72,7 @@ def test_default_policy_needs_no_arguments_and_satisfies_the_protocol():
 
 def test_an_unseen_arm_is_explored_next_to_a_known_mediocre_one():
     # Given an arm shown 2,000 times that converts 2% of the time
-    policy = ThompsonPolicy(seed=3)
+    policy = HierarchicalThompson(seed=3)
     teach(policy, bernoulli_events({"known": 0.02}, n=2_000))
     # When a new arm competes with it, Then the new arm gets shown a fair share of the time
     picks = first_choices(policy, CONTEXT, ["known", "new"], 400)
@@ -81,7 +81,7 @@ def test_an_unseen_arm_is_explored_next_to_a_known_mediocre_one():
 
 def test_revenue_rewards_move_the_ranking_to_the_higher_expected_value():
     # Given "often" converts 10% for 5.00 (EV 0.50) and "rich" converts 5% for 30.00 (EV 1.50)
-    policy = ThompsonPolicy(seed=4)
+    policy = HierarchicalThompson(seed=4)
     events = bernoulli_events({"often": 0.10, "rich": 0.05}, n=1_500, payouts={"often": 5.0, "rich": 30.0})
     teach(policy, events)
     # Then the rarer but better-paying arm leads
@@ -89,7 +89,7 @@ def test_revenue_rewards_move_the_ranking_to_the_higher_expected_value():
 
 
 def test_zero_one_rewards_rank_by_conversion_rate():
-    policy = ThompsonPolicy(seed=5)
+    policy = HierarchicalThompson(seed=5)
     teach(policy, bernoulli_events({"low": 0.2, "high": 0.5}, n=400))
     assert first_choices(policy, CONTEXT, ["low", "high"], 200)["high"] >= 180
 
@@ -97,7 +97,7 @@ def test_zero_one_rewards_rank_by_conversion_rate():
 def test_the_best_arm_per_context_is_learned_whatever_the_keys_are_called():
     # Given contexts with keys the policy has never heard of (a string, a float, an int, a bool)
     rng = random.Random(6)
-    policy = ThompsonPolicy(seed=6)
+    policy = HierarchicalThompson(seed=6)
     colours = ("red", "blue")
     best = {"red": "arm-x", "blue": "arm-y"}
     for _ in range(3_000):
@@ -114,7 +114,7 @@ def test_the_best_arm_per_context_is_learned_whatever_the_keys_are_called():
 
 def test_a_catalog_prior_favours_offers_related_to_the_purchase_before_any_feedback():
     # Given no feedback yet, an offer that complements camping (outdoor) and one unrelated (baby)
-    policy = ThompsonPolicy({"tent-pegs": "outdoor", "nappies": "baby"}, seed=7)
+    policy = HierarchicalThompson({"tent-pegs": "outdoor", "nappies": "baby"}, seed=7)
     policy.update({"purchase_category": "books"}, "other", 0.0)  # any first event starts the estimates
     picks = first_choices(policy, CONTEXT, ["tent-pegs", "nappies"], 300)
     assert picks["tent-pegs"] >= 200
@@ -132,7 +132,7 @@ def test_a_policy_rebuilt_from_counters_decides_like_the_one_that_saw_the_events
         arm = rng.choice(["a", "b", "c", "d"])
         events.append((context, arm, rng.choice([0.0, 0.0, 0.0, 0.0, 12.5])))
     categories = {"a": "outdoor", "b": "kitchen", "c": "books", "d": "streaming"}
-    live = ThompsonPolicy(categories, seed=9)
+    live = HierarchicalThompson(categories, seed=9)
     teach(live, events)
     rebuilt = from_counters(live.to_counters(), offer_categories=categories, seed=9)
     assert rebuilt.to_counters() == live.to_counters()
@@ -142,7 +142,7 @@ def test_a_policy_rebuilt_from_counters_decides_like_the_one_that_saw_the_events
 
 def test_counter_rows_add_up_whatever_their_order_or_number_type():
     # Given the increments of three events, as a DynamoDB table would sum them (Decimal numbers)
-    policy = ThompsonPolicy(seed=10)
+    policy = HierarchicalThompson(seed=10)
     rows: list[CounterRow] = []
     for reward in (0.0, 12.5, 0.0):
         rows += policy.increments(CONTEXT, "a", reward)
@@ -160,7 +160,7 @@ def test_counter_rows_add_up_whatever_their_order_or_number_type():
 
 def test_the_same_seed_gives_the_same_decisions():
     def decisions(seed: int) -> list[list[str]]:
-        policy = ThompsonPolicy(seed=seed)
+        policy = HierarchicalThompson(seed=seed)
         rng = random.Random(0)
         slates = []
         for _ in range(200):
@@ -173,8 +173,18 @@ def test_the_same_seed_gives_the_same_decisions():
     assert decisions(11) != decisions(12)
 
 
+def test_a_decision_seed_reproduces_that_decision_whatever_came_before():
+    policy = default_policy(seed=17)
+    teach(policy, bernoulli_events({"a": 0.1, "b": 0.1, "c": 0.1}, n=200))
+    first = policy.rank(CONTEXT, ["a", "b", "c"], 3, seed=42)
+    for _ in range(25):  # other decisions move the policy's own random stream
+        policy.rank(CONTEXT, ["a", "b", "c"], 3)
+    assert policy.rank(CONTEXT, ["a", "b", "c"], 3, seed=42) == first
+    assert len({tuple(policy.rank(CONTEXT, ["a", "b", "c"], 3, seed=s)) for s in range(30)}) > 1
+
+
 def test_a_context_key_with_endless_values_cannot_grow_memory_without_bound():
-    policy = ThompsonPolicy(seed=13)
+    policy = HierarchicalThompson(seed=13)
     for number in range(MAX_VALUES_PER_FEATURE + 500):
         policy.update({"customer_id": f"c{number}"}, "a", 0.0)
     cells = {row["value"] for row in policy.to_counters() if row["feature"] == "customer_id"}
@@ -187,6 +197,61 @@ def test_float_context_values_fall_in_coarse_buckets():
     assert feature_value(100.0) == feature_value(110.0) != feature_value(300.0)
     assert feature_value("vip") == "vip"
     assert feature_value(True) == "true"
+
+
+def test_update_adds_exactly_the_increments_an_aggregator_would_sum():
+    # Given the same events, once as updates and once as counter rows summed in reverse order
+    rng = random.Random(14)
+    live, summed = default_policy(seed=14), default_policy(seed=14)
+    rows: list[CounterRow] = []
+    for _ in range(500):
+        context: dict[str, str | float] = {"purchase_category": rng.choice(["tea", "bikes"]), "basket": 42.0}
+        arm, reward = rng.choice(["a", "b"]), rng.choice([0.0, 0.0, 7.5])
+        live.update(context, arm, reward)
+        rows += live.increments(context, arm, reward)
+    summed.add_counters(reversed(rows))
+    # Then both hold the same counters and rank alike, draw for draw
+    assert sorted(map(str, summed.to_counters())) == sorted(map(str, live.to_counters()))
+    assert [live.rank({"purchase_category": "tea"}, ["a", "b"], 2) for _ in range(20)] == [
+        summed.rank({"purchase_category": "tea"}, ["a", "b"], 2) for _ in range(20)
+    ]
+
+
+def test_counters_without_platform_rows_are_enough_and_older_rows_are_ignored():
+    # Given production rows: per offer totals and per offer × feature value, no platform row, and
+    # the platform and category rows an older policy wrote (which must not count twice)
+    rows = [
+        CounterRow(arm_id="a", feature="*", value="*", shown=1_000, successes=40, reward_sum=400.0),
+        CounterRow(arm_id="b", feature="*", value="*", shown=1_000, successes=10, reward_sum=100.0),
+        CounterRow(arm_id="*", feature="*", value="*", shown=10**6, successes=0, reward_sum=0.0),
+        CounterRow(arm_id="offer_category:x", feature="*", value="*", shown=5, successes=5, reward_sum=1e9),
+    ]
+    policy = from_counters(rows, seed=15)
+    # Then the better offer leads
+    assert first_choices(policy, CONTEXT, ["a", "b"], 100)["a"] >= 95
+
+
+def test_a_declared_pair_learns_an_interaction_no_single_feature_shows():
+    # Given offer x converting for (tea, new) and (bikes, vip) only, offer y the other way round:
+    # per category and per segment alone both offers look the same
+    def train(policy: HierarchicalThompson) -> HierarchicalThompson:
+        rng = random.Random(16)
+        for _ in range(4_000):
+            context: dict[str, str | float] = {
+                "purchase_category": rng.choice(["tea", "bikes"]),
+                "segment": rng.choice(["new", "vip"]),
+            }
+            x_wins = (context["purchase_category"] == "tea") == (context["segment"] == "new")
+            for arm in ("x", "y"):
+                rate = 0.3 if (arm == "x") == x_wins else 0.05
+                policy.update(context, arm, 1.0 if rng.random() < rate else 0.0)
+        return policy
+
+    paired = train(HierarchicalThompson(seed=16, pairs=[("purchase_category", "segment")]))
+    # Then a policy that declares the pair shows each offer where it converts
+    for category, segment, best in (("tea", "new", "x"), ("bikes", "vip", "x"), ("tea", "vip", "y")):
+        context: dict[str, str | float] = {"purchase_category": category, "segment": segment}
+        assert first_choices(paired, context, ["x", "y"], 100)[best] >= 90
 
 
 # --- any counter state, however inconsistent, ranks with finite scores ------------------------

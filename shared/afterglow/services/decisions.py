@@ -16,7 +16,7 @@ from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates, explain_candidates
 from afterglow.errors import InvalidInput, StoreUnavailable
 from afterglow.feedback import declared_segment, policy_context
-from afterglow.learning import ThompsonPolicy
+from afterglow.learning import HierarchicalThompson
 from afterglow.models import (
     Arm,
     DecisionRequest,
@@ -195,7 +195,7 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
     return response
 
 
-def _policy(stores: Stores, index: CatalogIndex, model: dict[str, Any] | None) -> ThompsonPolicy | None:
+def _policy(stores: Stores, index: CatalogIndex, model: dict[str, Any] | None) -> HierarchicalThompson | None:
     """The learned policy, or None (rank by the catalog prior) when it cannot be had right now."""
     try:
         return policy_cache.get(stores.learning, index, model)
@@ -212,7 +212,7 @@ def _choose(
     customer_hash: str,
     exposures: dict[str, int],
     api_url: str,
-    policy: ThompsonPolicy | None = None,
+    policy: HierarchicalThompson | None = None,
 ) -> tuple[DecisionResponse, list[str], DecisionTrace | None]:
     now = datetime.now(UTC).replace(microsecond=0)
     decision_id = new_id("dec")
@@ -222,7 +222,9 @@ def _choose(
     limit = min(request.k, retailer.max_offers)
     refusals: list[tuple[str, str]] | None = [] if _traced(decision_id) else None
     candidates = eligible_candidates(index, ctx, refusals)
-    ranked = rank_candidates(candidates, policy_context(context, retailer.retailer_id), policy)
+    ranked = rank_candidates(
+        candidates, policy_context(context, retailer.retailer_id), policy, seed=_draw_seed(decision_id)
+    )
     slate = choose_slate(ranked, limit)
     trace = None
     if refusals is not None:
@@ -260,6 +262,11 @@ def _choose(
         survey=survey,
     )
     return response, [offer.offer_id for offer in slate], trace
+
+
+def _draw_seed(decision_id: str) -> int:
+    """The seed of a decision's Thompson draws: its id's hash, so a decision can be replayed."""
+    return int.from_bytes(hashlib.sha256(decision_id.encode()).digest()[:8], "big")
 
 
 def _traced(decision_id: str) -> bool:

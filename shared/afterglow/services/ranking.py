@@ -12,7 +12,7 @@ from typing import Any
 from afterglow import warm
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import Candidate
-from afterglow.learning import CounterRow, ThompsonPolicy, from_counters
+from afterglow.learning import CounterRow, HierarchicalThompson, from_counters
 from afterglow.models import Offer
 from afterglow.observability import logger, metrics
 from afterglow.store import LearningStore
@@ -39,14 +39,14 @@ class PolicyCache:
     catalog changes: the policy knows each offer's category)."""
 
     def __init__(self) -> None:
-        self._policy: ThompsonPolicy | None = None
+        self._policy: HierarchicalThompson | None = None
         self._model_version = -1
         self._catalog_version = -1
         self.exhausted_partners: frozenset[str] = frozenset()
 
     def get(
         self, learning: LearningStore, index: CatalogIndex, pointer: dict[str, Any] | None
-    ) -> ThompsonPolicy | None:
+    ) -> HierarchicalThompson | None:
         """The policy of the model `pointer` names (None before any is published); refreshes
         `exhausted_partners` (partners over budget, as the trainer saw them) from the same model."""
         if pointer is None:
@@ -69,16 +69,21 @@ policy_cache = warm.keep("learned policy", PolicyCache())
 
 
 def rank_candidates(
-    candidates: list[Candidate], context: dict[str, str], policy: ThompsonPolicy | None
+    candidates: list[Candidate],
+    context: dict[str, str],
+    policy: HierarchicalThompson | None,
+    *,
+    seed: int | None = None,
 ) -> list[Offer]:
     """Candidates best first: by the learned policy when there is one, else by the catalog prior
-    (relevance × survey boost × payout). Ties rank by offer id so equal scores rank stably."""
+    (relevance × survey boost × payout). Ties rank by offer id so equal scores rank stably.
+    `seed` makes the policy's draws for this decision reproducible (from its decision id)."""
     by_prior = sorted(candidates, key=lambda c: (-c.prior_score, c.offer.offer_id))
     if policy is None or not by_prior:
         return [candidate.offer for candidate in by_prior]
     offers = {candidate.offer.offer_id: candidate.offer for candidate in by_prior}
     try:
-        ranked = policy.rank(dict(context), list(offers), len(offers))
+        ranked = policy.rank(dict(context), list(offers), len(offers), seed=seed)
     except Exception:  # a learning bug must not cost the page its offers
         logger.exception("learned ranking failed; ranking by the catalog prior")
         metrics.add_metric(name="PolicyFallback", unit="Count", value=1)

@@ -23,6 +23,7 @@ from afterglow.feedback import model_value, spend_periods
 from afterglow.models import Partner
 from afterglow.observability import logger, metrics
 from afterglow.services.catalog_cache import catalog_cache
+from afterglow.settings import get_settings
 from afterglow.store import Stores
 
 MODEL_FORMAT = 1
@@ -97,9 +98,17 @@ def train(stores: Stores, now: datetime | None = None) -> Training:
     pointer = stores.learning.model_pointer()
     if pointer is not None and pointer.get("digest") == digest:
         return Training(int(pointer["version"]), False, len(rows), len(blob))
+    if pointer is not None and _published_within(pointer, at, get_settings().model_publish_interval_seconds):
+        # Each publish costs every warm decide one model load (~2 s at 20,000 offers): not every minute.
+        return Training(int(pointer["version"]), False, len(rows), len(blob))
     version = int(pointer["version"]) + 1 if pointer else 1
     published = stores.learning.publish_model(version, digest, blob, at)
     if published:
         logger.info("learning model published", extra={"version": version, "rows": len(rows)})
         metrics.add_metric(name="LearningModelPublished", unit="Count", value=1)
     return Training(version, published, len(rows), len(blob))
+
+
+def _published_within(pointer: Mapping[str, Any], at: datetime, seconds: float) -> bool:
+    published = pointer.get("at")
+    return isinstance(published, str) and (at - datetime.fromisoformat(published)).total_seconds() < seconds

@@ -162,6 +162,7 @@ def _resources(create: Any, template: Any, boto3: Any) -> dict[str, str]:
     os.environ.update(
         {k: v for k, v in template.environment(names, parameters).items() if not k.startswith("POWERTOOLS_")}
     )
+    os.environ["MODEL_PUBLISH_INTERVAL_SECONDS"] = "0"  # as the local stack: learn within seconds
     from afterglow.settings import get_settings
     from afterglow.store import get_stores
 

@@ -87,6 +87,7 @@ def start(
         "IpRateLimit": "1000",  # every local client is 127.0.0.1
     }
     function_env = template.environment(names, parameters)
+    function_env["MODEL_PUBLISH_INTERVAL_SECONDS"] = "0"  # locally, learn within seconds
     os.environ.update(function_env)
 
     from afterglow.settings import get_settings
