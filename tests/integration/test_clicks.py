@@ -29,15 +29,19 @@ def _click(function_module, token):
     return headers["location"]
 
 
+def _ledger_records(stores):
+    """Today's and tomorrow's ledger records: a click "after the window" may fall on the next day."""
+    today = datetime.now(UTC).date()
+    return [r for day in (today, today + timedelta(days=1)) for r in stores.ledger.read_day(day.isoformat())]
+
+
 def _clicks(stores, decision_id):
-    records = stores.ledger.read_day(datetime.now(UTC).date().isoformat())
-    return [r for r in records if r["kind"] == "click" and r["decision_id"] == decision_id]
+    return [r for r in _ledger_records(stores) if r["kind"] == "click" and r["decision_id"] == decision_id]
 
 
 def _engaged(stores, offer_id):
     """Engagements learning counts for the offer: a fold of the ledger, as the aggregator folds it."""
-    records = stores.ledger.read_day(datetime.now(UTC).date().isoformat())
-    items = fold(records, {}).counters
+    items = fold(_ledger_records(stores), {}).counters
     return sum(rows[OFFER_ROW].get("engaged", 0) for (offer, _), rows in items.items() if offer == offer_id)
 
 
