@@ -34,8 +34,9 @@ class Stack:
     lines: "queue.Queue[str]"  # what the stack printed after `ready:`, line by line
     reader: threading.Thread
 
-    def workers(self) -> list[int]:
-        """Process ids of the stack's worker processes (multiprocessing's own helper aside)."""
+    def spawned(self) -> list[int]:
+        """Process ids of the processes the stack spawned: its workers and its learning loop
+        (multiprocessing's own helper aside)."""
         pid = self.process.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
@@ -104,8 +105,8 @@ def _decision(api: str, key: str, order_id: str) -> requests.Response:
 
 def test_requests_at_once_run_in_several_workers_each_logged_then_ctrl_c_stops_them_all(stack):
     api, key = stack.env["AFTERGLOW_API_URL"], stack.env["AFTERGLOW_DEMO_PUBLISHABLE_KEY"]
-    workers = stack.workers()
-    assert len(workers) == 2
+    spawned = stack.spawned()
+    assert len(spawned) == 3  # two workers and the learning loop
 
     # Given six shoppers whose orders reach the gateway at the same moment
     start = threading.Barrier(6)
@@ -138,7 +139,7 @@ def test_requests_at_once_run_in_several_workers_each_logged_then_ctrl_c_stops_t
     # When Ctrl-C reaches the terminal's process group
     os.killpg(stack.process.pid, signal.SIGINT)
 
-    # Then the stack says so, exits cleanly, and no worker outlives it
+    # Then the stack says so, exits cleanly, and no process of it outlives it
     assert stack.process.wait(timeout=WAIT_S) == 0
     assert "Stopping the local stack.\n" in stack.printed_until_exit()
-    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == []
+    assert [pid for pid in spawned if Path(f"/proc/{pid}").exists()] == []

@@ -7,7 +7,7 @@ from http.server import HTTPServer
 from pathlib import Path
 
 from afterglow_dev.local.gateway import LocalGateway, serve, start_serving
-from afterglow_dev.local.learning_loop import LearningLoop
+from afterglow_dev.local.learning_loop import LearningLoopProcess
 from afterglow_dev.local.moto_server import SerializedMotoServer
 from afterglow_dev.local.resources import create_data_resources
 from afterglow_dev.local.template import Template
@@ -27,7 +27,7 @@ class LocalStack:
     http_server: HTTPServer
     workers: WorkerPool
     moto_server: SerializedMotoServer
-    learning: LearningLoop
+    learning: LearningLoopProcess
 
     def stop(self) -> None:
         """Stop everything this stack started: no new requests, then the learning loop, the
@@ -68,15 +68,16 @@ def start(
 
     import boto3
 
-    from afterglow_dev.local import moto_transactions
+    from afterglow_dev.local import moto_speedups, moto_transactions
 
     if not 1 <= workers <= MAX_WORKERS:
         raise ValueError(f"workers must be between 1 and {MAX_WORKERS}")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
     moto_transactions.install()  # transactions at the cost of their items, not of whole tables
+    moto_speedups.install()  # DynamoDB answers written as the JSON they already are
     # One request at a time, as DynamoDB applies each conditional write atomically: requests now
     # arrive from several workers at once.
-    moto = SerializedMotoServer(host, moto_port)
+    moto = SerializedMotoServer(host, moto_port, freeze_long_lived=True)
     moto.start()
     moto_host, bound_moto_port = moto.get_host_and_port()  # port 0 picks a free one
     endpoint = f"http://{moto_host}:{bound_moto_port}"
@@ -123,6 +124,6 @@ def start(
         raise
     start_serving(server)
     # The ledger's stream → aggregator, and the trainer, on a short timer (AWS: seconds to a minute).
-    learning = LearningLoop(template, names)
+    learning = LearningLoopProcess(template_path, names, {**os.environ, **environment})
     learning.start(LEARNING_LOOP_SECONDS)
     return LocalStack(api_url, endpoint, environment, gateway, server, pool, moto, learning)
