@@ -27,7 +27,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from afterglow_dev.local import moto_transactions
+from afterglow_dev.local import moto_speedups, moto_transactions
 from afterglow_dev.local.gateway import load_function_module
 from afterglow_dev.local.resources import create_data_resources
 from afterglow_dev.local.template import Template
@@ -35,6 +35,8 @@ from afterglow_dev.local.template import Template
 ROOT = Path(__file__).resolve().parent.parent
 # moto's TransactWriteItems copies whole tables; the local stack's costs what its items cost.
 moto_transactions.install()
+# DynamoDB answers dumped as the JSON they already are, as the local stack does.
+moto_speedups.install()
 
 
 @pytest.fixture(scope="session")

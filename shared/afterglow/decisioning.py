@@ -97,15 +97,22 @@ def eligible_candidates(
 
     Each category's offers are scanned best paying first and the scan stops after
     `ELIGIBLE_PER_CATEGORY` eligible ones: a 20,000-offer catalog costs a few dozen rule checks,
-    while an offer refused by a rule never hides the ones behind it.
+    while an offer refused by a rule never hides the ones behind it. A retailer that allows only
+    some partners has only their offers (and its own) scanned: every other offer would be refused
+    by the partner rules, and a large catalog has thousands of them in each category (a trace would
+    list them all; explain mode still gives every offer's verdicts).
     """
+    owners = _allowed_owners(ctx)
     candidates = []
     for category in candidate_categories(index, ctx):
         score = category_relevance(category, ctx)
         if score < ctx.retailer.min_relevance or score == 0.0:
             continue
         found = 0
-        for offer in index.by_category.get(category, ()):
+        offers = index.by_category.get(category, ())
+        if owners is not None:
+            offers = [offer for offer in offers if offer.partner_id in owners]
+        for offer in offers:
             if found == ELIGIBLE_PER_CATEGORY:
                 break
             reason = first_refusal(offer, ctx)
@@ -116,6 +123,13 @@ def eligible_candidates(
             elif refusals is not None:
                 refusals.append((offer.offer_id, reason))
     return candidates
+
+
+def _allowed_owners(ctx: DecisionContext) -> frozenset[str] | None:
+    """Whose offers can pass the partner rules: the allowed partners and the retailer itself (its
+    own brand); None when the retailer allows every partner."""
+    allowed = ctx.retailer.rules.allowed_partners
+    return frozenset([*allowed, ctx.retailer.retailer_id]) if allowed else None
 
 
 def explain_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[dict[str, object]]:

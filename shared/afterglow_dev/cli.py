@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from afterglow.cli import build_parser
+from afterglow_dev.local.workers import DEFAULT_WORKERS, MAX_WORKERS
 
 
 def _local(args: argparse.Namespace) -> int:
@@ -18,7 +19,9 @@ def _local(args: argparse.Namespace) -> int:
     from afterglow_dev.local.demo import seed_demo
     from afterglow_dev.local.stack import find_template, start
 
-    stack = start(find_template(), host=args.host, port=args.port, moto_port=args.moto_port)
+    stack = start(
+        find_template(), host=args.host, port=args.port, moto_port=args.moto_port, workers=args.workers
+    )
     stores = get_stores()
     extra = {"AFTERGLOW_ADMIN_KEY": create_platform_key(stores)}
     shop = None
@@ -40,6 +43,7 @@ def _local(args: argparse.Namespace) -> int:
     env_file = Path(args.env_file)
     stack.write_env_file(env_file, extra)
     print(f"Afterglow local stack is up.\n  API:      {stack.api_url}\n  AWS (moto): {stack.aws_endpoint}")
+    print(f"  workers:  {args.workers} (warm Lambda containers; one log line per request below)")
     if shop is not None:
         print(f"  demo shop: {shop.url}/  (open it in a browser: sample orders, the survey, click-through)")
     print(f"  env file: {env_file}  (in another terminal: set -a; . {env_file}; set +a)")
@@ -160,6 +164,13 @@ def parser() -> argparse.ArgumentParser:
     local.add_argument("--port", type=int, default=8000, help="API port (0 = any free port)")
     local.add_argument("--moto-port", type=int, default=5000, help="moto port (0 = any free port)")
     local.add_argument("--demo-port", type=int, default=8001, help="demo shop port (0 = any free port)")
+    local.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"worker processes serving requests in parallel, each a warm Lambda container "
+        f"(1–{MAX_WORKERS}, default {DEFAULT_WORKERS})",
+    )
     local.add_argument("--env-file", default=".afterglow/local.env")
     local.add_argument("--no-demo", action="store_true", help="do not seed the demo catalog")
     local.add_argument("--exit-after-start", action="store_true", help="start, print, stop (smoke test)")

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from afterglow import decisioning
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates
 from afterglow.models import Arm, DecisionRequest, ExperimentSplit, Offer, Retailer, RetailerRules
@@ -173,6 +174,28 @@ def test_an_ineligible_best_paying_offer_does_not_hide_the_ones_behind_it():
     retailer = make_retailer(rules=RetailerRules(blocked_partners=["blocked"]))
     # Then the eligible one is still found
     assert ids(slate_for(index_of(*blocked, eligible), context(retailer=retailer))) == ["ok"]
+
+
+def test_a_retailer_allowing_a_few_partners_has_only_their_offers_scanned(monkeypatch):
+    # Given a large category of better-paying offers of partners the retailer does not allow, and
+    # behind them the offers of the two it allows (and its own brand)
+    others = [make_offer(f"x{n}", partner_id=f"other{n % 50}", signup_payout=9_000) for n in range(2_000)]
+    mine = [make_offer(f"a{n}", partner_id="allowed_a", signup_payout=100 + n) for n in range(3)]
+    mine += [make_offer("b", partner_id="allowed_b", signup_payout=50), make_first_party_offer("own")]
+    retailer = make_retailer(rules=RetailerRules(allowed_partners=["allowed_a", "allowed_b"]))
+    checked = Counter()
+    real_check = decisioning.first_refusal
+    monkeypatch.setattr(
+        decisioning,
+        "first_refusal",
+        lambda offer, ctx: checked.update([offer.offer_id]) or real_check(offer, ctx),
+    )
+    # When it decides, keeping a trace
+    refusals: list[tuple[str, str]] = []
+    found = eligible_candidates(index_of(*others, *mine), context(retailer=retailer), refusals)
+    # Then its offers are found, best paying first (its own brand by its price), after five checks
+    assert [c.offer.offer_id for c in found] == ["own", "a2", "a1", "a0", "b"]
+    assert sum(checked.values()) == 5 and refusals == []
 
 
 # --- the slate -----------------------------------------------------------------------------------

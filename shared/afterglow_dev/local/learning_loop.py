@@ -3,10 +3,18 @@ the trainer. Both are the template's own functions (their DynamoDB-stream and Sc
 invoked with the events Lambda would send.
 
 `LearningLoop.run_once()` drains the stream and trains once (tests call it to see an event reach
-the published model); `afterglow local` runs it on a short timer in a thread.
+the published model); `afterglow local` runs it on a short timer in a process of its own
+(`LearningLoopProcess`), as AWS runs these functions apart from the HTTP ones: the stack's process
+serves every AWS call, and reading and folding the stream would take its time from them.
 """
 
+import contextlib
+import multiprocessing
+import os
+import signal
 import threading
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +24,7 @@ from afterglow_dev.local.gateway import FakeLambdaContext, load_function_module
 from afterglow_dev.local.template import Template
 
 ROOT = Path(__file__).resolve().parents[3]
+STOP_GRACE_S = 2.0
 
 
 def read_stream(table: str) -> list[dict[str, Any]]:
@@ -124,3 +133,59 @@ class LearningLoop:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+def _run_loop(
+    connection: Connection,
+    template_path: str,
+    physical_names: dict[str, str],
+    environment: dict[str, str],
+    every_seconds: float,
+) -> None:
+    """The loop's process: the stack's environment, then a round every `every_seconds` until told
+    to stop or the stack's process is gone (the pipe closes)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stack stops us, not the terminal's Ctrl-C
+    os.environ.update(environment)
+    loop = LearningLoop(Template(Path(template_path)), physical_names)
+    while not connection.poll(every_seconds):
+        try:
+            loop.run_once()
+        except Exception as error:  # keep the local stack serving; say what failed
+            print(f"learning loop: {type(error).__name__}: {error}", flush=True)
+
+
+class LearningLoopProcess:
+    """`LearningLoop` on a timer in a process of its own (spawned: the stack's process has threads)."""
+
+    def __init__(
+        self, template_path: Path, physical_names: dict[str, str], environment: dict[str, str]
+    ) -> None:
+        self._args = (str(template_path), dict(physical_names), dict(environment))
+        self._context = multiprocessing.get_context("spawn")
+        self._process: BaseProcess | None = None
+        self._connection: Connection | None = None
+
+    def start(self, every_seconds: float = 2.0) -> None:
+        parent_end, child_end = self._context.Pipe()
+        self._process = self._context.Process(
+            target=_run_loop,
+            args=(child_end, *self._args, every_seconds),
+            name="afterglow-learning",
+            daemon=True,
+        )
+        self._process.start()
+        child_end.close()
+        self._connection = parent_end
+
+    def stop(self) -> None:
+        """Stop after the round in progress, or end it: an aggregation cut short is redelivered and
+        applied exactly once (`afterglow.services.aggregation`), so nothing is lost or doubled."""
+        if self._process is None or self._connection is None:
+            return
+        with contextlib.suppress(OSError):
+            self._connection.send(None)
+        self._process.join(STOP_GRACE_S)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5)
+        self._connection.close()

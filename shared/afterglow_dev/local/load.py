@@ -18,6 +18,7 @@ import json
 import os
 import random
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -167,6 +168,16 @@ def demo_partners(env: Mapping[str, str]) -> dict[str, tuple[str, str, bool]]:
     return partners
 
 
+class _Connection(http.client.HTTPConnection):
+    """A keep-alive connection that sends a request's head and body without waiting: http.client
+    writes them apart, and with Nagle's algorithm the body waits for the server's delayed ACK of
+    the head (~40 ms on every POST, a figure of the client and not of the stack)."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class _Budget:
     """The run's two bounds, shared by the workers: a deadline and a number of requests."""
 
@@ -195,7 +206,7 @@ class _Worker:
         self.rng = random.Random(seed)  # noqa: S311 - a reproducible mix, not a secret
         self.run_id = run_id
         self.seed = seed
-        self.connection: http.client.HTTPConnection | None = None
+        self.connection: _Connection | None = None
         self.requests: Counter[str] = Counter()
         self.latencies: dict[str, list[float]] = {kind: [] for kind in REQUEST_KINDS}
         self.errors: list[str] = []
@@ -212,7 +223,7 @@ class _Worker:
         started = time.perf_counter()
         try:
             if self.connection is None:
-                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT_S)
+                self.connection = _Connection(self.host, self.port, timeout=REQUEST_TIMEOUT_S)
             self.connection.request(method, path, body=body, headers=headers)
             response = self.connection.getresponse()
             raw = response.read()
