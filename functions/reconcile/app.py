@@ -24,6 +24,7 @@ from afterglow.services.reconcile import (
     reconcile_day_from_partials,
     reconcile_range,
     reconcile_shard,
+    report_names,
 )
 from afterglow.store import Stores, get_stores
 
@@ -106,7 +107,7 @@ def _fan_out_step(request: ReconcileRequest, stores: Stores) -> dict[str, Any]:
             return {"status": "ok", **reconcile_shard(stores.ledger, stores.reports, day, request.shard)}
         except ValueError as error:
             return {"status": "invalid", "errors": [{"msg": str(error)}]}
-    summary = reconcile_day_from_partials(stores.ledger, stores.reports, day)
+    summary = reconcile_day_from_partials(stores.ledger, stores.reports, day, report_names(stores.catalog))
     reconcile_month(
         stores.reports,
         day.strftime("%Y-%m"),
