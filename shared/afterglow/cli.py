@@ -78,18 +78,25 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from afterglow.services.reconcile import daily_prefix, retailer_page_key
     from afterglow.store import get_stores
 
     day = args.date or datetime.now(UTC).date()
-    key = f"reports/daily/dt={day.isoformat()}/report.html"
+    key = retailer_page_key(day, args.retailer) if args.retailer else daily_prefix(day) + "report.html"
     html = get_stores().reports.get(key)
     if html is None:
+        whose = f" of {args.retailer}" if args.retailer else ""
         print(
-            f"afterglow report: no report for {day} yet (run `afterglow reconcile --date {day}`)",
+            f"afterglow report: no report{whose} for {day} yet (run `afterglow reconcile --date {day}`)",
             file=sys.stderr,
         )
         return 1
-    out = Path(args.out or f"report-{day.isoformat()}.html")
+    name = (
+        f"report-{args.retailer}-{day.isoformat()}.html"
+        if args.retailer
+        else f"report-{day.isoformat()}.html"
+    )
+    out = Path(args.out or name)
     out.write_bytes(html)
     print(f"wrote {out} (s3://{get_stores().reports.bucket}/{key}); open it in a browser")
     return 0
@@ -150,7 +157,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any, Any]:
 
     report = commands.add_parser("report", help="save a day's HTML report from the bucket to a file")
     report.add_argument("--date", type=date.fromisoformat, help="YYYY-MM-DD (default: today, UTC)")
-    report.add_argument("--out", help="file to write (default: report-YYYY-MM-DD.html)")
+    report.add_argument(
+        "--retailer", metavar="RETAILER_ID", help="that retailer's own page (its figures only)"
+    )
+    report.add_argument("--out", help="file to write (default: report-[RETAILER_ID-]YYYY-MM-DD.html)")
     report.set_defaults(run=_report)
 
     catalog = commands.add_parser("catalog", help="import a partner catalog (JSONL)")

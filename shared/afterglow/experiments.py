@@ -333,6 +333,62 @@ def top_offers(cells: Iterable[tuple[AggregateKey, Aggregate]], limit: int = 10)
     ]
 
 
+@dataclass(frozen=True)
+class ArmRevenue:
+    """One arm's revenue by where it comes from, kept apart: partner payouts (net of reversals)
+    and the retailer's own-brand add-to-order revenue."""
+
+    retailer_id: str
+    arm: str
+    currency: str
+    transactions: int
+    partner_minor: int
+    own_brand_minor: int
+
+    def per_transaction(self, minor: int) -> float:
+        return minor / self.transactions if self.transactions else 0.0
+
+
+def revenue_by_source(cells: Iterable[tuple[AggregateKey, Aggregate]]) -> list[ArmRevenue]:
+    """Per retailer × arm × currency of money: transactions, partner and own-brand revenue. Arms
+    without money that day have no row (nothing to split)."""
+    transactions: dict[tuple[str, str], int] = {}
+    money: dict[tuple[str, str, str], list[int]] = {}
+    for (retailer, _, _, arm, currency), cell in cells:
+        if not _in_experiment(retailer, arm):
+            continue
+        transactions[(retailer, arm)] = transactions.get((retailer, arm), 0) + cell.decisions
+        if currency == NO_PARTNER or not (cell.net_minor or cell.own_brand_revenue_minor):
+            continue
+        earned = money.setdefault((retailer, arm, currency), [0, 0])
+        earned[0] += cell.net_minor
+        earned[1] += cell.own_brand_revenue_minor
+    return [
+        ArmRevenue(retailer, arm, currency, transactions.get((retailer, arm), 0), *money[key])
+        for key in sorted(money)
+        for retailer, arm, currency in [key]
+    ]
+
+
+def top_offers_by_source(
+    cells: Iterable[tuple[AggregateKey, Aggregate]], limit: int = 10
+) -> list[OfferRevenue]:
+    """Per retailer, its top partner offers and its top own-brand offers (`top_offers` of each),
+    so that one retailer's list never crowds out another's and the two kinds are ranked apart. An
+    own-brand offer is the retailer's own: its partner is the retailer itself."""
+    by_retailer: dict[str, dict[bool, list[tuple[AggregateKey, Aggregate]]]] = {}
+    for key, cell in cells:
+        if key[0] == NO_PARTNER:
+            continue
+        by_retailer.setdefault(key[0], {False: [], True: []})[key[1] == key[0]].append((key, cell))
+    return [
+        offer
+        for retailer in sorted(by_retailer)
+        for own_brand in (False, True)
+        for offer in top_offers(by_retailer[retailer][own_brand], limit=limit)
+    ]
+
+
 def as_rows(items: Iterable[Any]) -> list[dict[str, Any]]:
     """Dataclasses as JSON-ready dicts."""
     return [asdict(item) for item in items]

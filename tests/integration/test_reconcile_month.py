@@ -272,7 +272,8 @@ def test_read_out_follow_ups_and_report_of_a_day(stores, function_module, month)
     assert (mixed["transactions"], mixed["revenue_minor"]) == (3, 2201 - 501 - 900 + 1299)
     html = stores.reports.get("reports/daily/dt=2026-03-03/report.html").decode()
     take_rate_chart = html.split("Take rate, 14 days to 2026-03-03", 2)[2].split("</svg>")[0]
-    assert html.count("<svg") == 3 and take_rate_chart.count("<circle") == 2  # A: days 1 and 3
+    # per retailer: revenue by arm (partner | own brand), take rate, top partner and own-brand offers
+    assert html.count("<svg") == 4 and take_rate_chart.count("<circle") == 2  # A: days 1 and 3
     refunds = read_csv(stores.reports.get(f"reports/monthly/month={MARCH}/refunds.csv"))
     assert {(r["offer_id"], r["flagged"]) for r in refunds if r["retailer_id"] == ra} == {("off_1", "True")}
     # opting the customer out removes them on the next run

@@ -3,8 +3,18 @@
 import json
 from datetime import UTC, datetime
 
-from afterglow.models import Creative, FixedPayout, Offer
+from afterglow.cli import main
+from afterglow.models import (
+    Creative,
+    ExperimentSplit,
+    FixedPayout,
+    Offer,
+    OfferCreate,
+    PartnerCreate,
+    RetailerCreate,
+)
 from afterglow.reconciliation import read_csv
+from afterglow.services import offers, partners, retailers
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.conversions import ConversionDesk
 from afterglow.services.decisions import signer
@@ -206,3 +216,96 @@ def test_records_without_an_arm_stay_out_of_the_experiment_read_out_and_are_coun
     assert summary["rejections_by_reason"] == {"action_not_paid_by_offer": 1, "unknown_click": 1}
     rejected = read_csv(stores.reports.get(prefix + "rejections.csv"))
     assert sorted(r["conversion_id"] for r in rejected) == ["b-1", "b-2"]
+
+
+def _shop_of_its_own(stores):
+    """A second shop, partner and offer, named apart from `seed_catalog`'s (books, not kitchen)."""
+    shop = retailers.create_retailer(
+        stores,
+        RetailerCreate(
+            name="Globex Home",
+            currency="EUR",
+            allowed_origins=["https://globex.example"],
+            experiment=ExperimentSplit(holdout=0, mixed=100),
+        ),
+    )
+    partner = partners.create_partner(stores, PartnerCreate(name="Quiet Partner"))
+    offer = offers.create_offer(
+        stores,
+        OfferCreate(
+            partner_id=partner.partner.partner_id,
+            category="books",
+            creative=Creative(title="Secret sampler", exclusive_minutes=10),
+            landing_url="https://quiet.example/welcome",
+            payout=FixedPayout(currency="EUR", amounts={"signup": 900}),
+        ),
+    )
+    return shop, partner, offer
+
+
+def _decided_clicked_and_converted(stores, function_module, key, secret, body, conversion_id):
+    event = http_event("POST", "/v1/decisions", body=body, headers={"authorization": f"Bearer {key}"})
+    status, _, decision = invoke(function_module("DecideFunction"), event)
+    assert status == 200 and decision["offers"], decision
+    click_id = record_click(stores, decision["offers"][0]["tracking_token"]).rsplit("click_id=", 1)[1]
+    now = datetime.now(UTC).isoformat()
+    payload = {"click_id": click_id, "conversion_id": conversion_id, "action": "signup", "occurred_at": now}
+    assert _deliver(stores, secret, payload, f"m-{conversion_id}").status == "recorded"
+
+
+def test_each_retailer_gets_a_page_of_its_own_with_names_and_nothing_of_another_retailer(
+    stores, function_module, tmp_path
+):
+    # Given two shops, each with an order decided, clicked and converted on its own partner's offer
+    a = seed_catalog(stores, category="coffee")
+    shop, partner, offer = _shop_of_its_own(stores)
+    books = order("o-b", category="books", customer={"email": "bo@example.com", "country": "DE"})
+    _decided_clicked_and_converted(
+        stores, function_module, a.publishable_key, a.webhook_secret, order(), "c-a"
+    )
+    _decided_clicked_and_converted(
+        stores, function_module, shop.publishable_key, partner.webhook_secret, books, "c-b"
+    )
+    # When the day is reconciled (twice)
+    today = datetime.now(UTC).date().isoformat()
+    handler = function_module("ReconcileFunction").lambda_handler
+    assert handler({"date": today}, FakeLambdaContext("reconcile"))["status"] == "ok"
+    prefix = f"reports/daily/dt={today}/"
+    pages = {
+        name: stores.reports.get(prefix + key)
+        for name, key in [
+            ("operator", "report.html"),
+            ("a", f"retailer={a.retailer_id}/report.html"),
+            ("b", f"retailer={shop.retailer.retailer_id}/report.html"),
+        ]
+    }
+    handler({"date": today}, FakeLambdaContext("reconcile"))
+    # Then the operator's page names both shops, partners and offers beside their ids
+    operator, page_a, page_b = (pages[n].decode() for n in ("operator", "a", "b"))
+    assert f"Retailer Shop ({a.retailer_id})" in operator
+    assert f"Retailer Globex Home ({shop.retailer.retailer_id})" in operator
+    assert f"Free bag — Beans ({a.offer_id})" in operator and "Secret sampler — Quiet Partner" in operator
+    # And each shop's page has its own figures and nothing of the other shop
+    assert f"Shop ({a.retailer_id})" in page_a and "Free bag — Beans" in page_a and "7.00 EUR" in page_a
+    for other in (
+        shop.retailer.retailer_id,
+        "Globex Home",
+        partner.partner.partner_id,
+        "Quiet Partner",
+        offer.offer_id,
+    ):
+        assert other not in page_a, other
+    for other in (a.retailer_id, "Free bag", "Beans", a.partner_id, a.offer_id):
+        assert other not in page_b, other
+    # And a re-run writes the same bytes, every page listed in the manifest
+    assert all(stores.reports.get(prefix + key) == body for key, body in [
+        ("report.html", pages["operator"]),
+        (f"retailer={a.retailer_id}/report.html", pages["a"]),
+        (f"retailer={shop.retailer.retailer_id}/report.html", pages["b"]),
+    ])  # fmt: skip
+    manifest = json.loads(stores.reports.get(prefix + "manifest.json"))
+    assert {f"{prefix}retailer={a.retailer_id}/report.html", f"{prefix}report.html"} <= set(manifest["files"])
+    # And `afterglow report --retailer` saves that shop's page
+    saved = tmp_path / "a.html"
+    assert main(["report", "--date", today, "--retailer", a.retailer_id, "--out", str(saved)]) == 0
+    assert saved.read_bytes() == pages["a"]

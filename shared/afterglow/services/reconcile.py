@@ -14,7 +14,8 @@ Files for D:
     reports/daily/dt=D/experiment.csv    sufficient statistics of the experiment read-out
     reports/daily/dt=D/refunds.csv       reversal rate per offer
     reports/daily/dt=D/summary.json      totals, read-out, rejections by reason, follow-up counts
-    reports/daily/dt=D/report.html       the page for people
+    reports/daily/dt=D/report.html       the page for people (operators: every retailer)
+    reports/daily/dt=D/retailer=R/report.html   one retailer's page (its figures only)
     followups/retailer=R/dt=D.csv        declined offers to follow up by e-mail (opt-outs removed)
     billing/month=M/dt=D.csv             D's money lines that month M's invoices bill (afterglow.billing)
     reports/daily/dt=D/manifest.json     last: every file above with rows, bytes and sha256
@@ -32,7 +33,8 @@ from typing import Any
 from afterglow import experiments, followups, reconciliation
 from afterglow.observability import logger
 from afterglow.reconciliation import DayAggregation
-from afterglow.report_html import DayReport, render
+from afterglow.report_html import DayReport, ReportNames, render, render_retailer
+from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.monthly import billing_files, reconcile_month
 from afterglow.services.report_files import (
     HTML,
@@ -43,7 +45,7 @@ from afterglow.services.report_files import (
     publish,
     read_verified,
 )
-from afterglow.store import LedgerStore, ReportStore, Stores
+from afterglow.store import CatalogStore, LedgerStore, ReportStore, Stores
 
 SHARD_READERS = 4  # shards read at once in one invocation (boto3 clients are thread-safe)
 HISTORY_DAYS = 14  # the take-rate chart covers this many days up to the reconciled one
@@ -138,8 +140,26 @@ def _take_rate_history(
     return [moment.isoformat() for moment in days], series
 
 
-def day_files(reports: ReportStore, day: date, aggregation: DayAggregation) -> dict[str, ReportFile]:
-    """Every file of the day (opt-out lists and earlier days' statistics are read from the bucket)."""
+def report_names(catalog: CatalogStore) -> ReportNames:
+    """Retailer and partner names and offer titles, as the catalog has them now (a re-run with the
+    same ledger and catalog writes the same bytes)."""
+    index = catalog_cache.get(catalog)
+    return ReportNames(
+        retailers={retailer_id: r.name for retailer_id, r in index.retailers.items()},
+        partners={partner_id: p.name for partner_id, p in index.partners.items()},
+        offers={offer_id: o.creative.title for offer_id, o in index.offers.items()},
+    )
+
+
+def retailer_page_key(day: date, retailer_id: str) -> str:
+    return f"{daily_prefix(day)}retailer={retailer_id}/report.html"
+
+
+def day_files(
+    reports: ReportStore, day: date, aggregation: DayAggregation, names: ReportNames | None = None
+) -> dict[str, ReportFile]:
+    """Every file of the day (opt-out lists and earlier days' statistics are read from the bucket);
+    `names` puts names beside the ids of the HTML pages."""
     prefix = daily_prefix(day)
     cells = aggregation.cells
     totals = reconciliation.totals(cells)
@@ -180,10 +200,16 @@ def day_files(reports: ReportStore, day: date, aggregation: DayAggregation) -> d
         readouts=readouts,
         take_rate_history=history,
         history_days=history_days,
-        top_offers=experiments.top_offers(cells.items(), limit=10),
+        top_offers=experiments.top_offers_by_source(cells.items(), limit=10),
         refunds=refunds,
         rejections_by_reason=rejections,
         followups=followup_counts,
+        names=names or ReportNames(),
+        revenue=experiments.revenue_by_source(cells.items()),
+        retailer_totals={
+            retailer: reconciliation.totals({key: cell for key, cell in cells.items() if key[0] == retailer})
+            for retailer in retailers
+        },
     )
     files.update(
         {
@@ -197,13 +223,17 @@ def day_files(reports: ReportStore, day: date, aggregation: DayAggregation) -> d
             prefix + "report.html": ReportFile(render(report), HTML, 1),
         }
     )
+    for retailer in sorted({r.retailer_id for r in readouts}):
+        files[retailer_page_key(day, retailer)] = ReportFile(render_retailer(report, retailer), HTML, 1)
     files.update(billing_files(aggregation.money_lines.values(), day))
     return files
 
 
-def reconcile_day(stores: Stores, day: date) -> dict[str, Any]:
-    """Aggregate one day's ledger and write its reports; re-running rewrites identical bytes."""
-    return _publish_day(stores.reports, day, aggregate_ledger_day(stores.ledger, day))
+def reconcile_day(stores: Stores, day: date, names: ReportNames | None = None) -> dict[str, Any]:
+    """Aggregate one day's ledger and write its reports; re-running rewrites identical bytes.
+    `names` (default: the catalog's, now) puts names beside the ids of the HTML pages."""
+    aggregation = aggregate_ledger_day(stores.ledger, day)
+    return _publish_day(stores.reports, day, aggregation, names or report_names(stores.catalog))
 
 
 # --- the same, fanned out over invocations: one per shard, then a merge (ReconcileStateMachine) ---
@@ -237,11 +267,13 @@ def reconcile_day_from_partials(stores: Stores, day: date) -> dict[str, Any]:
         if raw is None:
             raise PartialMissing(f"no partial for shard {shard} of {day.isoformat()}")
         reconciliation.merge_into(total, reconciliation.partial_from_json(raw))
-    return _publish_day(stores.reports, day, total)
+    return _publish_day(stores.reports, day, total, report_names(stores.catalog))
 
 
-def _publish_day(reports: ReportStore, day: date, aggregation: DayAggregation) -> dict[str, Any]:
-    files = day_files(reports, day, aggregation)
+def _publish_day(
+    reports: ReportStore, day: date, aggregation: DayAggregation, names: ReportNames | None
+) -> dict[str, Any]:
+    files = day_files(reports, day, aggregation, names)
     publish(reports, daily_prefix(day) + "manifest.json", files, {"date": day.isoformat()})
     logger.info(
         "day reconciled",
@@ -269,7 +301,8 @@ def reconcile_range(stores: Stores, first: date, last: date) -> list[dict[str, A
     touched into invoices and statements (month to date), moving the conversions that locked on
     those days (or were invoiced) along their lifecycle."""
     days = days_between(first, last)
-    summaries = [reconcile_day(stores, day) for day in days]
+    names = report_names(stores.catalog)
+    summaries = [reconcile_day(stores, day, names) for day in days]
     for month in months_of(days):
         reconciled_now = [day for day in days if day.strftime("%Y-%m") == month]
         reconcile_month(stores, month, reconciled_now=reconciled_now)

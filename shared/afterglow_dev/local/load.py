@@ -38,6 +38,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_SECONDS = 60.0
 REQUEST_TIMEOUT_S = 10.0
 STARTUP_LINES = 200  # `afterglow local` prints a dozen lines before "ready:"
+STOP_WAIT_S = 30.0
 REQUEST_KINDS = ("decision", "events", "click", "webhook")
 LEDGER_KINDS = ("decision", "impression", "engage", "dismiss", "click", "conversion")
 
@@ -459,5 +460,9 @@ def local_stack_process(workdir: Path) -> Iterator[dict[str, str]]:
         threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
         yield {**read_env_file(env_file), "ENV_FILE": str(env_file), "STARTUP_OUTPUT": "".join(output)}
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        process.terminate()  # SIGTERM: the stack stops its workers and learning loop, then exits
+        try:
+            process.wait(timeout=STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()  # its workers exit by themselves once their pipe to it closes
+            process.wait(timeout=STOP_WAIT_S)
