@@ -1,4 +1,4 @@
-"""Experiment read-out per retailer × arm, and refund rates per offer. Pure; constant memory per arm.
+"""Experiment read-out per retailer × arm. Pure; constant memory per arm.
 
 Definitions (per retailer, arm and currency of revenue):
 
@@ -26,7 +26,7 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from afterglow.reconciliation import NO_PARTNER, Aggregate, AggregateKey, DayAggregation
@@ -34,7 +34,6 @@ from afterglow.reconciliation import NO_PARTNER, Aggregate, AggregateKey, DayAgg
 HOLDOUT = "holdout"
 Z_95 = 1.959963984540054
 SMALL_SAMPLE = 30
-REFUND_FLAG_SHARE = 0.10  # an offer losing ≥ 10% of its gross to reversals is flagged
 
 MetricKey = tuple[str, str, str, str]  # retailer, arm, metric, currency ("-" for counts)
 METRIC_COLUMNS = ["retailer_id", "arm", "metric", "currency", "value"]
@@ -238,99 +237,7 @@ def readout(found: Mapping[MetricKey, int]) -> list[ArmReadout]:
     return rows
 
 
-# --- refunds and top offers ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OfferRefunds:
-    retailer_id: str
-    partner_id: str
-    offer_id: str
-    currency: str
-    conversions: int
-    reversals: int
-    gross_minor: int
-    reversed_minor: int
-    reversal_rate: float | None  # reversals / conversions
-    refunded_share: float | None  # reversed / gross
-    flagged: bool
-
-
-def offer_refunds(cells: Iterable[tuple[AggregateKey, Aggregate]]) -> list[OfferRefunds]:
-    """Per offer (arms summed), how much of its revenue was reversed; offers with money only."""
-    sums: dict[tuple[str, str, str, str], list[int]] = {}
-    for (retailer, partner, offer, _, currency), cell in cells:
-        if cell.conversions or cell.reversals:
-            totals = sums.setdefault((retailer, partner, offer, currency), [0, 0, 0, 0])
-            totals[0] += cell.conversions
-            totals[1] += cell.reversals
-            totals[2] += cell.gross_minor
-            totals[3] += cell.reversed_minor
-    rows = []
-    for key in sorted(sums):
-        conversions, reversals, gross, reversed_minor = sums[key]
-        share = _ratio(reversed_minor, gross)
-        rows.append(
-            OfferRefunds(
-                *key,
-                conversions=conversions,
-                reversals=reversals,
-                gross_minor=gross,
-                reversed_minor=reversed_minor,
-                reversal_rate=_ratio(reversals, conversions),
-                refunded_share=share,
-                flagged=reversed_minor > 0 and (share is None or share >= REFUND_FLAG_SHARE),
-            )
-        )
-    return rows
-
-
-@dataclass(frozen=True)
-class OfferRevenue:
-    retailer_id: str
-    partner_id: str
-    offer_id: str
-    currency: str
-    impressions: int
-    clicks: int
-    conversions: int
-    accepts: int
-    revenue_minor: int  # net partner payouts + own-brand add-to-order revenue
-
-
-def top_offers(cells: Iterable[tuple[AggregateKey, Aggregate]], limit: int = 10) -> list[OfferRevenue]:
-    """The offers that earned most, per currency of their money (ties: most impressions, then id).
-
-    Impressions and clicks carry no currency; they are shown on each of the offer's money rows.
-    """
-    counts: dict[tuple[str, str, str], list[int]] = {}
-    money: dict[tuple[str, str, str, str], list[int]] = {}
-    for (retailer, partner, offer, _, currency), cell in cells:
-        if offer == NO_PARTNER:
-            continue
-        seen = counts.setdefault((retailer, partner, offer), [0, 0])
-        seen[0] += cell.impressions
-        seen[1] += cell.clicks
-        if currency != NO_PARTNER:
-            earned = money.setdefault((retailer, partner, offer, currency), [0, 0, 0])
-            earned[0] += cell.conversions
-            earned[1] += cell.accepts
-            earned[2] += cell.net_minor + cell.own_brand_revenue_minor
-    earning = {money_key[:3] for money_key in money}
-    for key in counts.keys() - earning:
-        money[(*key, NO_PARTNER)] = [0, 0, 0]
-    ranked = sorted(money, key=lambda key: (-money[key][2], -counts[key[:3]][0], key))
-    return [
-        OfferRevenue(
-            *key,
-            impressions=counts[key[:3]][0],
-            clicks=counts[key[:3]][1],
-            conversions=money[key][0],
-            accepts=money[key][1],
-            revenue_minor=money[key][2],
-        )
-        for key in ranked[:limit]
-    ]
+# --- revenue by source, per arm ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -370,35 +277,6 @@ def revenue_by_source(cells: Iterable[tuple[AggregateKey, Aggregate]]) -> list[A
     ]
 
 
-def top_offers_by_source(
-    cells: Iterable[tuple[AggregateKey, Aggregate]], limit: int = 10
-) -> list[OfferRevenue]:
-    """Per retailer, its top partner offers and its top own-brand offers (`top_offers` of each),
-    so that one retailer's list never crowds out another's and the two kinds are ranked apart. An
-    own-brand offer is the retailer's own: its partner is the retailer itself."""
-    by_retailer: dict[str, dict[bool, list[tuple[AggregateKey, Aggregate]]]] = {}
-    for key, cell in cells:
-        if key[0] == NO_PARTNER:
-            continue
-        by_retailer.setdefault(key[0], {False: [], True: []})[key[1] == key[0]].append((key, cell))
-    return [
-        offer
-        for retailer in sorted(by_retailer)
-        for own_brand in (False, True)
-        for offer in top_offers(by_retailer[retailer][own_brand], limit=limit)
-    ]
-
-
 def as_rows(items: Iterable[Any]) -> list[dict[str, Any]]:
     """Dataclasses as JSON-ready dicts."""
     return [asdict(item) for item in items]
-
-
-def refunds_csv(rows: list[OfferRefunds]) -> bytes:
-    """Refund rates per offer as CSV."""
-    names = [f.name for f in fields(OfferRefunds)]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(names)
-    writer.writerows([getattr(row, name) for name in names] for row in rows)
-    return buffer.getvalue().encode()

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from afterglow.experiments import ArmReadout, ArmRevenue, OfferRefunds, OfferRevenue
+from afterglow.experiments import ArmReadout, ArmRevenue
+from afterglow.offer_figures import OfferRefunds, OfferRevenue
 
 PALETTE = ["#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5"]
 _ZERO_DECIMALS = frozenset(

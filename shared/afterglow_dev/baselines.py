@@ -1,12 +1,11 @@
 """Baseline policies the simulator compares the production policy with (development only).
 
+- `RandomPolicy`: `k` eligible offers uniformly at random;
+- `NonContextualThompson`: Beta(1, 1) Thompson sampling per offer, payout-weighted, context ignored;
 - `SegmentedThompson`: Beta(1, 1) Thompson sampling per offer × the values of a few context keys
   (per purchase category; per purchase category × segment), times the offer's mean payout;
 - `VowpalWabbitPolicy`: Vowpal Wabbit's `cb_explore_adf`, an established contextual bandit, if the
   `vowpalwabbit` package is installed (`vowpal_wabbit_available()`); else the simulator skips it.
-
-`afterglow.learning.RandomPolicy` and `NonContextualThompson` (payout-weighted Thompson sampling)
-complete the line-up.
 """
 
 import heapq
@@ -16,6 +15,53 @@ import random
 from typing import Any
 
 Context = dict[str, str | float]
+
+
+class RandomPolicy:
+    """Baseline: `k` eligible arms uniformly at random; learns nothing."""
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        self._rng = random.Random(seed)  # noqa: S311 - sampling, not secrets
+
+    def rank(self, context: Context, arm_ids: list[str], k: int) -> list[str]:
+        """A uniformly random slate of at most `k` distinct arms."""
+        unique = list(dict.fromkeys(arm_ids))
+        return self._rng.sample(unique, min(max(k, 0), len(unique)))
+
+    def update(self, context: Context, arm_id: str, reward: float) -> None:
+        """Ignores feedback."""
+
+
+class NonContextualThompson:
+    """Baseline: Beta(1, 1) Thompson sampling per arm on P(reward > 0) × its mean positive reward."""
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        self._rng = random.Random(seed)  # noqa: S311 - sampling, not secrets
+        self._counters: dict[str, list[float]] = {}
+        self._successes = 0.0
+        self._reward_sum = 0.0
+
+    def rank(self, context: Context, arm_ids: list[str], k: int) -> list[str]:
+        """The `k` arms with the best sampled value, ignoring the context."""
+        if k <= 0:
+            return []
+        platform_payout = self._reward_sum / self._successes if self._successes else 1.0
+        scored = []
+        for position, arm in enumerate(dict.fromkeys(arm_ids)):
+            shown, successes, reward_sum, _ = self._counters.get(arm, (0.0, 0.0, 0.0, 0.0))
+            p = self._rng.betavariate(1.0 + successes, 1.0 + shown - successes)
+            scored.append((p * (reward_sum + platform_payout) / (successes + 1.0), -position, arm))
+        return [arm for _, _, arm in heapq.nlargest(k, scored)]
+
+    def update(self, context: Context, arm_id: str, reward: float) -> None:
+        """Counts a show, a success when the reward is positive, and the reward."""
+        counter = self._counters.setdefault(arm_id, [0.0, 0.0, 0.0, 0.0])
+        counter[0] += 1
+        if reward > 0:
+            counter[1] += 1
+            self._successes += 1
+        counter[2] += reward
+        self._reward_sum += reward
 
 
 class SegmentedThompson:

@@ -23,8 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from afterglow.learning import NonContextualThompson, Policy, RandomPolicy, default_policy
-from afterglow_dev.baselines import SegmentedThompson, VowpalWabbitPolicy, vowpal_wabbit_available
+from afterglow.learning import Policy, default_policy
+from afterglow_dev.baselines import (
+    NonContextualThompson,
+    RandomPolicy,
+    SegmentedThompson,
+    VowpalWabbitPolicy,
+    vowpal_wabbit_available,
+)
 from afterglow_dev.worlds import CATEGORICAL, World, draw_world
 
 TUNING_SEEDS: tuple[int, ...] = tuple(range(1001, 1025))

@@ -11,13 +11,12 @@ from afterglow.learning import (
     MAX_VALUES_PER_FEATURE,
     CounterRow,
     HierarchicalThompson,
-    NonContextualThompson,
     Policy,
-    RandomPolicy,
     default_policy,
     feature_value,
     from_counters,
 )
+from afterglow_dev.baselines import NonContextualThompson, RandomPolicy
 
 CONTEXT: dict[str, str | float] = {"purchase_category": "camping", "segment": "new"}
 

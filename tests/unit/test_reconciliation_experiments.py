@@ -12,13 +12,12 @@ from afterglow.experiments import (
     add_metrics,
     metrics,
     metrics_csv,
-    offer_refunds,
     parse_metrics_csv,
     readout,
     sample_variance,
-    top_offers,
     welch_lift,
 )
+from afterglow.offer_figures import offer_refunds, top_offers
 from afterglow.reconciliation import aggregate_day
 
 

@@ -3,15 +3,9 @@
 import re
 from html.parser import HTMLParser
 
-from afterglow.experiments import (
-    metrics,
-    offer_refunds,
-    readout,
-    revenue_by_source,
-    top_offers,
-    top_offers_by_source,
-)
+from afterglow.experiments import metrics, readout, revenue_by_source
 from afterglow.followups import declined, followups_csv, parse_optouts, without_optouts
+from afterglow.offer_figures import offer_refunds, top_offers, top_offers_by_source
 from afterglow.reconciliation import aggregate_day, read_csv, totals
 from afterglow.report_html import (
     DayReport,

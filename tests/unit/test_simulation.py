@@ -2,7 +2,7 @@
 
 import pytest
 
-from afterglow.learning import RandomPolicy
+from afterglow_dev.baselines import RandomPolicy
 from afterglow_dev.simulation import (
     HELD_OUT_SEEDS,
     LINEUP,

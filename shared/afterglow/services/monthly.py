@@ -29,7 +29,7 @@ from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from afterglow import billing, experiments, invoicing, reconciliation
+from afterglow import billing, experiments, invoicing, offer_figures, reconciliation
 from afterglow.discrepancies import LedgerSide, compare, discrepancies_csv
 from afterglow.observability import logger
 from afterglow.reconciliation import Aggregate, AggregateKey
@@ -223,7 +223,7 @@ def _roll_up_month(
     prefix = f"reports/monthly/month={month}/"
     files[prefix + "experiment.json"] = json_file(experiments.as_rows(experiments.readout(found)))
     files[prefix + "refunds.csv"] = csv_file(
-        experiments.refunds_csv(experiments.offer_refunds(sorted(offer_cells.items())))
+        offer_figures.refunds_csv(offer_figures.offer_refunds(sorted(offer_cells.items())))
     )
     summary = {
         "month": month,

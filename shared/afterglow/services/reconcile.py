@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
-from afterglow import experiments, followups, reconciliation
+from afterglow import experiments, followups, offer_figures, reconciliation
 from afterglow.observability import logger
 from afterglow.reconciliation import DayAggregation
 from afterglow.report_html import DayReport, ReportNames, render, render_retailer
@@ -165,7 +165,7 @@ def day_files(
     totals = reconciliation.totals(cells)
     found = experiments.metrics(aggregation)
     readouts = experiments.readout(found)
-    refunds = experiments.offer_refunds(cells.items())
+    refunds = offer_figures.offer_refunds(cells.items())
     declined = followups.declined(aggregation.trails)
     retailers = sorted({key[0] for key in cells} | declined.keys())
     files: dict[str, ReportFile] = {}
@@ -200,7 +200,7 @@ def day_files(
         readouts=readouts,
         take_rate_history=history,
         history_days=history_days,
-        top_offers=experiments.top_offers_by_source(cells.items(), limit=10),
+        top_offers=offer_figures.top_offers_by_source(cells.items(), limit=10),
         refunds=refunds,
         rejections_by_reason=rejections,
         followups=followup_counts,
@@ -218,7 +218,7 @@ def day_files(
             prefix + "conversions.csv": csv_file(reconciliation.money_lines_csv(aggregation.money_lines)),
             prefix + "rejections.csv": csv_file(reconciliation.rejections_csv(aggregation.rejections)),
             prefix + "experiment.csv": csv_file(experiments.metrics_csv(found)),
-            prefix + "refunds.csv": csv_file(experiments.refunds_csv(refunds)),
+            prefix + "refunds.csv": csv_file(offer_figures.refunds_csv(refunds)),
             prefix + "summary.json": json_file(summary),
             prefix + "report.html": ReportFile(render(report), HTML, 1),
         }
