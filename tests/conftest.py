@@ -14,6 +14,9 @@ os.environ.update(
         "TOKEN_KEYS": "test:test-token-key-0123456789abcdef",
         "RATE_LIMIT_PER_IP_PER_S": "100000",  # tests send bursts from one address; one test lowers it
         "MODEL_PUBLISH_INTERVAL_SECONDS": "0",  # each learning-loop run publishes what changed
+        # A busy shared machine must not turn a slow decision into a degraded one (the tests of the
+        # deadline set their own).
+        "DECISION_DEADLINE_MS": "10000",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto intercepts the real AWS endpoints

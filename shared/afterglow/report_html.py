@@ -18,7 +18,9 @@ from html import escape
 from typing import Any
 
 from afterglow.experiments import ArmReadout, ArmRevenue, Lift
+from afterglow.models import PartnerBudget
 from afterglow.offer_figures import OfferRefunds, OfferRevenue
+from afterglow.pacing import QUARTERS, SLACK, PartnerPacing
 
 PALETTE = ["#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5"]
 _ZERO_DECIMALS = frozenset(
@@ -46,6 +48,7 @@ class ReportNames:
     retailers: Mapping[str, str] = field(default_factory=dict)
     partners: Mapping[str, str] = field(default_factory=dict)
     offers: Mapping[str, str] = field(default_factory=dict)
+    budgets: Mapping[str, PartnerBudget] = field(default_factory=dict)  # partner -> its budget, for pacing
 
     def retailer(self, retailer_id: str) -> str:
         return _named(self.retailers.get(retailer_id), retailer_id)
@@ -80,6 +83,7 @@ class DayReport:
     names: ReportNames = field(default_factory=ReportNames)
     revenue: Sequence[ArmRevenue] = ()  # per retailer × arm × currency: partner and own-brand
     retailer_totals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # retailer -> totals
+    pacing: Sequence[PartnerPacing] = ()  # partners with a daily budget (operators' page only)
 
 
 def _e(value: Any) -> str:
@@ -377,9 +381,37 @@ def render(report: DayReport) -> bytes:
             _table(["reason", "count"], sorted(report.rejections_by_reason.items())),
             "<h2>Offers with refunded revenue</h2>",
             _table(_REFUND_HEADER, _refund_rows(report, None)),
+            "<h2>Pacing of daily budgets</h2>",
+            f'<p class="muted">Net payouts recorded by each hour (UTC), as a share of the daily budget; '
+            f"an evenly paced partner more than {SLACK:.0%} ahead of the clock sits out some decisions.</p>",
+            _table(_PACING_HEADER, _pacing_rows(report)),
             *(_retailer_section(report, retailer) for retailer in retailers),
         ],
     )
+
+
+_PACING_HEADER = [
+    "partner",
+    "pacing",
+    "daily budget",
+    "spent",
+    *(f"by {hour:02d}:00" for hour in QUARTERS),
+    "ahead of pace",
+]
+
+
+def _pacing_rows(report: DayReport) -> list[list[str]]:
+    return [
+        [
+            report.names.partner(p.partner_id),
+            p.pacing,
+            money(p.daily_budget_minor, p.currency),
+            f"{money(p.spent_minor, p.currency)} ({percent(p.share_of_budget)})",
+            *(percent(p.spent_by_hour[hour] / p.daily_budget_minor) for hour in QUARTERS),
+            "yes" if p.ahead_of_pace else "",
+        ]
+        for p in report.pacing
+    ]
 
 
 def render_retailer(report: DayReport, retailer: str) -> bytes:

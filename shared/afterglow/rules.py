@@ -25,6 +25,7 @@ class DecisionContext:
     purchased_skus: frozenset[str]
     offers_seen_by_customer: Mapping[str, int] = field(default_factory=dict)
     exhausted_partners: frozenset[str] = frozenset()
+    paced_partners: frozenset[str] = frozenset()  # ahead of their daily pace, left out this time
 
     @classmethod
     def of(
@@ -35,6 +36,7 @@ class DecisionContext:
         now: datetime,
         offers_seen_by_customer: Mapping[str, int] | None = None,
         exhausted_partners: frozenset[str] = frozenset(),
+        paced_partners: frozenset[str] = frozenset(),
     ) -> "DecisionContext":
         return cls(
             request=request,
@@ -45,6 +47,7 @@ class DecisionContext:
             purchased_skus=frozenset(item.sku.strip().lower() for item in request.line_items),
             offers_seen_by_customer=offers_seen_by_customer or {},
             exhausted_partners=exhausted_partners,
+            paced_partners=paced_partners,
         )
 
     @property
@@ -150,6 +153,11 @@ def partner_budget(offer: Offer, ctx: DecisionContext) -> Reason:
     return "partner_budget_exhausted" if offer.partner_id in ctx.exhausted_partners else None
 
 
+def partner_pacing(offer: Offer, ctx: DecisionContext) -> Reason:
+    """A partner ahead of its daily pace sits out some decisions (`afterglow.pacing`)."""
+    return "partner_ahead_of_pace" if offer.partner_id in ctx.paced_partners else None
+
+
 def frequency_cap(offer: Offer, ctx: DecisionContext) -> Reason:
     """Keyed on the hashed customer id/e-mail, never on a cookie."""
     if (
@@ -197,6 +205,7 @@ ELIGIBILITY_RULES: tuple[Rule, ...] = (
     targeting_device,
     schedule,
     partner_budget,
+    partner_pacing,
     frequency_cap,
     not_already_bought,
     price_anchoring,

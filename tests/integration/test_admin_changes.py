@@ -1,6 +1,7 @@
 """Admin changes over the API: partial updates with optimistic concurrency, key and secret
 rotation, retailers' own first-party offers, and the bulk catalog import."""
 
+import gzip
 import json
 from datetime import UTC, datetime
 
@@ -9,6 +10,7 @@ import pytest
 
 from afterglow.services import auth, webhook_secrets
 from afterglow.services.keys import create_platform_key
+from afterglow_dev.local.gateway import FakeLambdaContext
 from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
 
 
@@ -534,12 +536,13 @@ def test_the_bulk_endpoint_refuses_retailers_binary_and_oversized_files(stores, 
 def test_a_partner_over_its_daily_budget_rests_until_the_day_turns(stores, api, learning_loop):
     seeded = seed_catalog(stores)
     platform = create_platform_key(stores)
-    # Given a partner whose daily budget is 2,000 (its offer pays 1,500 per first purchase)
+    # Given a partner whose daily budget is 2,000, spent as fast as it comes (its offer pays 1,500
+    # per first purchase; an evenly paced one would sit out decisions, see test_pacing)
     status, _, _ = api(
         "PATCH",
         PARTNER,
         platform,
-        {"version": 1, "budget": {"currency": "EUR", "daily_minor": 2000}},
+        {"version": 1, "budget": {"currency": "EUR", "daily_minor": 2000, "pacing": "asap"}},
         partner_id=seeded.partner_id,
     )
     assert status == 200
@@ -567,6 +570,44 @@ def test_a_partner_over_its_daily_budget_rests_until_the_day_turns(stores, api, 
     )
     verdicts = next(c for c in explained["candidates"] if c["offer_id"] == seeded.offer_id)["verdicts"]
     assert verdicts["partner_budget"] == "partner_budget_exhausted"
+
+
+def test_an_evenly_paced_partners_spend_share_is_published_and_its_day_read_out(
+    stores, api, learning_loop, function_module
+):
+    seeded = seed_catalog(stores)
+    platform = create_platform_key(stores)
+    # Given a partner spending a daily budget of 2,000 evenly (the default), and a first purchase (1,500)
+    status, _, partner = api(
+        "PATCH",
+        PARTNER,
+        platform,
+        {"version": 1, "budget": {"currency": "EUR", "daily_minor": 2000}},
+        partner_id=seeded.partner_id,
+    )
+    assert status == 200 and partner["budget"]["pacing"] == "even"
+    click_id = _click(api, seeded)
+    _conversion(api, seeded, seeded.webhook_secret, click_id, "p-1", "first_purchase")
+    # When the learning loop publishes the model
+    learning_loop.run_once()
+    pointer = stores.learning.model_pointer()
+    model = json.loads(gzip.decompress(stores.learning.read_model(pointer["object_key"])))
+    # Then it carries the partner's spend today as a share of its daily budget, for decide's pacing
+    today = datetime.now(UTC).date().isoformat()
+    assert (model["budget_day"], model["pacing"]) == (today, {seeded.partner_id: 0.75})
+    # And the day's read-out shows its spend against the budget, for operators only
+    reconcile = function_module("ReconcileFunction").lambda_handler
+    assert reconcile({"date": today}, FakeLambdaContext("reconcile"))["status"] == "ok"
+    summary = json.loads(stores.reports.get(f"reports/daily/dt={today}/summary.json"))
+    (row,) = summary["pacing"]
+    assert (row["partner_id"], row["daily_budget_minor"], row["spent_minor"]) == (
+        seeded.partner_id,
+        2000,
+        1500,
+    )
+    assert "Pacing of daily budgets" in stores.reports.get(f"reports/daily/dt={today}/report.html").decode()
+    retailer_page = stores.reports.get(f"reports/daily/dt={today}/retailer={seeded.retailer_id}/report.html")
+    assert "Pacing" not in retailer_page.decode()
 
 
 # --- partners' own keys --------------------------------------------------------------------------

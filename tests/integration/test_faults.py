@@ -289,7 +289,10 @@ def test_an_event_whose_answer_was_lost_is_accepted_once_not_called_a_duplicate(
 def test_a_slow_store_degrades_the_decision_and_the_retry_records_it_once(
     stores, function_module, shop, ddb_faults, monkeypatch
 ):
-    # Given a store that takes a second per call (the clock the deadline reads moves on)
+    # Given a store that takes a second per call (the clock the deadline reads moves on), past
+    # the production deadline of 800 ms
+    monkeypatch.setenv("DECISION_DEADLINE_MS", "800")
+    get_settings.cache_clear()
     clock = SimpleNamespace(now=0.0)
     monkeypatch.setattr("afterglow.services.decisions.monotonic", lambda: clock.now)
     _decide(function_module, shop, "warm-up")  # a warm function: catalog and policy cached

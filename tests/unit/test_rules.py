@@ -1,5 +1,6 @@
 """Each eligibility rule on its own, then the slate: named reasons a retailer can read."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -166,6 +167,12 @@ def test_budget_and_frequency_cap():
     )
     assert rules.frequency_cap(offer(frequency_cap=2), context(seen={"off_1": 2})) == "frequency_cap_reached"
     assert rules.frequency_cap(offer(frequency_cap=2), context(seen={"off_1": 1})) is None
+
+
+def test_a_partner_ahead_of_its_daily_pace_sits_out_the_decisions_it_was_paced_out_of():
+    paced = replace(context(), paced_partners=frozenset({"par_1"}))
+    assert rules.partner_pacing(offer(), paced) == "partner_ahead_of_pace"
+    assert rules.partner_pacing(offer(), context()) is None
 
 
 def test_never_offers_what_was_just_bought():

@@ -89,11 +89,19 @@ class RetailerRules(Strict):
 
 class PartnerBudget(Strict):
     """Spending caps on the payouts a partner owes: once reached, its offers rest until the day
-    (UTC) or month turns. Checked against spend counters refreshed every few minutes."""
+    (UTC) or month turns. Checked against spend counters refreshed every minute or so."""
 
     currency: Currency
     daily_minor: MinorUnits | None = None
     monthly_minor: MinorUnits | None = None
+    pacing: Annotated[
+        Literal["even", "asap"],
+        Field(
+            description="How the daily budget is spent: `even` spreads it across the day (UTC) — a "
+            "partner ahead of the clock is shown in fewer decisions until the clock catches up; "
+            "`asap` shows its offers until the cap is reached"
+        ),
+    ] = "even"
 
     @model_validator(mode="after")
     def _daily_within_monthly(self) -> Self:

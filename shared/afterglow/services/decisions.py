@@ -28,6 +28,7 @@ from afterglow.models import (
     TracedCandidate,
 )
 from afterglow.observability import logger, metrics
+from afterglow.pacing import paced_out
 from afterglow.rules import DecisionContext
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.ranking import policy_cache, rank_candidates
@@ -217,7 +218,8 @@ def _choose(
     now = datetime.now(UTC).replace(microsecond=0)
     decision_id = new_id("dec")
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
-    ctx = DecisionContext.of(request, retailer, arm, now, exposures, policy_cache.exhausted_partners)
+    paced = paced_out(policy_cache.pacing, policy_cache.budget_day, now, decision_id)
+    ctx = DecisionContext.of(request, retailer, arm, now, exposures, policy_cache.exhausted_partners, paced)
     context = learning_context(request, retailer)
     limit = min(request.k, retailer.max_offers)
     refusals: list[tuple[str, str]] | None = [] if _traced(decision_id) else None
@@ -286,7 +288,9 @@ def explain(stores: Stores, retailer: Retailer, request: DecisionRequest) -> dic
     index = catalog_cache.refresh_to(stores.catalog, state.catalog_version)
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
     policy_cache.get(stores.learning, index, state.model)  # partner budgets as last published
+    now = datetime.now(UTC)
+    paced = paced_out(policy_cache.pacing, policy_cache.budget_day, now, "explain")  # as one decision
     ctx = DecisionContext.of(
-        request, retailer, arm, datetime.now(UTC), state.exposures, policy_cache.exhausted_partners
+        request, retailer, arm, now, state.exposures, policy_cache.exhausted_partners, paced
     )
     return {"arm": arm.value, "candidates": explain_candidates(index, ctx)}

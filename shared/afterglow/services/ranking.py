@@ -30,12 +30,15 @@ class PolicyCache:
         self._model_version = -1
         self._catalog_version = -1
         self.exhausted_partners: frozenset[str] = frozenset()
+        self.pacing: dict[str, float] = {}  # paced partner -> its spend today / daily budget
+        self.budget_day: str | None = None
 
     def get(
         self, learning: LearningStore, index: CatalogIndex, pointer: dict[str, Any] | None
     ) -> HierarchicalThompson | None:
         """The policy of the model `pointer` names (None before any is published); refreshes
-        `exhausted_partners` (partners over budget, as the trainer saw them) from the same model."""
+        `exhausted_partners` (partners over budget, as the trainer saw them) and `pacing` (their
+        spend today against their daily budgets, `afterglow.pacing`) from the same model."""
         if pointer is None:
             return self._policy
         version = int(pointer["version"])
@@ -43,6 +46,8 @@ class PolicyCache:
             model = json.loads(gzip.decompress(learning.read_model(str(pointer["object_key"]))))
             self._policy = policy_of(model, offer_categories=index.offer_categories)
             self.exhausted_partners = frozenset(model.get("exhausted_partners", ()))
+            self.pacing = {str(p): float(share) for p, share in model.get("pacing", {}).items()}
+            self.budget_day = model.get("budget_day")
             self._model_version, self._catalog_version = version, index.version
         return self._policy
 
@@ -50,6 +55,7 @@ class PolicyCache:
         self._policy = None
         self._model_version = self._catalog_version = -1
         self.exhausted_partners = frozenset()
+        self.pacing, self.budget_day = {}, None
 
 
 policy_cache = warm.keep("learned policy", PolicyCache())

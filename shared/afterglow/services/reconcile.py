@@ -32,6 +32,7 @@ from typing import Any
 
 from afterglow import experiments, followups, offer_figures, reconciliation
 from afterglow.observability import logger
+from afterglow.pacing import pacing_rows
 from afterglow.reconciliation import DayAggregation
 from afterglow.report_html import DayReport, ReportNames, render, render_retailer
 from afterglow.services.catalog_cache import catalog_cache
@@ -141,13 +142,14 @@ def _take_rate_history(
 
 
 def report_names(catalog: CatalogStore) -> ReportNames:
-    """Retailer and partner names and offer titles, as the catalog has them now (a re-run with the
-    same ledger and catalog writes the same bytes)."""
+    """Retailer and partner names, offer titles and partners' budgets, as the catalog has them now
+    (a re-run with the same ledger and catalog writes the same bytes)."""
     index = catalog_cache.get(catalog)
     return ReportNames(
         retailers={retailer_id: r.name for retailer_id, r in index.retailers.items()},
         partners={partner_id: p.name for partner_id, p in index.partners.items()},
         offers={offer_id: o.creative.title for offer_id, o in index.offers.items()},
+        budgets={partner_id: p.budget for partner_id, p in index.partners.items() if p.budget is not None},
     )
 
 
@@ -181,6 +183,8 @@ def day_files(
     for rejection in aggregation.rejections.values():
         rejections[rejection.reason] = rejections.get(rejection.reason, 0) + 1
     history_days, history = _take_rate_history(day, found, _history(reports, day))
+    names = names or ReportNames()
+    pacing = pacing_rows(aggregation.money_lines.values(), names.budgets)
     summary = {
         "date": day.isoformat(),
         "totals": totals,
@@ -193,6 +197,7 @@ def day_files(
         ),
         "followups": followup_counts,
         "offers_flagged_for_refunds": [r.offer_id for r in refunds if r.flagged],
+        "pacing": experiments.as_rows(pacing),
     }
     report = DayReport(
         day=day.isoformat(),
@@ -204,12 +209,13 @@ def day_files(
         refunds=refunds,
         rejections_by_reason=rejections,
         followups=followup_counts,
-        names=names or ReportNames(),
+        names=names,
         revenue=experiments.revenue_by_source(cells.items()),
         retailer_totals={
             retailer: reconciliation.totals({key: cell for key, cell in cells.items() if key[0] == retailer})
             for retailer in retailers
         },
+        pacing=pacing,
     )
     files.update(
         {

@@ -2,7 +2,8 @@
 
 Every minute (EventBridge) it reads the counters (one Scan of the counters table: offers × write
 shards × scopes, bounded items), sums each offer's write shards, and publishes the policy's state
-— its estimates, each offer's counter rows and the partners over budget
+— its estimates, each offer's counter rows, the partners over budget and the paced partners'
+spend against their daily budgets
 (`afterglow.learning.published`) — as one gzipped JSON object with a version pointer.
 `decide` reads the pointer with each decision's state and loads a new version once. An unchanged
 model is not published again.
@@ -24,6 +25,7 @@ from afterglow.feedback import model_value, spend_periods
 from afterglow.learning.published import published_model
 from afterglow.models import Partner
 from afterglow.observability import logger, metrics
+from afterglow.pacing import spent_shares
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.settings import get_settings
 from afterglow.store import Stores
@@ -84,10 +86,12 @@ def train(stores: Stores, now: datetime | None = None) -> Training:
     index = catalog_cache.get(stores.catalog)
     today = at.date()
     rows = model_rows(stores.learning.counter_items())
-    exhausted = exhausted_partners(stores.learning.spend(list(spend_periods(today))), index.partners, today)
+    spend = stores.learning.spend(list(spend_periods(today)))
+    exhausted = exhausted_partners(spend, index.partners, today)
+    pacing = spent_shares(spend, index.partners, today.isoformat())
     # What the model says, hashed before the estimates are computed (seconds at 20,000 offers):
     # an unchanged model, or one published moments ago, costs the trainer no more than reading.
-    said = {"budget_day": today.isoformat(), "rows": rows, "exhausted_partners": exhausted}
+    said = {"budget_day": today.isoformat(), "rows": rows, "exhausted_partners": exhausted, "pacing": pacing}
     digest = hashlib.sha256(json.dumps(said, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     pointer = stores.learning.model_pointer()
     if pointer is not None and pointer.get("digest") == digest:
@@ -97,6 +101,7 @@ def train(stores: Stores, now: datetime | None = None) -> Training:
         return Training(int(pointer["version"]), False, len(rows), 0)
     categories, day = index.offer_categories, today.isoformat()
     model = published_model(rows, offer_categories=categories, budget_day=day, exhausted_partners=exhausted)
+    model["pacing"] = pacing
     blob = gzip.compress(json.dumps(model, sort_keys=True, separators=(",", ":")).encode(), mtime=0)
     version = int(pointer["version"]) + 1 if pointer else 1
     published = stores.learning.publish_model(version, digest, blob, at)
