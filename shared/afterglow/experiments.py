@@ -15,7 +15,9 @@ Definitions (per retailer, arm and currency of revenue):
   confidence interval by the normal approximation (z = 1.96) and Welch's unpooled standard error
   sqrt(s²ₐ/nₐ + s²ₕ/nₕ); each s² comes from the count, sum and sum of squares of per-transaction
   revenue (transactions without revenue contribute zeros). Arms with fewer than 30 transactions
-  are flagged `small_sample`: the normal approximation is then optimistic.
+  are flagged `small_sample`: the normal approximation is then optimistic;
+- order-value lift = the same for the order's own value (the baskets, decided before any offer
+  shows: it checks that the arms are comparable).
 
 The read-out is built from *sufficient statistics* (`metrics`: counts, sums, sums of squares keyed
 by retailer × arm × metric × currency) that add up across days, so a month's read-out is the sum
@@ -109,7 +111,8 @@ def parse_metrics_csv(body: bytes) -> dict[MetricKey, int]:
 
 @dataclass(frozen=True)
 class Lift:
-    """Arm minus holdout, mean offer revenue per transaction (minor units), with a 95% CI."""
+    """Arm minus holdout of a per-transaction mean (minor units), with a 95% CI: offer revenue
+    (`lift`) or the order's own value (`order_value_lift`)."""
 
     difference: float
     ci_low: float
@@ -141,6 +144,7 @@ class ArmReadout:
     conversion_rate: float | None
     small_sample: bool
     lift: Lift | None
+    order_value_lift: Lift | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -198,15 +202,26 @@ def readout(found: Mapping[MetricKey, int]) -> list[ArmReadout]:
                 value(retailer, HOLDOUT, "revenue_minor", currency),
                 value(retailer, HOLDOUT, "revenue_sq", currency),
             )
+            holdout_orders = (
+                value(retailer, HOLDOUT, "order_count", currency),
+                value(retailer, HOLDOUT, "order_value_minor", currency),
+                value(retailer, HOLDOUT, "order_value_sq", currency),
+            )
             for arm in sorted(arms[retailer]):
                 n = value(retailer, arm, "transactions")
                 revenue = value(retailer, arm, "revenue_minor", currency)
                 variance = sample_variance(n, revenue, value(retailer, arm, "revenue_sq", currency))
                 orders = value(retailer, arm, "order_count", currency)
                 impressions, clicks = value(retailer, arm, "impressions"), value(retailer, arm, "clicks")
-                lift = None
+                lift = order_value_lift = None
                 if arm != HOLDOUT and HOLDOUT in arms[retailer]:
                     lift = welch_lift((n, revenue, value(retailer, arm, "revenue_sq", currency)), holdout)
+                    order_values = (
+                        orders,
+                        value(retailer, arm, "order_value_minor", currency),
+                        value(retailer, arm, "order_value_sq", currency),
+                    )
+                    order_value_lift = welch_lift(order_values, holdout_orders)
                 rows.append(
                     ArmReadout(
                         retailer_id=retailer,
@@ -232,6 +247,7 @@ def readout(found: Mapping[MetricKey, int]) -> list[ArmReadout]:
                         conversion_rate=_ratio(value(retailer, arm, "conversions"), clicks),
                         small_sample=n < SMALL_SAMPLE,
                         lift=lift,
+                        order_value_lift=order_value_lift,
                     )
                 )
     return rows

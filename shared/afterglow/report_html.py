@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from afterglow.experiments import ArmReadout, ArmRevenue
+from afterglow.experiments import ArmReadout, ArmRevenue, Lift
 from afterglow.offer_figures import OfferRefunds, OfferRevenue
 
 PALETTE = ["#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5"]
@@ -236,8 +236,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _lift(readout: ArmReadout) -> str:
-    lift = readout.lift
+def _lift(readout: ArmReadout, lift: Lift | None) -> str:
     if lift is None:
         return "–"
 
@@ -253,13 +252,14 @@ def _retailer_section(report: DayReport, retailer: str) -> str:
     rows = [
         [
             *(r.arm, r.currency, r.transactions, money(r.revenue_per_transaction or 0, r.currency)),
-            *(percent(r.take_rate), percent(r.engagement_rate), percent(r.conversion_rate), _lift(r)),
+            *(percent(r.take_rate), percent(r.engagement_rate), percent(r.conversion_rate), _lift(r, r.lift)),
+            _lift(r, r.order_value_lift),
             "yes" if r.small_sample else "",
         ]
         for r in readouts
     ]
     header = ["arm", "currency", "transactions", "revenue / transaction", "take rate", "engagement"]
-    header += ["conversion", "lift vs holdout (95% CI)", "small sample"]
+    header += ["conversion", "lift vs holdout (95% CI)", "order-value lift (95% CI)", "small sample"]
     revenue = [
         (
             f"{r.arm} ({r.currency})",

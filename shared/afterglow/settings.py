@@ -61,7 +61,7 @@ class Settings(BaseSettings):
             description="The trainer publishes a changed learning model at most this often (each warm "
             "decide reloads it once per publish)",
         ),
-    ] = 300
+    ] = 60
     public_api_url: Annotated[str, Field(description="Base URL of the HTTP API, for click links")] = ""
 
 

@@ -37,6 +37,10 @@ def _local(args: argparse.Namespace) -> int:
             slug = name.upper().replace(" ", "_").replace("&", "AND")
             extra[f"AFTERGLOW_DEMO_PARTNER_{slug}_ID"] = demo.partner_ids[name]
             extra[f"AFTERGLOW_DEMO_PARTNER_{slug}_SECRET"] = secret
+        if args.demo_orders:
+            from afterglow_dev.local.demo_traffic import play_demo_orders
+
+            played = play_demo_orders(stores, demo, stack.api_url, args.demo_orders)
     if shop is not None:
         shop_env.update({**stack.environment, **extra})
         extra["AFTERGLOW_DEMO_SHOP_URL"] = shop.url
@@ -47,6 +51,12 @@ def _local(args: argparse.Namespace) -> int:
     if shop is not None:
         print(f"  demo shop: {shop.url}/  (open it in a browser: sample orders, the survey, click-through)")
     print(f"  env file: {env_file}  (in another terminal: set -a; . {env_file}; set +a)")
+    if not args.no_demo and args.demo_orders:
+        print(
+            f"  demo trade: {played.orders} orders decided ({played.held_out} in the 10% holdout), "
+            f"{played.impressions} impressions, {played.clicks} clicks, {played.conversions} sign-ups"
+            " — step 4 of the README's tour reads their lift"
+        )
     if not args.no_demo:
         order = {
             "order_id": "demo-1001",
@@ -173,6 +183,14 @@ def parser() -> argparse.ArgumentParser:
     )
     local.add_argument("--env-file", default=".afterglow/local.env")
     local.add_argument("--no-demo", action="store_true", help="do not seed the demo catalog")
+    local.add_argument(
+        "--demo-orders",
+        type=int,
+        default=200,
+        choices=range(0, 5_001),
+        metavar="N",
+        help="orders of the demo shop played through the services at start (default 200, at most 5000)",
+    )
     local.add_argument("--exit-after-start", action="store_true", help="start, print, stop (smoke test)")
     local.set_defaults(run=_local)
 

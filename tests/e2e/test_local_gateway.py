@@ -65,7 +65,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     terminal sends it: to the whole process group)."""
     env_file = tmp_path / "local.env"
     command = [sys.executable, "-m", "afterglow_dev.cli", "local", "--port", "0", "--moto-port", "0"]
-    command += ["--demo-port", "0", "--workers", "2", "--env-file", str(env_file)]
+    command += ["--demo-port", "0", "--demo-orders", "0", "--workers", "2", "--env-file", str(env_file)]
     process = subprocess.Popen(
         command,
         cwd=ROOT,

@@ -15,6 +15,7 @@ from afterglow_dev.local.load import local_stack_process
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
+DEMO_ORDERS = 200  # as `make demo`
 
 
 def tour_commands() -> str:
@@ -28,8 +29,9 @@ def tour_commands() -> str:
 
 @pytest.fixture(scope="module")
 def tour_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A stack of its own: the tour creates a retailer and imports a catalog."""
-    with local_stack_process(tmp_path_factory.mktemp("tour-stack")) as env:
+    """A stack of its own, as `make demo` starts it (the demo shop's first orders played): the tour
+    creates a retailer and imports a catalog."""
+    with local_stack_process(tmp_path_factory.mktemp("tour-stack"), demo_orders=DEMO_ORDERS) as env:
         yield env
 
 
@@ -57,5 +59,11 @@ def test_the_readme_tour_runs_as_written(tour_stack, tmp_path):
     today = datetime.now(UTC).date().isoformat()
     report = tmp_path / f"report-{today}.html"
     assert report.is_file() and "<html" in report.read_text()  # 4: the day's report, saved
+    # and the demo shop's first orders already read against its 10% holdout: lift with its CI
+    rows = re.findall(r"<tr><td>(holdout|mixed)</td><td>EUR</td><td>(\d+)</td>(.*?)</tr>", report.read_text())
+    arms = {arm: (int(transactions), cells) for arm, transactions, cells in rows}
+    assert set(arms) == {"holdout", "mixed"} and arms["holdout"][0] > 0, rows
+    assert re.search(r"<td>\+[\d.]+ EUR \[[+-][\d.]+ EUR, \+[\d.]+ EUR\]</td>", arms["mixed"][1]), rows
+    assert "order-value lift (95% CI)" in report.read_text()  # the baskets compared too
     assert '"max_offers":2' in out and '"version":2' in out  # 5: the PATCH applied to the new retailer
     assert '"created"' in out and re.search(r"^3\.1\.0 \d+ paths$", out, flags=re.M)  # import, API document

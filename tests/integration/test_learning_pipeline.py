@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from afterglow.feedback import fold
+from afterglow.learning.published import model_rows_of
 from afterglow.services import aggregation
 from afterglow.services.aggregation import aggregate, stream_records
 from afterglow.services.catalog_cache import catalog_cache
@@ -210,7 +211,7 @@ def test_a_conversion_reaches_the_published_model(stores, function_module, shop,
     # Then the published model has the offer's exposure and conversion, and its payout
     pointer = stores.learning.model_pointer()
     model = json.loads(gzip.decompress(stores.learning.read_model(pointer["object_key"])))
-    offer_row = next(r for r in model["rows"] if r[0] == shop.offer_id and r[1:3] == ["*", "*"])
+    offer_row = next(r for r in model_rows_of(model) if r[0] == shop.offer_id and r[1:3] == ["*", "*"])
     assert offer_row[3:6] == [1, 1, 700]
     # And a second run with nothing new publishes nothing new
     learning_loop.run_once()

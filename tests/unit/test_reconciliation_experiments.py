@@ -99,6 +99,22 @@ def test_read_out_counts_transactions_takes_and_revenue_per_transaction_with_hol
     assert holdout.lift is None
 
 
+def test_order_value_lift_compares_the_arms_baskets_with_the_holdouts_and_its_interval():
+    # Given baskets of 100, 120, 140 € in the holdout and 110, 150, 190, 230 € in the mixed arm
+    records = [_decision(f"h{i}", "holdout", value) for i, value in enumerate((10_000, 12_000, 14_000))]
+    mixed_values = (11_000, 15_000, 19_000, 23_000)
+    records += [_decision(f"m{i}", "mixed", value) for i, value in enumerate(mixed_values)]
+    rows = {row.arm: row for row in readout(metrics(aggregate_day(records)))}
+    # Then the mixed arm's baskets are 50 € larger on average, with Welch's interval of the two
+    lift = rows["mixed"].order_value_lift
+    assert lift is not None and lift.difference == 5_000
+    se = math.sqrt(statistics.variance(mixed_values) / 4 + statistics.variance((10_000, 12_000, 14_000)) / 3)
+    assert (lift.ci_low, lift.ci_high) == pytest.approx((5_000 - Z_95 * se, 5_000 + Z_95 * se), abs=1e-3)
+    # And revenue lift (no offer earned anything) is zero, the holdout has no lift of its own
+    assert rows["mixed"].lift is not None and rows["mixed"].lift.difference == 0
+    assert rows["holdout"].order_value_lift is None
+
+
 def test_statistics_of_days_add_up_to_the_statistics_of_the_whole():
     day_one = [
         _decision("a", "mixed"),

@@ -50,6 +50,7 @@ from afterglow.learning.policy import (
     Policy,
     default_policy,
     from_counters,
+    from_published,
 )
 from afterglow.learning.posterior import (
     ARM_SPREAD,
@@ -96,5 +97,6 @@ __all__ = [
     "default_policy",
     "feature_value",
     "from_counters",
+    "from_published",
     "pair_features",
 ]

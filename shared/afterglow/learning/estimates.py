@@ -5,6 +5,7 @@ moments), offers' payouts around the platform's, and catalog categories' pooled 
 """
 
 import math
+from collections.abc import Mapping
 from typing import Any, Final
 
 from afterglow.learning.features import FeatureValue
@@ -53,13 +54,47 @@ class EmpiricalBayes:
     _global_devs: dict[FeatureValue, float]
     _groups: dict[str, tuple[float, float]]
     _group_devs: dict[tuple[str, str, str], float]
+    _estimates_fixed: bool = False  # published estimates in use (`use_estimates`)
 
     def refresh(self) -> None:
         """Re-estimate from all counters now (`rank` does it by itself as the counters grow)."""
         self._refresh()
         self._refreshed_at = self._updates
 
+    def estimates(self) -> dict[str, Any]:
+        """The current estimates as JSON-ready data, which `use_estimates` takes back exactly (a
+        trainer publishes them, so that a decide does not re-estimate from every counter)."""
+        return {
+            "base": self._base,
+            "arm_spread": self._arm_spread,
+            "spread": dict(sorted(self._spread.items())),
+            "log_payout": self._log_payout,
+            "payout_spread": self._payout_spread,
+            "payout_noise": self._payout_noise,
+            "global_devs": [[f, v, dev] for (f, v), dev in sorted(self._global_devs.items())],
+            "groups": {category: list(group) for category, group in sorted(self._groups.items())},
+            "group_devs": [[c, f, v, dev] for (c, f, v), dev in sorted(self._group_devs.items())],
+        }
+
+    def use_estimates(self, data: Mapping[str, Any]) -> None:
+        """Take published `estimates()` and keep them: this policy never re-estimates by itself
+        (its counters may be loaded only in part, offer by offer, as decisions need them)."""
+        self._base = float(data["base"])
+        self._arm_spread = float(data["arm_spread"])
+        self._spread = {str(f): float(spread) for f, spread in data["spread"].items()}
+        self._log_payout = float(data["log_payout"])
+        self._payout_spread = float(data["payout_spread"])
+        self._payout_noise = float(data["payout_noise"])
+        self._global_devs = {(str(f), str(v)): float(dev) for f, v, dev in data["global_devs"]}
+        self._groups = {str(c): (float(n), float(s)) for c, (n, s) in data["groups"].items()}
+        self._group_devs = {(str(c), str(f), str(v)): float(dev) for c, f, v, dev in data["group_devs"]}
+        self._generation += 1.0
+        self._unseen = {}
+        self._estimates_fixed = True
+
     def _maybe_refresh(self) -> None:
+        if self._estimates_fixed:
+            return
         # The schedule depends only on the counters, so a policy rebuilt from counters and one
         # updated event by event refresh alike; a fifth of the total keeps the cost amortised O(1).
         since = self._updates - self._refreshed_at

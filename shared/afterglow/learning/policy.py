@@ -3,10 +3,11 @@ and counter rows, and ranking; `from_counters` rebuilds it from stored counters,
 starts it from nothing. Its empirical-Bayes estimates are in `estimates.py`."""
 
 import heapq
+import json
 import math
 import random
 from collections.abc import Iterable, Mapping
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from afterglow.learning.estimates import ArmState, Counter, EmpiricalBayes
 from afterglow.learning.features import (
@@ -101,6 +102,9 @@ class HierarchicalThompson(EmpiricalBayes):
         self._global_devs: dict[FeatureValue, float] = {}  # how a value moves every offer alike
         self._groups: dict[str, tuple[float, float]] = {}  # category -> (shown, successes)
         self._group_devs: dict[tuple[str, str, str], float] = {}  # (category, feature, value) -> dev
+        # Published counters not read yet (`from_published`): arm -> its rows as JSON, read when
+        # the arm is first ranked.
+        self._pending: dict[str, str] = {}
 
     # -- learning ---------------------------------------------------------------------------------
 
@@ -255,6 +259,8 @@ class HierarchicalThompson(EmpiricalBayes):
         """
         if k <= 0 or not arm_ids:
             return []
+        if self._pending:
+            self._read_pending(arm_ids)
         self._maybe_refresh()
         spreads = self._spread
         cells = []
@@ -293,6 +299,16 @@ class HierarchicalThompson(EmpiricalBayes):
             scored.append((score, -position, arm))
         return [arm for _, _, arm in heapq.nlargest(k, scored)]
 
+    def _read_pending(self, arm_ids: Iterable[str]) -> None:
+        """Add the published counters of these arms, if not read yet (see `from_published`)."""
+        for arm in arm_ids:
+            raw = self._pending.pop(arm, None)
+            if raw is None:
+                continue
+            for feature, value, shown, successes, reward_sum, reward_sq_sum in json.loads(raw):
+                amounts = (finite(float(shown)), finite(float(successes)), finite(float(reward_sum)))
+                self._add(arm, (str(feature), str(value)), (*amounts, finite(float(reward_sq_sum))))
+
     def _fresh_cell(
         self, cell: Counter, arm: str, feature: str, value: str, spread: float, state: ArmState
     ) -> None:
@@ -323,6 +339,26 @@ def from_counters(
     policy = HierarchicalThompson(offer_categories, offer_payouts=offer_payouts, seed=seed)
     policy.add_counters(rows)
     policy.refresh()  # the builder pays for the estimates, not the first decision
+    return policy
+
+
+def from_published(
+    arms: Mapping[str, str],
+    estimates: Mapping[str, Any],
+    *,
+    offer_categories: Mapping[str, str] | None = None,
+    seed: int | None = None,
+) -> HierarchicalThompson:
+    """A policy from a published model: `estimates` as `estimates()` gave them, and per arm its
+    counter rows `[feature, value, shown, successes, reward_sum, reward_sq_sum]` as a JSON string,
+    read only when a decision first ranks that arm (a cold start parses no offer it does not rank).
+
+    With the rows and catalog categories `from_counters` was given, it ranks exactly like that
+    policy; its estimates stay as published (it never re-estimates by itself).
+    """
+    policy = HierarchicalThompson(offer_categories, seed=seed)
+    policy.use_estimates(estimates)
+    policy._pending = {arm: raw for arm, raw in arms.items() if not arm.startswith(RESERVED_ARMS)}
     return policy
 
 

@@ -2,7 +2,9 @@
 
 The policy is the published learning model (`afterglow.services.training`), loaded by a warm
 function when the model pointer it reads with every decision's state names a new version (one S3
-read, then nothing until the next publish): no table scans on the request path.
+read, then nothing until the next publish): no table scans on the request path. Loading parses
+the document; each offer's counters are read when a decision first ranks it
+(`afterglow.learning.published`).
 """
 
 import gzip
@@ -12,26 +14,11 @@ from typing import Any
 from afterglow import warm
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import Candidate
-from afterglow.learning import CounterRow, HierarchicalThompson, from_counters
+from afterglow.learning import HierarchicalThompson
+from afterglow.learning.published import policy_of
 from afterglow.models import Offer
 from afterglow.observability import logger, metrics
 from afterglow.store import LearningStore
-
-
-def policy_rows(model: dict[str, Any]) -> list[CounterRow]:
-    """A published model's counter rows as the policy reads them."""
-    return [
-        CounterRow(
-            arm_id=arm,
-            feature=feature,
-            value=value,
-            shown=shown,
-            successes=successes,
-            reward_sum=float(reward_sum),
-            reward_sq_sum=float(reward_sq_sum),
-        )
-        for arm, feature, value, shown, successes, reward_sum, reward_sq_sum in model["rows"]
-    ]
 
 
 class PolicyCache:
@@ -54,7 +41,7 @@ class PolicyCache:
         version = int(pointer["version"])
         if self._policy is None or version != self._model_version or index.version != self._catalog_version:
             model = json.loads(gzip.decompress(learning.read_model(str(pointer["object_key"]))))
-            self._policy = from_counters(policy_rows(model), offer_categories=index.offer_categories)
+            self._policy = policy_of(model, offer_categories=index.offer_categories)
             self.exhausted_partners = frozenset(model.get("exhausted_partners", ()))
             self._model_version, self._catalog_version = version, index.version
         return self._policy

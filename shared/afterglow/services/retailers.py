@@ -25,13 +25,14 @@ from afterglow.store.entities import retailer_item
 SUPPRESSION_TRIES = 3
 
 
-def create_retailer(stores: Stores, request: RetailerCreate) -> RetailerCreated:
+def create_retailer(stores: Stores, request: RetailerCreate, *, salt: str | None = None) -> RetailerCreated:
     """A retailer with a fresh publishable and secret key, written in one transaction; the keys
-    are in this answer only (the table keeps their hashes)."""
+    are in this answer only (the table keeps their hashes). Its customers' salt is random unless
+    given (the local demo fixes it, so that its sample customers land in the arms it documents)."""
     retailer = Retailer(
         retailer_id=new_id("ret"),
         created_at=now(),
-        salt=secrets.token_hex(16),
+        salt=salt or secrets.token_hex(16),
         **request.model_dump(mode="json"),
     )
     publishable, publishable_record = new_key("publishable", "retailer", retailer_id=retailer.retailer_id)

@@ -2,7 +2,8 @@
 
 Every minute (EventBridge) it reads the counters (one Scan of the counters table: offers × write
 shards × scopes, bounded items), sums each offer's write shards, and publishes the policy's state
-— counter rows and the partners over budget — as one gzipped JSON object with a version pointer.
+— its estimates, each offer's counter rows and the partners over budget
+(`afterglow.learning.published`) — as one gzipped JSON object with a version pointer.
 `decide` reads the pointer with each decision's state and loads a new version once. An unchanged
 model is not published again.
 
@@ -20,13 +21,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from afterglow.feedback import model_value, spend_periods
+from afterglow.learning.published import published_model
 from afterglow.models import Partner
 from afterglow.observability import logger, metrics
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.settings import get_settings
 from afterglow.store import Stores
-
-MODEL_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Training:
     version: int
     published: bool
     rows: int
-    bytes: int
+    bytes: int  # of the gzipped model published (0 when none was)
 
 
 def model_rows(counter_items: Any) -> list[list[Any]]:
@@ -84,23 +84,20 @@ def train(stores: Stores, now: datetime | None = None) -> Training:
     index = catalog_cache.get(stores.catalog)
     today = at.date()
     rows = model_rows(stores.learning.counter_items())
-    model = {
-        "format": MODEL_FORMAT,
-        "budget_day": today.isoformat(),
-        "rows": rows,
-        "exhausted_partners": exhausted_partners(
-            stores.learning.spend(list(spend_periods(today))), index.partners, today
-        ),
-    }
-    content = json.dumps(model, sort_keys=True, separators=(",", ":")).encode()
-    digest = hashlib.sha256(content).hexdigest()
-    blob = gzip.compress(content, mtime=0)
+    exhausted = exhausted_partners(stores.learning.spend(list(spend_periods(today))), index.partners, today)
+    # What the model says, hashed before the estimates are computed (seconds at 20,000 offers):
+    # an unchanged model, or one published moments ago, costs the trainer no more than reading.
+    said = {"budget_day": today.isoformat(), "rows": rows, "exhausted_partners": exhausted}
+    digest = hashlib.sha256(json.dumps(said, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     pointer = stores.learning.model_pointer()
     if pointer is not None and pointer.get("digest") == digest:
-        return Training(int(pointer["version"]), False, len(rows), len(blob))
+        return Training(int(pointer["version"]), False, len(rows), 0)
     if pointer is not None and _published_within(pointer, at, get_settings().model_publish_interval_seconds):
-        # Each publish costs every warm decide one model load (~2 s at 20,000 offers): not every minute.
-        return Training(int(pointer["version"]), False, len(rows), len(blob))
+        # Each publish costs every warm decide one model load: not every minute.
+        return Training(int(pointer["version"]), False, len(rows), 0)
+    categories, day = index.offer_categories, today.isoformat()
+    model = published_model(rows, offer_categories=categories, budget_day=day, exhausted_partners=exhausted)
+    blob = gzip.compress(json.dumps(model, sort_keys=True, separators=(",", ":")).encode(), mtime=0)
     version = int(pointer["version"]) + 1 if pointer else 1
     published = stores.learning.publish_model(version, digest, blob, at)
     if published:

@@ -22,7 +22,7 @@ from afterglow_dev.local.bench_learning import (
     bench_event_to_model_lag,
     bench_model,
     cost_per_million_orders,
-    synthetic_model,
+    synthetic_rows,
 )
 from afterglow_dev.local.bench_scale import bench_mission_scale
 from afterglow_dev.local.load import percentile
@@ -179,6 +179,7 @@ class _PublishedModel:
 
 def bench_decisions(rounds: int) -> dict[str, Any]:
     """Warm decision latency on a 20,000-offer catalog vs the hello-world floor."""
+    from afterglow.learning.published import published_model
     from afterglow.services.auth import Principal, key_cache
     from afterglow.services.catalog_cache import catalog_cache
     from afterglow.signing import hash_key
@@ -199,7 +200,12 @@ def bench_decisions(rounds: int) -> dict[str, Any]:
         fetched_at=time.monotonic() + 3600,
     )
     stores = get_stores()
-    model = synthetic_model(sorted(index.offers), retailer.retailer_id)
+    model = published_model(
+        synthetic_rows(sorted(index.offers), retailer.retailer_id),
+        offer_categories=index.offer_categories,
+        budget_day="2026-12-05",
+        exhausted_partners=[],
+    )
     blob = gzip.compress(json.dumps(model, separators=(",", ":")).encode(), mtime=0)
     object.__setattr__(stores, "decisions", _InMemoryDecisions())
     object.__setattr__(stores, "learning", _PublishedModel(blob))

@@ -27,6 +27,10 @@ class DemoCatalog:
     partner_ids: dict[str, str]
 
 
+DEMO_SALT = "northwind-demo"  # a demo's customers hash the same on every start (see seed_demo)
+# The sample customers (demo shop, README tour, tests) seed_demo promises offers to: not held out.
+SAMPLE_CUSTOMERS = ("ada@example.com", "grace@example.com", "linus@example.com", "katherine@example.com")
+
 DEMO_OFFERS = [
     # partner, category, title, body, payout
     (
@@ -68,9 +72,10 @@ DEMO_OFFERS = [
 
 
 def seed_demo(stores: Stores, shop_url: str | None = None) -> DemoCatalog:
-    """Create the demo retailer (no holdout, so every demo order shows offers), partners, offers
-    and one first-party add-on. With the demo shop's URL, partner landing pages are the shop's
-    fake partner pages and the shop's origin may call the storefront API."""
+    """Create the demo retailer (10% of its customers held out, as a shop measuring lift would;
+    its fixed salt puts the demo shop's and the README's sample customers among the 90% who see
+    offers), partners, offers and one first-party add-on. With the demo shop's URL, partner landing
+    pages are the shop's fake partner pages and the shop's origin may call the storefront API."""
     origins = ["https://shop.example"]
     if shop_url:
         port = shop_url.rsplit(":", 1)[-1]
@@ -82,7 +87,7 @@ def seed_demo(stores: Stores, shop_url: str | None = None) -> DemoCatalog:
             currency="EUR",
             revenue_share_bps=5_000,
             allowed_origins=origins,
-            experiment=ExperimentSplit(holdout=0, mixed=100),
+            experiment=ExperimentSplit(holdout=10, mixed=90),
             segments=["new", "returning", "vip"],
             survey=SurveyQuestion(
                 key="is_gift",
@@ -93,6 +98,7 @@ def seed_demo(stores: Stores, shop_url: str | None = None) -> DemoCatalog:
                 ],
             ),
         ),
+        salt=DEMO_SALT,
     )
     secrets: dict[str, str] = {}
     partner_ids: dict[str, str] = {}

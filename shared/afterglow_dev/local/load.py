@@ -432,14 +432,16 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 @contextmanager
-def local_stack_process(workdir: Path) -> Iterator[dict[str, str]]:
+def local_stack_process(workdir: Path, *, demo_orders: int = 0) -> Iterator[dict[str, str]]:
     """Start `afterglow local` on free loopback ports in its own process (so the figures are not
-    the load client's own CPU); yields the environment it wrote (plus `ENV_FILE` and the lines it
-    printed until ready, `STARTUP_OUTPUT`), stops it on exit. `RuntimeError` if it does not start."""
+    the load client's own CPU), with `demo_orders` of the demo shop's trade played (none by default:
+    a measurement or a test starts from an empty ledger); yields the environment it wrote (plus
+    `ENV_FILE` and the lines it printed until ready, `STARTUP_OUTPUT`), stops it on exit;
+    `RuntimeError` if it does not start."""
     env_file = workdir / "local.env"
     command = [sys.executable, "-m", "afterglow_dev.cli", "local", "--port", "0", "--moto-port", "0"]
     process = subprocess.Popen(  # noqa: S603 - our own interpreter running our own CLI
-        [*command, "--demo-port", "0", "--env-file", str(env_file)],
+        [*command, "--demo-port", "0", "--demo-orders", str(demo_orders), "--env-file", str(env_file)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

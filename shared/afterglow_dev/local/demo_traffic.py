@@ -1,0 +1,130 @@
+"""The demo shop's first hour of trade, played through the real services when the stack starts.
+
+`afterglow local --demo-orders N` decides N orders of shoppers across the shop's segments and sample
+baskets, records their impressions, a click on some offers and a partner sign-up on some clicks
+(signed webhooks through the conversion desk), all as of now. The demo retailer holds out 10% of
+its customers, so the first `afterglow reconcile` already reads the holdout against the offers —
+lift with its confidence interval — and the learning loop has something to fold.
+
+Shoppers are `shopper-NNNN@example.com`; the draws are seeded, so two starts play the same orders.
+"""
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from afterglow.models import Arm, DecisionRequest, FixedPayout, IncomingEventBatch, PercentPayout
+from afterglow.services import catalog_entities
+from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.conversions import ConversionDesk
+from afterglow.services.decisions import decide
+from afterglow.services.events import record_events
+from afterglow.services.tracking import record_click
+from afterglow.store import Stores
+from afterglow_dev.local.demo import DEMO_OFFERS, DemoCatalog
+from afterglow_dev.local.load import signed_webhook_headers
+
+# (sku, category, price in cents): the demo shop's sample baskets, one line each
+BASKETS = [
+    ("TENT-2P", "camping", 24_900),
+    ("BAG-DOWN-5", "camping", 15_900),
+    ("SHOE-STRIDE-42", "running", 13_900),
+    ("ESP-DUO", "kitchen", 64_900),
+    ("HP-QUIET", "audio", 29_900),
+]
+SEGMENTS = ("new", "returning", "vip")
+COUNTRIES = ("DE", "NL", "FR", "IE")
+CLICK_RATE = 0.3  # of the first offer shown
+SIGN_UP_RATE = 0.35  # of a partner offer's clicks
+
+
+@dataclass(frozen=True)
+class DemoTraffic:
+    """What the played orders came to (printed when the stack starts)."""
+
+    orders: int
+    held_out: int  # decided in the holdout arm: no offers, the baseline lift is measured against
+    impressions: int
+    clicks: int
+    conversions: int
+
+
+def play_demo_orders(
+    stores: Stores, demo: DemoCatalog, api_url: str, orders: int, seed: int = 1
+) -> DemoTraffic:
+    """Decide `orders` orders of the demo shop and play what their shoppers do (see the module)."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo traffic, not secrets
+    retailer = catalog_entities.load_retailer(stores.catalog, demo.retailer_id)
+    terms = _partner_terms(demo)
+    desk = ConversionDesk(stores)
+    counts: Counter[str] = Counter()
+    for n in range(orders):
+        sku, category, price = rng.choice(BASKETS)
+        request = DecisionRequest.model_validate(
+            {
+                "order_id": f"demo-traffic-{seed}-{n:04d}",
+                "order_value_minor": price,
+                "currency": "EUR",
+                "line_items": [{"sku": sku, "category": category, "price_minor": price}],
+                "customer": {
+                    "email": f"shopper-{n:04d}@example.com",
+                    "country": rng.choice(COUNTRIES),
+                    "segment": rng.choice(SEGMENTS),
+                },
+                "survey": {"is_gift": rng.random() < 0.2},
+            }
+        )
+        decision = decide(stores, retailer, request, api_url)
+        counts["orders"] += 1
+        counts["held_out"] += decision.arm == Arm.HOLDOUT
+        if not decision.offers:
+            continue  # held out, or nothing the shop's rules let it show for this basket
+        now = datetime.now(UTC).isoformat()
+        impressions = [
+            {"event_id": f"{decision.decision_id}-{i}", "type": "impression", "occurred_at": now}
+            | {"token": offer.tracking_token}
+            for i, offer in enumerate(decision.offers)
+        ]
+        index = catalog_cache.cached(stores.catalog)
+        result = record_events(stores, index, retailer, IncomingEventBatch(events=impressions))
+        counts["impressions"] += sum(r.status == "accepted" for r in result.results)
+        first = decision.offers[0]
+        if rng.random() >= CLICK_RATE:
+            continue
+        click_id = record_click(stores, first.tracking_token).rsplit("click_id=", 1)[1]
+        counts["clicks"] += 1
+        partner = terms.get(first.partner_id)
+        if partner is None or rng.random() >= SIGN_UP_RATE:
+            continue  # an own-brand add-on, or a shopper who did not sign up
+        secret, action, amount = partner
+        body = json.dumps(
+            {
+                "click_id": click_id,
+                "conversion_id": f"demo-{click_id}",
+                "action": action,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                **({"amount_minor": amount, "currency": "EUR"} if amount else {}),
+            }
+        )
+        outcome = desk.receive(signed_webhook_headers(secret, f"msg_demo_{click_id}", body), body.encode())
+        counts["conversions"] += outcome.status == "recorded"
+    return DemoTraffic(
+        orders=counts["orders"],
+        held_out=counts["held_out"],
+        impressions=counts["impressions"],
+        clicks=counts["clicks"],
+        conversions=counts["conversions"],
+    )
+
+
+def _partner_terms(demo: DemoCatalog) -> dict[str, tuple[str, str, int | None]]:
+    """Partner id -> (webhook secret, the action its offer pays for, a basket amount for a share)."""
+    terms: dict[str, tuple[str, str, int | None]] = {}
+    for name, _, _, _, payout in DEMO_OFFERS:
+        if isinstance(payout, FixedPayout):
+            terms[demo.partner_ids[name]] = (demo.partner_secrets[name], sorted(payout.amounts)[0], None)
+        elif isinstance(payout, PercentPayout):  # a share of the basket: the webhook names it
+            terms[demo.partner_ids[name]] = (demo.partner_secrets[name], payout.actions[0], 4_900)
+    return terms
