@@ -8,7 +8,6 @@ from time import monotonic
 from typing import Annotated, Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -101,13 +100,6 @@ async def _domain_error(_: Request, error: Exception) -> JSONResponse:
 async def _http_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     return error_response(error.status_code, _CODES.get(error.status_code, "error"), str(error.detail))
-
-
-async def _aws_error(_: Request, error: Exception) -> JSONResponse:
-    logger.exception("AWS call failed after retries")
-    response = error_response(503, "unavailable", "temporarily unavailable, retry later")
-    response.headers["Retry-After"] = "5"
-    return response
 
 
 async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
@@ -219,8 +211,6 @@ def create_app(title: str, description: str, *, larger_bodies: Mapping[str, int]
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(AfterglowError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(BotoCoreError, _aws_error)
-    app.add_exception_handler(ClientError, _aws_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
     app.add_middleware(BodySizeLimit, larger=larger_bodies)

@@ -6,6 +6,7 @@ import pytest
 from afterglow.models import FirstPartyOfferCreate, OfferCreate
 from afterglow.services import catalog_entities, keys, offers, webhook_secrets
 from afterglow.services.keys import create_platform_key
+from afterglow.store.records import DeliveryRecord
 from tests.utils import http_event, http_routes, invoke, seed_catalog
 
 
@@ -216,15 +217,15 @@ def _listings_of_two(stores) -> dict[str, str]:
     for n in range(2):
         at = datetime(2025, 3, 1, 12, n, tzinfo=UTC)
         stores.ledger.log_delivery(
-            seeded.partner_id,
-            f"msg_{n}",
-            at,
-            {
-                "webhook_id": f"msg_{n}",
-                "type": "conversion",
-                "partner_reference": f"c{n}",
-                "outcome": "recorded",
-            },
+            DeliveryRecord(
+                partner_id=seeded.partner_id,
+                webhook_id=f"msg_{n}",
+                type="conversion",
+                partner_reference=f"c{n}",
+                outcome="recorded",
+                reason=None,
+                recorded_at=at,
+            )
         )
     return {"retailer_id": seeded.retailer_id, "partner_id": seeded.partner_id}
 

@@ -26,6 +26,7 @@ from moto.core.models import botocore_stubber
 
 from afterglow.errors import StoreUnavailable
 from afterglow.reconciliation import read_csv
+from afterglow.services.keys import create_platform_key
 from afterglow.settings import get_settings
 from afterglow.store.learning import OFFER_LEVEL
 from afterglow_dev.local.gateway import FakeLambdaContext
@@ -241,6 +242,62 @@ def test_a_transient_store_error_on_a_conversion_is_retried_into_one_recorded_co
     assert _counted(stores, learning_loop, shop.offer_id)["converted"] == 1
     # And the partner's own retry is a duplicate
     assert _webhook(function_module, shop, click_id, "conv-1")[2]["status"] == "duplicate"
+
+
+DYNAMODB_CALLS = ("GetItem", "PutItem", "Query", "UpdateItem", "TransactWriteItems", "BatchGetItem")
+
+
+@pytest.mark.parametrize("path", ["click", "webhook", "admin"])
+def test_a_store_that_stays_throttled_answers_the_503_json_body_never_a_500(
+    stores, function_module, shop, ddb_faults, path
+):
+    # Given a click, a conversion and an admin read, each ready to be asked
+    _, _, decision = _decide(function_module, shop, "outage-1")
+    token = decision["offers"][0]["tracking_token"]
+    admin_key = create_platform_key(stores)
+    # When DynamoDB throttles every call, through botocore's retries
+    for operation in DYNAMODB_CALLS:
+        ddb_faults.fail(operation, "ProvisionedThroughputExceededException", 400, times=None)
+    if path == "click":
+        status, headers, body = _click(function_module, token)
+    elif path == "webhook":
+        status, headers, body = _webhook(function_module, shop, "clk_any", "outage-1")
+    else:
+        event = http_event("GET", "/v1/admin/partners", headers={"authorization": f"Bearer {admin_key}"})
+        status, headers, body = invoke(function_module("AdminFunction"), event)
+    # Then the caller is told to retry later, in the one error shape (the store translated it)
+    assert (status, body["error"]["code"], headers["retry-after"]) == (503, "unavailable", "5")
+    assert ddb_faults.backoffs  # botocore retried before the store gave up
+
+
+def test_a_transaction_cancelled_by_throttling_is_the_store_unavailable_not_a_conflict():
+    from botocore.exceptions import ClientError
+
+    from afterglow.store.dynamo import Unavailable
+
+    def cancelled(*reasons):
+        response = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": [{"Code": reason} for reason in reasons],
+        }
+        return ClientError(response, "TransactWriteItems")
+
+    class Client:
+        def __init__(self, error):
+            self.error = error
+
+        def transact_write_items(self, **kwargs):
+            raise self.error
+
+    # A transaction a condition refused is the store's to read (an existing key, a changed version)
+    refused = cancelled("ConditionalCheckFailed", "None")
+    with pytest.raises(ClientError) as raised:
+        Unavailable(Client(refused)).transact_write_items(TransactItems=[])
+    assert raised.value is refused
+    # One cancelled by throttling or a conflicting transaction is the store being unavailable
+    for reasons in (("ThrottlingError", "None"), ("None", "TransactionConflict"), ()):
+        with pytest.raises(StoreUnavailable):
+            Unavailable(Client(cancelled(*reasons))).transact_write_items(TransactItems=[])
 
 
 def test_a_conversion_whose_first_delivery_failed_is_counted_once_in_learning_and_budget_spend(

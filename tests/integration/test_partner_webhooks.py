@@ -324,19 +324,28 @@ def test_a_throttled_store_answers_retryable_503_and_the_retry_records_once(
 ):
     from botocore.exceptions import ClientError
 
+    from afterglow.store.dynamo import Unavailable
+
     seeded, click_id, _ = world
     raw = json.dumps(_conversion(click_id, "throttled-1")).encode()
-    real_put = stores.ledger._ddb.put_item
+    working = stores.ledger._ddb
+    aws = working._client  # the boto3 client behind the store's
 
-    def throttled(**kwargs):
-        raise ClientError(
-            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "PutItem"
-        )
+    class ThrottledWrites:
+        """The ledger's AWS client, throttling every write after botocore's retries."""
 
-    monkeypatch.setattr(stores.ledger._ddb, "put_item", throttled)
+        def __getattr__(self, name):
+            return getattr(aws, name)
+
+        def put_item(self, **kwargs):
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "PutItem"
+            )
+
+    monkeypatch.setattr(stores.ledger, "_ddb", Unavailable(ThrottledWrites()))
     status, headers, body = invoke_webhook(seeded.webhook_secret, raw)
     assert (status, body["error"]["code"], headers["retry-after"]) == (503, "unavailable", "5")
-    monkeypatch.setattr(stores.ledger._ddb, "put_item", real_put)
+    monkeypatch.setattr(stores.ledger, "_ddb", working)
     status, _, body = invoke_webhook(seeded.webhook_secret, raw)
     assert (status, body["status"]) == (200, "recorded")
     assert invoke_webhook(seeded.webhook_secret, raw)[2]["status"] == "duplicate"

@@ -5,8 +5,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from afterglow.attribution import (
     Attributed,
     Click,
@@ -24,7 +22,6 @@ from afterglow.models import (
     ConversionWebhook,
     Delivery,
     DeliveryPage,
-    Payout,
     PercentPayout,
     ReversalWebhook,
 )
@@ -37,61 +34,69 @@ from afterglow.services.webhook_verification import (
 )
 from afterglow.store import LedgerStore, Stores
 from afterglow.store.dynamo import decode_cursor, encode_cursor
+from afterglow.store.records import (
+    ClickRecord,
+    ConversionRecord,
+    DeliveryRecord,
+    RejectionRecord,
+    ReversalRecord,
+)
 
-_payout_terms: TypeAdapter[Payout] = TypeAdapter(Payout)
 REVERSAL_TRIES = 10  # each lost race means another reversal of the conversion landed; read it again
 
 
-def _click_in_body(ledger: LedgerStore, payload: Any) -> dict[str, Any] | None:
+def _click_in_body(ledger: LedgerStore, payload: Any) -> ClickRecord | None:
     """The click record the body names, if any (read once, used for routing and attribution)."""
     click_id = lookup_name(payload, "click_id")
     return ledger.find_click(click_id) if click_id else None
 
 
-def click_from_record(record: Mapping[str, Any] | None) -> Click | None:
+def click_from_record(record: ClickRecord | None) -> Click | None:
     """A click record as the domain sees it, with the offer's terms at click time."""
     if record is None:
         return None
     return Click(
-        click_id=record["click_id"],
-        retailer_id=record["retailer_id"],
-        partner_id=record["partner_id"],
-        offer_id=record["offer_id"],
-        decision_id=record["decision_id"],
-        arm=record["arm"],
-        clicked_at=datetime.fromisoformat(record["at"]),
+        click_id=record.click_id,
+        retailer_id=record.retailer_id,
+        partner_id=record.partner_id,
+        offer_id=record.offer_id,
+        decision_id=record.decision_id,
+        arm=record.arm,
+        clicked_at=record.recorded_at,
         terms=OfferTerms(
-            payout=_payout_terms.validate_python(record["payout"]),
-            attribution_window_days=int(record["attribution_window_days"]),
-            lock_days=int(record["lock_days"]),
-            allow_repeat_conversions=bool(record.get("allow_repeat_conversions", False)),
+            payout=record.payout,
+            attribution_window_days=record.attribution_window_days,
+            lock_days=record.lock_days,
+            allow_repeat_conversions=record.allow_repeat_conversions,
         ),
-        context=dict(record.get("context", {})),
+        context=dict(record.context),
     )
 
 
-def _conversion_from_record(record: Mapping[str, Any] | None) -> RecordedConversion | None:
+def _conversion_from_record(record: ConversionRecord | None) -> RecordedConversion | None:
     if record is None:
         return None
     return RecordedConversion(
-        payout_minor=int(record["payout_minor"]),
-        currency=record["currency"],
-        amount_minor=record.get("amount_minor"),
-        reversed_minor=int(record.get("reversed_minor", 0)),
-        locks_at=datetime.fromisoformat(record["locks_at"]),
-        refunded_minor=int(record.get("refunded_minor", 0)),
+        payout_minor=record.payout_minor,
+        currency=record.currency,
+        amount_minor=record.amount_minor,
+        reversed_minor=record.reversed_minor,
+        locks_at=record.locks_at,
+        refunded_minor=record.refunded_minor,
     )
 
 
-def _duplicate(webhook: ConversionWebhook | ReversalWebhook, stored: Mapping[str, Any]) -> ConversionResult:
+def _duplicate(
+    webhook: ConversionWebhook | ReversalWebhook, stored: ConversionRecord | ReversalRecord | None
+) -> ConversionResult:
     """The answer to a repeat delivery: the money as it was recorded the first time (a resend may
     carry another amount, which changes nothing)."""
     return ConversionResult(
         status="duplicate",
         conversion_id=webhook.conversion_id,
         reversal_id=webhook.reversal_id if isinstance(webhook, ReversalWebhook) else None,
-        payout_minor=int(stored["payout_minor"]) if "payout_minor" in stored else None,
-        currency=stored.get("currency"),
+        payout_minor=stored.payout_minor if stored else None,
+        currency=stored.currency if stored else None,
     )
 
 
@@ -127,68 +132,45 @@ class ConversionDesk:
         partner_id: str,
         webhook: ConversionWebhook,
         now: datetime,
-        click_record: Mapping[str, Any] | None,
+        click_record: ClickRecord | None,
     ) -> ConversionResult:
         click = click_from_record(click_record)
         if click is not None and isinstance(click.terms.payout, PercentPayout):
             click = replace(click, currency=self._shop_currency(click.retailer_id))
         verdict = attribute(webhook, partner_id, click, now)
-        reference = {
-            "partner_id": partner_id,
-            "conversion_id": webhook.conversion_id,
-            "click_id": webhook.click_id,
-        }
         if isinstance(verdict, Refused):
             # A resend of a conversion recorded earlier is that conversion, whatever it now says
             # (the window may have closed since): a duplicate, not a refusal to reconcile.
             recorded = self.ledger.find_conversion(partner_id, webhook.conversion_id)
             if recorded is not None:
                 return _duplicate(webhook, recorded)
-            return self._reject(
-                ("conversion", webhook.conversion_id),
-                reference,
-                click,
-                verdict,
-                now,
-                ConversionResult(
-                    status="rejected", reason=verdict.reason, conversion_id=webhook.conversion_id
-                ),
-            )
+            return self._reject_conversion(partner_id, webhook, click, verdict, now)
         assert click is not None
         status, recorded_before = self.ledger.record_conversion(
-            partner_id,
-            webhook.conversion_id,
-            now,
-            {
-                **reference,
-                "retailer_id": click.retailer_id,
-                "offer_id": click.offer_id,
-                "decision_id": click.decision_id,
-                "arm": click.arm,
-                "action": webhook.action.value,
-                "occurred_at": webhook.occurred_at.astimezone(UTC).isoformat(),
-                "payout_minor": verdict.payout_minor,
-                "currency": verdict.currency,
-                "amount_minor": webhook.amount_minor,
-                "status": "pending",
-                "locks_at": lock_time(now, click.terms.lock_days).isoformat(),
-                "context": click.context,  # what learning counts it under (the aggregator folds the ledger)
-            },
-            claim=None if click.terms.allow_repeat_conversions else (click.click_id, webhook.action.value),
+            ConversionRecord(
+                partner_id=partner_id,
+                conversion_id=webhook.conversion_id,
+                click_id=webhook.click_id,
+                retailer_id=click.retailer_id,
+                offer_id=click.offer_id,
+                decision_id=click.decision_id,
+                arm=click.arm,
+                action=webhook.action.value,
+                occurred_at=webhook.occurred_at,
+                payout_minor=verdict.payout_minor,
+                currency=verdict.currency,
+                amount_minor=webhook.amount_minor,
+                locks_at=lock_time(now, click.terms.lock_days),
+                context=click.context,  # what learning counts it under (the aggregator folds the ledger)
+                recorded_at=now,
+            ),
+            once_per_click_action=not click.terms.allow_repeat_conversions,
         )
         if status == "repeat":
-            refused = Refused("click_already_converted_for_this_action")
-            return self._reject(
-                ("conversion", webhook.conversion_id),
-                reference,
-                click,
-                refused,
-                now,
-                ConversionResult(
-                    status="rejected", reason=refused.reason, conversion_id=webhook.conversion_id
-                ),
+            return self._reject_conversion(
+                partner_id, webhook, click, Refused("click_already_converted_for_this_action"), now
             )
-        if recorded_before is not None:
+        if status == "duplicate":
             return _duplicate(webhook, recorded_before)
         return ConversionResult(
             status="recorded",
@@ -203,11 +185,6 @@ class ConversionDesk:
         return str(retailer["currency"]) if retailer else None
 
     def _reversal(self, partner_id: str, webhook: ReversalWebhook, now: datetime) -> ConversionResult:
-        reference = {
-            "partner_id": partner_id,
-            "conversion_id": webhook.conversion_id,
-            "reversal_id": webhook.reversal_id,
-        }
         # Each try reads the conversion's totals and writes only if they are still those: a reversal
         # of the same conversion landing in between sends this one round again, with the new totals.
         for _ in range(REVERSAL_TRIES):
@@ -220,44 +197,45 @@ class ConversionDesk:
             conversion = _conversion_from_record(record)
             verdict = reversal_amount(webhook, conversion, now)
             if isinstance(verdict, Refused):
+                rejection = RejectionRecord(
+                    partner_id=partner_id,
+                    conversion_id=webhook.conversion_id,
+                    reversal_id=webhook.reversal_id,
+                    retailer_id=record.retailer_id if record else "-",
+                    offer_id=None,
+                    reason=verdict.reason,
+                    recorded_at=now,
+                )
                 return self._reject(
-                    ("reversal", webhook.reversal_id),
-                    reference,
-                    None,
-                    verdict,
-                    now,
+                    rejection,
                     ConversionResult(
                         status="rejected",
                         reason=verdict.reason,
                         conversion_id=webhook.conversion_id,
                         reversal_id=webhook.reversal_id,
                     ),
-                    retailer_id=record["retailer_id"] if record else "-",
                 )
             assert record is not None and conversion is not None
             status = self.ledger.record_reversal(
-                partner_id,
-                webhook.reversal_id,
-                webhook.conversion_id,
-                now,
-                {
-                    **reference,
-                    "retailer_id": record["retailer_id"],
-                    "offer_id": record["offer_id"],
-                    "decision_id": record["decision_id"],
-                    "arm": record["arm"],
-                    "occurred_at": webhook.occurred_at.astimezone(UTC).isoformat(),
-                    "payout_minor": -verdict.payout_minor,
-                    "currency": verdict.currency,
-                    "refund_amount_minor": webhook.amount_minor,
-                },
-                payout_minor=verdict.payout_minor,
+                ReversalRecord(
+                    partner_id=partner_id,
+                    conversion_id=webhook.conversion_id,
+                    reversal_id=webhook.reversal_id,
+                    retailer_id=record.retailer_id,
+                    offer_id=record.offer_id,
+                    decision_id=record.decision_id,
+                    arm=record.arm,
+                    occurred_at=webhook.occurred_at,
+                    payout_minor=-verdict.payout_minor,
+                    currency=verdict.currency,
+                    refund_amount_minor=webhook.amount_minor,
+                    recorded_at=now,
+                ),
                 refund_minor=verdict.refund_minor,
-                seen_reversed_minor=conversion.reversed_minor,
-                seen_refunded_minor=conversion.refunded_minor,
+                conversion_as_read=record,
             )
             if status == "duplicate":  # a concurrent delivery of this reversal recorded it first
-                return _duplicate(webhook, self.ledger.find_reversal(partner_id, webhook.reversal_id) or {})
+                return _duplicate(webhook, self.ledger.find_reversal(partner_id, webhook.reversal_id))
             if status == "recorded":
                 return ConversionResult(
                     status="recorded",
@@ -268,35 +246,35 @@ class ConversionDesk:
                 )
         raise StoreUnavailable("other reversals of this conversion are being recorded; retry")
 
-    def _reject(
+    def _reject_conversion(
         self,
-        refused_what: tuple[str, str],
-        reference: dict[str, Any],
+        partner_id: str,
+        webhook: ConversionWebhook,
         click: Click | None,
         refused: Refused,
         now: datetime,
-        result: ConversionResult,
-        *,
-        retailer_id: str | None = None,
     ) -> ConversionResult:
-        """Keep a refused webhook for reconciliation (once) and answer 200: retrying cannot help.
-        `refused_what`: ("conversion", its id) or ("reversal", its id)."""
-        kind, reference_id = refused_what
-        self.ledger.record_rejection(
-            kind,
-            reference["partner_id"],
-            reference_id,
-            now,
-            {
-                **reference,
-                "retailer_id": retailer_id or (click.retailer_id if click else "-"),
-                "offer_id": click.offer_id if click else None,
-                "reason": refused.reason,
-            },
+        """Keep a refused conversion (see `_reject`)."""
+        rejection = RejectionRecord(
+            partner_id=partner_id,
+            conversion_id=webhook.conversion_id,
+            click_id=webhook.click_id,
+            retailer_id=click.retailer_id if click else "-",
+            offer_id=click.offer_id if click else None,
+            reason=refused.reason,
+            recorded_at=now,
         )
+        return self._reject(
+            rejection,
+            ConversionResult(status="rejected", reason=refused.reason, conversion_id=webhook.conversion_id),
+        )
+
+    def _reject(self, rejection: RejectionRecord, result: ConversionResult) -> ConversionResult:
+        """Keep a refused webhook for reconciliation (once) and answer 200: retrying cannot help."""
+        self.ledger.record_rejection(rejection)
         logger.info(
             "partner webhook rejected",
-            extra={"partner_id": reference["partner_id"], "reason": refused.reason},
+            extra={"partner_id": rejection.partner_id, "reason": rejection.reason},
         )
         return result
 
@@ -310,16 +288,15 @@ class ConversionDesk:
     ) -> None:
         reference = webhook.reversal_id if isinstance(webhook, ReversalWebhook) else webhook.conversion_id
         self.ledger.log_delivery(
-            partner_id,
-            webhook_id,
-            now,
-            {
-                "webhook_id": webhook_id,
-                "type": webhook.type,
-                "partner_reference": reference,
-                "outcome": result.status,
-                "reason": result.reason,
-            },
+            DeliveryRecord(
+                partner_id=partner_id,
+                webhook_id=webhook_id,
+                type=webhook.type,
+                partner_reference=reference,
+                outcome=result.status,
+                reason=result.reason,
+                recorded_at=now,
+            )
         )
 
 
@@ -332,12 +309,12 @@ def delivery_log(ledger: LedgerStore, partner_id: str, *, cursor: str | None, li
         raise InvalidInput(str(error), field="cursor") from error
     deliveries = [
         Delivery(
-            webhook_id=item["webhook_id"],
-            received_at=datetime.fromisoformat(item["at"]),
-            type=item["type"],
-            partner_reference=item["partner_reference"],
-            outcome=item["outcome"],
-            reason=item.get("reason"),
+            webhook_id=item.webhook_id,
+            received_at=item.recorded_at,
+            type=item.type,
+            partner_reference=item.partner_reference,
+            outcome=item.outcome,
+            reason=item.reason,
         )
         for item in items
     ]

@@ -4,6 +4,7 @@ Idempotency is by meaning, not only by the client's event id: a second `impressi
 offer in the same decision (a retry, a reload, a second tab) is a duplicate whatever its id.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from afterglow.observability import metrics
 from afterglow.services.decisions import signer
 from afterglow.signing import InvalidToken, TrackingClaims
 from afterglow.store import Stores
+from afterglow.store.records import EventRecord
 
 MAX_ACCEPT_QUANTITY = 99
 MAX_ECHOED_CHARS = 64  # of a client's event id or field name, echoed in a result
@@ -52,25 +54,36 @@ def _survey_option(event: StorefrontEvent, retailer: Retailer) -> bool | str:
     raise EventRefused("answer_is_not_a_survey_option")
 
 
-def _details(
-    event: StorefrontEvent, claims: TrackingClaims, index: CatalogIndex, retailer: Retailer
-) -> dict[str, Any]:
+def _record(
+    event: StorefrontEvent,
+    claims: TrackingClaims,
+    index: CatalogIndex,
+    retailer: Retailer,
+    now: datetime,
+) -> EventRecord:
     """What the ledger keeps for one event, after the rules for its type."""
-    details: dict[str, Any] = {
-        "retailer_id": claims.retailer_id,
-        "decision_id": claims.decision_id,
-        "arm": claims.arm,
-        "client_event_id": event.event_id,
-        "client_occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
-    }
+    recorded = EventRecord(
+        type=event.type.value,
+        retailer_id=claims.retailer_id,
+        decision_id=claims.decision_id,
+        arm=claims.arm,
+        client_event_id=event.event_id,
+        client_occurred_at=event.occurred_at,
+        recorded_at=now,
+    )
     if event.type is EventType.SURVEY_ANSWER:
         if claims.offer_id:
             raise EventRefused("survey_answer_needs_the_decision_token")
-        return {**details, "answer": _survey_option(event, retailer)}
+        return replace(recorded, answer=_survey_option(event, retailer))
     if not claims.offer_id:
         raise EventRefused("offer_event_needs_an_offer_token")
     offer = index.offers.get(claims.offer_id)
-    details.update(offer_id=claims.offer_id, partner_id=offer.partner_id if offer else None)
+    recorded = replace(
+        recorded,
+        offer_id=claims.offer_id,
+        partner_id=offer.partner_id if offer else None,
+        context=claims.context,  # what learning counts it under (the aggregator folds the ledger)
+    )
     if event.type is EventType.ACCEPT:
         if offer is None or offer.kind != "first_party" or offer.creative.price_minor is None:
             raise EventRefused("accept_needs_a_priced_first_party_offer")
@@ -81,12 +94,13 @@ def _details(
             or not 1 <= quantity <= MAX_ACCEPT_QUANTITY
         ):
             raise EventRefused("quantity_must_be_1_to_99")
-        details.update(
+        recorded = replace(
+            recorded,
             quantity=quantity,
             own_brand_revenue_minor=offer.creative.price_minor * quantity,
             currency=retailer.currency,
         )
-    return details
+    return recorded
 
 
 def _event_id(raw: Any) -> str:
@@ -128,14 +142,12 @@ def record_events(
         try:
             event = _checked(raw)
             claims = tokens.verify(event.token, now=int(now.timestamp()), retailer_id=retailer.retailer_id)
-            details = _details(event, claims, index, retailer)
+            recorded = _record(event, claims, index, retailer, now)
         except (InvalidToken, EventRefused) as error:
             results.append(EventResult(event_id=event_id, status="rejected", reason=error.reason))
             continue
-        if claims.offer_id:  # what learning counts it under (the aggregator folds the ledger)
-            details["context"] = claims.context
-        existing = ledger.record_event(event.type.value, claims.decision_id, claims.offer_id, now, details)
-        status: Literal["accepted", "duplicate"] = "accepted" if existing is None else "duplicate"
+        written = ledger.record_event(recorded)
+        status: Literal["accepted", "duplicate"] = "accepted" if written else "duplicate"
         results.append(EventResult(event_id=event_id, status=status))
     accepted = sum(1 for result in results if result.status == "accepted")
     metrics.add_metric(name="EventsAccepted", unit="Count", value=accepted)

@@ -47,6 +47,7 @@ from afterglow.services.report_files import (
     read_verified,
 )
 from afterglow.store import CatalogStore, LedgerStore, ReportStore, Stores
+from afterglow.store.records import ConversionRecord
 
 SHARD_READERS = 4  # shards read at once in one invocation (boto3 clients are thread-safe)
 HISTORY_DAYS = 14  # the take-rate chart covers this many days up to the reconciled one
@@ -71,18 +72,18 @@ def _with_their_conversions(
 ) -> Iterator[dict[str, Any]]:
     """Reversal records repeat neither their conversion's action nor when it locks (which says
     on which invoice the reversal goes): look them up (reversals are rare)."""
-    conversions: dict[tuple[str, str], dict[str, Any]] = {}
+    conversions: dict[tuple[str, str], ConversionRecord | None] = {}
     for record in records:
         if record.get("kind") == "reversal":
             named = (str(record.get("partner_id")), str(record.get("conversion_id")))
             if named not in conversions:
-                conversions[named] = ledger.find_conversion(*named) or {}
+                conversions[named] = ledger.find_conversion(*named)
             conversion = conversions[named]
             record = {
                 **record,
                 "action": record.get("action")
-                or str(conversion.get("action") or reconciliation.UNKNOWN_ACTION),
-                "conversion_locks_at": conversion.get("locks_at"),
+                or ((conversion.action if conversion else "") or reconciliation.UNKNOWN_ACTION),
+                "conversion_locks_at": conversion.locks_at.isoformat() if conversion else None,
             }
         yield record
 

@@ -11,6 +11,7 @@ from afterglow.services.catalog_entities import load_offer
 from afterglow.services.decisions import signer
 from afterglow.signing import new_id
 from afterglow.store import Stores
+from afterglow.store.records import ClickRecord
 
 # Clicks on one offer of one decision within this long of the first are that click again: reloads,
 # back buttons and link scanners open the same link, and are neither new clicks nor new engagement.
@@ -47,19 +48,19 @@ def record_click(stores: Stores, token: str) -> str:
         window_seconds=int(CLICK_REPEAT_WINDOW.total_seconds()),
     )
     stores.ledger.record_click(
-        click_id,
-        now,
-        {
-            "retailer_id": claims.retailer_id,
-            "partner_id": offer.partner_id,
-            "offer_id": offer.offer_id,
-            "decision_id": claims.decision_id,
-            "arm": claims.arm,
-            "context": claims.context,
-            "payout": offer.payout.model_dump(mode="json"),
-            "attribution_window_days": offer.attribution_window_days,
-            "lock_days": offer.lock_days,
-            "allow_repeat_conversions": offer.allow_repeat_conversions,
-        },
+        ClickRecord(
+            click_id=click_id,
+            retailer_id=claims.retailer_id,
+            partner_id=offer.partner_id,
+            offer_id=offer.offer_id,
+            decision_id=claims.decision_id,
+            arm=claims.arm,
+            context=claims.context,
+            payout=offer.payout,
+            attribution_window_days=offer.attribution_window_days,
+            lock_days=offer.lock_days,
+            allow_repeat_conversions=offer.allow_repeat_conversions,
+            recorded_at=now,
+        )
     )
     return with_click_id(offer.landing_url, click_id)

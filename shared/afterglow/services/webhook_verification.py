@@ -15,6 +15,7 @@ from afterglow.models import ConversionWebhook, PartnerWebhook, ReversalWebhook
 from afterglow.observability import metrics
 from afterglow.services.webhook_secrets import partner_webhook_secrets
 from afterglow.store import CatalogStore
+from afterglow.store.records import ClickRecord
 
 PARTNER_HEADER = "afterglow-partner"
 # The webhook-id is part of the delivery log's keys (and their 1,024-byte sort key): printable ASCII
@@ -43,7 +44,7 @@ def webhook_id_of(headers: Mapping[str, str]) -> str:
     return webhook_id
 
 
-def _claimed_partner(headers: Mapping[str, str], payload: Any, click: Mapping[str, Any] | None) -> str | None:
+def _claimed_partner(headers: Mapping[str, str], payload: Any, click: ClickRecord | None) -> str | None:
     """Which partner says it sent this: the `afterglow-partner` header, else `partner_id` in the
     body, else the owner of the click in the body.
 
@@ -55,7 +56,7 @@ def _claimed_partner(headers: Mapping[str, str], payload: Any, click: Mapping[st
     named = lookup_name(payload, "partner_id")
     if named:
         return named
-    return str(click["partner_id"]) if click else None
+    return click.partner_id if click else None
 
 
 class PartnerSecretsCache:
@@ -91,7 +92,7 @@ def verify_partner_signature(
     headers: Mapping[str, str],
     body: bytes,
     payload: Any,
-    click: Mapping[str, Any] | None,
+    click: ClickRecord | None,
 ) -> str:
     """The partner whose current secret signed these exact bytes (`payload` is them parsed), or
     `Unauthorized` (no details)."""

@@ -38,12 +38,22 @@ def client(service: str, *, deadline_s: float | None = None) -> Any:
     return Unavailable(boto3.client(service, config=config))  # type: ignore[call-overload]
 
 
-# What the store itself reads from an AWS error (a condition that failed, a refused transaction or
-# request): passed on as they are. Anything else — throttling after retries, timeouts, 5xx, a
-# connection that fails — is the store being unavailable, a domain error (503, retry later).
+# What the store itself reads from an AWS error (a condition that failed, a transaction a condition
+# refused, a refused request, a missing object): passed on as they are, for the store to turn into
+# an answer or a domain error. Anything else — throttling after retries, timeouts, 5xx, a
+# connection that fails, a transaction cancelled only by throttling or a conflict — is the store
+# being unavailable, a domain error (503, retry later).
 _THE_STORES_OWN = frozenset(
     {"ConditionalCheckFailedException", "TransactionCanceledException", "ValidationException", "NoSuchKey"}
 )
+
+
+def _unavailable(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "TransactionCanceledException":
+        reasons = error.response.get("CancellationReasons") or []
+        return not any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+    return code not in _THE_STORES_OWN
 
 
 class Unavailable:
@@ -81,9 +91,9 @@ def translated(call: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return call(*args, **kwargs)
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in _THE_STORES_OWN:
+        if not _unavailable(error):
             raise
+        code = error.response.get("Error", {}).get("Code", "")
         raise StoreUnavailable(f"{code or 'AWS error'} after retries; retry later") from error
     except BotoCoreError as error:
         raise StoreUnavailable(f"{type(error).__name__}; retry later") from error

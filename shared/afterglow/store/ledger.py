@@ -15,6 +15,14 @@ from typing import Any
 from afterglow.errors import StoreUnavailable
 from afterglow.store import keys
 from afterglow.store.dynamo import deserialize, is_conditional_failure, query_page, query_pages, serialize
+from afterglow.store.records import (
+    ClickRecord,
+    ConversionRecord,
+    DeliveryRecord,
+    EventRecord,
+    RejectionRecord,
+    ReversalRecord,
+)
 
 RETENTION_DAYS = 400  # a bit over a year: statements and disputes look back that far
 
@@ -231,85 +239,105 @@ class LedgerStore:
 
     # -- by name: the records the services write and read (keys composed in `store.keys`) -------
 
-    def find_click(self, click_id: str) -> dict[str, Any] | None:
-        """A click record by its click id."""
-        return self.get(keys.click(click_id))
+    def find_click(self, click_id: str) -> ClickRecord | None:
+        """A click by its click id."""
+        item = self.get(keys.click(click_id))
+        return ClickRecord.from_item(item) if item else None
 
-    def record_click(self, click_id: str, at: datetime, body: dict[str, Any]) -> dict[str, Any] | None:
-        """Write a click once (None when written, else the record already there)."""
-        return self.record_once(keys.click(click_id), "click", at, {**body, "click_id": click_id})
+    def record_click(self, click: ClickRecord) -> bool:
+        """Write a click once: False when it was there already."""
+        existing = self.record_once(keys.click(click.click_id), "click", click.recorded_at, click.to_item())
+        return existing is None
 
-    def find_conversion(self, partner_id: str, conversion_id: str) -> dict[str, Any] | None:
-        """A partner's conversion record by its conversion id."""
-        return self.get(keys.conversion(partner_id, conversion_id))
+    def find_conversion(self, partner_id: str, conversion_id: str) -> ConversionRecord | None:
+        """A partner's conversion by its conversion id."""
+        item = self.get(keys.conversion(partner_id, conversion_id))
+        return ConversionRecord.from_item(item) if item else None
 
     def record_conversion(
-        self,
-        partner_id: str,
-        conversion_id: str,
-        at: datetime,
-        body: dict[str, Any],
-        *,
-        claim: tuple[str, str] | None,
-    ) -> tuple[str, dict[str, Any] | None]:
-        """`record_conversion_once` by name; `claim` is (click id, action) unless repeats are allowed."""
-        return self.record_conversion_once(
-            keys.conversion(partner_id, conversion_id),
-            at,
-            body,
-            once_per_click_action=keys.click_action(*claim) if claim else None,
+        self, conversion: ConversionRecord, *, once_per_click_action: bool
+    ) -> tuple[str, ConversionRecord | None]:
+        """`record_conversion_once` by name: `recorded`, `duplicate` (with the conversion recorded
+        before) or `repeat`. With `once_per_click_action`, its click converts once per action."""
+        claim = None
+        if once_per_click_action:
+            assert conversion.click_id is not None, "a claim needs the click"
+            claim = keys.click_action(conversion.click_id, conversion.action)
+        status, existing = self.record_conversion_once(
+            keys.conversion(conversion.partner_id, conversion.conversion_id),
+            conversion.recorded_at,
+            conversion.to_item(),
+            once_per_click_action=claim,
         )
+        # `existing` is {} only if the record vanished between the refused write and the read
+        return status, ConversionRecord.from_item(existing) if existing else None
 
-    def find_reversal(self, partner_id: str, reversal_id: str) -> dict[str, Any] | None:
-        """A partner's reversal record by its reversal id."""
-        return self.get(keys.reversal(partner_id, reversal_id))
+    def find_reversal(self, partner_id: str, reversal_id: str) -> ReversalRecord | None:
+        """A partner's reversal by its reversal id."""
+        item = self.get(keys.reversal(partner_id, reversal_id))
+        return ReversalRecord.from_item(item) if item else None
 
     def record_reversal(
-        self,
-        partner_id: str,
-        reversal_id: str,
-        conversion_id: str,
-        at: datetime,
-        body: dict[str, Any],
-        **totals: int,
+        self, reversal: ReversalRecord, *, refund_minor: int, conversion_as_read: ConversionRecord
     ) -> str:
-        """`record_reversal_once` by name (`totals`: payout_minor, refund_minor, seen_… as there)."""
+        """`record_reversal_once` by name: the reversal takes back `-reversal.payout_minor` and
+        refunds `refund_minor` of the basket, provided the conversion's totals are still those it
+        was read with (`recorded`, `duplicate` or `changed`)."""
         return self.record_reversal_once(
-            keys.reversal(partner_id, reversal_id),
-            keys.conversion(partner_id, conversion_id),
-            at,
-            body,
-            **totals,
+            keys.reversal(reversal.partner_id, reversal.reversal_id),
+            keys.conversion(reversal.partner_id, reversal.conversion_id),
+            reversal.recorded_at,
+            reversal.to_item(),
+            payout_minor=-reversal.payout_minor,
+            refund_minor=refund_minor,
+            seen_reversed_minor=conversion_as_read.reversed_minor,
+            seen_refunded_minor=conversion_as_read.refunded_minor,
         )
 
-    def record_rejection(
-        self, kind: str, partner_id: str, reference_id: str, at: datetime, body: dict[str, Any]
-    ) -> None:
-        """Keep a refused conversion or reversal (`kind`) once, for reconciliation."""
+    def record_rejection(self, rejection: RejectionRecord) -> None:
+        """Keep a refused conversion or reversal once, for reconciliation."""
         key = (
-            keys.rejected_reversal(partner_id, reference_id)
-            if kind == "reversal"
-            else keys.rejected_conversion(partner_id, reference_id)
+            keys.rejected_reversal(rejection.partner_id, rejection.reversal_id)
+            if rejection.reversal_id is not None
+            else keys.rejected_conversion(rejection.partner_id, rejection.conversion_id)
         )
-        self.record_once(key, "rejected_conversion", at, body)
+        self.record_once(key, "rejected_conversion", rejection.recorded_at, rejection.to_item())
 
-    def log_delivery(self, partner_id: str, webhook_id: str, at: datetime, body: dict[str, Any]) -> None:
+    def find_rejection(self, partner_id: str, conversion_id: str) -> RejectionRecord | None:
+        """A refused conversion of a partner by its conversion id."""
+        item = self.get(keys.rejected_conversion(partner_id, conversion_id))
+        return RejectionRecord.from_item(item) if item else None
+
+    def find_rejected_reversal(self, partner_id: str, reversal_id: str) -> RejectionRecord | None:
+        """A refused reversal of a partner by its reversal id."""
+        item = self.get(keys.rejected_reversal(partner_id, reversal_id))
+        return RejectionRecord.from_item(item) if item else None
+
+    def log_delivery(self, delivery: DeliveryRecord) -> None:
         """Append one webhook delivery to its partner's log."""
         self.record_delivery(
-            keys.deliveries(partner_id), keys.delivery(partner_id, webhook_id, at.isoformat()), at, body
+            keys.deliveries(delivery.partner_id),
+            keys.delivery(delivery.partner_id, delivery.webhook_id, delivery.recorded_at.isoformat()),
+            delivery.recorded_at,
+            delivery.to_item(),
         )
 
     def delivery_page(
         self, partner_id: str, *, cursor: dict[str, Any] | None, limit: int
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """A page of one partner's delivery log, newest first."""
-        return self.deliveries(keys.deliveries(partner_id), cursor=cursor, limit=limit)
+    ) -> tuple[list[DeliveryRecord], dict[str, Any] | None]:
+        """A page of one partner's delivery log, newest first (and the page's last key)."""
+        items, last_key = self.deliveries(keys.deliveries(partner_id), cursor=cursor, limit=limit)
+        return [DeliveryRecord.from_item(item, partner_id=partner_id) for item in items], last_key
 
-    def record_event(
-        self, event_type: str, decision_id: str, offer_id: str | None, at: datetime, body: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        """Write a storefront event once per decision × offer × type."""
-        return self.record_once(keys.event(event_type, decision_id, offer_id), event_type, at, body)
+    def record_event(self, event: EventRecord) -> bool:
+        """Write a storefront event once per decision × offer × type: False when it was there already."""
+        key = keys.event(event.type, event.decision_id, event.offer_id)
+        return self.record_once(key, event.type, event.recorded_at, event.to_item()) is None
+
+    def find_event(self, event_type: str, decision_id: str, offer_id: str | None) -> EventRecord | None:
+        """A storefront event of one decision (× offer) by its type."""
+        item = self.get(keys.event(event_type, decision_id, offer_id))
+        return EventRecord.from_item(item) if item else None
 
     def get(self, pk: str) -> dict[str, Any] | None:
         """One record by its key, or None."""
@@ -333,7 +361,7 @@ class LedgerStore:
         try:
             self._ddb.update_item(
                 TableName=self._table,
-                Key=serialize({"pk": f"CONVERSION#{partner_id}#{conversion_id}"}),
+                Key=serialize({"pk": keys.conversion(partner_id, conversion_id)}),
                 UpdateExpression=update,
                 ConditionExpression="attribute_exists(pk) AND #status IN "
                 f"({', '.join(f':from{n}' for n in range(len(earlier)))})",
