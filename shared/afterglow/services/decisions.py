@@ -30,6 +30,7 @@ from afterglow.models import (
 from afterglow.observability import logger, metrics
 from afterglow.rules import DecisionContext
 from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.decision_log import evaluation_log
 from afterglow.services.ranking import policy_cache, rank_candidates
 from afterglow.settings import get_settings
 from afterglow.signing import TokenSigner, TrackingClaims, hash_customer, new_id
@@ -151,7 +152,7 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
     if retailer.status == "paused":  # the retailer switched Afterglow off: not degraded
         return _no_offers()
     policy = _policy(stores, index, state.model)
-    response, offer_ids, trace = _choose(
+    response, offer_ids, trace, evaluation = _choose(
         index, retailer, request, customer_hash, state.exposures, api_url, policy
     )
     if monotonic() - started > deadline:
@@ -170,6 +171,7 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
         "offer_ids": offer_ids,
         "response": response.model_dump(mode="json"),
         "trace": trace.model_dump(mode="json", exclude_none=True) if trace else None,
+        "evaluation": evaluation,  # propensities and shortlist, for `afterglow evaluate`
     }
     try:
         existing = stores.decisions.record_decision(
@@ -213,7 +215,7 @@ def _choose(
     exposures: dict[str, int],
     api_url: str,
     policy: HierarchicalThompson | None = None,
-) -> tuple[DecisionResponse, list[str], DecisionTrace | None]:
+) -> tuple[DecisionResponse, list[str], DecisionTrace | None, dict[str, Any]]:
     now = datetime.now(UTC).replace(microsecond=0)
     decision_id = new_id("dec")
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
@@ -222,10 +224,10 @@ def _choose(
     limit = min(request.k, retailer.max_offers)
     refusals: list[tuple[str, str]] | None = [] if _traced(decision_id) else None
     candidates = eligible_candidates(index, ctx, refusals)
-    ranked = rank_candidates(
-        candidates, policy_context(context, retailer.retailer_id), policy, seed=_draw_seed(decision_id)
-    )
+    ranking_context = policy_context(context, retailer.retailer_id)
+    ranked = rank_candidates(candidates, ranking_context, policy, seed=_draw_seed(decision_id))
     slate = choose_slate(ranked, limit)
+    evaluation = evaluation_log(candidates, slate, limit, policy, ranking_context, decision_id, arm)
     trace = None
     if refusals is not None:
         trace = DecisionTrace(
@@ -261,7 +263,7 @@ def _choose(
         decision_token=token(""),
         survey=survey,
     )
-    return response, [offer.offer_id for offer in slate], trace
+    return response, [offer.offer_id for offer in slate], trace, evaluation
 
 
 def _draw_seed(decision_id: str) -> int:
