@@ -107,15 +107,15 @@ def _thompson_counts(
     floor = _dominating_floor(offers, [low for low, _ in bounds], 2 * limit - 1)
     reachable = [i for i, (_, high) in enumerate(bounds) if high >= floor]
     rng = random.Random(draw_seeds(decision_id, 1, LOGGING_SALT)[0])  # noqa: S311 - sampling, not secrets
-    gauss = rng.gauss
+    gauss, log1p, exp = rng.gauss, math.log1p, math.exp
+    arms = [(-i, *distributions[i]) for i in reachable]
     counts: dict[str, list[int]] = {}
     for _ in range(LOGGING_DRAWS):
         scored = []
-        for i in reachable:
-            z, z_sd, payout, payout_sd = distributions[i]
-            scored.append(
-                (_log_sigmoid(z + z_sd * gauss()) + payout + payout_sd * gauss(), -i)
-            )  # ties: first
+        for minus_i, z, z_sd, payout, payout_sd in arms:  # -i: ties go to the first, as in rank
+            z += z_sd * gauss()
+            score = (-log1p(exp(-z)) if z > -30.0 else z) + payout
+            scored.append((score + payout_sd * gauss() if payout_sd else score, minus_i))
         scored.sort(reverse=True)
         for slot, offer in enumerate(choose_slate((offers[-minus_i] for _, minus_i in scored), limit)):
             counts.setdefault(offer.offer_id, [0] * limit)[slot] += 1
