@@ -303,14 +303,12 @@ class RewardModel:
         self._sums = sums
 
     def predict(self, offer_id: str, slot: int, category: str) -> float:
-        value = 0.0
-        for key in ((str(slot),), (str(slot), offer_id), (str(slot), offer_id, category)):
+        """Expected reward of `offer_id` at `slot` after a purchase in `category` (minor units)."""
+        shown, total = self._sums.get((str(slot),), (0.0, 0.0))
+        value = total / shown if shown else 0.0
+        for key in ((str(slot), offer_id), (str(slot), offer_id, category)):
             shown, total = self._sums.get(key, (0.0, 0.0))
-            value = (
-                (total + SHRINK_SHOWS * value) / (shown + SHRINK_SHOWS)
-                if len(key) > 1
-                else (total / shown if shown else 0.0)
-            )
+            value = (total + SHRINK_SHOWS * value) / (shown + SHRINK_SHOWS)
         return value
 
 

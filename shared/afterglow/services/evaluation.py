@@ -11,7 +11,7 @@ import hashlib
 import heapq
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -37,7 +37,7 @@ POLICIES = ("default", "payout-thompson", "category-thompson", "random", "prior"
 EVALUATED_LOGGING = frozenset({"thompson", "no_candidates"})
 MAX_DECISIONS = 20_000  # a deterministic sample (by decision id) beyond this: bounded memory
 OUTCOME_DAYS = 7  # conversions recorded up to this many days after the last decision day count
-TARGET_DRAWS = 200
+TARGET_DRAWS = 100  # per decision and candidate policy: ~1 min per 10,000 decisions for `default`
 
 
 @dataclass(frozen=True)
@@ -67,21 +67,24 @@ def logged_decision(record: Mapping[str, Any]) -> tuple[LoggedDecision | None, s
     kind = str(entry.get("logging"))
     if kind not in EVALUATED_LOGGING:
         return None, kind
-    shown = tuple(str(offer_id) for offer_id in record.get("offer_ids") or ())
-    candidates = tuple(
-        LoggedCandidate(str(o), str(p), str(c), float(s), tuple(int(n) for n in counts))
-        for o, p, c, s, counts in entry.get("candidates") or ()
-    )
-    decision = LoggedDecision(
-        decision_id=str(record["decision_id"]),
-        context={str(k): str(v) for k, v in (record.get("context") or {}).items()},
-        slots=int(entry.get("k") or 0),
-        draws=int(entry.get("draws") or 1),
-        candidates=candidates,
-        shown=shown,
-        propensities=tuple(float(p) for p in entry.get("propensities") or ()),
-    )
-    if len(decision.propensities) != len(shown) or any(p <= 0 for p in decision.propensities):
+    try:
+        shown = tuple(str(offer_id) for offer_id in record.get("offer_ids") or ())
+        candidates = tuple(
+            LoggedCandidate(str(o), str(p), str(c), float(s), tuple(int(n) for n in counts))
+            for o, p, c, s, counts in entry.get("candidates") or ()
+        )
+        decision = LoggedDecision(
+            decision_id=str(record["decision_id"]),
+            context={str(k): str(v) for k, v in (record.get("context") or {}).items()},
+            slots=int(entry.get("k") or 0),
+            draws=int(entry.get("draws") or 1),
+            candidates=candidates,
+            shown=shown,
+            propensities=tuple(float(p) for p in entry.get("propensities") or ()),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None, "malformed"
+    if len(decision.propensities) != len(shown) or not all(0 < p <= 1 for p in decision.propensities):
         return None, "malformed"
     return decision, kind
 
@@ -98,7 +101,7 @@ def _sample_key(decision_id: str) -> int:
 
 
 def read_logs(
-    records_of_day: Any,
+    records_of_day: Callable[[str], Iterable[Mapping[str, Any]]],
     retailer_id: str,
     first: date,
     last: date,
