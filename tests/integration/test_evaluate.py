@@ -33,7 +33,7 @@ def test_evaluate_estimates_policies_on_one_retailers_own_traffic(
 ):
     # Given two shops, each with a partner; the first shop's partner has three more coffee offers
     shop = seed_catalog(stores, category="coffee")
-    other = seed_catalog(stores, category="coffee")
+    other = seed_catalog(stores, category="coffee", holdout=100)  # shows nothing, by design
     for n, category in enumerate(("coffee", "kitchen", "grocery")):
         offers.create_offer(
             stores,
@@ -89,6 +89,10 @@ def test_evaluate_estimates_policies_on_one_retailers_own_traffic(
     assert "IPS" in table and "DR" in table and shop.retailer_id in table
     assert other.retailer_id not in table and other.retailer_id not in json.dumps(report)
     assert "other-" not in table
+    # And the other shop's decisions are all holdouts: recorded as such, nothing to evaluate
+    assert cli.main(["evaluate", "--retailer", other.retailer_id, "--from", today, "--json"]) == 0
+    held_out = json.loads(capsys.readouterr().out)
+    assert held_out["excluded"] == {"holdout": 5} and held_out["evaluations"] == []
 
 
 def test_evaluate_refuses_a_backwards_range(stores, capsys):
