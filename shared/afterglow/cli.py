@@ -107,6 +107,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from afterglow.services.evaluation import POLICIES, evaluate_retailer, report_table
     from afterglow.store import get_stores
 
+    if args.max_decisions < 1 or args.outcome_days < 0:
+        print("afterglow evaluate: --max-decisions must be ≥ 1 and --outcome-days ≥ 0", file=sys.stderr)
+        return 2
     try:
         report = evaluate_retailer(
             get_stores(),
@@ -209,8 +212,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any, Any]:
     evaluate.add_argument(
         "--max-decisions",
         type=int,
-        default=20_000,
-        help="a deterministic sample beyond this many (default 20,000)",
+        default=10_000,
+        help="a deterministic sample beyond this many (default 10,000)",
     )
     evaluate.add_argument("--json", action="store_true", help="the estimates as JSON")
     evaluate.set_defaults(run=_evaluate)

@@ -95,6 +95,8 @@ def test_evaluate_estimates_policies_on_one_retailers_own_traffic(
     assert held_out["excluded"] == {"holdout": 5} and held_out["evaluations"] == []
 
 
-def test_evaluate_refuses_a_backwards_range(stores, capsys):
+def test_evaluate_refuses_a_backwards_range_or_an_empty_sample(stores, capsys):
     code = cli.main(["evaluate", "--retailer", "ret_x", "--from", "2026-12-02", "--until", "2026-12-01"])
     assert code == 2 and "before" in capsys.readouterr().err
+    code = cli.main(["evaluate", "--retailer", "ret_x", "--from", "2026-12-02", "--max-decisions", "0"])
+    assert code == 2 and "--max-decisions" in capsys.readouterr().err

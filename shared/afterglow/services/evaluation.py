@@ -35,7 +35,7 @@ from afterglow.store import Stores
 
 POLICIES = ("default", "payout-thompson", "category-thompson", "random", "prior", "logged")
 EVALUATED_LOGGING = frozenset({"thompson", "no_candidates"})
-MAX_DECISIONS = 20_000  # a deterministic sample (by decision id) beyond this: bounded memory
+MAX_DECISIONS = 10_000  # a deterministic sample (by decision id) beyond this: bounded memory and time
 OUTCOME_DAYS = 7  # conversions recorded up to this many days after the last decision day count
 TARGET_DRAWS = 100  # per decision and candidate policy: ~1 min per 10,000 decisions for `default`
 
