@@ -14,6 +14,7 @@ from afterglow.evaluation import (
     prior_target,
     random_target,
 )
+from afterglow.services.decision_log import LOGGING_DRAWS
 from afterglow_dev.offline_evaluation import policy_target, simulated_logs, true_value
 from afterglow_dev.worlds import draw_knobs
 
@@ -113,11 +114,12 @@ SEEDS = [seed for seed in range(1, 400) if draw_knobs(seed).mean_conversion > 0.
 
 @pytest.fixture(scope="module")
 def simulated():
-    """Per world: a frozen, exploring Thompson policy logs 500 decisions (32 draws each); the
-    candidate is a greedier policy learned from the same warm-up; truth from the world's rates."""
+    """Per world: a frozen, exploring Thompson policy logs 500 decisions (as many draws each as
+    decide makes); the candidate is a greedier policy learned from the same warm-up; the truth
+    comes from the world's rates."""
     results = []
     for seed in SEEDS:
-        logs = simulated_logs(seed, decisions=500, draws=32)
+        logs = simulated_logs(seed, decisions=500, draws=LOGGING_DRAWS)
         target = policy_target("learned", logs.learned_policy, draws=40)
         results.append((true_value(logs, target), evaluate(logs.decisions, target), logs))
     return results
