@@ -19,6 +19,8 @@ cached posteriors, so they cost a few rank calls, not a second decision.
 
 import math
 import random
+from functools import cache
+from statistics import NormalDist
 from typing import Any
 
 from afterglow.decisioning import Candidate, choose_slate
@@ -107,19 +109,27 @@ def _thompson_counts(
     floor = _dominating_floor(offers, [low for low, _ in bounds], 2 * limit - 1)
     reachable = [i for i, (_, high) in enumerate(bounds) if high >= floor]
     rng = random.Random(draw_seeds(decision_id, 1, LOGGING_SALT)[0])  # noqa: S311 - sampling, not secrets
-    gauss, log1p, exp = rng.gauss, math.log1p, math.exp
+    bits, normals, log1p, exp = rng.getrandbits, _normals(), math.log1p, math.exp
     arms = [(-i, *distributions[i]) for i in reachable]
     counts: dict[str, list[int]] = {}
     for _ in range(LOGGING_DRAWS):
         scored = []
         for minus_i, z, z_sd, payout, payout_sd in arms:  # -i: ties go to the first, as in rank
-            z += z_sd * gauss()
+            z += z_sd * normals[bits(12)]
             score = (-log1p(exp(-z)) if z > -30.0 else z) + payout
-            scored.append((score + payout_sd * gauss() if payout_sd else score, minus_i))
+            scored.append((score + payout_sd * normals[bits(12)] if payout_sd else score, minus_i))
         scored.sort(reverse=True)
         for slot, offer in enumerate(choose_slate((offers[-minus_i] for _, minus_i in scored), limit)):
             counts.setdefault(offer.offer_id, [0] * limit)[slot] += 1
     return counts
+
+
+@cache
+def _normals() -> tuple[float, ...]:
+    """Standard normal quantiles drawn by 12 random bits, as `rank` draws its normals (a cheap and
+    faithful sample); built on first use, not at import (cold start)."""
+    normal = NormalDist()
+    return tuple(normal.inv_cdf((i + 0.5) / 4096) for i in range(4096))
 
 
 def _log_sigmoid(z: float) -> float:
