@@ -17,6 +17,7 @@ os.environ.update(
         # A busy shared machine must not turn a slow decision into a degraded one (the tests of the
         # deadline set their own).
         "DECISION_DEADLINE_MS": "10000",
+        "EVALUATION_LOG_SHARE": "1",  # every decision logs its propensities (production: a tenth)
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto intercepts the real AWS endpoints

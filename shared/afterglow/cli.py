@@ -1,4 +1,5 @@
-"""`afterglow`: the operator command line (platform key, audit, reconcile, report, catalog import).
+"""`afterglow`: the operator command line (platform key, audit, reconcile, report, evaluate, catalog
+import).
 
 Installed for development, the `afterglow` command is `afterglow_dev.cli`, which adds the developer
 commands (local stack, OpenAPI, catalog generator, simulator, bench, load test) to these.
@@ -102,6 +103,30 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from afterglow.services.evaluation import POLICIES, evaluate_retailer, report_table
+    from afterglow.store import get_stores
+
+    if args.max_decisions < 1 or args.outcome_days < 0:
+        print("afterglow evaluate: --max-decisions must be ≥ 1 and --outcome-days ≥ 0", file=sys.stderr)
+        return 2
+    try:
+        report = evaluate_retailer(
+            get_stores(),
+            args.retailer,
+            args.first,
+            args.until or args.first,
+            args.policy or [name for name in POLICIES if name != "logged"],
+            outcome_days=args.outcome_days,
+            max_decisions=args.max_decisions,
+        )
+    except ValueError as error:
+        print(f"afterglow evaluate: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.as_json(), sort_keys=True) if args.json else report_table(report))
+    return 0
+
+
 def _progress(phase: str, done: int, total: int) -> None:
     """A one-line progress bar on stderr."""
     width = 30
@@ -162,6 +187,36 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any, Any]:
     )
     report.add_argument("--out", help="file to write (default: report-[RETAILER_ID-]YYYY-MM-DD.html)")
     report.set_defaults(run=_report)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="off-policy evaluation: a candidate policy's revenue per order on a retailer's logged traffic",
+    )
+    evaluate.add_argument("--retailer", required=True, metavar="RETAILER_ID")
+    evaluate.add_argument("--from", dest="first", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    evaluate.add_argument(
+        "--until", type=date.fromisoformat, help="last decision day, inclusive (default: --from)"
+    )
+    evaluate.add_argument(
+        "--policy",
+        action="append",
+        choices=("default", "payout-thompson", "category-thompson", "random", "prior", "logged"),
+        help="a candidate policy (repeat for several; default: all but logged)",
+    )
+    evaluate.add_argument(
+        "--outcome-days",
+        type=int,
+        default=7,
+        help="days after --until whose conversions still count (default 7)",
+    )
+    evaluate.add_argument(
+        "--max-decisions",
+        type=int,
+        default=10_000,
+        help="a deterministic sample beyond this many (default 10,000)",
+    )
+    evaluate.add_argument("--json", action="store_true", help="the estimates as JSON")
+    evaluate.set_defaults(run=_evaluate)
 
     catalog = commands.add_parser("catalog", help="import a partner catalog (JSONL)")
     catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)

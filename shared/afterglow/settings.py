@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     trace_sample_rate: Annotated[
         float, Field(ge=0, le=1, description="Share of decisions that keep a trace of their reasoning")
     ] = 0.01
+    evaluation_log_share: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=1,
+            description="Share of decisions that log their propensities and shortlist for `afterglow "
+            "evaluate` (~2 KB more in the decision's record, ~0.5 ms of Monte Carlo draws each)",
+        ),
+    ] = 0.1
     model_publish_interval_seconds: Annotated[
         float,
         Field(

@@ -254,7 +254,7 @@ def test_a_decision_shows_no_more_offers_than_asked_for_or_the_retailer_allows(k
         )
     )
     # When a decision is made
-    response, offer_ids, _ = _choose(
+    response, offer_ids, *_ = _choose(
         index, make_retailer(max_offers=max_offers), make_request(k=k), "customer-hash", {}, "https://api"
     )
     # Then it shows the smaller number

@@ -299,6 +299,45 @@ class HierarchicalThompson(EmpiricalBayes):
             scored.append((score, -position, arm))
         return [arm for _, _, arm in heapq.nlargest(k, scored)]
 
+    def score_distributions(
+        self, context: Context, arm_ids: list[str]
+    ) -> list[tuple[float, float, float, float]]:
+        """Per arm of `arm_ids` (no duplicates), what `rank` draws its score from: (log-odds mean,
+        its draw's sd, log payout mean, its draw's sd); a score is log σ(mean + sd·N₁) + mean + sd·N₂.
+        Lets a caller draw many rankings cheaply (e.g. Monte Carlo propensities of a decision)."""
+        if self._pending:
+            self._read_pending(arm_ids)
+        self._maybe_refresh()
+        cells = [
+            (
+                feature,
+                value,
+                spread,
+                self._cells.get((feature, value), {}),
+                self._global_devs.get((feature, value), 0.0),
+            )
+            for feature, value in self._features(context)
+            if (spread := self._spread.get(feature, 0.0)) > IGNORABLE_SPREAD
+        ]
+        width, catalog = self._exploration, bool(self._offer_categories)
+        result = []
+        for arm in _unique(arm_ids):
+            counter = self._totals.get(arm)
+            state = self._arm_state(arm, counter)
+            z, variance = state[2], state[3]
+            for feature, value, spread, by_arm, shared in cells:
+                cell = by_arm.get(arm)
+                if cell is None:
+                    z += self._prior_dev(arm, feature, value) if catalog else shared
+                    variance += spread
+                    continue
+                if cell[4] != state[6]:
+                    self._fresh_cell(cell, arm, feature, value, spread, state)
+                z += cell[5]
+                variance += cell[6]
+            result.append((z, width * variance**0.5, state[4], width * state[5]))
+        return result
+
     def _read_pending(self, arm_ids: Iterable[str]) -> None:
         """Add the published counters of these arms, if not read yet (see `from_published`)."""
         for arm in arm_ids:

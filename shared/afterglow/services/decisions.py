@@ -31,6 +31,7 @@ from afterglow.observability import logger, metrics
 from afterglow.pacing import paced_out
 from afterglow.rules import DecisionContext
 from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.decision_log import evaluation_log
 from afterglow.services.ranking import policy_cache, rank_candidates
 from afterglow.settings import get_settings
 from afterglow.signing import TokenSigner, TrackingClaims, hash_customer, new_id
@@ -152,7 +153,7 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
     if retailer.status == "paused":  # the retailer switched Afterglow off: not degraded
         return _no_offers()
     policy = _policy(stores, index, state.model)
-    response, offer_ids, trace = _choose(
+    response, offer_ids, trace, evaluation = _choose(
         index, retailer, request, customer_hash, state.exposures, api_url, policy
     )
     if monotonic() - started > deadline:
@@ -171,6 +172,7 @@ def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_ur
         "offer_ids": offer_ids,
         "response": response.model_dump(mode="json"),
         "trace": trace.model_dump(mode="json", exclude_none=True) if trace else None,
+        "evaluation": evaluation,  # propensities and shortlist, for `afterglow evaluate`
     }
     try:
         existing = stores.decisions.record_decision(
@@ -214,7 +216,7 @@ def _choose(
     exposures: dict[str, int],
     api_url: str,
     policy: HierarchicalThompson | None = None,
-) -> tuple[DecisionResponse, list[str], DecisionTrace | None]:
+) -> tuple[DecisionResponse, list[str], DecisionTrace | None, dict[str, Any]]:
     now = datetime.now(UTC).replace(microsecond=0)
     decision_id = new_id("dec")
     arm = assign_arm(retailer.salt, customer_hash, retailer.experiment)
@@ -224,10 +226,12 @@ def _choose(
     limit = min(request.k, retailer.max_offers)
     refusals: list[tuple[str, str]] | None = [] if _traced(decision_id) else None
     candidates = eligible_candidates(index, ctx, refusals)
-    ranked = rank_candidates(
-        candidates, policy_context(context, retailer.retailer_id), policy, seed=_draw_seed(decision_id)
-    )
+    ranking_context = policy_context(context, retailer.retailer_id)
+    ranked = rank_candidates(candidates, ranking_context, policy, seed=_draw_seed(decision_id))
     slate = choose_slate(ranked, limit)
+    evaluation: dict[str, Any] = {"logging": "not_sampled"}
+    if _sampled(decision_id, "evaluation", get_settings().evaluation_log_share):
+        evaluation = evaluation_log(candidates, slate, limit, policy, ranking_context, decision_id, arm)
     trace = None
     if refusals is not None:
         trace = DecisionTrace(
@@ -263,7 +267,7 @@ def _choose(
         decision_token=token(""),
         survey=survey,
     )
-    return response, [offer.offer_id for offer in slate], trace
+    return response, [offer.offer_id for offer in slate], trace, evaluation
 
 
 def _draw_seed(decision_id: str) -> int:
@@ -272,13 +276,17 @@ def _draw_seed(decision_id: str) -> int:
 
 
 def _traced(decision_id: str) -> bool:
-    """Whether this decision keeps a trace: a share TRACE_SAMPLE_RATE of them, chosen by the
-    decision id's hash (no randomness to seed, the same answer for the same id)."""
-    rate = get_settings().trace_sample_rate
-    if rate <= 0:
+    """Whether this decision keeps a trace: a share TRACE_SAMPLE_RATE of them."""
+    return _sampled(decision_id, "", get_settings().trace_sample_rate)
+
+
+def _sampled(decision_id: str, purpose: str, share: float) -> bool:
+    """Whether this decision is in a `share` of decisions for `purpose`, chosen by a hash of its id
+    (no randomness to seed, the same answer for the same id; purposes chosen independently)."""
+    if share <= 0:
         return False
-    digest = hashlib.sha256(decision_id.encode()).digest()
-    return int.from_bytes(digest[:4], "big") < rate * 2**32
+    digest = hashlib.sha256(f"{decision_id}:{purpose}".encode() if purpose else decision_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") < share * 2**32
 
 
 def explain(stores: Stores, retailer: Retailer, request: DecisionRequest) -> dict[str, Any]:

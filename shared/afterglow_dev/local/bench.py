@@ -234,6 +234,16 @@ def bench_decisions(rounds: int) -> dict[str, Any]:
 
     decision_ms = _time_calls(one_decision, rounds)
     hello_ms = _time_calls(one_hello, rounds)
+    # The same decisions without the Monte Carlo propensities they log for off-policy evaluation
+    # (the shortlist is still logged): what those draws cost.
+    from afterglow.services import decision_log
+
+    draws = decision_log.LOGGING_DRAWS
+    decision_log.LOGGING_DRAWS = 0
+    try:
+        undrawn_ms = _time_calls(one_decision, rounds)
+    finally:
+        decision_log.LOGGING_DRAWS = draws
     candidates = len(index.candidates_for({"camping"}))  # offers in camping and related categories
     return {
         "catalog_offers": len(index.offers),
@@ -243,6 +253,9 @@ def bench_decisions(rounds: int) -> dict[str, Any]:
         "hello_world_p50_ms": statistics.median(hello_ms),
         "hello_world_p99_ms": percentile(hello_ms, 99),
         "decision_vs_hello_world_p50": statistics.median(decision_ms) / statistics.median(hello_ms),
+        "decision_propensity_draws": draws,
+        "decision_no_propensities_p50_ms": statistics.median(undrawn_ms),
+        "decision_no_propensities_p99_ms": percentile(undrawn_ms, 99),
     }
 
 
