@@ -110,9 +110,9 @@ def test_a_share_of_decisions_logs_propensities_and_only_those_are_evaluated(
     _decide(function_module, shop, order("warm", category="coffee"))
     learning_loop.run_once()
     monkeypatch.setenv("EVALUATION_LOG_SHARE", "0.25")
-    from afterglow import warm
+    from afterglow.settings import get_settings
 
-    warm.reset()  # settings are read once per container: a new deployment
+    get_settings.cache_clear()  # settings are read once per container: a new deployment
     # When 40 orders are decided
     for n in range(40):
         _decide(
@@ -120,6 +120,7 @@ def test_a_share_of_decisions_logs_propensities_and_only_those_are_evaluated(
         )
     # Then about a quarter carry what evaluation needs, the others say they were not sampled
     today = datetime.now(UTC).date().isoformat()
+    capsys.readouterr()  # what the decisions logged
     assert cli.main(["evaluate", "--retailer", shop.retailer_id, "--from", today, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     not_sampled = report["excluded"].get("not_sampled", 0)
