@@ -4,6 +4,7 @@ A rule returns None when the offer passes, else a stable reason code. `ELIGIBILI
 order they run in; explain mode reports every verdict, the hot path stops at the first refusal.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,13 @@ ATTACHED_OFFER_TYPES = frozenset({"accessory", "insurance", "service", "refill"}
 SAME_THING_OFFER_TYPES = frozenset({"product", "subscription", "refill"})
 # Placements that are not the confirmation page: the follow-up e-mail 24-48 h later.
 FOLLOWUP_PLACEMENT_PREFIXES = ("followup", "follow_up", "follow-up", "email")
+
+
+_SERVICE_WORDS = re.compile(
+    r"\b(insurance|insure|cover|warranty|service|repair|fitting|hire|rental|class|lesson|club|"
+    r"membership|booking|pass|app|plan|analysis)\b",
+    re.IGNORECASE,
+)
 
 
 def is_followup_placement(placement: str) -> bool:
@@ -92,6 +100,8 @@ def offer_product_type(offer: Offer) -> str | None:
         return offer.product_type
     if offer.offer_type is not None and offer.offer_type not in SAME_THING_OFFER_TYPES:
         return None
+    if offer.offer_type is None and _SERVICE_WORDS.search(offer.creative.title):
+        return None  # an older offer that names a product but sells cover, a service, a pass …
     found = product_type_of(offer.creative.title, offer.sku, None, offer.category)
     return found if found is not None and CATEGORY_OF[found] == offer.category else None
 
@@ -110,10 +120,10 @@ def complements_match(offer: Offer, ctx: DecisionContext) -> str | None:
 
 
 def is_refill_or_subscription(offer: Offer) -> bool:
-    """A refill or subscription, by its declared type or its tags."""
-    return offer.offer_type in ("refill", "subscription") or bool(
-        {"refill", "subscription"} & set(offer.tags)
-    )
+    """A refill or subscription: by its declared type, else by its tags (older offers)."""
+    if offer.offer_type is not None:
+        return offer.offer_type in ("refill", "subscription")
+    return bool({"refill", "subscription"} & set(offer.tags))
 
 
 def is_giftable(offer: Offer) -> bool:

@@ -258,6 +258,9 @@ def test_an_offer_that_only_names_a_product_is_not_taken_for_it():
     service = offer(category="cycling", offer_type="service", title="Bike service at home")
     assert rules.not_the_product_type_just_bought(insurance, bike) is None
     assert rules.not_the_product_type_just_bought(service, bike) is None
+    # An older offer that declares nothing, in the bicycle's own category, named by a "Velo" brand
+    legacy = offer(category="cycling", title="Northern Velo cycling insurance: 20% off")
+    assert rules.not_the_product_type_just_bought(legacy, bike) is None
 
 
 def test_a_refill_of_what_was_bought_is_for_the_follow_up_email():
@@ -331,6 +334,8 @@ def test_gift_orders_suppress_partner_subscriptions_and_refills_unless_giftable(
     assert rules.gift_suppresses_refills(offer(offer_type="subscription", giftable=True), gift) is None
     assert rules.gift_suppresses_refills(offer(tags=["subscription", "gift"]), gift) is None
     assert rules.gift_suppresses_refills(offer(offer_type="accessory"), gift) is None
+    # A declared type says more than an older tag: a baby monitor tagged like its whole brand
+    assert rules.gift_suppresses_refills(offer(offer_type="product", tags=["refill"]), gift) is None
 
 
 def test_explain_reports_every_rule():
