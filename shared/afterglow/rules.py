@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from afterglow import warm
 from afterglow.models import Arm, DecisionRequest, Offer, Retailer
 from afterglow.product_types import CATEGORY_OF, product_type_of
 from afterglow.taxonomy import CATEGORIES
@@ -100,6 +101,21 @@ def offer_product_type(offer: Offer) -> str | None:
         return offer.product_type
     if offer.offer_type is not None and offer.offer_type not in SAME_THING_OFFER_TYPES:
         return None
+    key = (offer.offer_id, offer.version)
+    if key not in _INFERRED_TYPES:
+        if len(_INFERRED_TYPES) >= _MAX_INFERRED:
+            _INFERRED_TYPES.clear()  # a catalog's worth; a bigger one only re-reads titles
+        _INFERRED_TYPES[key] = _read_product_type(offer)
+    return _INFERRED_TYPES[key]
+
+
+# An offer's type read from its title, per offer id and version (a warm decide scans the same
+# offers again and again; reading a title is ~30 µs).
+_INFERRED_TYPES: dict[tuple[str, int], str | None] = warm.keep("offer product types", {})
+_MAX_INFERRED = 100_000
+
+
+def _read_product_type(offer: Offer) -> str | None:
     if offer.offer_type is None and _SERVICE_WORDS.search(offer.creative.title):
         return None  # an older offer that names a product but sells cover, a service, a pass …
     found = product_type_of(offer.creative.title, offer.sku, None, offer.category)
