@@ -168,7 +168,7 @@ def _best_match(text: str, phrases: dict[tuple[str, ...], str], category: str | 
     return chosen
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)  # a shop sells far fewer titles than this in a warm hour
 def product_type_of(
     title: str | None = None, sku: str | None = None, brand: str | None = None, category: str | None = None
 ) -> str | None:
