@@ -247,7 +247,14 @@ class DecisionRequest(Strict):
     survey: Annotated[dict[SurveyKey, SurveyAnswer], Field(max_length=10)] = {}
     device: Device | None = None
     locale: Annotated[str, Field(max_length=35)] | None = None
-    placement: Annotated[str, Field(pattern=r"^[a-z0-9_\-]{1,40}$")] = "order_confirmation"
+    placement: Annotated[
+        str,
+        Field(
+            pattern=r"^[a-z0-9_\-]{1,40}$",
+            description="Where the offers show: the confirmation page by default; a placement starting "
+            "`followup` or `email` is a follow-up e-mail (refills show there, accessories do not)",
+        ),
+    ] = "order_confirmation"
     k: Annotated[int, Field(ge=1, le=3)] = 3
 
 
