@@ -143,12 +143,12 @@ def eligible_candidates(
             if found == ELIGIBLE_PER_CATEGORY:
                 break
             reason = first_refusal(offer, ctx)
-            relevance = offer_relevance(offer, ctx, score) if reason is None else 0.0
-            if reason is None and relevance < ctx.retailer.min_relevance:
+            offer_score = offer_relevance(offer, ctx, score) if reason is None else 0.0
+            if reason is None and offer_score < ctx.retailer.min_relevance:
                 reason = "below_min_relevance"
             if reason is None:
                 payout = expected_payout(offer, ctx.request.order_value_minor)
-                candidates.append(Candidate(offer, relevance, survey_boost(offer, ctx), payout))
+                candidates.append(Candidate(offer, offer_score, survey_boost(offer, ctx), payout))
                 found += 1
             elif refusals is not None:
                 refusals.append((offer.offer_id, reason))
