@@ -166,6 +166,7 @@
         return {
           sku: item.sku,
           category: item.category,
+          title: item.name,
           brand: item.brand,
           price_minor: item.price_minor,
           quantity: item.quantity || 1,

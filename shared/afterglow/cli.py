@@ -28,8 +28,13 @@ def _audit(args: argparse.Namespace) -> int:
     from afterglow.services.retailers import suppress_for_category
     from afterglow.store import get_stores
 
+    if args.sample:
+        return _audit_sample(args)
     if bool(args.irrelevant) != bool(args.after):
         print("afterglow audit: --irrelevant OFFER_ID and --after CATEGORY go together", file=sys.stderr)
+        return 2
+    if not args.retailer_id:
+        print("afterglow audit: name a retailer (or ask for --sample)", file=sys.stderr)
         return 2
     stores = get_stores()
     try:
@@ -48,6 +53,42 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"{item.at:%Y-%m-%d %H:%M}  bought {bought}  →  shown {shown}")
     if not sample.items:
         print("no recent decisions with offers")
+    return 0
+
+
+def _audit_sample(args: argparse.Namespace) -> int:
+    """Thirty sample orders and the slate each gets from the current catalog (or a catalog file)."""
+    from afterglow.errors import AfterglowError
+    from afterglow.services.relevance_audit import (
+        audit_retailer,
+        audit_sample,
+        index_from_catalog_lines,
+        render,
+    )
+
+    if args.catalog:
+        with Path(args.catalog).open(encoding="utf-8") as lines:
+            index = index_from_catalog_lines(lines)
+        retailer = audit_retailer()
+        policy = None
+    else:
+        from afterglow.services.catalog_cache import catalog_cache
+        from afterglow.services.catalog_entities import load_retailer
+        from afterglow.services.ranking import policy_cache
+        from afterglow.store import get_stores
+
+        stores = get_stores()
+        try:
+            index = catalog_cache.get(stores.catalog)
+            retailer = (
+                load_retailer(stores.catalog, args.retailer_id) if args.retailer_id else audit_retailer()
+            )
+            # The slates the learned policy would rank today, each order's draws seeded by its number
+            policy = policy_cache.get(stores.learning, index, stores.learning.model_pointer())
+        except AfterglowError as error:
+            print(f"afterglow audit: {error}", file=sys.stderr)
+            return 1
+    print(render(audit_sample(index, retailer, policy=policy)))
     return 0
 
 
@@ -167,7 +208,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any, Any]:
         "audit",
         help="relevance review: a retailer's recent decisions (bought → shown); mark an offer irrelevant",
     )
-    audit.add_argument("retailer_id")
+    audit.add_argument(
+        "retailer_id", nargs="?", help="the retailer (with --sample: whose rules; default none)"
+    )
+    audit.add_argument(
+        "--sample",
+        action="store_true",
+        help="30 realistic orders and the slate each gets from the current catalog, and why",
+    )
+    audit.add_argument("--catalog", metavar="FILE", help="with --sample: a catalog JSONL file instead")
     audit.add_argument("--limit", type=int, default=50, help="decisions to show (default 50)")
     audit.add_argument("--irrelevant", metavar="OFFER_ID", help="stop offering this offer after …")
     audit.add_argument("--after", metavar="CATEGORY", help="… a purchase in this category")

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from afterglow.catalog import CatalogIndex
 from afterglow.models import Arm, ExperimentSplit, FixedPayout, Offer
 from afterglow.money import percent_of
-from afterglow.rules import DecisionContext, all_verdicts, first_refusal, own_first_party_only
+from afterglow.rules import (
+    DecisionContext,
+    all_verdicts,
+    complements_match,
+    first_refusal,
+    own_first_party_only,
+)
 from afterglow.taxonomy import CATEGORIES, relevance
 
 ARM_ORDER = (Arm.HOLDOUT, Arm.FIRST_PARTY_ONLY, Arm.PARTNER_ONLY, Arm.MIXED)
@@ -67,9 +73,30 @@ def survey_boost(offer: Offer, ctx: DecisionContext) -> float:
     return boost
 
 
+# Relevance of an offer by what it declares it complements (`Offer.complements`): the very product
+# type bought beats its category; an offer that declares what it goes with and meets none of it is
+# worth less than its category suggests (the attached kinds are refused outright by the rules).
+COMPLEMENTS_TYPE_RELEVANCE = 1.0
+COMPLEMENTS_CATEGORY_RELEVANCE = 0.9
+COMPLEMENTS_UNMET_FACTOR = 0.5
+
+
+def offer_relevance(offer: Offer, ctx: DecisionContext, category_score: float) -> float:
+    """Relevance of one offer (0..1): its category's (`category_score`), moved by its complements."""
+    if offer.complements is None:
+        return category_score
+    match = complements_match(offer, ctx)
+    if match == "product_type":
+        return COMPLEMENTS_TYPE_RELEVANCE
+    if match == "category":
+        return max(category_score, COMPLEMENTS_CATEGORY_RELEVANCE)
+    return category_score * COMPLEMENTS_UNMET_FACTOR
+
+
 def relevance_to_basket(offer: Offer, ctx: DecisionContext) -> float:
-    """Catalog relevance of the offer to the best matching purchased category (0..1)."""
-    return category_relevance(offer.category, ctx)
+    """Catalog relevance of the offer to this basket (0..1): its category's relation to the best
+    matching purchased category, moved by what the offer declares it complements."""
+    return offer_relevance(offer, ctx, category_relevance(offer.category, ctx))
 
 
 @dataclass(frozen=True)
@@ -116,9 +143,12 @@ def eligible_candidates(
             if found == ELIGIBLE_PER_CATEGORY:
                 break
             reason = first_refusal(offer, ctx)
+            offer_score = offer_relevance(offer, ctx, score) if reason is None else 0.0
+            if reason is None and offer_score < ctx.retailer.min_relevance:
+                reason = "below_min_relevance"
             if reason is None:
                 payout = expected_payout(offer, ctx.request.order_value_minor)
-                candidates.append(Candidate(offer, score, survey_boost(offer, ctx), payout))
+                candidates.append(Candidate(offer, offer_score, survey_boost(offer, ctx), payout))
                 found += 1
             elif refusals is not None:
                 refusals.append((offer.offer_id, reason))

@@ -9,9 +9,11 @@ offer it is about, in every context row its context falls in:
   and the payout owed in the partner's spend for the day and the month (budgets).
 
 Context rows come from declared vocabularies only, so the counter state is bounded whatever clients
-send: the purchase category from the taxonomy, the gift answer as `yes`, the customer segment from
-the retailer's declared list (anything else is `other`) — segments are the retailer's own labels,
-so they are learned per retailer. Anything else in a context is not counted. Counters are kept per
+send: the purchase category from the taxonomy, the main item's product type from
+`afterglow.product_types`, the order value in `ORDER_VALUE_BUCKETS`, the customer's country from
+`COUNTRIES` (anything else is `other`), the gift answer as `yes`, the customer segment from the
+retailer's declared list (anything else is `other`) — segments are the retailer's own labels, so
+they are learned per retailer. Anything else in a context is not counted. Counters are kept per
 offer and retailer (the scope); the trainer sums the shared rows over retailers.
 """
 
@@ -20,9 +22,49 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
 
+from afterglow.product_types import PRODUCT_TYPE_NAMES
 from afterglow.taxonomy import CATEGORIES
 
 OFFER_ROW: Final = ("*", "*")
+# Order values in major units of the order's currency (a rough bucket: learning needs no exchange rate).
+ORDER_VALUE_BUCKETS: Final = (
+    (25, "under_25"),
+    (50, "25_50"),
+    (100, "50_100"),
+    (250, "100_250"),
+    (500, "250_500"),
+)
+ORDER_VALUE_TOP: Final = "500_plus"
+ORDER_VALUES: Final = frozenset([*(name for _, name in ORDER_VALUE_BUCKETS), ORDER_VALUE_TOP])
+# The countries learned one by one (the markets with most shops); every other is `other`.
+COUNTRIES: Final = frozenset(
+    [
+        "AT",
+        "AU",
+        "BE",
+        "CA",
+        "CH",
+        "CZ",
+        "DE",
+        "DK",
+        "ES",
+        "FI",
+        "FR",
+        "GB",
+        "IE",
+        "IT",
+        "JP",
+        "NL",
+        "NO",
+        "NZ",
+        "PL",
+        "PT",
+        "SE",
+        "US",
+    ]
+)
+OTHER_COUNTRY: Final = "other"
+_PRODUCT_TYPES: Final = frozenset(PRODUCT_TYPE_NAMES)
 GLOBAL_SCOPE: Final = "*"  # the scope of records without a retailer (none today; kept for safety)
 OTHER_SEGMENT: Final = "other"
 MAX_SEGMENTS: Final = 20  # a retailer declares at most this many (RetailerCreate.segments)
@@ -32,14 +74,38 @@ LEARNED_KINDS: Final = frozenset({"decision", "impression", "engage", "click", "
 Row = tuple[str, str]  # (feature, value)
 
 
+def order_value_bucket(order_value_minor: int) -> str:
+    """The order value's bucket (`ORDER_VALUES`), counting 100 minor units to the major unit."""
+    major = order_value_minor // 100
+    return next((name for limit, name in ORDER_VALUE_BUCKETS if major < limit), ORDER_VALUE_TOP)
+
+
+def country_value(country: object) -> str | None:
+    """A customer's country as learned: one of `COUNTRIES`, `other`, or None when not given."""
+    if not isinstance(country, str) or not country:
+        return None
+    return country if country in COUNTRIES else OTHER_COUNTRY
+
+
+# Features every retailer shares, each with the only values that are counted.
+SHARED_FEATURES: Final[dict[str, frozenset[str]]] = {
+    "purchase_category": frozenset(CATEGORIES),
+    "product_type": _PRODUCT_TYPES,
+    "order_value": ORDER_VALUES,
+    "country": frozenset([*COUNTRIES, OTHER_COUNTRY]),
+    "gift": frozenset({"yes"}),
+}
+
+
 def global_rows(context: Mapping[str, Any]) -> list[Row]:
-    """The rows of a context every retailer shares: the offer, its purchase category, a gift."""
+    """The rows of a context every retailer shares: the offer, its purchase category and product
+    type, the order value's bucket, the country, a gift (values outside `SHARED_FEATURES` are not
+    counted)."""
     rows = [OFFER_ROW]
-    category = context.get("purchase_category")
-    if isinstance(category, str) and category in CATEGORIES:
-        rows.append(("purchase_category", category))
-    if context.get("gift") == "yes":
-        rows.append(("gift", "yes"))
+    for feature, values in SHARED_FEATURES.items():
+        value = context.get(feature)
+        if isinstance(value, str) and value in values:
+            rows.append((feature, value))
     return rows
 
 

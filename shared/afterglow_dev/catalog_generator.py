@@ -25,12 +25,14 @@ from afterglow_dev.catalog_vocabulary import (
     COMPANY_NOUNS,
     CTAS,
     MARKETS,
+    OFFER_ROLES,
     PROFILES,
     SUFFIXES,
     SURNAMES,
     TITLES,
     CategoryProfile,
     Market,
+    OfferRole,
 )
 
 PARTNER_ID_FORMAT: Final = "par_gen_{:05d}"
@@ -196,12 +198,13 @@ def _offer(rng: random.Random, brand: Brand, offer_id: str) -> dict[str, Any]:
     product = rng.choice(profile.products.split("|"))
     payout = _payout(rng, profile, market)
     paid_actions = list(payout["amounts"]) if payout["type"] == "fixed" else payout["actions"]
+    action = rng.choice(paid_actions)  # what the creative asks for
     line: dict[str, Any] = {
         "type": "offer",
         "offer_id": offer_id,
         "partner_id": brand.partner_id,
         "category": category,
-        "creative": _creative(rng, brand, profile, product, rng.choice(paid_actions)),
+        "creative": _creative(rng, brand, profile, product, action),
         "landing_url": (
             f"https://www.{brand.domain}/{_slug(product)}"
             f"?utm_source=afterglow&utm_medium=post_purchase&utm_campaign={offer_id}"
@@ -214,6 +217,9 @@ def _offer(rng: random.Random, brand: Brand, offer_id: str) -> dict[str, Any]:
     tags = list(dict.fromkeys([*profile.tags, *(["subscription"] if "subscription" in paid_actions else [])]))
     if tags:
         line["tags"] = tags
+    role = OFFER_ROLES.get(product)
+    if role is not None:  # drawn from nothing: the rest of the catalog is the same with or without
+        line.update(_role_fields(role, sold_as_subscription=action == "subscription"))
     if rng.random() < 0.25:
         line["frequency_cap"] = rng.choice((1, 2, 3, 5))
     if rng.random() < 0.1:
@@ -223,6 +229,25 @@ def _offer(rng: random.Random, brand: Brand, offer_id: str) -> dict[str, Any]:
     if "subscription" in paid_actions and rng.random() < 0.1:
         line["allow_repeat_conversions"] = True
     return line
+
+
+def _role_fields(role: OfferRole, *, sold_as_subscription: bool) -> dict[str, Any]:
+    """An offer's type, product type, complements and giftable, as `OfferCreate` takes them; a
+    product whose creative sells it by the month ("…, delivered every month") is a subscription."""
+    offer_type = "subscription" if sold_as_subscription and role.offer_type == "product" else role.offer_type
+    fields: dict[str, Any] = {"offer_type": offer_type}
+    if role.product_type:
+        fields["product_type"] = role.product_type
+    complements: dict[str, list[str]] = {}
+    if role.categories:
+        complements["categories"] = list(role.categories)
+    if role.product_types:
+        complements["product_types"] = list(role.product_types)
+    if complements:
+        fields["complements"] = complements
+    if role.giftable:
+        fields["giftable"] = True
+    return fields
 
 
 def _offer_category(rng: random.Random, brand_category: str) -> str:

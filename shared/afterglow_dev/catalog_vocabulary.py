@@ -227,3 +227,156 @@ CTAS: Final[dict[str, tuple[str, ...]]] = {
     "first_purchase": ("Shop now", "Claim discount", "Get the deal", "Claim offer"),
     "subscription": ("Subscribe", "Start subscription", "Try the first box", "Claim offer"),
 }
+
+
+@dataclass(frozen=True)
+class OfferRole:
+    """What an offer of one product is and goes with (`OfferCreate.offer_type`, `product_type`,
+    `complements`, `giftable`), where it is obvious from the product."""
+
+    offer_type: str
+    product_type: str | None = None
+    categories: tuple[str, ...] = ()
+    product_types: tuple[str, ...] = ()
+    giftable: bool = False
+
+
+def _role(offer_type: str, product_type: str = "", goes_with: str = "", gift: bool = False) -> OfferRole:
+    """`goes_with`: categories, then `/`, then product types ("cycling / bicycle")."""
+    categories, _, types = goes_with.partition("/")
+    return OfferRole(offer_type, product_type or None, _words(categories), _words(types), gift)
+
+
+GADGETS: Final = "electronics mobile computing audio gaming"
+# fmt: off
+# product (as in PROFILES) -> its role; products not listed are plain products that declare nothing.
+R = _role
+OFFER_ROLES: Final[dict[str, OfferRole]] = {
+    # apparel, footwear, running, fitness
+    "denim edit": R("product", "jeans"), "everyday tee pack": R("product", "tshirt"),
+    "rain jacket": R("product", "jacket"), "leather sneaker": R("product", "shoes"),
+    "trail shoe": R("product", "running_shoes"), "everyday loafer": R("product", "shoes"),
+    "insole upgrade": R("accessory", "", "footwear running / shoes boots running_shoes"),
+    "shoe care kit": R("accessory", "", "footwear / shoes boots running_shoes"),
+    "running plan": R("service", "", "running / running_shoes sports_watch"),
+    "race entry": R("experience", "", "running fitness / running_shoes", gift=True),
+    "gait analysis": R("service", "", "running / running_shoes"),
+    "running club membership": R("membership", "", "running / running_shoes"),
+    "hydration vest": R("accessory", "", "running outdoor / running_shoes backpack"),
+    "home workout app": R("subscription"), "personal training": R("service"),
+    "gym day pass": R("experience", gift=True), "yoga membership": R("membership", "", "fitness / yoga_mat"),
+    "protein starter box": R("product", "protein_powder"),
+    # outdoor, camping, cycling
+    "guided hike": R("experience", "", "outdoor camping / boots backpack", gift=True),
+    "waterproof shell": R("product", "jacket"), "map subscription": R("subscription"),
+    "via ferrata day": R("experience", gift=True), "national park pass": R("experience", gift=True),
+    "campsite booking": R("service", "", "camping outdoor / tent sleeping_bag sleeping_mat"),
+    "camp stove": R("accessory", "camping_stove", "camping / tent sleeping_bag"),
+    "dehydrated meal pack": R("product", "", "camping outdoor / tent camping_stove backpack"),
+    "sleeping mat": R("accessory", "sleeping_mat", "camping / tent sleeping_bag"),
+    "glamping weekend": R("experience", gift=True),
+    "bike service": R("service", "", "/ bicycle"),
+    "cycling insurance": R("insurance", "", "/ bicycle"),
+    "indoor training app": R("subscription", "", "cycling / bicycle"),
+    "saddle fitting": R("service", "", "/ bicycle"),
+    "bike lock": R("accessory", "bike_lock", "/ bicycle"),
+    # gadgets
+    "extended warranty": R("insurance", "", GADGETS),
+    "charging dock": R("accessory", "", "mobile / smartphone smartwatch headphones"),
+    "smart plug pack": R("product"),
+    "screen protector": R("accessory", "phone_case", "/ smartphone tablet"),
+    "trade-in credit": R("service", "", GADGETS),
+    "hi-fi streaming trial": R("subscription", "", "audio / headphones speaker"),
+    "headphone case": R("accessory", "", "/ headphones"),
+    "speaker upgrade": R("product", "speaker"), "audiobook credits": R("subscription"),
+    "vinyl club": R("subscription", "", "audio / speaker", gift=True),
+    "eSIM data plan": R("subscription", "", "mobile / smartphone tablet"),
+    "phone insurance": R("insurance", "", "/ smartphone"),
+    "SIM-only deal": R("subscription", "", "mobile / smartphone"),
+    "roaming pass": R("service", "", "mobile travel / smartphone luggage"),
+    "phone case": R("accessory", "phone_case", "/ smartphone"),
+    "cloud backup": R("subscription", "", "computing / laptop tablet smartphone"),
+    "password manager": R("subscription"), "VPN plan": R("subscription"),
+    "office suite": R("subscription", "", "computing / laptop tablet"),
+    "antivirus licence": R("subscription", "", "computing / laptop"),
+    "game pass": R("subscription", "", "gaming / game_console"),
+    "gaming headset": R("accessory", "headphones", "gaming / game_console"),
+    "cloud gaming trial": R("subscription"),
+    "controller grip": R("accessory", "", "/ game_console"),
+    "in-game credit pack": R("product", "", "", gift=True),
+    # home, kitchen, coffee, grocery
+    "bedding set": R("product", "bedding"), "smart thermostat": R("product"),
+    "cleaning service": R("service", "", "home"), "candle subscription": R("subscription"),
+    "houseplant box": R("product", "", "", gift=True), "rug": R("product"),
+    "chef's knife": R("product", "kitchen_knife"),
+    "knife sharpening service": R("service", "", "/ kitchen_knife"),
+    "cookware set": R("product", "cookware"), "cooking class": R("experience", gift=True),
+    "spice subscription": R("subscription", "", "kitchen meal_kits / cookware"),
+    "espresso blend": R("product", "coffee_beans", "coffee / espresso_machine coffee_grinder"),
+    "single-origin roast": R("product", "coffee_beans", "coffee / espresso_machine coffee_grinder"),
+    "coffee subscription": R("subscription", "coffee_beans", "coffee / espresso_machine coffee_grinder"),
+    "grinder upgrade": R("accessory", "coffee_grinder", "/ espresso_machine coffee_beans"),
+    "tea sampler": R("product", "tea", "", gift=True),
+    "organic veg box": R("subscription"), "pantry refill": R("refill", "pantry_staples", "grocery"),
+    "zero-waste staples": R("product", "pantry_staples"), "fruit box": R("subscription"),
+    "bulk olive oil": R("product", "pantry_staples"),
+    # beauty, personal care, health, baby
+    "skincare set": R("product", "skincare", "", gift=True), "serum trial": R("product", "skincare"),
+    "beauty box": R("subscription", "", "", gift=True), "fragrance sample": R("product", "fragrance"),
+    "nail kit": R("product", "makeup"), "hair mask": R("product", "shampoo"),
+    "razor refill": R("refill", "", "/ razor"), "toothbrush heads": R("refill", "", "/ toothbrush"),
+    "deodorant refill": R("refill", "", "personal_care"), "shaving kit": R("product", "razor"),
+    "body wash trio": R("product", "shampoo"),
+    "vitamin plan": R("subscription", "vitamins"), "online doctor visit": R("service"),
+    "sleep programme": R("service"), "health check": R("service"),
+    "physio session": R("service", "", "running fitness health / running_shoes"),
+    "nappy subscription": R("subscription", "nappies", "baby"),
+    "baby monitor": R("product"), "sleep sack": R("product", "", "", gift=True),
+    "newborn photo shoot": R("experience", "", "baby", gift=True),
+    "toy rental box": R("subscription", "", "baby toys"),
+    # pets
+    "fresh dog food": R("product", "dog_food", "pets"),
+    "pet insurance": R("insurance", "", "pets"),
+    "litter subscription": R("subscription", "cat_litter", "pets / cat_food cat_litter"),
+    "vet video call": R("service", "", "pets"),
+    "treat box": R("subscription", "", "pets"),
+    # toys, books, streaming
+    "wooden toy box": R("product", "", "", gift=True), "STEM kit": R("product", "", "", gift=True),
+    "puzzle subscription": R("subscription", "board_game"), "craft box": R("product", "", "", gift=True),
+    "board game": R("product", "board_game", "", gift=True),
+    "audiobook trial": R("subscription"), "book club": R("subscription", "", "books", gift=True),
+    "e-reader": R("product", "e_reader"), "signed edition": R("product", "book", "", gift=True),
+    "reading journal": R("product", "", "books", gift=True),
+    "film streaming": R("subscription", "", "", gift=True),
+    "music streaming": R("subscription", "", "audio / headphones speaker", gift=True),
+    "documentary channel": R("subscription"), "sports pass": R("subscription"),
+    "kids' channel": R("subscription"),
+    # travel, insurance, finance
+    "weekend city break": R("experience", gift=True),
+    "airport lounge pass": R("service", "", "travel / luggage"),
+    "car hire": R("service", "", "travel"), "hotel credit": R("experience", gift=True),
+    "eSIM for travel": R("service", "", "travel / luggage smartphone"),
+    "gadget insurance": R("insurance", "", GADGETS),
+    "travel insurance": R("insurance", "", "travel / luggage"),
+    "home contents cover": R("insurance", "", "home / sofa mattress television"),
+    "bike insurance": R("insurance", "", "cycling / bicycle"),
+    "pet cover": R("insurance", "", "pets"),
+    "current account": R("service"), "savings account": R("service"), "cashback card": R("service"),
+    "investing app": R("service"), "budgeting app": R("subscription"),
+    # gifts, flowers, meal kits, charity
+    "gift experience": R("experience", gift=True), "engraved keepsake": R("product", "", "", gift=True),
+    "gift card": R("product", "gift_card", "", gift=True), "hamper": R("product", "", "", gift=True),
+    "personalised print": R("product", "", "", gift=True),
+    "seasonal bouquet": R("product", "bouquet", "", gift=True),
+    "flower subscription": R("subscription", "bouquet", "", gift=True),
+    "dried flower wreath": R("product", "", "", gift=True), "houseplant": R("product", "", "", gift=True),
+    "same-day posy": R("product", "bouquet", "", gift=True),
+    "meal kit": R("subscription"), "ready meals": R("subscription"), "family recipe box": R("subscription"),
+    "vegan box": R("subscription"), "breakfast box": R("subscription"),
+    "monthly donation": R("donation", gift=True), "tree planting": R("donation", gift=True),
+    "clean water gift": R("donation", gift=True), "meal donation": R("donation", gift=True),
+    "sponsor a child": R("donation"),
+}
+# fmt: on
+_PRODUCTS: Final = {product for profile in PROFILES.values() for product in profile.products.split("|")}
+assert set(OFFER_ROLES) <= _PRODUCTS, f"roles of unknown products: {set(OFFER_ROLES) - _PRODUCTS}"

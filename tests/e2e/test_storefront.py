@@ -258,6 +258,11 @@ def test_offers_render_below_the_order_confirmation_in_scoped_themable_styles(pa
     assert request["order_id"] == "NW-1001"
     assert request["order_value_minor"] == 40800 and request["currency"] == "EUR"
     assert [item["sku"] for item in request["line_items"]] == ["TENT-2P", "BAG-DOWN-5"]
+    # (the titles tell the product types: a tent and a sleeping bag, not just "camping")
+    assert [item["title"] for item in request["line_items"]] == [
+        "Trailhead 2-person tent",
+        "Down sleeping bag",
+    ]
     assert request["customer"] == {"email": "ada@example.com", "country": "DE", "returning": True}
     assert request["placement"] == "order_confirmation" and request["device"] == "desktop"
     assert "survey" not in request

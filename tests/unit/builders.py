@@ -86,19 +86,23 @@ def make_retailer(
 
 
 def make_request(
-    *, categories: tuple[str, ...] = ("kitchen",), skus: tuple[str, ...] | None = None, k: int = 3
+    *,
+    categories: tuple[str, ...] = ("kitchen",),
+    skus: tuple[str, ...] | None = None,
+    titles: tuple[str, ...] | None = None,
+    k: int = 3,
+    **fields: Any,
 ) -> DecisionRequest:
-    """An order of one line item per category (SKUs default to SKU-0, SKU-1, …)."""
+    """An order of one line item per category (SKUs default to SKU-0, SKU-1, …; titles to none)."""
     skus = skus or tuple(f"SKU-{n}" for n in range(len(categories)))
+    titles = titles or (None,) * len(categories)
     return DecisionRequest(
         order_id="o-1",
         order_value_minor=20_000,
         currency="EUR",
         line_items=[
-            {"sku": sku, "category": category, "price_minor": 1_000}
-            for sku, category in zip(skus, categories, strict=True)
+            {"sku": sku, "category": category, "price_minor": 1_000, "title": title}
+            for sku, category, title in zip(skus, categories, titles, strict=True)
         ],
-        customer={"id": "c-1", "country": "DE"},
-        device="mobile",
-        k=k,
+        **{"customer": {"id": "c-1", "country": "DE"}, "device": "mobile", "k": k, **fields},
     )

@@ -259,3 +259,94 @@ def test_a_decision_shows_no_more_offers_than_asked_for_or_the_retailer_allows(k
     )
     # Then it shows the smaller number
     assert len(response.offers) == len(offer_ids) == shown
+
+
+# --- relevance by what offers complement ---------------------------------------------------------
+
+
+def test_an_offer_complementing_the_product_type_bought_outranks_a_better_paid_neighbour():
+    # Given a bicycle bought, and two outdoor offers (a category related to cycling, relevance 0.8):
+    # a bike lock that declares it goes with bicycles, and a better-paid one that declares nothing
+    lock = make_offer(
+        "lock",
+        partner_id="p1",
+        category="outdoor",
+        signup_payout=800,
+        offer_type="accessory",
+        complements={"product_types": ["bicycle"]},
+    )
+    plain = make_offer("plain", partner_id="p2", category="outdoor", signup_payout=900)
+    ctx = context(make_request(categories=("cycling",), titles=("Gravel bike Grail",)))
+    # Then the lock is fully relevant (1.0 × 800 > 0.8 × 900) and ranks first
+    scores = {c.offer.offer_id: c.relevance for c in eligible_candidates(index_of(lock, plain), ctx)}
+    assert scores == {"lock": 1.0, "plain": 0.8}
+    assert ids(slate_for(index_of(lock, plain), ctx)) == ["lock", "plain"]
+
+
+def test_an_offer_that_declares_what_it_goes_with_and_meets_none_of_it_is_worth_half():
+    after_a_tent = context(make_request(categories=("cycling",), titles=("Trailhead tent",)))
+    meals = make_offer(
+        "meals", category="cycling", offer_type="product", complements={"product_types": ["bicycle"]}
+    )
+    assert [c.relevance for c in eligible_candidates(index_of(meals), after_a_tent)] == [0.5]
+
+
+def test_an_offer_complementing_a_category_of_the_basket_counts_as_closely_related():
+    # Given coffee bought, and an offer in a merely "refills" category that declares it goes with coffee
+    pantry = make_offer("pantry", category="grocery", complements={"categories": ["coffee"]})
+    ctx = context(make_request(categories=("coffee",)))
+    assert [c.relevance for c in eligible_candidates(index_of(pantry), ctx)] == [0.9]
+
+
+def test_pet_cover_never_shows_after_a_bicycle_and_bike_cover_does():
+    # Given insurance offers that declare what they cover, the pet cover paying best
+    pet = make_offer(
+        "pet_cover",
+        partner_id="p1",
+        category="insurance",
+        signup_payout=3_000,
+        offer_type="insurance",
+        complements={"categories": ["pets"]},
+    )
+    bike = make_offer(
+        "bike_cover",
+        partner_id="p2",
+        category="insurance",
+        signup_payout=1_000,
+        offer_type="insurance",
+        complements={"product_types": ["bicycle"], "categories": ["cycling"]},
+    )
+    gadget = make_offer(
+        "gadget_cover",
+        partner_id="p3",
+        category="insurance",
+        signup_payout=2_000,
+        offer_type="insurance",
+        complements={"categories": ["electronics", "mobile", "audio"]},
+    )
+    index = index_of(pet, bike, gadget)
+    refusals: list[tuple[str, str]] = []
+    after_bike = context(make_request(categories=("cycling",), titles=("City bike",)))
+    # When a bicycle is bought, Then only the bike cover is a candidate, and the trace says why not
+    assert ids(slate_for(index, after_bike)) == ["bike_cover"]
+    eligible_candidates(index, after_bike, refusals)
+    assert dict(refusals) == {
+        "pet_cover": "complements_nothing_bought",
+        "gadget_cover": "complements_nothing_bought",
+    }
+    # And with pets in the customer's context (their answer to the survey), the pet cover may show
+    with_pets = context(make_request(categories=("cycling",), titles=("City bike",), survey={"goal": "pets"}))
+    assert "pet_cover" in ids(slate_for(index, with_pets))
+
+
+def test_an_offer_whose_relevance_falls_below_the_minimum_is_refused_with_a_reason():
+    unmet = make_offer(
+        "unmet", category="kitchen", offer_type="product", complements={"product_types": ["espresso_machine"]}
+    )
+    ctx = context(
+        make_request(categories=("kitchen",), titles=("Chef's knife",)),
+        retailer=make_retailer(min_relevance=0.6),
+    )
+    refusals: list[tuple[str, str]] = []
+    assert eligible_candidates(index_of(unmet), ctx, refusals) == []
+    assert refusals == [("unmet", "below_min_relevance")]

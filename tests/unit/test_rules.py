@@ -23,14 +23,22 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def offer(
-    offer_id="off_1", *, partner_id="par_1", kind="partner", category="coffee", price=None, tags=(), **fields
+    offer_id="off_1",
+    *,
+    partner_id="par_1",
+    kind="partner",
+    category="coffee",
+    price=None,
+    tags=(),
+    title="Offer",
+    **fields,
 ):
     return Offer(
         offer_id=offer_id,
         partner_id=partner_id,
         kind=kind,
         category=category,
-        creative=Creative(title="Offer", price_minor=price),
+        creative=Creative(title=title, price_minor=price),
         landing_url="https://x.example",
         payout=FixedPayout(currency="EUR", amounts={"signup": 100}),
         attribution_window_days=30,
@@ -194,6 +202,147 @@ def test_gift_suppresses_first_party_refills_and_subscriptions():
         rules.gift_suppresses_refills(refill, context(survey={"is_gift": True})) == "gift_suppresses_refills"
     )
     assert rules.gift_suppresses_refills(refill, context(survey={"is_gift": False})) is None
+
+
+# --- what the order says: product types, complements, gifts, placements -------------------------
+
+
+def bought(*titles, survey=None, placement="order_confirmation", categories=None):
+    """A decision context for an order of these titled items (each in its own category)."""
+    retailer = Retailer(
+        retailer_id="ret_1",
+        name="Shop",
+        currency="EUR",
+        revenue_share_bps=5000,
+        allowed_origins=[],
+        max_offers=3,
+        min_relevance=0.0,
+        experiment={"holdout": 0, "mixed": 100},
+        created_at=NOW,
+    )
+    cats = categories or ["camping"] * len(titles)
+    request = DecisionRequest(
+        order_id="o-1",
+        order_value_minor=50_000,
+        currency="EUR",
+        line_items=[
+            {"sku": f"SKU-{n}", "title": title, "category": cat, "price_minor": 100}
+            for n, (title, cat) in enumerate(zip(titles, cats, strict=True))
+        ],
+        customer={"id": "c-1", "country": "DE"},
+        survey=survey or {},
+        placement=placement,
+    )
+    return rules.DecisionContext.of(request, retailer, Arm.MIXED, NOW)
+
+
+def test_the_order_says_its_product_types_and_the_categories_of_its_context():
+    ctx = bought(
+        "Gravel bike", "Dog food 12 kg", categories=["cycling", "grocery"], survey={"goal": "fitness"}
+    )
+    assert ctx.purchased_types == {"bicycle", "dog_food"}
+    # pets: the dog food's own category, whatever the shop filed it under; fitness: the survey's goal
+    assert ctx.context_categories == {"cycling", "grocery", "pets", "fitness"}
+
+
+def test_never_the_product_type_just_bought_declared_or_read_from_the_offer_title():
+    beans = bought("Ethiopia coffee beans 1 kg", categories=["coffee"])
+    declared = offer(offer_type="subscription", product_type="coffee_beans")
+    from_title = offer(title="Subscribe to espresso blend: 20% off")
+    assert rules.not_the_product_type_just_bought(declared, beans) == "already_bought_product_type"
+    assert rules.not_the_product_type_just_bought(from_title, beans) == "already_bought_product_type"
+    # Something else of the same category is fine: a grinder after beans
+    grinder = offer(category="kitchen", product_type="coffee_grinder")
+    assert rules.not_the_product_type_just_bought(grinder, beans) is None
+    # An order whose titles name no type refuses nothing
+    assert rules.not_the_product_type_just_bought(declared, context()) is None
+
+
+def test_an_offer_that_only_names_a_product_is_not_taken_for_it():
+    bike = bought("Gravel bike", categories=["cycling"])
+    # "bike insurance" names a bicycle but is insurance; "bike service" in cycling, declared a service
+    insurance = offer(category="insurance", title="Bike insurance from €3")
+    service = offer(category="cycling", offer_type="service", title="Bike service at home")
+    assert rules.not_the_product_type_just_bought(insurance, bike) is None
+    assert rules.not_the_product_type_just_bought(service, bike) is None
+    # An older offer that declares nothing, in the bicycle's own category, named by a "Velo" brand
+    legacy = offer(category="cycling", title="Northern Velo cycling insurance: 20% off")
+    assert rules.not_the_product_type_just_bought(legacy, bike) is None
+
+
+def test_a_refill_of_what_was_bought_is_for_the_follow_up_email():
+    refill = offer(offer_type="refill", product_type="coffee_beans", complements={"categories": ["coffee"]})
+    confirmation = bought("Coffee beans", categories=["coffee"])
+    followup = bought("Coffee beans", categories=["coffee"], placement="followup_email")
+    assert rules.not_the_product_type_just_bought(refill, confirmation) == "already_bought_product_type"
+    assert rules.offer_fits_placement(refill, confirmation) == "refill_is_for_followups"
+    assert rules.not_the_product_type_just_bought(refill, followup) is None
+    assert rules.offer_fits_placement(refill, followup) is None
+
+
+def test_accessories_are_for_the_confirmation_page():
+    lock = offer(category="cycling", offer_type="accessory", complements={"product_types": ["bicycle"]})
+    assert rules.offer_fits_placement(lock, bought("Gravel bike", categories=["cycling"])) is None
+    followup = bought("Gravel bike", categories=["cycling"], placement="email_day2")
+    assert rules.offer_fits_placement(lock, followup) == "accessory_is_for_confirmation"
+    # Offers that say nothing of their type are shown wherever they were before
+    assert rules.offer_fits_placement(offer(), followup) is None
+
+
+PET_COVER = {"offer_type": "insurance", "complements": {"categories": ["pets"]}}
+GADGET_COVER = {
+    "offer_type": "insurance",
+    "complements": {"categories": ["electronics", "mobile", "computing", "audio", "gaming"]},
+}
+
+
+def test_pet_insurance_only_with_pets_in_the_customers_context():
+    cover = offer(category="insurance", **PET_COVER)
+    assert (
+        rules.complements_what_was_bought(cover, bought("Gravel bike", categories=["cycling"]))
+        == "complements_nothing_bought"
+    )
+    assert rules.complements_what_was_bought(cover, bought("Cat food", categories=["pets"])) is None
+    # The customer's own answer counts: a bicycle bought by someone whose goal is their pets
+    with_pets = bought("Gravel bike", categories=["cycling"], survey={"goal": "pets"})
+    assert rules.complements_what_was_bought(cover, with_pets) is None
+
+
+def test_gadget_insurance_only_after_gadgets():
+    cover = offer(category="insurance", **GADGET_COVER)
+    assert rules.complements_what_was_bought(cover, bought("Trailhead tent")) == "complements_nothing_bought"
+    assert rules.complements_what_was_bought(cover, bought("Headphones", categories=["audio"])) is None
+
+
+def test_complements_by_product_type_and_offers_without_complements_unchanged():
+    bike_cover = offer(
+        category="insurance", offer_type="insurance", complements={"product_types": ["bicycle"]}
+    )
+    assert (
+        rules.complements_what_was_bought(bike_cover, bought("Gravel bike", categories=["cycling"])) is None
+    )
+    assert rules.complements_what_was_bought(bike_cover, bought("Bike helmet", categories=["cycling"])) == (
+        "complements_nothing_bought"
+    )
+    # An old offer that declares nothing, or a product that merely goes well with something
+    assert rules.complements_what_was_bought(offer(category="insurance"), bought("Tent")) is None
+    meals = offer(category="meal_kits", offer_type="product", complements={"categories": ["kitchen"]})
+    assert rules.complements_what_was_bought(meals, bought("Tent")) is None
+
+
+def test_gift_orders_suppress_partner_subscriptions_and_refills_unless_giftable():
+    gift, not_gift = bought("Tent", survey={"is_gift": True}), bought("Tent", survey={"is_gift": False})
+    by_tag = offer(tags=["subscription"])
+    by_type = offer(offer_type="refill")
+    assert rules.gift_suppresses_refills(by_tag, gift) == "gift_suppresses_refills"
+    assert rules.gift_suppresses_refills(by_type, gift) == "gift_suppresses_refills"
+    assert rules.gift_suppresses_refills(by_tag, not_gift) is None
+    # A subscription to give (a gift subscription of flowers) stays
+    assert rules.gift_suppresses_refills(offer(offer_type="subscription", giftable=True), gift) is None
+    assert rules.gift_suppresses_refills(offer(tags=["subscription", "gift"]), gift) is None
+    assert rules.gift_suppresses_refills(offer(offer_type="accessory"), gift) is None
+    # A declared type says more than an older tag: a baby monitor tagged like its whole brand
+    assert rules.gift_suppresses_refills(offer(offer_type="product", tags=["refill"]), gift) is None
 
 
 def test_explain_reports_every_rule():

@@ -12,8 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from afterglow.models.fields import OfferTag
+from afterglow.models.fields import OfferTag, OfferType
 from afterglow.models.terms import (
+    Complements,
     Creative,
     ExperimentSplit,
     PartnerBudget,
@@ -77,6 +78,10 @@ class Offer(BaseModel):
     targeting: Targeting = Targeting()
     tags: list[OfferTag] = []
     sku: str | None = None
+    offer_type: OfferType | None = None
+    product_type: str | None = None  # validated as a ProductType on the way in
+    complements: Complements | None = None
+    giftable: bool = False
     frequency_cap: int | None = None
     status: Literal["active", "paused"] = "active"
     created_at: datetime

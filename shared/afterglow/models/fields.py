@@ -11,12 +11,19 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
+from afterglow.product_types import PRODUCT_TYPE_NAMES
 from afterglow.taxonomy import CATEGORIES
 
 
 def _known_category(value: str) -> str:
     if value not in CATEGORIES:
         raise ValueError(f"unknown category {value!r}; see afterglow.taxonomy.CATEGORIES")
+    return value
+
+
+def _known_product_type(value: str) -> str:
+    if value not in PRODUCT_TYPE_NAMES:
+        raise ValueError(f"unknown product type {value!r}; see afterglow.product_types.PRODUCT_TYPES")
     return value
 
 
@@ -81,6 +88,14 @@ Category = Annotated[
     AfterValidator(_known_category),
     Field(description="A category of the taxonomy", json_schema_extra={"enum": list(CATEGORIES)}),
 ]
+ProductType = Annotated[
+    str,
+    AfterValidator(_known_product_type),
+    Field(
+        description="A product type of the vocabulary (finer than a category: bicycle, tent, coffee_beans …)",
+        json_schema_extra={"enum": list(PRODUCT_TYPE_NAMES)},
+    ),
+]
 HttpsUrl = Annotated[HttpUrl, AfterValidator(_https)]
 WebOrigin = Annotated[HttpUrl, AfterValidator(_web_origin)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
@@ -102,6 +117,24 @@ Device = Literal["desktop", "mobile", "tablet"]
 OfferTag = Literal["gift", "refill", "subscription", "service", "donation"]
 OfferTags = Annotated[
     list[OfferTag], Field(max_length=5, description="refill/subscription are hidden for gifts")
+]
+OfferType = Annotated[
+    Literal[
+        "product",
+        "accessory",
+        "refill",
+        "subscription",
+        "service",
+        "insurance",
+        "experience",
+        "membership",
+        "donation",
+    ],
+    Field(
+        description="What kind of offer it is: accessories and other products suit the confirmation page, "
+        "refills the follow-up e-mail; refills and subscriptions are hidden on gift orders unless giftable; "
+        "insurance, services and accessories show only after what they complement"
+    ),
 ]
 Sku = Annotated[str, Field(max_length=128, description="Product SKU, never offered to its buyer")]
 FrequencyCap = Annotated[int, Field(ge=1, le=100, description="Times one customer may be offered it")]

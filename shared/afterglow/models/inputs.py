@@ -22,6 +22,8 @@ from afterglow.models.fields import (
     LockDays,
     MinorUnits,
     OfferTags,
+    OfferType,
+    ProductType,
     Segments,
     Sku,
     Strict,
@@ -32,6 +34,7 @@ from afterglow.models.fields import (
     utf8_at_most,
 )
 from afterglow.models.terms import (
+    Complements,
     Creative,
     ExperimentSplit,
     PartnerBudget,
@@ -156,6 +159,19 @@ class FirstPartyOfferCreate(Strict):
     targeting: Targeting = Targeting()
     tags: OfferTags = []
     sku: Sku | None = None
+    offer_type: OfferType | None = None
+    product_type: Annotated[
+        ProductType | None,
+        Field(
+            description="What the offer itself is, if a product of the vocabulary: never offered right "
+            "after a purchase of the same product type (a coffee-beans subscription after coffee beans)"
+        ),
+    ] = None
+    complements: Complements | None = None
+    giftable: Annotated[
+        bool,
+        Field(description="Fit for gift orders even if it is a refill or subscription (a gift subscription)"),
+    ] = False
     frequency_cap: FrequencyCap | None = None
     attribution_window_days: WindowDays | None = None
     lock_days: LockDays | None = None
@@ -173,7 +189,7 @@ class OfferCreate(FirstPartyOfferCreate):
 class OfferUpdate(Patch):
     """Change an offer (its owner cannot change). Pause and resume have their own route."""
 
-    NULLABLE = frozenset({"sku", "frequency_cap"})
+    NULLABLE = frozenset({"sku", "frequency_cap", "offer_type", "product_type", "complements"})
 
     category: Category | None = None
     creative: Creative | None = None
@@ -182,6 +198,10 @@ class OfferUpdate(Patch):
     targeting: Targeting | None = None
     tags: OfferTags | None = None
     sku: Sku | None = None
+    offer_type: OfferType | None = None
+    product_type: ProductType | None = None
+    complements: Complements | None = None
+    giftable: bool | None = None
     frequency_cap: FrequencyCap | None = None
     attribution_window_days: WindowDays | None = None
     lock_days: LockDays | None = None
@@ -194,6 +214,17 @@ class OfferUpdate(Patch):
 class LineItem(Strict):
     sku: Annotated[str, Field(min_length=1, max_length=128)]
     category: Category
+    title: (
+        Annotated[
+            str,
+            Field(
+                max_length=200,
+                description="The product's name as the shop shows it: what tells a tent from a stove "
+                "(read for its product type, never stored)",
+            ),
+        ]
+        | None
+    ) = None
     brand: Annotated[str, Field(max_length=128)] | None = None
     price_minor: MinorUnits
     quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
@@ -216,7 +247,14 @@ class DecisionRequest(Strict):
     survey: Annotated[dict[SurveyKey, SurveyAnswer], Field(max_length=10)] = {}
     device: Device | None = None
     locale: Annotated[str, Field(max_length=35)] | None = None
-    placement: Annotated[str, Field(pattern=r"^[a-z0-9_\-]{1,40}$")] = "order_confirmation"
+    placement: Annotated[
+        str,
+        Field(
+            pattern=r"^[a-z0-9_\-]{1,40}$",
+            description="Where the offers show: the confirmation page by default; a placement starting "
+            "`followup` or `email` is a follow-up e-mail (refills show there, accessories do not)",
+        ),
+    ] = "order_confirmation"
     k: Annotated[int, Field(ge=1, le=3)] = 3
 
 

@@ -19,6 +19,7 @@ from afterglow.models.fields import (
     HttpsUrl,
     Identifier,
     MinorUnits,
+    ProductType,
     Strict,
 )
 
@@ -141,6 +142,26 @@ class Creative(Strict):
     price_minor: MinorUnits | None = None
     discount_pct: Annotated[int, Field(ge=0, le=100)] | None = None
     exclusive_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
+
+
+class Complements(Strict):
+    """What an offer goes with: it is relevant after a purchase of one of these product types or in
+    one of these categories (or when the customer's survey answer names one), and an accessory,
+    insurance, service or refill is shown after nothing else."""
+
+    categories: Annotated[
+        list[Category], Field(max_length=40, description="Purchase categories the offer goes with")
+    ] = []
+    product_types: Annotated[
+        list[ProductType],
+        Field(max_length=40, description="Purchased product types the offer goes with (e.g. bicycle)"),
+    ] = []
+
+    @model_validator(mode="after")
+    def _names_something(self) -> Self:
+        if not self.categories and not self.product_types:
+            raise ValueError("complements needs categories, product_types or both (or leave it out)")
+        return self
 
 
 class Targeting(Strict):

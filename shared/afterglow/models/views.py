@@ -14,8 +14,9 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, Field
 
 from afterglow.models import entities
-from afterglow.models.fields import Arm, OfferTag
+from afterglow.models.fields import Arm, OfferTag, OfferType
 from afterglow.models.terms import (
+    Complements,
     Creative,
     ExperimentSplit,
     PartnerBudget,
@@ -83,6 +84,14 @@ class Offer(BaseModel):
     targeting: Targeting = Targeting()
     tags: list[OfferTag] = []
     sku: str | None = None
+    offer_type: OfferType | None = None
+    product_type: Annotated[str | None, Field(description="What the offer itself is, if a product type")] = (
+        None
+    )
+    complements: Complements | None = None
+    giftable: Annotated[bool, Field(description="Shown on gift orders even if a refill or subscription")] = (
+        False
+    )
     frequency_cap: int | None = None
     status: Literal["active", "paused"] = "active"
     created_at: datetime

@@ -15,7 +15,7 @@ from typing import Any
 from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates, explain_candidates
 from afterglow.errors import InvalidInput, StoreUnavailable
-from afterglow.feedback import declared_segment, policy_context
+from afterglow.feedback import country_value, declared_segment, order_value_bucket, policy_context
 from afterglow.learning import HierarchicalThompson
 from afterglow.models import (
     Arm,
@@ -29,6 +29,7 @@ from afterglow.models import (
 )
 from afterglow.observability import logger, metrics
 from afterglow.pacing import paced_out
+from afterglow.product_types import product_type_of
 from afterglow.rules import DecisionContext
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.decision_log import evaluation_log
@@ -62,16 +63,37 @@ def request_digest(request: DecisionRequest) -> str:
 def learning_context(request: DecisionRequest, retailer: Retailer) -> dict[str, str]:
     """The few context features feedback is counted under (kept with the decision, carried in the
     tracking token). Every value comes from a bounded vocabulary: categories from the taxonomy,
-    segments from the retailer's declared list (anything else is `other`), the gift answer as yes.
+    the main item's product type from `afterglow.product_types`, the order value's bucket, the
+    country (`feedback.COUNTRIES` or `other`), segments from the retailer's declared list (anything
+    else is `other`), the gift answer as yes.
     """
     main_item = max(request.line_items, key=lambda item: item.price_minor * item.quantity)
-    context = {"purchase_category": main_item.category}
+    context = {
+        "purchase_category": main_item.category,
+        "order_value": order_value_bucket(request.order_value_minor),
+    }
+    product_type = main_product_type(request)
+    if product_type is not None:
+        context["product_type"] = product_type
+    country = country_value(request.customer.country)
+    if country is not None:
+        context["country"] = country
     segment = declared_segment(request.customer.segment, retailer.segments)
     if segment is not None:
         context["segment"] = segment
     if request.survey.get("is_gift") is True:
         context["gift"] = "yes"
     return context
+
+
+def main_product_type(request: DecisionRequest) -> str | None:
+    """The product type of the most valuable line item the vocabulary recognises, if any."""
+    typed = [
+        (item.price_minor * item.quantity, found)
+        for item in request.line_items
+        if (found := product_type_of(item.title, item.sku, item.brand, item.category)) is not None
+    ]
+    return max(typed)[1] if typed else None
 
 
 def check_survey_answer(retailer: Retailer, request: DecisionRequest) -> None:

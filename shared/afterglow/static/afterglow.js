@@ -11,7 +11,8 @@
  *       Afterglow.showOffers({
  *         container: "#afterglow",
  *         order: { id: "1001", value_minor: 24900, currency: "EUR",
- *                  line_items: [{ sku: "TENT-2P", category: "camping", price_minor: 24900 }] },
+ *                  line_items: [{ sku: "TENT-2P", title: "Trailhead 2-person tent", category: "camping",
+ *                                price_minor: 24900 }] },
  *         customer: { email: "ada@example.com", country: "DE" },
  *       });
  *     });
@@ -335,7 +336,7 @@
       order_value_minor: o.order_value_minor != null ? o.order_value_minor : o.value_minor,
       currency: o.currency,
       line_items: (o.line_items || []).map((item) =>
-        pick(item, ["sku", "category", "brand", "price_minor", "quantity"]),
+        pick(item, ["sku", "category", "title", "brand", "price_minor", "quantity"]),
       ),
       customer: pick(opts.customer, ["id", "email", "segment", "returning", "country"]),
       placement: opts.placement || "order_confirmation",

@@ -5,8 +5,8 @@ Counters table (written only by the aggregator, read only by the trainer):
   `WRITE_SHARDS` items so a hot offer spreads its writes. One number attribute per counter × row,
   named `<c>|<feature>=<value>` with a one-letter counter code. Rows come from declared
   vocabularies (`afterglow.feedback`), so an item is bounded by construction: at most 1 + 31
-  categories + 1 gift + 21 segment rows, 6 counters each (`MAX_COUNTER_ITEM_BYTES`), whatever the
-  traffic.
+  categories + 66 product types + 6 order values + 23 countries + 1 gift + 21 segment rows, 6
+  counters each (`MAX_COUNTER_ITEM_BYTES`), whatever the traffic.
 - `SPEND#<period>` / `<partner_id>#<currency>`: payouts owed per day and month (budgets).
 - `MODEL` / `CURRENT`: the version and object key of the published learning model (S3).
 
@@ -34,7 +34,7 @@ COUNTER_CODES: Final = {
     "revenue_sq": "q",
 }
 COUNTER_NAMES: Final = {code: name for name, code in COUNTER_CODES.items()}
-MAX_COUNTER_ITEM_BYTES: Final = 12_000  # stated bound; tests/integration/test_learning_pipeline.py holds it
+MAX_COUNTER_ITEM_BYTES: Final = 26_000  # stated bound; tests/integration/test_learning_pipeline.py holds it
 MARKER_TTL_SECONDS: Final = 3 * 86_400  # past the stream's 24 h retention, a chunk cannot come back
 MAX_ITEMS_PER_TRANSACTION: Final = 100
 MODEL_KEY: Final = {"pk": "MODEL", "sk": "CURRENT"}

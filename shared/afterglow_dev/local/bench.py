@@ -49,7 +49,7 @@ BUDGETS = {
     "webhooks_per_s": (">=", 500.0),
     "reconcile_records_per_s": (">=", 200_000.0),
     "wru_per_ledger_record": ("<=", 2.0),
-    "max_counter_item_bytes": ("<=", 12_000),
+    "max_counter_item_bytes": ("<=", 26_000),
     "hottest_item_writes_per_s_at_peak": ("<=", 10.0),
     # A warm decide loads each published model once; over the cold-start budget it costs that
     # decision its deadline (see README: the learning loop).

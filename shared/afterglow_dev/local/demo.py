@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from afterglow.models import (
+    Complements,
     Creative,
     ExperimentSplit,
     FixedPayout,
@@ -32,13 +33,14 @@ DEMO_SALT = "northwind-demo"  # a demo's customers hash the same on every start 
 SAMPLE_CUSTOMERS = ("ada@example.com", "grace@example.com", "linus@example.com", "katherine@example.com")
 
 DEMO_OFFERS = [
-    # partner, category, title, body, payout
+    # partner, category, title, body, payout, what it is and goes with
     (
         "TrailMix Box",
         "meal_kits",
         "Trail meals, delivered",
         "Six dehydrated camp dinners, 30% off your first box.",
         FixedPayout(currency="EUR", amounts={"signup": 400, "first_purchase": 1200}),
+        {"offer_type": "product", "complements": Complements(categories=["camping", "outdoor"])},
     ),
     (
         "Summit Cover",
@@ -46,6 +48,13 @@ DEMO_OFFERS = [
         "Insure your new gear",
         "Theft and damage cover from €2.99 a month.",
         FixedPayout(currency="EUR", amounts={"signup": 800, "subscription": 2500}),
+        # outdoor gear cover: after a tent or a bicycle, never after a coffee machine
+        {
+            "offer_type": "insurance",
+            "complements": Complements(
+                categories=["camping", "outdoor", "cycling"], product_types=["tent", "bicycle", "backpack"]
+            ),
+        },
     ),
     (
         "Pace Club",
@@ -53,6 +62,10 @@ DEMO_OFFERS = [
         "Free month of coached runs",
         "Personal training plans for your new shoes.",
         FixedPayout(currency="EUR", amounts={"signup": 600}),
+        {
+            "offer_type": "membership",
+            "complements": Complements(categories=["running", "fitness"], product_types=["running_shoes"]),
+        },
     ),
     (
         "BeanPost",
@@ -60,6 +73,14 @@ DEMO_OFFERS = [
         "Fresh beans every fortnight",
         "Roasted to order. First bag free.",
         PercentPayout(bps=1500, actions=["first_purchase", "subscription"]),
+        # beans for a new machine or grinder: never right after beans, never on a gift order
+        {
+            "offer_type": "subscription",
+            "product_type": "coffee_beans",
+            "complements": Complements(
+                categories=["coffee", "kitchen"], product_types=["espresso_machine", "coffee_grinder"]
+            ),
+        },
     ),
     (
         "Bloom & Co",
@@ -67,6 +88,7 @@ DEMO_OFFERS = [
         "Add flowers to the gift",
         "Hand-tied bouquets, next-day delivery.",
         FixedPayout(currency="EUR", amounts={"first_purchase": 500}),
+        {"offer_type": "product", "product_type": "bouquet", "giftable": True},
     ),
 ]
 
@@ -102,7 +124,7 @@ def seed_demo(stores: Stores, shop_url: str | None = None) -> DemoCatalog:
     )
     secrets: dict[str, str] = {}
     partner_ids: dict[str, str] = {}
-    for partner_name, category, title, body, payout in DEMO_OFFERS:
+    for partner_name, category, title, body, payout, role in DEMO_OFFERS:
         partner = partners.create_partner(stores, PartnerCreate(name=partner_name))
         secrets[partner_name] = partner.webhook_secret
         partner_ids[partner_name] = partner.partner.partner_id
@@ -121,6 +143,7 @@ def seed_demo(stores: Stores, shop_url: str | None = None) -> DemoCatalog:
                 creative=Creative(title=title, body=body, cta="Claim offer", exclusive_minutes=15),
                 landing_url=landing,
                 payout=payout,
+                **role,
             ),
         )
     # Only its own partners on its pages: a catalog imported later (the README tour's step 5, a
@@ -150,6 +173,11 @@ def seed_demo(stores: Stores, shop_url: str | None = None) -> DemoCatalog:
             landing_url=f"{shop_url or 'https://shop.example'}/products/descaler",
             payout=FixedPayout(currency="EUR", amounts={"first_purchase": 0}),
             tags=["refill"],
+            # bought with the machine, on the confirmation page: an accessory of it, not a refill
+            offer_type="accessory",
+            complements=Complements(
+                categories=["coffee"], product_types=["espresso_machine", "coffee_grinder"]
+            ),
         ),
     )
     return DemoCatalog(

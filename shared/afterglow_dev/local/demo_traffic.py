@@ -122,7 +122,7 @@ def play_demo_orders(
 def _partner_terms(demo: DemoCatalog) -> dict[str, tuple[str, str, int | None]]:
     """Partner id -> (webhook secret, the action its offer pays for, a basket amount for a share)."""
     terms: dict[str, tuple[str, str, int | None]] = {}
-    for name, _, _, _, payout in DEMO_OFFERS:
+    for name, _, _, _, payout, _ in DEMO_OFFERS:
         if isinstance(payout, FixedPayout):
             terms[demo.partner_ids[name]] = (demo.partner_secrets[name], sorted(payout.amounts)[0], None)
         elif isinstance(payout, PercentPayout):  # a share of the basket: the webhook names it

@@ -156,7 +156,7 @@ def demo_partners(env: Mapping[str, str]) -> dict[str, tuple[str, str, bool]]:
     from afterglow_dev.local.demo import DEMO_OFFERS
 
     partners: dict[str, tuple[str, str, bool]] = {}
-    for name, _, _, _, payout in DEMO_OFFERS:
+    for name, _, _, _, payout, _ in DEMO_OFFERS:
         slug = name.upper().replace(" ", "_").replace("&", "AND")
         partner_id = env.get(f"AFTERGLOW_DEMO_PARTNER_{slug}_ID")
         secret = env.get(f"AFTERGLOW_DEMO_PARTNER_{slug}_SECRET")
