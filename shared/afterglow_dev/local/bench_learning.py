@@ -94,13 +94,26 @@ def bench_model(index: Any) -> dict[str, Any]:
 def _traffic(
     offer_ids: list[str], decisions: int, rng: random.Random
 ) -> list[tuple[str, str, dict[str, Any]]]:
-    """Ledger records (pk, kind, body) of `decisions` orders under MIX, offers Zipf-popular."""
+    """Ledger records (pk, kind, body) of `decisions` orders under MIX, offers Zipf-popular, each
+    with a learning context as decide writes it: category and product type, segment, order-value
+    bucket, country (eight markets), a gift now and then."""
+    from afterglow.feedback import ORDER_VALUES
+    from afterglow.product_types import CATEGORY_OF
+
     weights = [1.0 / (rank + 1) for rank in range(len(offer_ids))]
     records = []
     categories = ["camping", "coffee", "kitchen", "books", "fitness"]
+    types = {c: sorted(t for t, of in CATEGORY_OF.items() if of == c) for c in categories}
+    buckets, countries = sorted(ORDER_VALUES), ["DE", "FR", "NL", "GB", "IT", "ES", "AT", "other"]
     for n in range(decisions):
         shown = list(dict.fromkeys(rng.choices(offer_ids, weights, k=OFFERS_SHOWN)))
-        context = {"purchase_category": rng.choice(categories), "segment": rng.choice(["vip", "new", "x"])}
+        category = rng.choice(categories)
+        context = {"purchase_category": category, "segment": rng.choice(["vip", "new", "x"])}
+        context |= {"order_value": rng.choice(buckets), "country": rng.choice(countries)}
+        if types[category]:
+            context["product_type"] = rng.choice(types[category])
+        if rng.random() < 0.2:
+            context["gift"] = "yes"
         base: dict[str, Any] = {"retailer_id": "ret_bench", "decision_id": f"d{n}", "arm": "mixed"}
         base["context"] = context
         records.append((f"DECISION#{n}", "decision", {**base, "offer_ids": shown}))
