@@ -19,6 +19,7 @@ from afterglow.models.terms import (
     PartnerBudget,
     Payout,
     RetailerRules,
+    SatisfactionQuestion,
     SurveyQuestion,
     Targeting,
 )
@@ -36,6 +37,7 @@ class Retailer(BaseModel):
     min_relevance: float
     experiment: ExperimentSplit
     survey: SurveyQuestion | None = None
+    satisfaction: SatisfactionQuestion | None = None
     segments: list[str] = []
     rules: RetailerRules = RetailerRules()
     status: Annotated[

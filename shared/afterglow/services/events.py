@@ -1,7 +1,9 @@
 """`POST /v1/events`: storefront events, each recorded once per decision × offer × type.
 
 Idempotency is by meaning, not only by the client's event id: a second `impression` of the same
-offer in the same decision (a retry, a reload, a second tab) is a duplicate whatever its id.
+offer in the same decision (a retry, a reload, a second tab) is a duplicate whatever its id. A
+`satisfaction` answer counts once per decision (the first; see `afterglow.services.satisfaction`);
+a `page_view` once per decision × view number (a reload is the next number: another session).
 """
 
 from datetime import UTC, datetime
@@ -20,6 +22,7 @@ from afterglow.models import (
 )
 from afterglow.observability import metrics
 from afterglow.services.decisions import signer
+from afterglow.services.satisfaction import AnswerRefused, answer_details, view_number
 from afterglow.signing import InvalidToken, TrackingClaims
 from afterglow.store import Stores
 
@@ -63,6 +66,12 @@ def _details(
         "client_event_id": event.event_id,
         "client_occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
     }
+    if event.type in (EventType.SATISFACTION, EventType.PAGE_VIEW):
+        if claims.offer_id:
+            raise EventRefused(f"{event.type.value}_needs_the_decision_token")
+        if event.type is EventType.PAGE_VIEW:
+            return {**details, "view": view_number(event.data.get("view"))}
+        return {**details, "channel": "page", **answer_details(retailer, event.data.get("score"))}
     if event.type is EventType.SURVEY_ANSWER:
         if claims.offer_id:
             raise EventRefused("survey_answer_needs_the_decision_token")
@@ -129,12 +138,17 @@ def record_events(
             event = _checked(raw)
             claims = tokens.verify(event.token, now=int(now.timestamp()), retailer_id=retailer.retailer_id)
             details = _details(event, claims, index, retailer)
-        except (InvalidToken, EventRefused) as error:
+        except (InvalidToken, EventRefused, AnswerRefused) as error:
             results.append(EventResult(event_id=event_id, status="rejected", reason=error.reason))
             continue
         if claims.offer_id:  # what learning counts it under (the aggregator folds the ledger)
             details["context"] = claims.context
-        existing = ledger.record_event(event.type.value, claims.decision_id, claims.offer_id, now, details)
+        if event.type is EventType.PAGE_VIEW:
+            existing = ledger.record_page_view(claims.decision_id, details["view"], now, details)
+        else:
+            existing = ledger.record_event(
+                event.type.value, claims.decision_id, claims.offer_id, now, details
+            )
         status: Literal["accepted", "duplicate"] = "accepted" if existing is None else "duplicate"
         results.append(EventResult(event_id=event_id, status=status))
     accepted = sum(1 for result in results if result.status == "accepted")

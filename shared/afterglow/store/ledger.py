@@ -311,6 +311,12 @@ class LedgerStore:
         """Write a storefront event once per decision × offer × type."""
         return self.record_once(keys.event(event_type, decision_id, offer_id), event_type, at, body)
 
+    def record_page_view(
+        self, decision_id: str, view: int, at: datetime, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Write a confirmation page view (a session) once per decision × view number."""
+        return self.record_once(keys.page_view(decision_id, view), "page_view", at, body)
+
     def get(self, pk: str) -> dict[str, Any] | None:
         """One record by its key, or None."""
         response = self._ddb.get_item(TableName=self._table, Key=serialize({"pk": pk}), ConsistentRead=True)
