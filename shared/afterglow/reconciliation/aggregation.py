@@ -129,6 +129,7 @@ class DecisionTrail:
     decided_at: str = ""
     impressed: tuple[str, ...] = ()  # sorted offer ids
     engaged: bool = False
+    arm: str = ""  # for the follow-up's signed satisfaction links
 
     def absorb(self, other: "DecisionTrail") -> None:
         self.retailer_id = self.retailer_id or other.retailer_id
@@ -138,6 +139,7 @@ class DecisionTrail:
         if other.impressed:
             self.impressed = tuple(sorted(set(self.impressed) | set(other.impressed)))
         self.engaged = self.engaged or other.engaged
+        self.arm = self.arm or other.arm
 
 
 @dataclass
@@ -247,6 +249,7 @@ def _decision(
         trail.customer_hash = str(record.get("customer_hash") or "")
         trail.order_id = str(record.get("order_id") or "")
         trail.decided_at = str(record.get("at") or "")
+        trail.arm = sys.intern(key[3])
 
 
 def _experience(day: DayAggregation, record: Mapping[str, Any]) -> None:

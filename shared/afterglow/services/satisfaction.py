@@ -6,12 +6,14 @@ to the same decision — another score, another channel — is a duplicate and c
 customer's first reaction is the one the read-out compares, and no replay can move it.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
 from afterglow.catalog import CatalogIndex
 from afterglow.errors import InvalidInput, NotFound
+from afterglow.followups import Followup
 from afterglow.models import Retailer
 from afterglow.observability import metrics
 from afterglow.satisfaction import SCALES, ScoreRefused, checked_score
@@ -55,11 +57,25 @@ def view_number(raw_view: Any) -> int:
     return raw_view
 
 
-def answer_links(tokens: TokenSigner, claims: TrackingClaims, scale: str, api_url: str) -> list[str]:
+def answer_links(tokens: TokenSigner, claims: TrackingClaims, scale: str, api_url: str) -> tuple[str, ...]:
     """One signed one-tap link per score of the scale, lowest first (for an e-mail)."""
     token = quote(tokens.sign(claims), safe="")
     low, high = SCALES[scale]
-    return [f"{api_url}/v1/s/{token}?score={score}" for score in range(low, high + 1)]
+    return tuple(f"{api_url}/v1/s/{token}?score={score}" for score in range(low, high + 1))
+
+
+def followup_links(retailer_id: str, scale: str, api_url: str) -> Callable[[Followup], tuple[str, ...]]:
+    """Signs a follow-up's links with the decision's own time as the token's: a re-run of the day
+    writes the same bytes, and the links last the token lifetime from the decision (7 days by
+    default: the e-mail goes out 24–48 h after it)."""
+    tokens = signer()
+
+    def links(row: Followup) -> tuple[str, ...]:
+        issued_at = int(datetime.fromisoformat(row.decided_at).timestamp())
+        claims = TrackingClaims(retailer_id, row.decision_id, "", row.arm, issued_at)
+        return answer_links(tokens, claims, scale, api_url)
+
+    return links
 
 
 def record_link_answer(
