@@ -115,7 +115,8 @@
     ".survey p,.rate>p{margin:0;font-weight:600}" +
     ".rate{margin:1rem 0 0;display:block}.rate>p{margin-bottom:.5rem}" +
     ".scores{display:flex;flex-wrap:wrap;gap:.35rem}.scores .cta{min-width:44px;justify-content:center}" +
-    ".ends{display:flex;justify-content:space-between;font-size:.85em;color:var(--m)}" +
+    ".rate .ends{display:flex;justify-content:space-between;margin:.3rem 0 0;font-size:.85em;font-weight:400;" +
+    "color:var(--m)}" +
     "input{width:4.5em;min-height:44px;margin-left:.4em;padding:.4em;font:inherit;color:inherit;" +
     "background:none;border:1px solid var(--l);border-radius:6px}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
