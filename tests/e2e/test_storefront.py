@@ -695,6 +695,28 @@ def test_the_holdout_gets_the_question_alone_and_its_answer_is_the_baseline(page
     assert errors.all() == []
 
 
+def test_the_question_stays_when_a_survey_answer_leaves_no_offers(page, shop, api, errors):
+    # Given offers and both questions, and no offers at all for a gift
+    first = decision([offer(1, "Insure your new gear")], survey=GIFT_SURVEY) | {"satisfaction": NPS_QUESTION}
+    api.decisions = {
+        "{}": first,
+        '{"is_gift": true}': decision([], number=2) | {"satisfaction": NPS_QUESTION},
+    }
+    open_order(page, shop, offers=1)
+
+    # When the shopper says it is a gift
+    page.get_by_role("group", name="Is this a gift?").get_by_role("button", name="Yes").click()
+
+    # Then the offers and their heading go, the satisfaction question stays, and a tap is sent
+    expect(page.locator(CARDS)).to_have_count(0)
+    expect(page.get_by_role("heading", name="Picked for your order")).to_have_count(0)
+    question = page.get_by_role("group", name=NPS_NAME)
+    question.get_by_role("button", name="7 out of 10", exact=True).click()
+    advance_until(page, lambda: api.events("satisfaction"))
+    assert [e["data"] for e in api.events("satisfaction")] == [{"score": 7}]
+    assert errors.all() == []
+
+
 @pytest.mark.parametrize("failure", ["blocked", "http_500"])
 def test_no_question_and_nothing_broken_when_the_decision_fails(page, shop, api, errors, failure):
     api.decisions["{}"]["satisfaction"] = NPS_QUESTION

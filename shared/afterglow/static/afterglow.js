@@ -506,7 +506,10 @@
         list.textContent = "";
         fresh.forEach(addCard);
         tick();
-        say(T.updated);
+        if (fresh.length) return say(T.updated);
+        // no offers left, the satisfaction question unanswered: it stays, alone
+        section.setAttribute("aria-labelledby", "ag-r");
+        section.replaceChildren(rater, live);
       });
     }
 
