@@ -13,6 +13,7 @@ from afterglow.models import (
     OfferCreate,
     PartnerCreate,
     RetailerCreate,
+    SatisfactionQuestion,
     SurveyOption,
     SurveyQuestion,
 )
@@ -96,11 +97,19 @@ GIFT_SURVEY = SurveyQuestion(
 )
 
 
+NPS_QUESTION = SatisfactionQuestion(scale="nps", question="How likely are you to recommend us to a friend?")
+
+
 def seed_catalog(
-    stores: Stores, *, category: str = "coffee", holdout: int = 0, survey: SurveyQuestion | None = None
+    stores: Stores,
+    *,
+    category: str = "coffee",
+    holdout: int = 0,
+    survey: SurveyQuestion | None = None,
+    satisfaction: SatisfactionQuestion | None = None,
 ) -> Seeded:
-    """One retailer (EUR, no holdout by default, no survey unless given), one partner, one
-    fixed-payout offer."""
+    """One retailer (EUR, no holdout by default, no survey or satisfaction question unless given),
+    one partner, one fixed-payout offer."""
     retailer = retailers.create_retailer(
         stores,
         RetailerCreate(
@@ -109,6 +118,7 @@ def seed_catalog(
             allowed_origins=["https://shop.example"],
             experiment=ExperimentSplit(holdout=holdout, mixed=100 - holdout),
             survey=survey,
+            satisfaction=satisfaction,
         ),
     )
     partner = partners.create_partner(stores, PartnerCreate(name="Beans"))

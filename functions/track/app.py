@@ -3,8 +3,8 @@
 from importlib.resources import files
 from typing import Annotated
 
-from fastapi import Depends, Path, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi import Depends, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from afterglow.api import (
@@ -23,6 +23,7 @@ from afterglow.models import EventBatch, EventBatchResult, IncomingEventBatch
 from afterglow.services.auth import Principal, storefront_retailer
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.events import record_events
+from afterglow.services.satisfaction import record_link_answer, thank_you_page
 from afterglow.services.tracking import record_click
 from afterglow.store import Stores
 
@@ -79,6 +80,28 @@ async def click(token: Token, stores: StoresDep) -> RedirectResponse:
     """Record a click and redirect (302) to the partner's page with `click_id` appended."""
     target = record_click(stores, token)
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+@app.get(
+    "/v1/s/{token}",
+    response_class=HTMLResponse,
+    tags=["storefront"],
+    dependencies=[Depends(rate_limited)],
+    responses={401: {"description": "Forged or expired link"}, 422: {"description": "Score off the scale"}},
+)
+async def satisfaction_link(
+    token: Token,
+    stores: StoresDep,
+    score: Annotated[
+        str | None, Query(max_length=3, description="The score tapped: 0–10 (NPS) or 1–5 (CSAT)")
+    ] = None,
+) -> HTMLResponse:
+    """Record a one-tap satisfaction answer from a follow-up e-mail; answers a small thank-you page.
+
+    One answer per decision counts (the first); a second tap is thanked and changes nothing.
+    """
+    outcome = record_link_answer(stores, catalog_cache.cached(stores.catalog), token, score)
+    return HTMLResponse(thank_you_page(outcome), headers={"Cache-Control": "no-store"})
 
 
 @app.get("/v1/sdk.js", tags=["storefront"], response_class=Response)

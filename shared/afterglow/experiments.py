@@ -17,7 +17,15 @@ Definitions (per retailer, arm and currency of revenue):
   revenue (transactions without revenue contribute zeros). Arms with fewer than 30 transactions
   are flagged `small_sample`: the normal approximation is then optimistic;
 - order-value lift = the same for the order's own value (the baskets, decided before any offer
-  shows: it checks that the arms are comparable).
+  shows: it checks that the arms are comparable);
+- sessions = confirmation page views (`page_view` events; a reload is a second session of the
+  same decision); revenue per session = offer revenue / sessions;
+- satisfaction, per scale the retailer asked on (`nps` 0–10, `csat` 1–5; a retailer that switched
+  has both): answers, mean score with a 95% CI (mean ± z·s/√n), for NPS the NPS itself
+  (%promoters − %detractors, i.e. 100 × the mean of +1/0/−1 per answer) with its CI, and the
+  difference from the holdout's mean score by the same Welch interval as the revenue lift; an arm
+  whose interval lies wholly below zero is flagged `below_holdout`. The holdout answers after a
+  page without offers: its satisfaction is the baseline.
 
 The read-out is built from *sufficient statistics* (`metrics`: counts, sums, sums of squares keyed
 by retailer × arm × metric × currency) that add up across days, so a month's read-out is the sum
@@ -27,11 +35,13 @@ of its days' `experiment.csv` files, never a re-read of the ledger.
 import csv
 import io
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from typing import Any
 
 from afterglow.reconciliation import NO_PARTNER, Aggregate, AggregateKey, DayAggregation
+from afterglow.satisfaction import SCALES
 
 HOLDOUT = "holdout"
 Z_95 = 1.959963984540054
@@ -75,6 +85,17 @@ def metrics(day: DayAggregation) -> dict[MetricKey, int]:
         add((retailer, arm, "order_count", currency), orders.count)
         add((retailer, arm, "order_value_minor", currency), orders.total)
         add((retailer, arm, "order_value_sq", currency), orders.total_sq)
+    for (retailer, arm, scale), answers in day.satisfaction.items():
+        if _in_experiment(retailer, arm):
+            add((retailer, arm, f"{scale}_count", NO_PARTNER), answers.count)
+            add((retailer, arm, f"{scale}_sum", NO_PARTNER), answers.total)
+            add((retailer, arm, f"{scale}_sq", NO_PARTNER), answers.total_sq)
+            if scale == "nps":
+                add((retailer, arm, "nps_promoters", NO_PARTNER), answers.promoters)
+                add((retailer, arm, "nps_detractors", NO_PARTNER), answers.detractors)
+    for (retailer, arm), sessions in day.sessions.items():
+        if _in_experiment(retailer, arm):
+            add((retailer, arm, "sessions", NO_PARTNER), sessions)
     return found
 
 
@@ -122,6 +143,27 @@ class Lift:
 
 
 @dataclass(frozen=True)
+class SatisfactionReadout:
+    """One arm's answers on one scale (see the module docstring). Scores are on the scale (mean
+    score 0–10 or 1–5); `nps` and its interval are in points (−100..100), NPS only."""
+
+    scale: str
+    responses: int
+    mean_score: float | None
+    mean_ci_low: float | None
+    mean_ci_high: float | None
+    nps: float | None
+    nps_ci_low: float | None
+    nps_ci_high: float | None
+    promoters: int
+    detractors: int
+    vs_holdout: Lift | None  # arm − holdout mean score, Welch's 95% CI
+    nps_vs_holdout: Lift | None  # arm − holdout NPS, points
+    below_holdout: bool  # vs_holdout's interval lies wholly below zero
+    small_sample: bool  # fewer than 30 answers: the normal approximation is optimistic
+
+
+@dataclass(frozen=True)
 class ArmReadout:
     retailer_id: str
     arm: str
@@ -145,6 +187,9 @@ class ArmReadout:
     small_sample: bool
     lift: Lift | None
     order_value_lift: Lift | None = None
+    sessions: int = 0
+    revenue_per_session: float | None = None
+    satisfaction: tuple[SatisfactionReadout, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,6 +224,70 @@ def welch_lift(arm: tuple[int, int, int], holdout: tuple[int, int, int], z: floa
         relative=round(difference / mean_h, 6) if mean_h else None,
         welch_df=round((part_a + part_h) ** 2 / denominator, 3) if denominator else None,
     )
+
+
+def mean_interval(count: int, total: int, total_sq: int, z: float = Z_95) -> tuple[float, float] | None:
+    """The 95% interval of a mean, mean ± z·s/√n, from (n, Σx, Σx²); None when n < 2."""
+    variance = sample_variance(count, total, total_sq)
+    if variance is None:
+        return None
+    mean, half = total / count, z * math.sqrt(variance / count)
+    return round(mean - half, 6), round(mean + half, 6)
+
+
+def _points(lift: Lift | None) -> Lift | None:
+    """A lift of the mean +1/0/−1 vote in NPS points (× 100)."""
+    if lift is None:
+        return None
+    return replace(
+        lift,
+        difference=round(lift.difference * 100, 4),
+        ci_low=round(lift.ci_low * 100, 4),
+        ci_high=round(lift.ci_high * 100, 4),
+    )
+
+
+def satisfaction_readouts(
+    value: Callable[[str, str], int], arm: str, *, has_holdout: bool
+) -> tuple[SatisfactionReadout, ...]:
+    """An arm's satisfaction per scale answered; `value(arm, metric)` reads a statistic."""
+    found = []
+    for scale in sorted(SCALES):
+        n = value(arm, f"{scale}_count")
+        if not n:
+            continue
+        moments = (n, value(arm, f"{scale}_sum"), value(arm, f"{scale}_sq"))
+        promoters, detractors = value(arm, "nps_promoters"), value(arm, "nps_detractors")
+        votes = (n, promoters - detractors, promoters + detractors)  # Σv and Σv² of +1/0/−1
+        is_nps = scale == "nps"
+        mean_ci, nps_ci = mean_interval(*moments), mean_interval(*votes) if is_nps else None
+        vs_holdout = nps_vs_holdout = None
+        holdout_n = value(HOLDOUT, f"{scale}_count")
+        if arm != HOLDOUT and has_holdout and holdout_n:
+            holdout = (holdout_n, value(HOLDOUT, f"{scale}_sum"), value(HOLDOUT, f"{scale}_sq"))
+            vs_holdout = welch_lift(moments, holdout)
+            if is_nps:
+                held = (value(HOLDOUT, "nps_promoters"), value(HOLDOUT, "nps_detractors"))
+                nps_vs_holdout = _points(welch_lift(votes, (holdout_n, held[0] - held[1], held[0] + held[1])))
+        found.append(
+            SatisfactionReadout(
+                scale=scale,
+                responses=n,
+                mean_score=round(moments[1] / n, 6),
+                mean_ci_low=mean_ci[0] if mean_ci else None,
+                mean_ci_high=mean_ci[1] if mean_ci else None,
+                nps=round(100 * votes[1] / n, 4) if is_nps else None,
+                nps_ci_low=round(100 * nps_ci[0], 4) if nps_ci else None,
+                nps_ci_high=round(100 * nps_ci[1], 4) if nps_ci else None,
+                promoters=promoters if is_nps else 0,
+                detractors=detractors if is_nps else 0,
+                vs_holdout=vs_holdout,
+                nps_vs_holdout=nps_vs_holdout,
+                below_holdout=vs_holdout is not None and vs_holdout.ci_high < 0,
+                small_sample=n < SMALL_SAMPLE,
+            )
+        )
+    return tuple(found)
 
 
 def readout(found: Mapping[MetricKey, int]) -> list[ArmReadout]:
@@ -248,6 +357,11 @@ def readout(found: Mapping[MetricKey, int]) -> list[ArmReadout]:
                         small_sample=n < SMALL_SAMPLE,
                         lift=lift,
                         order_value_lift=order_value_lift,
+                        sessions=value(retailer, arm, "sessions"),
+                        revenue_per_session=_ratio(revenue, value(retailer, arm, "sessions")),
+                        satisfaction=satisfaction_readouts(
+                            partial(value, retailer), arm, has_holdout=HOLDOUT in arms[retailer]
+                        ),
                     )
                 )
     return rows

@@ -2,7 +2,9 @@
 
 A decision is followed up when it showed at least one offer (an impression or a dismissal) and
 had no engagement, click or add-to-order, its customer is known (hashed), and the customer is not
-on the retailer's opt-out list. Each row carries a send window 24–48 h after the decision.
+on the retailer's opt-out list. Each row carries a send window 24–48 h after the decision and,
+when the retailer asks a satisfaction question, one signed one-tap link per score
+(`satisfaction_links`, lowest score first, space-separated) for the e-mail to carry.
 
 Opt-out list format (`optouts/retailer=<id>.txt` in the reports bucket): one customer hash per
 line (the same salted SHA-256 hex the ledger stores), blank lines and `#` comments ignored.
@@ -10,8 +12,8 @@ line (the same salted SHA-256 hex the ledger stores), blank lines and `#` commen
 
 import csv
 import io
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from afterglow.reconciliation import DecisionTrail
@@ -26,6 +28,7 @@ FOLLOWUP_COLUMNS = [
     "decided_at",
     "send_after",
     "send_before",
+    "satisfaction_links",
 ]
 
 
@@ -38,6 +41,8 @@ class Followup:
     decided_at: str
     send_after: str
     send_before: str
+    arm: str = ""
+    satisfaction_links: tuple[str, ...] = ()
 
 
 def parse_optouts(body: bytes | None) -> frozenset[str]:
@@ -64,6 +69,7 @@ def declined(trails: Mapping[str, DecisionTrail]) -> dict[str, list[Followup]]:
                 decided_at=trail.decided_at,
                 send_after=(decided + SEND_AFTER).isoformat(),
                 send_before=(decided + SEND_BEFORE).isoformat(),
+                arm=trail.arm,
             )
         )
     for rows in by_retailer.values():
@@ -74,6 +80,13 @@ def declined(trails: Mapping[str, DecisionTrail]) -> dict[str, list[Followup]]:
 def without_optouts(rows: list[Followup], opted_out: frozenset[str]) -> list[Followup]:
     """Drop every customer who opted out."""
     return [row for row in rows if row.customer_hash.lower() not in opted_out]
+
+
+def with_satisfaction_links(
+    rows: list[Followup], links: Callable[[Followup], tuple[str, ...]]
+) -> list[Followup]:
+    """Each row with its one-tap satisfaction links (`links` signs them for a row)."""
+    return [replace(row, satisfaction_links=links(row)) for row in rows]
 
 
 def followups_csv(rows: list[Followup]) -> bytes:
@@ -91,6 +104,7 @@ def followups_csv(rows: list[Followup]) -> bytes:
                 row.decided_at,
                 row.send_after,
                 row.send_before,
+                " ".join(row.satisfaction_links),
             ]
         )
     return buffer.getvalue().encode()

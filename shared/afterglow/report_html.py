@@ -21,6 +21,7 @@ from afterglow.experiments import ArmReadout, ArmRevenue, Lift
 from afterglow.models import PartnerBudget
 from afterglow.offer_figures import OfferRefunds, OfferRevenue
 from afterglow.pacing import QUARTERS, SLACK, PartnerPacing
+from afterglow.report_satisfaction import SATISFACTION_HEADER, satisfaction_cell, satisfaction_rows
 
 PALETTE = ["#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5"]
 _ZERO_DECIMALS = frozenset(
@@ -256,14 +257,19 @@ def _retailer_section(report: DayReport, retailer: str) -> str:
     rows = [
         [
             *(r.arm, r.currency, r.transactions, money(r.revenue_per_transaction or 0, r.currency)),
+            r.sessions,
+            "–" if r.revenue_per_session is None else money(r.revenue_per_session, r.currency),
+            "; ".join(satisfaction_cell(s) for s in r.satisfaction) or "–",
             *(percent(r.take_rate), percent(r.engagement_rate), percent(r.conversion_rate), _lift(r, r.lift)),
             _lift(r, r.order_value_lift),
             "yes" if r.small_sample else "",
         ]
         for r in readouts
     ]
-    header = ["arm", "currency", "transactions", "revenue / transaction", "take rate", "engagement"]
+    header = ["arm", "currency", "transactions", "revenue / transaction", "sessions", "revenue / session"]
+    header += ["satisfaction (95% CI)", "take rate", "engagement"]
     header += ["conversion", "lift vs holdout (95% CI)", "order-value lift (95% CI)", "small sample"]
+    satisfaction = satisfaction_rows(readouts)
     revenue = [
         (
             f"{r.arm} ({r.currency})",
@@ -296,6 +302,12 @@ def _retailer_section(report: DayReport, retailer: str) -> str:
     return (
         f"<section><h2>Retailer {_e(names.retailer(retailer))}</h2>"
         + _table(header, rows)
+        + (
+            "<h3>Satisfaction by arm (the holdout saw no offers: its answers are the baseline)</h3>"
+            + _table(SATISFACTION_HEADER, satisfaction)
+            if satisfaction
+            else ""
+        )
         + '<div class="charts">'
         + grouped_bar_chart(
             "Revenue per transaction by arm: partner payouts and own-brand revenue",

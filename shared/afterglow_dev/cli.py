@@ -54,7 +54,8 @@ def _local(args: argparse.Namespace) -> int:
     if not args.no_demo and args.demo_orders:
         print(
             f"  demo trade: {played.orders} orders decided ({played.held_out} in the 10% holdout), "
-            f"{played.impressions} impressions, {played.clicks} clicks, {played.conversions} sign-ups"
+            f"{played.impressions} impressions, {played.clicks} clicks, {played.conversions} sign-ups, "
+            f"{played.answers} NPS answers"
             " — step 4 of the README's tour reads their lift"
         )
     if not args.no_demo:

@@ -87,6 +87,20 @@ def decision(
     }
 
 
+NPS_QUESTION = {
+    "scale": "nps",
+    "question": "How likely are you to recommend Northwind to a friend?",
+    "low_label": "Not likely",
+    "high_label": "Very likely",
+}
+CSAT_QUESTION = {
+    "scale": "csat",
+    "question": "How was your shopping today?",
+    "low_label": None,
+    "high_label": None,
+}
+
+
 GIFT_SURVEY = {
     "key": "is_gift",
     "question": "Is this a gift?",
@@ -119,9 +133,14 @@ class FakeApi:
         target.route(f"{FAKE_API}/**", self._handle)
 
     def events(self, type_: str | None = None) -> list[dict[str, Any]]:
-        """Every event the SDK sent (retries included), optionally of one type."""
+        """Every event the SDK sent (retries included), optionally of one type. Page views (one per
+        render, sent with the next batch) are listed only when asked for by type."""
         sent = [event for post in self.event_posts for event in post["body"]["events"]]
-        return [event for event in sent if type_ is None or event["type"] == type_]
+        return [
+            event
+            for event in sent
+            if event["type"] == type_ or (type_ is None and event["type"] != "page_view")
+        ]
 
     def _cors(self, request: PlaywrightRequest) -> dict[str, str]:
         return {"Access-Control-Allow-Origin": request.headers.get("origin", "*"), "Vary": "Origin"}

@@ -65,5 +65,8 @@ def test_the_readme_tour_runs_as_written(tour_stack, tmp_path):
     assert set(arms) == {"holdout", "mixed"} and arms["holdout"][0] > 0, rows
     assert re.search(r"<td>\+[\d.]+ EUR \[[+-][\d.]+ EUR, \+[\d.]+ EUR\]</td>", arms["mixed"][1]), rows
     assert "order-value lift (95% CI)" in report.read_text()  # the baskets compared too
+    # and satisfaction beside revenue: the demo shoppers' NPS per arm, the holdout's the baseline
+    assert re.search(r"NPS [+-][\d.]+ \[[+-][\d.]+, [+-][\d.]+\]", arms["mixed"][1]), rows
+    assert "Satisfaction by arm" in report.read_text() and "revenue / session" in report.read_text()
     assert '"max_offers":2' in out and '"version":2' in out  # 5: the PATCH applied to the new retailer
     assert '"created"' in out and re.search(r"^3\.1\.0 \d+ paths$", out, flags=re.M)  # import, API document

@@ -32,10 +32,12 @@ from afterglow_dev.local.demo_shop import (
 )
 from tests.e2e.browser import (
     CHROMIUM,
+    CSAT_QUESTION,
     FAKE_API,
     FAKE_KEY,
     GIFT_SURVEY,
     NOW,
+    NPS_QUESTION,
     SDK,
     FakeApi,
     decision,
@@ -528,7 +530,7 @@ def test_events_are_batched_retried_with_the_same_ids_and_beaconed_on_page_hide(
     # Then both impressions go out in one batch, and after the 503 the same events are retried
     advance_until(page, lambda: len(api.event_posts) >= 2)
     first, retry = api.event_posts[0]["body"]["events"], api.event_posts[1]["body"]["events"]
-    assert [e["type"] for e in first] == ["impression", "impression"]
+    assert [e["type"] for e in first] == ["page_view", "impression", "impression"]  # the view rides along
     assert retry == first
     assert api.event_posts[0]["headers"]["authorization"] == f"Bearer {FAKE_KEY}"
 
@@ -638,14 +640,127 @@ def test_first_party_offer_is_added_to_the_order_with_engage_and_accept(page, sh
     assert {e["token"] for e in api.events("accept")} == {addon["tracking_token"]}
 
 
+# --- the satisfaction question and page views --------------------------------------------------
+
+
+NPS_NAME = NPS_QUESTION["question"]
+
+
+def test_the_question_shows_after_the_offers_and_a_tap_records_the_answer(page, shop, api, errors):
+    # Given a retailer that asks the NPS question
+    api.decisions["{}"]["satisfaction"] = NPS_QUESTION
+    open_order(page, shop)
+
+    # Then the question shows below both offers, one button per score 0–10, with its end labels
+    question = page.get_by_role("group", name=NPS_NAME)
+    expect(question).to_be_visible()
+    expect(question.get_by_role("button")).to_have_text([str(n) for n in range(11)])
+    expect(question.get_by_text("Not likely")).to_be_visible()
+    last_card = page.locator(CARDS).last.bounding_box()
+    box = question.bounding_box()
+    assert last_card and box and box["y"] >= last_card["y"] + last_card["height"]
+
+    # When the shopper taps 9
+    question.get_by_role("button", name="9 out of 10", exact=True).click()
+
+    # Then the question gives way to a thank-you that takes the focus, and the answer is sent with
+    # the decision's token, together with the page view (the first render of this decision)
+    expect(question).to_have_count(0)
+    expect(page.get_by_text("Thank you for your feedback!")).to_be_focused()
+    advance_until(page, lambda: api.events("satisfaction"))
+    (answer,) = api.events("satisfaction")
+    token = api.decisions["{}"]["decision_token"]
+    assert (answer["token"], answer["data"]) == (token, {"score": 9})
+    assert [(e["token"], e["data"]) for e in api.events("page_view")] == [(token, {"view": 1})]
+
+    # When the page is loaded again: a second session of the same decision, and no second question
+    open_order(page, shop)
+    expect(page.get_by_role("group", name=NPS_NAME)).to_have_count(0)
+    page.clock.run_for(1_000)  # the offers' impressions carry the page view along
+    advance_until(page, lambda: len(api.events("page_view")) >= 2)
+    assert [e["data"]["view"] for e in api.events("page_view")] == [1, 2]
+    assert errors.all() == []
+
+
+def test_the_holdout_gets_the_question_alone_and_its_answer_is_the_baseline(page, shop, api, errors):
+    # Given a customer in the holdout (no offers) of a retailer that asks a 5-point question
+    api.decisions["{}"] = decision([]) | {"arm": "holdout", "satisfaction": CSAT_QUESTION}
+    open_order(page, shop, offers=None)
+
+    # Then no offers, no offers' heading: only the question, scores 1–5
+    question = page.get_by_role("group", name=CSAT_QUESTION["question"])
+    expect(question.get_by_role("button")).to_have_text(["1", "2", "3", "4", "5"])
+    expect(page.locator(CARDS)).to_have_count(0)
+    expect(page.get_by_role("heading", name="Picked for your order")).to_have_count(0)
+
+    # When the shopper taps 4, it is sent
+    question.get_by_role("button", name="4 out of 5").click()
+    advance_until(page, lambda: api.events("satisfaction"))
+    assert [e["data"] for e in api.events("satisfaction")] == [{"score": 4}]
+    assert errors.all() == []
+
+
+def test_the_question_stays_when_a_survey_answer_leaves_no_offers(page, shop, api, errors):
+    # Given offers and both questions, and no offers at all for a gift
+    first = decision([offer(1, "Insure your new gear")], survey=GIFT_SURVEY) | {"satisfaction": NPS_QUESTION}
+    api.decisions = {
+        "{}": first,
+        '{"is_gift": true}': decision([], number=2) | {"satisfaction": NPS_QUESTION},
+    }
+    open_order(page, shop, offers=1)
+
+    # When the shopper says it is a gift
+    page.get_by_role("group", name="Is this a gift?").get_by_role("button", name="Yes").click()
+
+    # Then the offers and their heading go, the satisfaction question stays, and a tap is sent
+    expect(page.locator(CARDS)).to_have_count(0)
+    expect(page.get_by_role("heading", name="Picked for your order")).to_have_count(0)
+    question = page.get_by_role("group", name=NPS_NAME)
+    question.get_by_role("button", name="7 out of 10", exact=True).click()
+    advance_until(page, lambda: api.events("satisfaction"))
+    assert [e["data"] for e in api.events("satisfaction")] == [{"score": 7}]
+    assert errors.all() == []
+
+
+@pytest.mark.parametrize("failure", ["blocked", "http_500"])
+def test_no_question_and_nothing_broken_when_the_decision_fails(page, shop, api, errors, failure):
+    api.decisions["{}"]["satisfaction"] = NPS_QUESTION
+    api.failure = failure
+    open_order(page, shop, offers=None)
+    expect(page.locator("#afterglow-offers")).to_have_attribute("data-afterglow-offers", "0")
+    assert page.evaluate("document.querySelector('#afterglow-offers').childElementCount") == 0
+    expect(page.locator("#order-total")).to_have_text("€408.00")
+    assert errors.all() == []
+
+
+def test_a_tap_while_the_events_api_is_down_is_thanked_retried_and_never_thrown(page, shop, api, errors):
+    # Given an events endpoint that answers 503 to everything
+    api.decisions["{}"]["satisfaction"] = NPS_QUESTION
+    api.event_statuses = [503] * 20
+    open_order(page, shop)
+
+    # When the shopper taps 0
+    page.get_by_role("group", name=NPS_NAME).get_by_role("button", name="0 out of 10", exact=True).click()
+
+    # Then the shopper is thanked, the answer is retried with its own id, and nothing is thrown
+    expect(page.get_by_text("Thank you for your feedback!")).to_be_visible()
+    advance_until(page, lambda: len(api.events("satisfaction")) >= 2)
+    assert len({e["event_id"] for e in api.events("satisfaction")}) == 1
+    expect(page.locator("#order-total")).to_have_text("€408.00")
+    assert errors.all() == []
+
+
 # --- against the real local stack --------------------------------------------------------------
 # test_real_stack_*: these run `afterglow local` (the `local_stack` fixture of tests/e2e/conftest.py)
 # and need its CORS, decisions, click redirect and conversion webhook. The events test skips itself
 # while `POST /v1/events` is not served, and runs again as soon as it is.
 
 
-def _real_stack_shop(local_stack: dict[str, str], survey: bool) -> tuple[DemoShopServer, dict[str, str]]:
-    """The demo shop on the real API, with a fresh retailer that allows the shop's origin."""
+def _real_stack_shop(
+    local_stack: dict[str, str], survey: bool, **settings: Any
+) -> tuple[DemoShopServer, dict[str, str]]:
+    """The demo shop on the real API, with a fresh retailer that allows the shop's origin (and any
+    other `settings` of the retailer)."""
     api_url = local_stack["AFTERGLOW_API_URL"]
     env = dict(local_stack)
     shop = serve_demo_shop(api_url, env)
@@ -657,6 +772,7 @@ def _real_stack_shop(local_stack: dict[str, str], survey: bool) -> tuple[DemoSho
     }
     if survey:
         retailer["survey"] = GIFT_SURVEY
+    retailer.update(settings)
     response = requests.post(
         f"{api_url}/v1/admin/retailers",
         json=retailer,
@@ -828,5 +944,48 @@ def test_real_stack_shop_origin_the_retailer_does_not_allow_shows_nothing(browse
         assert errors.all() == []
     finally:
         page.close()
+        shop.shutdown()
+        shop.server_close()
+
+
+def test_real_stack_satisfaction_answer_and_page_view_are_accepted(browser, local_stack):
+    api_url = local_stack["AFTERGLOW_API_URL"]
+    shop, _ = _real_stack_shop(local_stack, survey=False, satisfaction=NPS_QUESTION)
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    try:
+        page = context.new_page()
+        now = datetime.now(UTC)
+        page.clock.install(time=now)
+        page.clock.pause_at(now + timedelta(seconds=1))
+        errors = PageErrors(page)
+        results: dict[str, str] = {}
+        sent: dict[str, dict[str, Any]] = {}
+
+        def record(route: Route) -> None:  # a pass-through that notes each event's verdict
+            answer = route.fetch()
+            for event in json.loads(route.request.post_data or "{}").get("events", []):
+                sent[event["event_id"]] = event
+            if answer.status == 200:
+                results.update({r["event_id"]: r["status"] for r in answer.json()["results"]})
+            route.fulfill(response=answer)
+
+        context.route(f"{api_url}/v1/events*", record)
+
+        # Given the camping order's confirmation page on the real API, with the NPS question
+        page.goto(f"{shop.url}/order.html?order=camping")
+        expect(page.locator(CARDS).first).to_be_visible()
+
+        # When the shopper taps 10
+        page.get_by_role("group", name=NPS_NAME).get_by_role("button", name="10 out of 10").click()
+
+        # Then the API accepts the answer and the page view
+        def accepted(type_: str) -> bool:
+            return any(sent[i]["type"] == type_ and s == "accepted" for i, s in results.items())
+
+        advance_until(page, lambda: accepted("satisfaction") and accepted("page_view"))
+        assert [e["data"] for e in sent.values() if e["type"] == "satisfaction"] == [{"score": 10}]
+        assert errors.all() == []
+    finally:
+        context.close()
         shop.shutdown()
         shop.server_close()

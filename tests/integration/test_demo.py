@@ -50,6 +50,8 @@ def test_the_demo_trade_gives_the_first_report_a_holdout_and_conversions(stores)
     # Then some shoppers were held out and others saw, clicked and signed up
     assert played.orders == 60 and 0 < played.held_out < 20
     assert played.impressions > played.clicks > played.conversions > 0
+    # And about half of them answered the shop's NPS question (the holdout's shoppers too)
+    assert 15 < played.answers < 45
     # And playing them again (a restart against the same tables) decides nothing twice
     again = play_demo_orders(stores, demo, API, orders=60)
     assert again.conversions == 0 and again.orders == 60

@@ -11,7 +11,7 @@ import pytest
 from afterglow.services import keys, webhook_secrets
 from afterglow.services.keys import create_platform_key
 from afterglow_dev.local.gateway import FakeLambdaContext
-from tests.utils import GIFT_SURVEY, invoke, seed_catalog, signed_headers
+from tests.utils import GIFT_SURVEY, NPS_QUESTION, invoke, seed_catalog, signed_headers
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -60,6 +60,7 @@ EXPECTED = {
     "track_preflight_events": ("TrackFunction", 204),
     "track_post_events": ("TrackFunction", 200),
     "track_get_sdk": ("TrackFunction", 200),
+    "track_get_satisfaction_link": ("TrackFunction", 200),
 }
 
 
@@ -85,7 +86,8 @@ def test_every_template_route_has_exactly_one_sample_event(template):
 @pytest.fixture
 def placeholders(stores, function_module) -> dict[str, str]:
     """Real keys, ids and a real click, so that every sample event can succeed."""
-    seeded = seed_catalog(stores, category="coffee", survey=GIFT_SURVEY)  # the answer is true
+    # the survey's answer is true; the one-tap link answers the NPS question
+    seeded = seed_catalog(stores, category="coffee", survey=GIFT_SURVEY, satisfaction=NPS_QUESTION)
     status, _, decision = invoke(
         function_module("DecideFunction"),
         _load("decide_post_decision", {"PUBLISHABLE_KEY": seeded.publishable_key}),

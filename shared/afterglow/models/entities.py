@@ -20,6 +20,7 @@ from afterglow.models.terms import (
     PartnerBudget,
     Payout,
     RetailerRules,
+    SatisfactionQuestion,
     SurveyQuestion,
     Targeting,
 )
@@ -37,6 +38,7 @@ class Retailer(BaseModel):
     min_relevance: float
     experiment: ExperimentSplit
     survey: SurveyQuestion | None = None
+    satisfaction: SatisfactionQuestion | None = None
     segments: list[str] = []
     rules: RetailerRules = RetailerRules()
     status: Annotated[

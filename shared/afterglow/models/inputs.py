@@ -40,6 +40,7 @@ from afterglow.models.terms import (
     PartnerBudget,
     Payout,
     RetailerRules,
+    SatisfactionQuestion,
     SurveyQuestion,
     Targeting,
 )
@@ -90,6 +91,10 @@ class RetailerCreate(Strict):
     min_relevance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     experiment: ExperimentSplit = ExperimentSplit()
     survey: SurveyQuestion | None = None
+    satisfaction: Annotated[
+        SatisfactionQuestion | None,
+        Field(description="A one-tap satisfaction question (NPS 0–10 or CSAT 1–5) shown after the offers"),
+    ] = None
     segments: Segments = []
     rules: RetailerRules = RetailerRules()
 
@@ -104,7 +109,7 @@ class RulesUpdate(Strict):
 class RetailerUpdate(Patch):
     """Change a retailer. `name` and `revenue_share_bps` are commercial terms: platform key only."""
 
-    NULLABLE = frozenset({"survey"})
+    NULLABLE = frozenset({"survey", "satisfaction"})
     PLATFORM_ONLY: ClassVar[frozenset[str]] = frozenset({"name", "revenue_share_bps"})
 
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
@@ -114,6 +119,9 @@ class RetailerUpdate(Patch):
     min_relevance: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     experiment: ExperimentSplit | None = None
     survey: SurveyQuestion | None = None
+    satisfaction: Annotated[
+        SatisfactionQuestion | None, Field(description="null removes the satisfaction question")
+    ] = None
     segments: Segments | None = None
     rules: RetailerRules | None = None
 
@@ -332,6 +340,8 @@ class EventType(StrEnum):
     ENGAGE = "engage"
     ACCEPT = "accept"
     SURVEY_ANSWER = "survey_answer"
+    SATISFACTION = "satisfaction"  # data.score, with the decision token; the first answer counts
+    PAGE_VIEW = "page_view"  # data.view (1, 2, … per decision), with the decision token: a session
 
 
 MAX_EVENTS_PER_BATCH = 50

@@ -54,6 +54,27 @@ class SurveyQuestion(Strict):
     options: Annotated[list[SurveyOption], Field(min_length=2, max_length=6)]
 
 
+class SatisfactionQuestion(Strict):
+    """The one-tap satisfaction question a retailer may show after the offers (and in follow-ups).
+
+    `nps`: 0–10, "How likely are you to recommend us?"; `csat`: 1–5, "How satisfied are you?".
+    """
+
+    scale: Annotated[
+        Literal["nps", "csat"],
+        Field(description="nps: a 0–10 score (Net Promoter Score); csat: a 1–5 score (satisfaction)"),
+    ]
+    question: Annotated[
+        str, Field(min_length=1, max_length=120, description="The wording shown above the scores")
+    ]
+    low_label: Annotated[
+        str | None, Field(max_length=40, description="Words under the lowest score, e.g. Not likely")
+    ] = None
+    high_label: Annotated[
+        str | None, Field(max_length=40, description="Words under the highest score, e.g. Very likely")
+    ] = None
+
+
 class AuditSuppression(Strict):
     """A reviewer's verdict: this offer is irrelevant after a purchase in this category."""
 

@@ -22,6 +22,7 @@ from afterglow.models.terms import (
     PartnerBudget,
     Payout,
     RetailerRules,
+    SatisfactionQuestion,
     SurveyQuestion,
     Targeting,
 )
@@ -39,6 +40,9 @@ class Retailer(BaseModel):
     min_relevance: float
     experiment: ExperimentSplit
     survey: SurveyQuestion | None = None
+    satisfaction: Annotated[
+        SatisfactionQuestion | None, Field(description="The one-tap satisfaction question, if any")
+    ] = None
     segments: list[str] = []
     rules: RetailerRules = RetailerRules()
     status: Annotated[
@@ -202,6 +206,13 @@ class DecisionResponse(BaseModel):
     survey: Annotated[SurveyQuestion | None, Field(description="Question to show, when not yet answered")] = (
         None
     )
+    satisfaction: Annotated[
+        SatisfactionQuestion | None,
+        Field(
+            description="The retailer's one-tap satisfaction question, to show after the offers (also "
+            "when there are none); answer it with a `satisfaction` event and the decision token"
+        ),
+    ] = None
 
 
 class CandidateExplanation(BaseModel):

@@ -8,13 +8,15 @@ One pass over a day's records (in any order, shard by shard) folds them into a `
 - `offer_revenue` / `taken`: per decision that earned money or took an offer *that day*, its net
   offer revenue (for the per-transaction variance) and its id (for the take rate);
 - `money_lines` / `rejections`: every conversion, reversal and refused webhook of the day;
+- `satisfaction`: per retailer × arm × scale, count, sum and sum of squares of satisfaction scores
+  (and NPS promoters and detractors); `sessions`: confirmation page views per retailer × arm;
 - `trails`: per offered decision, who it was for and whether any offer was engaged (follow-ups).
 
-Memory: `cells`, `actions` and `order_values` grow with the catalog (retailers × offers × arms),
-never with the number of records. The per-decision maps grow with the decisions that earned money
-or took an offer (a few per cent of records), money lines and rejections with the conversions —
-each the size of what is written out anyway; `trails` (follow-ups) grows with the day's offered
-decisions and can be switched off (`with_followups=False`).
+Memory: `cells`, `actions`, `order_values`, `satisfaction` and `sessions` grow with the catalog
+(retailers × offers × arms), never with the number of records. The per-decision maps grow with the
+decisions that earned money or took an offer (a few per cent of records), money lines and
+rejections with the conversions — each the size of what is written out anyway; `trails`
+(follow-ups) grows with the day's offered decisions and can be switched off (`with_followups=False`).
 
 `merge(a, b)` combines two partials — say, of two ledger shards — and equals aggregating the
 concatenation of their records; it is associative and commutative, so a fan-out per retailer ×
@@ -38,6 +40,8 @@ from afterglow.reconciliation.aggregation import (
     Moments,
     MoneyLine,
     Rejection,
+    SatisfactionKey,
+    SatisfactionMoments,
     add_counters,
     aggregate,
     aggregate_day,
@@ -78,6 +82,8 @@ __all__ = [
     "Moments",
     "MoneyLine",
     "Rejection",
+    "SatisfactionKey",
+    "SatisfactionMoments",
     "actions_csv",
     "add_counters",
     "aggregate",

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from afterglow.satisfaction import SCALES, nps_vote
+
 NO_PARTNER = "-"
 UNKNOWN_ACTION = "unknown"
 
@@ -61,6 +63,30 @@ class Moments:
         self.total_sq += value * value
 
 
+@dataclass
+class SatisfactionMoments:
+    """Satisfaction answers of one retailer × arm × scale: count, sum and sum of squares of the
+    scores, and (NPS) how many promoters and detractors. Sums of days are the month's."""
+
+    count: int = 0
+    total: int = 0
+    total_sq: int = 0
+    promoters: int = 0
+    detractors: int = 0
+
+    def add(self, scale: str, score: int) -> None:
+        self.count += 1
+        self.total += score
+        self.total_sq += score * score
+        if scale == "nps":
+            vote = nps_vote(score)
+            self.promoters += int(vote == 1)
+            self.detractors += int(vote == -1)
+
+
+SatisfactionKey = tuple[str, str, str]  # retailer, arm, scale
+
+
 @dataclass(frozen=True)
 class MoneyLine:
     """One conversion or reversal as recorded: the unit of a line-by-line partner comparison."""
@@ -103,6 +129,7 @@ class DecisionTrail:
     decided_at: str = ""
     impressed: tuple[str, ...] = ()  # sorted offer ids
     engaged: bool = False
+    arm: str = ""  # for the follow-up's signed satisfaction links
 
     def absorb(self, other: "DecisionTrail") -> None:
         self.retailer_id = self.retailer_id or other.retailer_id
@@ -112,6 +139,7 @@ class DecisionTrail:
         if other.impressed:
             self.impressed = tuple(sorted(set(self.impressed) | set(other.impressed)))
         self.engaged = self.engaged or other.engaged
+        self.arm = self.arm or other.arm
 
 
 @dataclass
@@ -126,6 +154,8 @@ class DayAggregation:
     money_lines: dict[str, MoneyLine] = field(default_factory=dict)
     rejections: dict[str, Rejection] = field(default_factory=dict)
     trails: dict[str, DecisionTrail] = field(default_factory=dict)
+    satisfaction: dict[SatisfactionKey, SatisfactionMoments] = field(default_factory=dict)
+    sessions: dict[ArmKey, int] = field(default_factory=dict)  # confirmation page views
 
 
 _COUNTED = {
@@ -164,6 +194,9 @@ def fold(
     cells, trails = day.cells, day.trails
     for record in records:
         kind = record["kind"]
+        if kind in ("satisfaction", "page_view"):
+            _experience(day, record)
+            continue
         if kind not in _COUNTED and kind not in ("decision", "conversion", "reversal", "accept"):
             continue  # survey answers and anything newer: not money, not counted here
         key = _cell_key(record)
@@ -216,6 +249,23 @@ def _decision(
         trail.customer_hash = str(record.get("customer_hash") or "")
         trail.order_id = str(record.get("order_id") or "")
         trail.decided_at = str(record.get("at") or "")
+        trail.arm = sys.intern(key[3])
+
+
+def _experience(day: DayAggregation, record: Mapping[str, Any]) -> None:
+    """A satisfaction answer or a confirmation page view (a session), by retailer × arm."""
+    retailer, arm = str(record.get("retailer_id") or NO_PARTNER), _text(record.get("arm"))
+    if record["kind"] == "page_view":
+        day.sessions[(retailer, arm)] = day.sessions.get((retailer, arm), 0) + 1
+        return
+    scale, score = str(record.get("scale")), record.get("score")
+    low, high = SCALES.get(scale, (1, 0))
+    if not isinstance(score, int) or not low <= score <= high:
+        return  # checked when recorded; a record that is not a score on its scale is no answer
+    moments = day.satisfaction.get((retailer, arm, scale))
+    if moments is None:
+        moments = day.satisfaction[(retailer, arm, scale)] = SatisfactionMoments()
+    moments.add(scale, int(score))
 
 
 def _earned(day: DayAggregation, key: AggregateKey, decision_id: Any, amount: int, *, taken: bool) -> None:
@@ -305,6 +355,10 @@ def merge_into(into: DayAggregation, other: DayAggregation) -> DayAggregation:
             mine[decision_id] = mine.get(decision_id, 0) + amount
     for taken_key, decision_ids in other.taken.items():
         into.taken.setdefault(taken_key, set()).update(decision_ids)
+    for satisfaction_key, answers in other.satisfaction.items():
+        add_counters(into.satisfaction.setdefault(satisfaction_key, SatisfactionMoments()), answers)
+    for session_key, sessions in other.sessions.items():
+        into.sessions[session_key] = into.sessions.get(session_key, 0) + sessions
     into.money_lines.update(other.money_lines)
     into.rejections.update(other.rejections)
     for decision_id, trail in other.trails.items():

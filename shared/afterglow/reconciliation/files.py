@@ -20,6 +20,8 @@ from afterglow.reconciliation.aggregation import (
     Moments,
     MoneyLine,
     Rejection,
+    SatisfactionKey,
+    SatisfactionMoments,
 )
 
 # --- partials between invocations (the per-shard fan-out) -----------------------------------------
@@ -37,6 +39,8 @@ def partial_to_json(day: DayAggregation) -> bytes:
         "money_lines": {key: asdict(line) for key, line in day.money_lines.items()},
         "rejections": {key: asdict(rejection) for key, rejection in day.rejections.items()},
         "trails": {key: asdict(trail) for key, trail in day.trails.items()},
+        "satisfaction": sorted([list(key), asdict(moments)] for key, moments in day.satisfaction.items()),
+        "sessions": sorted([list(key), sessions] for key, sessions in day.sessions.items()),
     }
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
@@ -56,7 +60,16 @@ def partial_from_json(raw: bytes) -> DayAggregation:
             key: DecisionTrail(**{**value, "impressed": tuple(value["impressed"])})
             for key, value in document["trails"].items()
         },
+        satisfaction={
+            _satisfaction_key(key): SatisfactionMoments(**value)
+            for key, value in document.get("satisfaction", [])
+        },
+        sessions={_key2(key): int(value) for key, value in document.get("sessions", [])},
     )
+
+
+def _satisfaction_key(key: list[str]) -> SatisfactionKey:
+    return (key[0], key[1], key[2])
 
 
 def _key2(key: list[str]) -> ArmKey:

@@ -288,6 +288,7 @@ def _choose(
         created_at=now,
         decision_token=token(""),
         survey=survey,
+        satisfaction=retailer.satisfaction,  # asked in every arm: the holdout's is the baseline
     )
     return response, [offer.offer_id for offer in slate], trace, evaluation
 

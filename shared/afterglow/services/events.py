@@ -1,7 +1,9 @@
 """`POST /v1/events`: storefront events, each recorded once per decision × offer × type.
 
 Idempotency is by meaning, not only by the client's event id: a second `impression` of the same
-offer in the same decision (a retry, a reload, a second tab) is a duplicate whatever its id.
+offer in the same decision (a retry, a reload, a second tab) is a duplicate whatever its id. A
+`satisfaction` answer counts once per decision (the first; see `afterglow.services.satisfaction`);
+a `page_view` once per decision × view number (a reload is the next number: another session).
 """
 
 from dataclasses import replace
@@ -21,6 +23,7 @@ from afterglow.models import (
 )
 from afterglow.observability import metrics
 from afterglow.services.decisions import signer
+from afterglow.services.satisfaction import AnswerRefused, answer_details, view_number
 from afterglow.signing import InvalidToken, TrackingClaims
 from afterglow.store import Stores
 from afterglow.store.records import EventRecord
@@ -71,6 +74,13 @@ def _record(
         client_occurred_at=event.occurred_at,
         recorded_at=now,
     )
+    if event.type in (EventType.SATISFACTION, EventType.PAGE_VIEW):
+        if claims.offer_id:
+            raise EventRefused(f"{event.type.value}_needs_the_decision_token")
+        if event.type is EventType.PAGE_VIEW:
+            return replace(recorded, view=view_number(event.data.get("view")))
+        answer = answer_details(retailer, event.data.get("score"))
+        return replace(recorded, channel="page", scale=answer["scale"], score=answer["score"])
     if event.type is EventType.SURVEY_ANSWER:
         if claims.offer_id:
             raise EventRefused("survey_answer_needs_the_decision_token")
@@ -143,10 +153,11 @@ def record_events(
             event = _checked(raw)
             claims = tokens.verify(event.token, now=int(now.timestamp()), retailer_id=retailer.retailer_id)
             recorded = _record(event, claims, index, retailer, now)
-        except (InvalidToken, EventRefused) as error:
+        except (InvalidToken, EventRefused, AnswerRefused) as error:
             results.append(EventResult(event_id=event_id, status="rejected", reason=error.reason))
             continue
-        written = ledger.record_event(recorded)
+        page_view = recorded.type == EventType.PAGE_VIEW.value
+        written = ledger.record_page_view(recorded) if page_view else ledger.record_event(recorded)
         status: Literal["accepted", "duplicate"] = "accepted" if written else "duplicate"
         results.append(EventResult(event_id=event_id, status=status))
     accepted = sum(1 for result in results if result.status == "accepted")

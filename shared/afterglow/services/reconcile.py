@@ -16,7 +16,8 @@ Files for D:
     reports/daily/dt=D/summary.json      totals, read-out, rejections by reason, follow-up counts
     reports/daily/dt=D/report.html       the page for people (operators: every retailer)
     reports/daily/dt=D/retailer=R/report.html   one retailer's page (its figures only)
-    followups/retailer=R/dt=D.csv        declined offers to follow up by e-mail (opt-outs removed)
+    followups/retailer=R/dt=D.csv        declined offers to follow up by e-mail (opt-outs removed),
+                                         with one-tap satisfaction links when the shop asks
     billing/month=M/dt=D.csv             D's money lines that month M's invoices bill (afterglow.billing)
     reports/daily/dt=D/manifest.json     last: every file above with rows, bytes and sha256
 
@@ -46,6 +47,8 @@ from afterglow.services.report_files import (
     publish,
     read_verified,
 )
+from afterglow.services.satisfaction import followup_links
+from afterglow.settings import get_settings
 from afterglow.store import CatalogStore, LedgerStore, ReportStore, Stores
 from afterglow.store.records import ConversionRecord
 
@@ -154,15 +157,27 @@ def report_names(catalog: CatalogStore) -> ReportNames:
     )
 
 
+def satisfaction_scales(catalog: CatalogStore) -> dict[str, str]:
+    """The scale of each retailer's satisfaction question (retailers that ask one), for the
+    follow-ups' one-tap links."""
+    index = catalog_cache.get(catalog)
+    return {rid: r.satisfaction.scale for rid, r in index.retailers.items() if r.satisfaction}
+
+
 def retailer_page_key(day: date, retailer_id: str) -> str:
     return f"{daily_prefix(day)}retailer={retailer_id}/report.html"
 
 
 def day_files(
-    reports: ReportStore, day: date, aggregation: DayAggregation, names: ReportNames | None = None
+    reports: ReportStore,
+    day: date,
+    aggregation: DayAggregation,
+    names: ReportNames | None = None,
+    satisfaction: Mapping[str, str] | None = None,
 ) -> dict[str, ReportFile]:
     """Every file of the day (opt-out lists and earlier days' statistics are read from the bucket);
-    `names` puts names beside the ids of the HTML pages."""
+    `names` puts names beside the ids of the HTML pages; `satisfaction` (retailer → scale) adds
+    one-tap links to the follow-ups of retailers that ask (when PUBLIC_API_URL says where to)."""
     prefix = daily_prefix(day)
     cells = aggregation.cells
     totals = reconciliation.totals(cells)
@@ -178,6 +193,10 @@ def day_files(
             continue
         opted_out = followups.parse_optouts(reports.get(optouts_key(retailer)))
         rows = followups.without_optouts(declined.get(retailer, []), opted_out)
+        api_url = get_settings().public_api_url.rstrip("/")
+        scale = (satisfaction or {}).get(retailer)
+        if scale and api_url:
+            rows = followups.with_satisfaction_links(rows, followup_links(retailer, scale, api_url))
         followup_counts[retailer] = len(rows)
         files[followups_key(retailer, day)] = csv_file(followups.followups_csv(rows))
     rejections: dict[str, int] = {}
@@ -240,7 +259,13 @@ def reconcile_day(stores: Stores, day: date, names: ReportNames | None = None) -
     """Aggregate one day's ledger and write its reports; re-running rewrites identical bytes.
     `names` (default: the catalog's, now) puts names beside the ids of the HTML pages."""
     aggregation = aggregate_ledger_day(stores.ledger, day)
-    return _publish_day(stores.reports, day, aggregation, names or report_names(stores.catalog))
+    return _publish_day(
+        stores.reports,
+        day,
+        aggregation,
+        names or report_names(stores.catalog),
+        satisfaction_scales(stores.catalog),
+    )
 
 
 # --- the same, fanned out over invocations: one per shard, then a merge (ReconcileStateMachine) ---
@@ -274,13 +299,19 @@ def reconcile_day_from_partials(stores: Stores, day: date) -> dict[str, Any]:
         if raw is None:
             raise PartialMissing(f"no partial for shard {shard} of {day.isoformat()}")
         reconciliation.merge_into(total, reconciliation.partial_from_json(raw))
-    return _publish_day(stores.reports, day, total, report_names(stores.catalog))
+    return _publish_day(
+        stores.reports, day, total, report_names(stores.catalog), satisfaction_scales(stores.catalog)
+    )
 
 
 def _publish_day(
-    reports: ReportStore, day: date, aggregation: DayAggregation, names: ReportNames | None
+    reports: ReportStore,
+    day: date,
+    aggregation: DayAggregation,
+    names: ReportNames | None,
+    satisfaction: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    files = day_files(reports, day, aggregation, names)
+    files = day_files(reports, day, aggregation, names, satisfaction)
     publish(reports, daily_prefix(day) + "manifest.json", files, {"date": day.isoformat()})
     logger.info(
         "day reconciled",

@@ -24,6 +24,9 @@
  *        text: { any key of TEXT }, debug })
  * showOffers({ container: element | selector, order, customer, placement, survey, device, locale, k })
  *   → Promise of { decisionId, offers, destroy } or null. Never rejects, never throws.
+ *   Each call that gets a decision counts a session (a `page_view`, sent with the next batch). When
+ *   the retailer asks a satisfaction question, it shows after the offers — alone when there are
+ *   none (the holdout: its answers are the baseline; then `offers` is 0).
  *
  * Offers render in a shadow root: the shop's CSS cannot reach in and ours cannot leak out. Theme them
  * with CSS variables on the container or any ancestor: --afterglow-font, --afterglow-text,
@@ -39,6 +42,8 @@
   const FLUSH_MS = 1000; // batching window
   const MAX_TRIES = 6; // a batch that keeps failing is retried with backoff, then dropped
   const VISIBLE_MS = 1000; // an impression needs >= 50% of the offer on screen this long
+  const SCALES = { nps: [0, 10], csat: [1, 5] }; // the satisfaction question's scores
+  const MAX_VIEWS = 20; // page views one decision can count (the API takes 1–20)
 
   const TEXT = {
     heading: "Picked for your order",
@@ -63,6 +68,8 @@
     addFailed: "Sorry, that could not be added. Please try again.",
     thanks: "Thanks for your answer!",
     updated: "Offers updated.",
+    score: "{n} out of {max}",
+    rated: "Thank you for your feedback!",
   };
 
   // --l (line), --a (accent), --m (muted), --r (radius): the theme, with defaults, in one place.
@@ -104,9 +111,13 @@
     "background:none;color:var(--m);font:inherit;font-size:1.4em;cursor:pointer}" +
     ".x:hover{background:#7f7f7f26}" +
     ":focus-visible{outline:3px solid var(--afterglow-focus,#0b57d0);outline-offset:2px}" +
-    ".survey{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:0 0 1rem;" +
+    ".survey,.rate{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:0 0 1rem;" +
     "padding:.75rem 1rem;border:1px dashed var(--l);border-radius:var(--r)}" +
-    ".survey p{margin:0;font-weight:600}" +
+    ".survey p,.rate>p{margin:0;font-weight:600}" +
+    ".rate{margin:1rem 0 0;display:block}.rate>p{margin-bottom:.5rem}" +
+    ".scores{display:flex;flex-wrap:wrap;gap:.35rem}.scores .cta{min-width:44px;justify-content:center}" +
+    ".rate .ends{display:flex;justify-content:space-between;margin:.3rem 0 0;font-size:.85em;font-weight:400;" +
+    "color:var(--m)}" +
     "input{width:4.5em;min-height:44px;margin-left:.4em;padding:.4em;font:inherit;color:inherit;" +
     "background:none;border:1px solid var(--l);border-radius:6px}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
@@ -235,13 +246,14 @@
 
   // ---- events: batched, retried with backoff, sent by beacon when the page goes away ----------
 
-  const track = (type, token, data) => {
+  // `lazy`: no request of its own; it goes with the next batch or the beacon on page hide.
+  const track = (type, token, data, lazy) => {
     if (!token || !cfg.key) return;
     const event = { event_id: uid(), type, token, occurred_at: new Date().toISOString() };
     if (data) event.data = data;
     queue.push(event);
     if (cfg.onEvent) safe(cfg.onEvent)(event);
-    schedule(queue.length >= BATCH ? 0 : FLUSH_MS);
+    if (!lazy || queue.length >= BATCH) schedule(queue.length >= BATCH ? 0 : FLUSH_MS);
   };
 
   const schedule = (ms) => {
@@ -314,6 +326,35 @@
     }
   };
 
+  // The how-many-th render of this decision's page on this device (a reload is the next one).
+  const nextView = (id) => {
+    try {
+      const views = JSON.parse(localStorage.getItem("afterglow:views")) || {};
+      const n = Math.min(MAX_VIEWS, (views[id] || 0) + 1);
+      delete views[id];
+      views[id] = n;
+      const ids = Object.keys(views); // the 20 latest decisions are plenty
+      ids.slice(0, -MAX_VIEWS).forEach((old) => delete views[old]);
+      localStorage.setItem("afterglow:views", JSON.stringify(views));
+      return n;
+    } catch (e) {
+      return 1;
+    }
+  };
+  const ratedKey = (dec) => "afterglow:rated:" + dec.decision_id;
+
+  // The retailer's satisfaction question, when it is one and this decision has no answer yet.
+  const question = (dec) => {
+    const q = dec && dec.satisfaction;
+    let rated = false;
+    try {
+      rated = !!sessionStorage.getItem(ratedKey(dec));
+    } catch (e) {
+      // storage disabled: ask again after a reload (the API counts the first answer only)
+    }
+    return q && SCALES[q.scale] && typeof q.question == "string" && dec.decision_token && !rated ? q : null;
+  };
+
   const pick = (source, keys) => {
     const out = {};
     keys.forEach((k) => source && source[k] != null && (out[k] = source[k]));
@@ -377,7 +418,7 @@
 
   // ---- the widget --------------------------------------------------------------------------
 
-  const mount = (container, decision, offers, req) => {
+  const mount = (container, decision, offers, req, rating) => {
     const T = cfg.text;
     const cards = [];
     let alive = true;
@@ -413,6 +454,40 @@
       return box;
     }
 
+    // The one-tap satisfaction question: one button per score; the first tap is the answer.
+    function rateBox(q) {
+      if (!q) return null;
+      const [low, high] = SCALES[q.scale];
+      const scores = h("div", { class: "scores" });
+      for (let n = low; n <= high; n++) {
+        const label = T.score.replace("{n}", n).replace("{max}", high);
+        scores.append(button("cta ghost", String(n), () => rate(n), { "aria-label": label }));
+      }
+      return h("div", { class: "rate", role: "group", "aria-labelledby": "ag-r" }, [
+        h("p", { id: "ag-r", text: q.question }),
+        scores,
+        q.low_label || q.high_label
+          ? h("p", { class: "ends", "aria-hidden": "true" }, [
+              h("span", { text: q.low_label || "" }),
+              h("span", { text: q.high_label || "" }),
+            ])
+          : null,
+      ]);
+    }
+
+    function rate(score) {
+      track("satisfaction", decision.decision_token, { score });
+      try {
+        sessionStorage.setItem(ratedKey(decision), "1");
+      } catch (e) {
+        // storage disabled: the thanks lasts as long as the page
+      }
+      const thanks = h("p", { tabindex: "-1", class: "rated", text: T.rated });
+      rater.replaceWith(thanks);
+      rater = null;
+      thanks.focus();
+    }
+
     function answer(box, key, value) {
       const answers = { ...req.survey, [key]: value };
       remember(req, answers);
@@ -426,13 +501,16 @@
         section.removeAttribute("aria-busy");
         if (!alive || !next) return; // the refresh failed: the offers shown are still valid
         const fresh = usable(next);
-        if (!fresh.length) return destroy();
+        if (!fresh.length && !rater) return destroy();
         decision = next;
         cards.splice(0).forEach(retire);
         list.textContent = "";
         fresh.forEach(addCard);
         tick();
-        say(T.updated);
+        if (fresh.length) return say(T.updated);
+        // no offers left, the satisfaction question unanswered: it stays, alone
+        section.setAttribute("aria-labelledby", "ag-r");
+        section.replaceChildren(rater, live);
       });
     }
 
@@ -641,13 +719,21 @@
       if (mounted.get(container) === widget) mounted.delete(container);
     }
 
-    const section = h("section", { "aria-labelledby": "ag-h" }, [
-      h("h2", { id: "ag-h", text: T.heading }),
-      h("p", { class: "sub", text: T.intro }),
-      surveyBox(decision.survey),
-      list,
-      live,
-    ]);
+    let rater = rateBox(rating);
+    const section = h(
+      "section",
+      { "aria-labelledby": offers.length ? "ag-h" : "ag-r" },
+      offers.length
+        ? [
+            h("h2", { id: "ag-h", text: T.heading }),
+            h("p", { class: "sub", text: T.intro }),
+            surveyBox(decision.survey),
+            list,
+            rater,
+            live,
+          ]
+        : [rater, live], // no offers (the holdout): the question alone
+    );
     const widget = { destroy: safe(destroy) };
     styleInto(root);
     root.append(section);
@@ -700,11 +786,15 @@
           const offers = usable(dec);
           const previous = mounted.get(container);
           if (previous) previous.destroy(); // showOffers again on a container replaces its offers
-          if (!offers.length) return null;
+          if (dec && dec.decision_id) {
+            track("page_view", dec.decision_token, { view: nextView(dec.decision_id) }, true);
+          }
+          const rating = question(dec);
+          if (!offers.length && !rating) return null;
           return {
             decisionId: dec.decision_id,
             offers: offers.length,
-            destroy: mount(container, dec, offers, req).destroy,
+            destroy: mount(container, dec, offers, req, rating).destroy,
           };
         })
         .catch((e) => log(e) || null);

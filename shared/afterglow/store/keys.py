@@ -43,6 +43,11 @@ def event(event_type: str, decision_id: str, offer_id: str | None) -> str:
     return f"EVENT#{event_type}#{decision_id}#{offer_id or '-'}"
 
 
+def page_view(decision_id: str, view: int) -> str:
+    """One confirmation page view per decision × view number (1 the first render, 2 a reload, …)."""
+    return f"EVENT#page_view#{decision_id}#{view}"
+
+
 def decision(retailer_id: str, order_id: str, placement: str, content_digest: str) -> str:
     """A decision per retailer × order × placement × request content (`decisions.request_digest`)."""
     return f"DECISION#{retailer_id}#{quote(order_id, safe='')}#{placement}#{content_digest}"

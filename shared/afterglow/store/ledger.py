@@ -339,6 +339,12 @@ class LedgerStore:
         item = self.get(keys.event(event_type, decision_id, offer_id))
         return EventRecord.from_item(item) if item else None
 
+    def record_page_view(self, event: EventRecord) -> bool:
+        """Write a confirmation page view (a session) once per decision × view number: False when
+        it was there already."""
+        key = keys.page_view(event.decision_id, event.view or 1)
+        return self.record_once(key, "page_view", event.recorded_at, event.to_item()) is None
+
     def get(self, pk: str) -> dict[str, Any] | None:
         """One record by its key, or None."""
         response = self._ddb.get_item(TableName=self._table, Key=serialize({"pk": pk}), ConsistentRead=True)

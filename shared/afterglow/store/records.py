@@ -296,8 +296,9 @@ class DeliveryRecord:
 @dataclass(frozen=True)
 class EventRecord:
     """A storefront event, once per decision × offer × type (`EVENT#…`; its kind is its type):
-    impression, engage, dismiss, accept (an own-brand add-to-order, with its revenue) or
-    survey_answer (the decision's, no offer)."""
+    impression, engage, dismiss, accept (an own-brand add-to-order, with its revenue),
+    survey_answer or satisfaction (the decision's, no offer; a satisfaction answer also comes by
+    e-mail link), or page_view (once per decision × view number: a session)."""
 
     type: str
     retailer_id: str
@@ -313,9 +314,15 @@ class EventRecord:
     own_brand_revenue_minor: int | None = None  # accept only
     currency: str | None = None  # accept only
     context: Mapping[str, Any] | None = None  # offer events: what learning counts them under
+    channel: str | None = None  # satisfaction: page (the SDK) or link (a follow-up's one-tap link)
+    scale: str | None = None  # satisfaction: nps or csat
+    score: int | None = None  # satisfaction: on the scale
+    view: int | None = None  # page_view: 1 the first render, 2 a reload, …
 
     def to_item(self) -> dict[str, Any]:
-        """The record's own attributes, in the order they have always been written."""
+        """The record's own attributes, in the order they have always been written (the
+        satisfaction and page-view fields only on those events)."""
+        extra = {"channel": self.channel, "scale": self.scale, "score": self.score, "view": self.view}
         return {
             "retailer_id": self.retailer_id,
             "decision_id": self.decision_id,
@@ -329,6 +336,7 @@ class EventRecord:
             "own_brand_revenue_minor": self.own_brand_revenue_minor,
             "currency": self.currency,
             "context": None if self.context is None else dict(self.context),
+            **{name: value for name, value in extra.items() if value is not None},
         }
 
     @classmethod
@@ -349,4 +357,8 @@ class EventRecord:
             own_brand_revenue_minor=_int_or_none(item.get("own_brand_revenue_minor")),
             currency=item.get("currency"),
             context=None if item.get("context") is None else dict(item["context"]),
+            channel=item.get("channel"),
+            scale=item.get("scale"),
+            score=_int_or_none(item.get("score")),
+            view=_int_or_none(item.get("view")),
         )

@@ -12,6 +12,7 @@ from afterglow.models import (
     PercentPayout,
     RetailerCreate,
     RulesUpdate,
+    SatisfactionQuestion,
     SurveyOption,
     SurveyQuestion,
 )
@@ -118,6 +119,12 @@ def seed_demo(stores: Stores, shop_url: str | None = None) -> DemoCatalog:
                     SurveyOption(value=True, label="Yes, it's a gift"),
                     SurveyOption(value=False, label="No"),
                 ],
+            ),
+            satisfaction=SatisfactionQuestion(
+                scale="nps",
+                question="How likely are you to recommend Northwind Outfitters to a friend?",
+                low_label="Not likely",
+                high_label="Very likely",
             ),
         ),
         salt=DEMO_SALT,

@@ -1,10 +1,12 @@
 """The demo shop's first hour of trade, played through the real services when the stack starts.
 
 `afterglow local --demo-orders N` decides N orders of shoppers across the shop's segments and sample
-baskets, records their impressions, a click on some offers and a partner sign-up on some clicks
-(signed webhooks through the conversion desk), all as of now. The demo retailer holds out 10% of
-its customers, so the first `afterglow reconcile` already reads the holdout against the offers —
-lift with its confidence interval — and the learning loop has something to fold.
+baskets, records each confirmation page view (a session), their impressions, a click on some offers
+and a partner sign-up on some clicks (signed webhooks through the conversion desk), and the NPS
+answers of about half the shoppers (the holdout's too: the baseline), all as of now. The demo
+retailer holds out 10% of its customers, so the first `afterglow reconcile` already reads the
+holdout against the offers — lift with its confidence interval, satisfaction beside revenue — and
+the learning loop has something to fold.
 
 Shoppers are `shopper-NNNN@example.com`; the draws are seeded, so two starts play the same orders.
 """
@@ -15,7 +17,15 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from afterglow.models import Arm, DecisionRequest, FixedPayout, IncomingEventBatch, PercentPayout
+from afterglow.models import (
+    Arm,
+    DecisionRequest,
+    DecisionResponse,
+    FixedPayout,
+    IncomingEventBatch,
+    PercentPayout,
+    Retailer,
+)
 from afterglow.services import catalog_entities
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.conversions import ConversionDesk
@@ -37,6 +47,8 @@ BASKETS = [
 SEGMENTS = ("new", "returning", "vip")
 COUNTRIES = ("DE", "NL", "FR", "IE")
 CLICK_RATE = 0.3  # of the first offer shown
+ANSWER_RATE = 0.5  # of the shoppers, to the shop's NPS question
+NPS_SCORES = (10, 10, 9, 9, 9, 8, 8, 7, 6, 3)  # drawn from: NPS +30 in expectation, every arm alike
 SIGN_UP_RATE = 0.35  # of a partner offer's clicks
 
 
@@ -49,6 +61,7 @@ class DemoTraffic:
     impressions: int
     clicks: int
     conversions: int
+    answers: int = 0  # NPS answers
 
 
 def play_demo_orders(
@@ -56,6 +69,7 @@ def play_demo_orders(
 ) -> DemoTraffic:
     """Decide `orders` orders of the demo shop and play what their shoppers do (see the module)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo traffic, not secrets
+    answers = random.Random(seed + 1)  # noqa: S311 - its own draws: the orders stay as they were
     retailer = catalog_entities.load_retailer(stores.catalog, demo.retailer_id)
     terms = _partner_terms(demo)
     desk = ConversionDesk(stores)
@@ -79,6 +93,7 @@ def play_demo_orders(
         decision = decide(stores, retailer, request, api_url)
         counts["orders"] += 1
         counts["held_out"] += decision.arm == Arm.HOLDOUT
+        counts["answers"] += _view_and_answer(stores, retailer, decision, answers)
         if not decision.offers:
             continue  # held out, or nothing the shop's rules let it show for this basket
         now = datetime.now(UTC).isoformat()
@@ -116,7 +131,26 @@ def play_demo_orders(
         impressions=counts["impressions"],
         clicks=counts["clicks"],
         conversions=counts["conversions"],
+        answers=counts["answers"],
     )
+
+
+def _view_and_answer(
+    stores: Stores, retailer: Retailer, decision: DecisionResponse, rng: random.Random
+) -> int:
+    """The decision's confirmation page view, and half the time an NPS answer; 1 if one counted."""
+    now = datetime.now(UTC).isoformat()
+    token = {"token": decision.decision_token, "occurred_at": now}
+    events = [{"event_id": f"{decision.decision_id}-view", "type": "page_view", "data": {"view": 1}} | token]
+    if decision.satisfaction is not None and rng.random() < ANSWER_RATE:
+        score = rng.choice(NPS_SCORES)
+        events.append(
+            {"event_id": f"{decision.decision_id}-nps", "type": "satisfaction", "data": {"score": score}}
+            | token
+        )
+    index = catalog_cache.cached(stores.catalog)
+    result = record_events(stores, index, retailer, IncomingEventBatch(events=events))
+    return sum(r.status == "accepted" for r in result.results[1:])
 
 
 def _partner_terms(demo: DemoCatalog) -> dict[str, tuple[str, str, int | None]]:
