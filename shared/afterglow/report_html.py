@@ -9,6 +9,9 @@ own-brand revenue are shown side by side, never summed into one bar.
 No scripts, fonts, images or stylesheets are fetched (a Content-Security-Policy meta tag forbids
 it); every piece of text is HTML-escaped; numbers are formatted deterministically, so the same
 inputs always render the same bytes.
+
+(One module of ~440 lines on purpose: the page's tables and charts share its escaping, money and
+label formatting; the satisfaction cells, which need none of it, are in `report_satisfaction`.)
 """
 
 import textwrap
