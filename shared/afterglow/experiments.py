@@ -302,35 +302,40 @@ def readout(found: Mapping[MetricKey, int]) -> list[ArmReadout]:
     def value(retailer: str, arm: str, metric: str, currency: str = NO_PARTNER) -> int:
         return found.get((retailer, arm, metric, currency), 0)
 
+    def revenue_moments(retailer: str, arm: str, currency: str) -> tuple[int, int, int]:
+        """(transactions, Σ offer revenue, Σ its squares) per transaction."""
+        return (
+            value(retailer, arm, "transactions"),
+            value(retailer, arm, "revenue_minor", currency),
+            value(retailer, arm, "revenue_sq", currency),
+        )
+
+    def order_moments(retailer: str, arm: str, currency: str) -> tuple[int, int, int]:
+        """(orders, Σ order value, Σ its squares)."""
+        return (
+            value(retailer, arm, "order_count", currency),
+            value(retailer, arm, "order_value_minor", currency),
+            value(retailer, arm, "order_value_sq", currency),
+        )
+
     rows = []
     for retailer in sorted(arms):
         for currency in sorted(currencies.get(retailer) or {NO_PARTNER}):
-            holdout_n = value(retailer, HOLDOUT, "transactions")
-            holdout = (
-                holdout_n,
-                value(retailer, HOLDOUT, "revenue_minor", currency),
-                value(retailer, HOLDOUT, "revenue_sq", currency),
-            )
-            holdout_orders = (
-                value(retailer, HOLDOUT, "order_count", currency),
-                value(retailer, HOLDOUT, "order_value_minor", currency),
-                value(retailer, HOLDOUT, "order_value_sq", currency),
-            )
+            holdout = revenue_moments(retailer, HOLDOUT, currency)
+            holdout_orders = order_moments(retailer, HOLDOUT, currency)
             for arm in sorted(arms[retailer]):
-                n = value(retailer, arm, "transactions")
-                revenue = value(retailer, arm, "revenue_minor", currency)
-                variance = sample_variance(n, revenue, value(retailer, arm, "revenue_sq", currency))
-                orders = value(retailer, arm, "order_count", currency)
+                arm_revenue, arm_orders = (
+                    revenue_moments(retailer, arm, currency),
+                    order_moments(retailer, arm, currency),
+                )
+                n, revenue, _ = arm_revenue
+                orders, order_value, _ = arm_orders
+                variance = sample_variance(*arm_revenue)
                 impressions, clicks = value(retailer, arm, "impressions"), value(retailer, arm, "clicks")
                 lift = order_value_lift = None
                 if arm != HOLDOUT and HOLDOUT in arms[retailer]:
-                    lift = welch_lift((n, revenue, value(retailer, arm, "revenue_sq", currency)), holdout)
-                    order_values = (
-                        orders,
-                        value(retailer, arm, "order_value_minor", currency),
-                        value(retailer, arm, "order_value_sq", currency),
-                    )
-                    order_value_lift = welch_lift(order_values, holdout_orders)
+                    lift = welch_lift(arm_revenue, holdout)
+                    order_value_lift = welch_lift(arm_orders, holdout_orders)
                 rows.append(
                     ArmReadout(
                         retailer_id=retailer,
@@ -347,9 +352,7 @@ def readout(found: Mapping[MetricKey, int]) -> list[ArmReadout]:
                         revenue_minor=revenue,
                         revenue_per_transaction=_ratio(revenue, n),
                         revenue_sd=round(math.sqrt(variance), 6) if variance is not None else None,
-                        order_value_per_transaction=_ratio(
-                            value(retailer, arm, "order_value_minor", currency), orders
-                        ),
+                        order_value_per_transaction=_ratio(order_value, orders),
                         engagement_rate=_ratio(value(retailer, arm, "engagements"), impressions),
                         click_through_rate=_ratio(clicks, impressions),
                         take_rate=_ratio(value(retailer, arm, "taken"), n),
