@@ -1,5 +1,6 @@
 """A small demo catalog: one retailer, a few partners and offers across categories."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from afterglow.models import (
@@ -92,6 +93,23 @@ DEMO_OFFERS = [
         {"offer_type": "product", "product_type": "bouquet", "giftable": True},
     ),
 ]
+
+
+def partner_terms(
+    partner_ids: Mapping[str, str], secrets: Mapping[str, str]
+) -> dict[str, tuple[str, str, bool]]:
+    """Demo partner id -> (its webhook secret, an action its offer pays for, whether the webhook
+    names an amount: a share of the basket), for the demo partners named (by name) in both."""
+    terms: dict[str, tuple[str, str, bool]] = {}
+    for name, _, _, _, payout, _ in DEMO_OFFERS:
+        partner_id, secret = partner_ids.get(name), secrets.get(name)
+        if not (partner_id and secret):
+            continue
+        if isinstance(payout, FixedPayout):
+            terms[partner_id] = (secret, sorted(payout.amounts)[0], False)
+        elif isinstance(payout, PercentPayout):
+            terms[partner_id] = (secret, payout.actions[0], True)
+    return terms
 
 
 def seed_demo(stores: Stores, shop_url: str | None = None) -> DemoCatalog:

@@ -21,9 +21,7 @@ from afterglow.models import (
     Arm,
     DecisionRequest,
     DecisionResponse,
-    FixedPayout,
     IncomingEventBatch,
-    PercentPayout,
     Retailer,
 )
 from afterglow.services import catalog_entities
@@ -33,7 +31,7 @@ from afterglow.services.decisions import decide
 from afterglow.services.events import record_events
 from afterglow.services.tracking import record_click
 from afterglow.store import Stores
-from afterglow_dev.local.demo import DEMO_OFFERS, DemoCatalog
+from afterglow_dev.local.demo import DemoCatalog, partner_terms
 from afterglow_dev.local.load import signed_webhook_headers
 
 # (sku, category, price in cents): the demo shop's sample baskets, one line each
@@ -50,6 +48,7 @@ CLICK_RATE = 0.3  # of the first offer shown
 ANSWER_RATE = 0.5  # of the shoppers, to the shop's NPS question
 NPS_SCORES = (10, 10, 9, 9, 9, 8, 8, 7, 6, 3)  # drawn from: NPS +30 in expectation, every arm alike
 SIGN_UP_RATE = 0.35  # of a partner offer's clicks
+BASKET_MINOR = 4_900  # what a shopper spends with a partner paid a share of the basket
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def play_demo_orders(
     rng = random.Random(seed)  # noqa: S311 - reproducible demo traffic, not secrets
     answers = random.Random(seed + 1)  # noqa: S311 - its own draws: the orders stay as they were
     retailer = catalog_entities.load_retailer(stores.catalog, demo.retailer_id)
-    terms = _partner_terms(demo)
+    terms = partner_terms(demo.partner_ids, demo.partner_secrets)
     desk = ConversionDesk(stores)
     counts: Counter[str] = Counter()
     for n in range(orders):
@@ -113,14 +112,14 @@ def play_demo_orders(
         partner = terms.get(first.partner_id)
         if partner is None or rng.random() >= SIGN_UP_RATE:
             continue  # an own-brand add-on, or a shopper who did not sign up
-        secret, action, amount = partner
+        secret, action, names_an_amount = partner
         body = json.dumps(
             {
                 "click_id": click_id,
                 "conversion_id": f"demo-{click_id}",
                 "action": action,
                 "occurred_at": datetime.now(UTC).isoformat(),
-                **({"amount_minor": amount, "currency": "EUR"} if amount else {}),
+                **({"amount_minor": BASKET_MINOR, "currency": "EUR"} if names_an_amount else {}),
             }
         )
         outcome = desk.receive(signed_webhook_headers(secret, f"msg_demo_{click_id}", body), body.encode())
@@ -151,14 +150,3 @@ def _view_and_answer(
     index = catalog_cache.cached(stores.catalog)
     result = record_events(stores, index, retailer, IncomingEventBatch(events=events))
     return sum(r.status == "accepted" for r in result.results[1:])
-
-
-def _partner_terms(demo: DemoCatalog) -> dict[str, tuple[str, str, int | None]]:
-    """Partner id -> (webhook secret, the action its offer pays for, a basket amount for a share)."""
-    terms: dict[str, tuple[str, str, int | None]] = {}
-    for name, _, _, _, payout, _ in DEMO_OFFERS:
-        if isinstance(payout, FixedPayout):
-            terms[demo.partner_ids[name]] = (demo.partner_secrets[name], sorted(payout.amounts)[0], None)
-        elif isinstance(payout, PercentPayout):  # a share of the basket: the webhook names it
-            terms[demo.partner_ids[name]] = (demo.partner_secrets[name], payout.actions[0], 4_900)
-    return terms

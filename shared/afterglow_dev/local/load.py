@@ -152,21 +152,12 @@ def signed_webhook_headers(secret: str, msg_id: str, body: str, at: datetime | N
 def demo_partners(env: Mapping[str, str]) -> dict[str, tuple[str, str, bool]]:
     """Demo partner id -> (webhook secret, an action its offer pays for, whether it needs an amount),
     from the env file `afterglow local` writes and the demo catalog's payouts."""
-    from afterglow.models import FixedPayout, PercentPayout
-    from afterglow_dev.local.demo import DEMO_OFFERS
+    from afterglow_dev.local.demo import DEMO_OFFERS, partner_terms
 
-    partners: dict[str, tuple[str, str, bool]] = {}
-    for name, _, _, _, payout, _ in DEMO_OFFERS:
-        slug = name.upper().replace(" ", "_").replace("&", "AND")
-        partner_id = env.get(f"AFTERGLOW_DEMO_PARTNER_{slug}_ID")
-        secret = env.get(f"AFTERGLOW_DEMO_PARTNER_{slug}_SECRET")
-        if not (partner_id and secret):
-            continue
-        if isinstance(payout, FixedPayout):
-            partners[partner_id] = (secret, sorted(payout.amounts)[0], False)
-        elif isinstance(payout, PercentPayout):  # a share of the basket: the webhook names an amount
-            partners[partner_id] = (secret, payout.actions[0], True)
-    return partners
+    slugs = {name: name.upper().replace(" ", "_").replace("&", "AND") for name, *_ in DEMO_OFFERS}
+    ids = {name: env.get(f"AFTERGLOW_DEMO_PARTNER_{slug}_ID", "") for name, slug in slugs.items()}
+    secrets = {name: env.get(f"AFTERGLOW_DEMO_PARTNER_{slug}_SECRET", "") for name, slug in slugs.items()}
+    return partner_terms(ids, secrets)
 
 
 class _Connection(http.client.HTTPConnection):
