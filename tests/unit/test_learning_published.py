@@ -30,7 +30,8 @@ def trained_rows(seed: int = 4) -> list[list[object]]:
 
 def published(rows: list[list[object]]) -> dict[str, object]:
     """What a decide reads: the trainer's model through JSON, as S3 hands it back."""
-    model = published_model(rows, offer_categories=CATEGORIES, budget_day="2026-12-06", exhausted_partners=[])
+    budgets = {"budget_day": "2026-12-06", "exhausted_partners": [], "pacing": {}}
+    model = published_model(rows, offer_categories=CATEGORIES, budgets=budgets)
     return json.loads(json.dumps(model, sort_keys=True, separators=(",", ":")))
 
 

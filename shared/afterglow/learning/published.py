@@ -3,7 +3,7 @@
 Format 2 (`published_model`): the policy's estimates, computed once by the trainer as
 `from_counters` computes them, and per offer its counter rows as a JSON string of their own:
 
-    {"format": 2, "budget_day": "YYYY-MM-DD", "exhausted_partners": [...],
+    {"format": 2, "budget_day": "YYYY-MM-DD", "exhausted_partners": [...], "pacing": {...},
      "estimates": {...},
      "arms": {"off_…": "[[feature, value, shown, successes, reward_sum, reward_sq_sum], …]", …}}
 
@@ -44,18 +44,18 @@ def published_model(
     rows: list[list[Any]],
     *,
     offer_categories: Mapping[str, str],
-    budget_day: str,
-    exhausted_partners: list[str],
+    budgets: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The model to publish (format 2) from the summed counter rows, sorted by arm."""
+    """The model to publish (format 2) from the summed counter rows, sorted by arm; `budgets`
+    (`budget_day`, `exhausted_partners`, `pacing`: what decide needs of partners' budgets that day)
+    goes in as it is."""
     estimates = from_counters(counter_rows(rows), offer_categories=offer_categories).estimates()
     arms: dict[str, list[list[Any]]] = {}
     for arm, *row in rows:
         arms.setdefault(arm, []).append(row)
     return {
         "format": MODEL_FORMAT,
-        "budget_day": budget_day,
-        "exhausted_partners": exhausted_partners,
+        **budgets,
         "estimates": estimates,
         "arms": {arm: json.dumps(arm_rows, separators=(",", ":")) for arm, arm_rows in arms.items()},
     }

@@ -91,7 +91,8 @@ def train(stores: Stores, now: datetime | None = None) -> Training:
     pacing = spent_shares(spend, index.partners, today.isoformat())
     # What the model says, hashed before the estimates are computed (seconds at 20,000 offers):
     # an unchanged model, or one published moments ago, costs the trainer no more than reading.
-    said = {"budget_day": today.isoformat(), "rows": rows, "exhausted_partners": exhausted, "pacing": pacing}
+    budgets = {"budget_day": today.isoformat(), "exhausted_partners": exhausted, "pacing": pacing}
+    said = {"rows": rows, **budgets}
     digest = hashlib.sha256(json.dumps(said, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     pointer = stores.learning.model_pointer()
     if pointer is not None and pointer.get("digest") == digest:
@@ -99,9 +100,7 @@ def train(stores: Stores, now: datetime | None = None) -> Training:
     if pointer is not None and _published_within(pointer, at, get_settings().model_publish_interval_seconds):
         # Each publish costs every warm decide one model load: not every minute.
         return Training(int(pointer["version"]), False, len(rows), 0)
-    categories, day = index.offer_categories, today.isoformat()
-    model = published_model(rows, offer_categories=categories, budget_day=day, exhausted_partners=exhausted)
-    model["pacing"] = pacing
+    model = published_model(rows, offer_categories=index.offer_categories, budgets=budgets)
     blob = gzip.compress(json.dumps(model, sort_keys=True, separators=(",", ":")).encode(), mtime=0)
     version = int(pointer["version"]) + 1 if pointer else 1
     published = stores.learning.publish_model(version, digest, blob, at)

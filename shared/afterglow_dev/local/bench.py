@@ -203,8 +203,7 @@ def bench_decisions(rounds: int) -> dict[str, Any]:
     model = published_model(
         synthetic_rows(sorted(index.offers), retailer.retailer_id),
         offer_categories=index.offer_categories,
-        budget_day="2026-12-05",
-        exhausted_partners=[],
+        budgets={"budget_day": "2026-12-05", "exhausted_partners": [], "pacing": {}},
     )
     blob = gzip.compress(json.dumps(model, separators=(",", ":")).encode(), mtime=0)
     object.__setattr__(stores, "decisions", _InMemoryDecisions())

@@ -67,8 +67,7 @@ def bench_model(index: Any) -> dict[str, Any]:
     model = published_model(
         synthetic_rows(offer_ids, "ret_bench"),
         offer_categories=index.offer_categories,
-        budget_day="2026-12-05",
-        exhausted_partners=[],
+        budgets={"budget_day": "2026-12-05", "exhausted_partners": [], "pacing": {}},
     )
     publish_ms = (time.perf_counter() - started) * 1000
     blob = gzip.compress(json.dumps(model, sort_keys=True, separators=(",", ":")).encode(), mtime=0)
