@@ -853,6 +853,26 @@ def test_real_stack_offers_click_through_to_partner_and_signed_signup(browser, l
         shop.server_close()
 
 
+def _events_passed_through(
+    context: BrowserContext, api_url: str
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Let the pages' event batches through to the real API, noting each event sent (by id) and
+    the verdict the API gave it."""
+    results: dict[str, str] = {}
+    sent: dict[str, dict[str, Any]] = {}
+
+    def record(route: Route) -> None:
+        answer = route.fetch()
+        for event in json.loads(route.request.post_data or "{}").get("events", []):
+            sent[event["event_id"]] = event
+        if answer.status == 200:
+            results.update({r["event_id"]: r["status"] for r in answer.json()["results"]})
+        route.fulfill(response=answer)
+
+    context.route(f"{api_url}/v1/events*", record)
+    return results, sent
+
+
 def test_real_stack_impressions_survey_answer_and_beacon_are_accepted(browser, local_stack):
     api_url = local_stack["AFTERGLOW_API_URL"]
     preflight = requests.options(f"{api_url}/v1/events", timeout=10)
@@ -866,18 +886,7 @@ def test_real_stack_impressions_survey_answer_and_beacon_are_accepted(browser, l
         page.clock.install(time=now)
         page.clock.pause_at(now + timedelta(seconds=1))
         errors = PageErrors(page)
-        results: dict[str, str] = {}
-        sent: dict[str, dict[str, Any]] = {}
-
-        def record(route: Route) -> None:  # a pass-through that notes each event's verdict
-            answer = route.fetch()
-            for event in json.loads(route.request.post_data or "{}").get("events", []):
-                sent[event["event_id"]] = event
-            if answer.status == 200:
-                results.update({r["event_id"]: r["status"] for r in answer.json()["results"]})
-            route.fulfill(response=answer)
-
-        context.route(f"{api_url}/v1/events*", record)
+        results, sent = _events_passed_through(context, api_url)
 
         # Given the espresso order with the retailer's gift survey, on the real API
         page.goto(f"{shop.url}/order.html?order=espresso")
@@ -958,18 +967,7 @@ def test_real_stack_satisfaction_answer_and_page_view_are_accepted(browser, loca
         page.clock.install(time=now)
         page.clock.pause_at(now + timedelta(seconds=1))
         errors = PageErrors(page)
-        results: dict[str, str] = {}
-        sent: dict[str, dict[str, Any]] = {}
-
-        def record(route: Route) -> None:  # a pass-through that notes each event's verdict
-            answer = route.fetch()
-            for event in json.loads(route.request.post_data or "{}").get("events", []):
-                sent[event["event_id"]] = event
-            if answer.status == 200:
-                results.update({r["event_id"]: r["status"] for r in answer.json()["results"]})
-            route.fulfill(response=answer)
-
-        context.route(f"{api_url}/v1/events*", record)
+        results, sent = _events_passed_through(context, api_url)
 
         # Given the camping order's confirmation page on the real API, with the NPS question
         page.goto(f"{shop.url}/order.html?order=camping")
