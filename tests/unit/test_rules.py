@@ -18,6 +18,7 @@ from afterglow.models import (
     RetailerRules,
     Targeting,
 )
+from tests.unit.builders import make_retailer
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -209,17 +210,7 @@ def test_gift_suppresses_first_party_refills_and_subscriptions():
 
 def bought(*titles, survey=None, placement="order_confirmation", categories=None):
     """A decision context for an order of these titled items (each in its own category)."""
-    retailer = Retailer(
-        retailer_id="ret_1",
-        name="Shop",
-        currency="EUR",
-        revenue_share_bps=5000,
-        allowed_origins=[],
-        max_offers=3,
-        min_relevance=0.0,
-        experiment={"holdout": 0, "mixed": 100},
-        created_at=NOW,
-    )
+    retailer = make_retailer()
     cats = categories or ["camping"] * len(titles)
     request = DecisionRequest(
         order_id="o-1",
