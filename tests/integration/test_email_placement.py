@@ -1,0 +1,143 @@
+"""E-mail placements through the real handlers: the decision's rendered e-mail, and the open pixel
+that records an impression of each offer of the slate, once."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from afterglow.settings import get_settings
+from tests.utils import http_event, invoke, order, seed_catalog
+
+API = "https://offers.shop.example"
+GIF_MAGIC = b"GIF89a"
+
+
+@pytest.fixture(autouse=True)
+def public_api_url(monkeypatch):
+    monkeypatch.setenv("PUBLIC_API_URL", API)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _decide(function_module, key, order_id="o-1", **overrides):
+    body = order(order_id, customer={"email": f"{order_id}@example.com", "country": "DE"}, **overrides)
+    event = http_event("POST", "/v1/decisions", body=body, headers={"authorization": f"Bearer {key}"})
+    status, _, decision = invoke(function_module("DecideFunction"), event)
+    assert status == 200, decision
+    return decision
+
+
+def _open(function_module, token):
+    """GET the pixel: its status, headers and bytes."""
+    event = http_event("GET", f"/v1/o/{token}", route_path="/v1/o/{token}")
+    return invoke(function_module("TrackFunction"), event)
+
+
+def _impressions(stores):
+    day = datetime.now(UTC).date().isoformat()
+    return [r for r in stores.ledger.read_day(day) if r["kind"] == "impression"]
+
+
+def _pixel_token(decision):
+    return decision["email"]["open_pixel_url"].split("/v1/o/", 1)[1]
+
+
+def _impression_event(function_module, key, token):
+    raw = json.dumps(
+        {
+            "events": [
+                {
+                    "event_id": "evt-page-impression",
+                    "type": "impression",
+                    "token": token,
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                }
+            ]
+        }
+    ).encode()
+    event = http_event("POST", "/v1/events", raw=raw, headers={"authorization": f"Bearer {key}"})
+    return invoke(function_module("TrackFunction"), event)[2]["results"][0]["status"]
+
+
+def test_confirmation_email_decision_carries_the_slate_as_an_email_block(stores, function_module):
+    # Given a shop with an offer
+    seeded = seed_catalog(stores)
+    # When its confirmation e-mail asks for offers
+    decision = _decide(
+        function_module, seeded.publishable_key, placement="confirmation_email", locale="de-DE"
+    )
+    # Then the slate comes rendered as a block for the shop's own e-mail, every link tracked
+    (offer,) = decision["offers"]
+    email = decision["email"]
+    assert email["subject"] is None and email["html"].startswith("<table")
+    assert offer["click_url"].startswith(f"{API}/v1/c/") and offer["click_url"] in email["html"]
+    assert f"Learn more: {offer['click_url']}" in email["text"]
+    assert email["open_pixel_url"].startswith(f"{API}/v1/o/") and email["open_pixel_url"].endswith(".gif")
+    assert f'<img src="{email["open_pixel_url"]}" width="1" height="1" alt=""' in email["html"]
+    # And a reload of the same request is the same decision, rendered to the same bytes
+    assert _decide(
+        function_module, seeded.publishable_key, placement="confirmation_email", locale="de-DE"
+    ) == (decision)
+
+
+def test_the_confirmation_page_decision_is_unchanged(stores, function_module):
+    seeded = seed_catalog(stores)
+    decision = _decide(function_module, seeded.publishable_key)
+    assert "email" not in decision and decision["offers"]
+
+
+def test_a_followup_placement_gets_a_whole_email_with_a_subject(stores, function_module):
+    seeded = seed_catalog(stores)
+    decision = _decide(function_module, seeded.publishable_key, placement="followup_email")
+    email = decision["email"]
+    assert email["subject"] == "Shop: Still thinking it over?"
+    assert email["html"].startswith("<!doctype html>") and "<script" not in email["html"]
+
+
+def test_an_email_placement_with_nothing_to_show_has_no_email(stores, function_module):
+    seeded = seed_catalog(stores, holdout=100)
+    decision = _decide(function_module, seeded.publishable_key, placement="confirmation_email")
+    assert decision["offers"] == [] and decision["email"] is None
+
+
+def test_opening_the_email_records_each_offer_once_whatever_the_replays(stores, function_module):
+    # Given a confirmation e-mail's decision
+    seeded = seed_catalog(stores)
+    decision = _decide(function_module, seeded.publishable_key, placement="confirmation_email")
+    # When the mail client loads the open pixel
+    status, headers, body = _open(function_module, _pixel_token(decision))
+    # Then it gets a never-cached 1×1 GIF, and each offer of the slate has one impression
+    assert (status, headers["content-type"], body[:6]) == (200, "image/gif", GIF_MAGIC)
+    assert "no-store" in headers["cache-control"]
+    (impression,) = _impressions(stores)
+    assert impression["offer_id"] == decision["offers"][0]["offer_id"]
+    assert (impression["decision_id"], impression["channel"]) == (decision["decision_id"], "email")
+    assert impression["partner_id"] == seeded.partner_id and impression["context"]
+    # When the e-mail is opened again, and an image proxy fetches the pixel without `.gif`
+    assert _open(function_module, _pixel_token(decision))[0] == 200
+    assert _open(function_module, _pixel_token(decision).removesuffix(".gif"))[0] == 200
+    # Then nothing more is recorded, and a storefront impression of the offer is a duplicate too
+    assert len(_impressions(stores)) == 1
+    token = decision["offers"][0]["tracking_token"]
+    assert _impression_event(function_module, seeded.publishable_key, token) == "duplicate"
+
+
+@pytest.mark.parametrize("case", ["forged", "truncated", "garbage", "offer_token"])
+def test_a_pixel_that_cannot_be_trusted_still_answers_the_gif_and_records_nothing(
+    stores, function_module, case
+):
+    seeded = seed_catalog(stores)
+    decision = _decide(function_module, seeded.publishable_key, placement="confirmation_email")
+    genuine = _pixel_token(decision).removesuffix(".gif")
+    payload, mac = genuine.split(".")
+    token = {
+        "forged": f"{payload}.{'A' * len(mac)}",
+        "truncated": genuine[:-3],
+        "garbage": "x",
+        "offer_token": decision["offers"][0]["tracking_token"],  # genuine, but names no slate
+    }[case]
+    status, headers, body = _open(function_module, f"{token}.gif")
+    assert (status, headers["content-type"], body[:6]) == (200, "image/gif", GIF_MAGIC)
+    assert _impressions(stores) == []
