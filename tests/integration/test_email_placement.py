@@ -2,11 +2,16 @@
 that records an impression of each offer of the slate, once."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from afterglow.models import Creative, FixedPayout, OfferCreate, PartnerCreate, StatusUpdate
+from afterglow.reconciliation import read_csv
+from afterglow.services import offers, partners
+from afterglow.services.decisions import signer
 from afterglow.settings import get_settings
+from afterglow_dev.local.gateway import FakeLambdaContext
 from tests.utils import http_event, invoke, order, seed_catalog
 
 API = "https://offers.shop.example"
@@ -141,3 +146,71 @@ def test_a_pixel_that_cannot_be_trusted_still_answers_the_gif_and_records_nothin
     status, headers, body = _open(function_module, f"{token}.gif")
     assert (status, headers["content-type"], body[:6]) == (200, "image/gif", GIF_MAGIC)
     assert _impressions(stores) == []
+
+
+def _reconcile(function_module):
+    today = datetime.now(UTC).date().isoformat()
+    handler = function_module("ReconcileFunction").lambda_handler
+    assert handler({"date": today}, FakeLambdaContext("reconcile"))["status"] == "ok"
+    return today
+
+
+def test_declined_email_offers_become_followups_ready_to_send_timed_by_offer_type(stores, function_module):
+    # Given a shop whose catalog also has a coffee-beans refill (for follow-up e-mails only)
+    seeded = seed_catalog(stores)
+    roaster = partners.create_partner(stores, PartnerCreate(name="Roaster")).partner.partner_id
+    refill = offers.create_offer(
+        stores,
+        OfferCreate(
+            partner_id=roaster,
+            category="coffee",
+            offer_type="refill",
+            product_type="coffee_beans",
+            creative=Creative(title="Beans <refill> & more", body="A fresh bag before yours runs out"),
+            landing_url="https://beans.example/refill",
+            payout=FixedPayout(currency="EUR", amounts={"signup": 700}),
+        ),
+    )
+    beans = [{"sku": "BEANS-1KG", "title": "Espresso beans 1 kg", "category": "coffee", "price_minor": 2400}]
+    # And two e-mails opened and declined: the confirmation e-mail, and a follow-up with the refill
+    # alone (the seeded offer paused in between)
+    confirmation = _decide(function_module, seeded.publishable_key, "o-1", placement="confirmation_email")
+    offers.set_offer_status(stores, seeded.offer_id, StatusUpdate(version=1, status="paused"))
+    followup = _decide(
+        function_module, seeded.publishable_key, "o-2", placement="followup_email", line_items=beans
+    )
+    assert [o["offer_id"] for o in followup["offers"]] == [refill.offer_id]
+    for decision in (confirmation, followup):
+        assert _open(function_module, _pixel_token(decision))[0] == 200
+    # When the day is reconciled
+    today = _reconcile(function_module)
+    # Then the CSV times the accessory-like offer 24–48 h out and the refill before the beans run out
+    prefix = f"followups/retailer={seeded.retailer_id}/dt={today}"
+    rows = {row["order_id"]: row for row in read_csv(stores.reports.get(prefix + ".csv"))}
+    decided = datetime.fromisoformat(rows["o-2"]["decided_at"])
+    assert rows["o-1"]["timing"] == "after_purchase"
+    assert rows["o-2"]["timing"] == "refill"
+    assert datetime.fromisoformat(rows["o-2"]["send_before"]) == decided + timedelta(days=27)
+    # And the JSON Lines file beside it has each e-mail ready to send (offers paused since left out)
+    body = stores.reports.get(prefix + ".jsonl")
+    emails = {e["order_id"]: e for e in map(json.loads, body.decode().splitlines())}
+    assert list(emails) == ["o-2"]
+    refill_email = emails["o-2"]
+    assert refill_email["subject"] == "Shop: Running low? Time for a refill"
+    assert (
+        "Beans &lt;refill&gt; &amp; more" in refill_email["html"] and "<refill>" not in refill_email["html"]
+    )
+    link = refill_email["text"].split("Learn more: ", 1)[1].splitlines()[0]
+    assert link.startswith(f"{API}/v1/c/") and f'href="{link}"' in refill_email["html"]
+    # And a re-run writes the same bytes
+    _reconcile(function_module)
+    assert stores.reports.get(prefix + ".jsonl") == body
+    # And its link still works when the e-mail goes out, weeks after the decision
+    token = link.rsplit("/", 1)[1]
+    send_before = int(datetime.fromisoformat(refill_email["send_before"]).timestamp())
+    claims = signer().verify(token, now=send_before + 3600)
+    assert (claims.decision_id, claims.offer_id) == (followup["decision_id"], refill.offer_id)
+    status, headers, _ = invoke(
+        function_module("TrackFunction"), http_event("GET", f"/v1/c/{token}", route_path="/v1/c/{token}")
+    )
+    assert status == 302 and headers["location"].startswith("https://beans.example/refill")

@@ -115,6 +115,11 @@ def customer_hash_of(retailer: Retailer, request: DecisionRequest) -> str:
     )
 
 
+def click_url(api_url: str, token: str) -> str:
+    """An offer's tracked link: `GET` records the click and redirects to the partner."""
+    return f"{api_url}/v1/c/{token}"
+
+
 def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferView:
     minutes = offer.creative.exclusive_minutes
     return OfferView(
@@ -130,7 +135,7 @@ def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferV
         discount_pct=offer.creative.discount_pct,
         expires_at=now + timedelta(minutes=minutes) if minutes else None,
         tracking_token=token,
-        click_url=f"{api_url}/v1/c/{token}",
+        click_url=click_url(api_url, token),
     )
 
 

@@ -12,12 +12,14 @@ written right now, records nothing but still gets the image: a mail client shows
 otherwise, in an e-mail the retailer sent.
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from afterglow.catalog import CatalogIndex
-from afterglow.email_render import EmailOffer, render
+from afterglow.email_render import EmailOffer, RenderedEmail, render
 from afterglow.errors import StoreUnavailable
+from afterglow.followups import Followup
 from afterglow.models import (
     DecisionRequest,
     DecisionResponse,
@@ -28,8 +30,9 @@ from afterglow.models import (
 )
 from afterglow.observability import logger, metrics
 from afterglow.rules import is_followup_placement
-from afterglow.services.decisions import signer
-from afterglow.signing import InvalidToken, TrackingClaims
+from afterglow.services.decisions import click_url, signer
+from afterglow.settings import get_settings
+from afterglow.signing import MAX_LIFETIME_SECONDS, InvalidToken, TrackingClaims
 from afterglow.store import Stores
 from afterglow.store.records import EventRecord
 
@@ -40,6 +43,7 @@ OPEN_PIXEL_GIF = (
 )
 CONFIRMATION_HEADING = "Picked for your order"
 FOLLOWUP_HEADING = "Still thinking it over?"
+REFILL_HEADING = "Running low? Time for a refill"
 
 
 def pixel_url(api_url: str, claims: TrackingClaims, offer_ids: tuple[str, ...]) -> str:
@@ -85,6 +89,56 @@ def with_email(
             subject=rendered.subject, html=rendered.html, text=rendered.text, open_pixel_url=pixel
         )
     return EmailDecisionResponse(**dict(response), email=email)
+
+
+def followup_emails(
+    retailer: Retailer, index: CatalogIndex, api_url: str
+) -> Callable[[Followup], RenderedEmail | None]:
+    """Renders a follow-up row of the nightly file as a whole e-mail of its offers as the catalog
+    has them now (paused or removed ones left out; None if none is left). Its links are signed
+    with the decision's own time and last until the send window closes plus the token lifetime:
+    a re-run writes the same bytes, and a refill's links outlive the usual seven days. No open
+    pixel: the offers' impressions are in the ledger already, so it would count nothing."""
+    tokens, ttl = signer(), get_settings().token_ttl_seconds
+
+    def email(row: Followup) -> RenderedEmail | None:
+        issued_at = int(datetime.fromisoformat(row.decided_at).timestamp())
+        send_before = int(datetime.fromisoformat(row.send_before).timestamp())
+        expires_at = min(send_before + ttl, issued_at + MAX_LIFETIME_SECONDS)
+        offers = []
+        for offer_id in row.offer_ids:
+            offer = index.offers.get(offer_id)
+            if offer is None or offer.status != "active":
+                continue
+            claims = TrackingClaims(
+                retailer.retailer_id,
+                row.decision_id,
+                offer_id,
+                row.arm,
+                issued_at,
+                dict(row.context or {}),
+                expires_at=expires_at,
+            )
+            creative = offer.creative
+            offers.append(
+                EmailOffer(
+                    title=creative.title,
+                    body=creative.body,
+                    cta=creative.cta,
+                    click_url=click_url(api_url, tokens.sign(claims)),
+                    image_url=str(creative.image_url) if creative.image_url else None,
+                    price_minor=creative.price_minor,
+                    discount_pct=creative.discount_pct,
+                )
+            )
+        if not offers:
+            return None
+        heading = REFILL_HEADING if row.timing == "refill" else FOLLOWUP_HEADING
+        return render(
+            offers, heading=heading, currency=retailer.currency, subject=f"{retailer.name}: {heading}"
+        )
+
+    return email
 
 
 def record_open(stores: Stores, index: CatalogIndex, token: str) -> int:
