@@ -3,15 +3,15 @@ mail client would show them: laid out, inert, every link tracked, and the open p
 
 import base64
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Route, expect, sync_playwright
+from playwright.sync_api import Route, expect
 
-from tests.e2e.browser import CHROMIUM, launch_chromium
+from tests.e2e.browser import event_verdict
+
+pytestmark = pytest.mark.e2e
 
 INBOX = "http://mail.afterglow.test/inbox"  # never resolves: answered by a Playwright route
 IMAGES = "https://images.afterglow.test"
@@ -20,19 +20,6 @@ HOSTILE = 'Beans <script>window.pwned = 1</script> "Tënt" ☕'
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"real-browser tests need {CHROMIUM}: `apt-get install -y chromium` (make e2e does it)")
-    playwright = sync_playwright().start()
-    try:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-    finally:
-        playwright.stop()
 
 
 def _admin(local_stack: dict[str, str], path: str, body: dict) -> dict:
@@ -94,28 +81,9 @@ def _email_decision(local_stack: dict[str, str]) -> tuple[dict, str]:
     return response.json(), key
 
 
-def _impression_status(local_stack: dict[str, str], key: str, token: str) -> str:
-    """What the API says of an impression of this offer now ("duplicate": already recorded)."""
-    response = requests.post(
-        f"{local_stack['AFTERGLOW_API_URL']}/v1/events",
-        json={
-            "events": [
-                {
-                    "event_id": "e2e-mail-check",
-                    "type": "impression",
-                    "token": token,
-                    "occurred_at": datetime.now(UTC).isoformat(),
-                }
-            ]
-        },
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=10,
-    )
-    return str(response.json()["results"][0]["status"])
-
-
 def test_real_stack_confirmation_email_renders_inert_tracked_and_counts_its_opening(browser, local_stack):
     # Given the real stack's decision for a confirmation e-mail, with a hostile own-brand offer
+    api_url = local_stack["AFTERGLOW_API_URL"]
     decision, key = _email_decision(local_stack)
     (offer,) = decision["offers"]
     email = decision["email"]
@@ -162,11 +130,11 @@ def test_real_stack_confirmation_email_renders_inert_tracked_and_counts_its_open
         assert hrefs and all(urlsplit(h).path == f"/v1/c/{offer['tracking_token']}" for h in hrefs)
 
         # And the opening landed in the ledger: the offer's impression is already recorded
-        assert _impression_status(local_stack, key, offer["tracking_token"]) == "duplicate"
+        assert event_verdict(api_url, key, "impression", offer["tracking_token"]) == "duplicate"
         # When the e-mail is opened again, nothing more counts (still a duplicate, still the GIF)
         with page.expect_response(re.compile(r"/v1/o/")) as again:
             page.reload()
         assert again.value.status == 200 and pixel_loads == [200, 200]
-        assert _impression_status(local_stack, key, offer["tracking_token"]) == "duplicate"
+        assert event_verdict(api_url, key, "impression", offer["tracking_token"]) == "duplicate"
     finally:
         context.close()
