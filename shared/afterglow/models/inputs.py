@@ -26,9 +26,11 @@ from afterglow.models.fields import (
     ProductType,
     Segments,
     Sku,
+    SlateLayout,
     Strict,
     SurveyAnswer,
     SurveyKey,
+    Tier,
     WebOrigin,
     WindowDays,
     utf8_at_most,
@@ -97,6 +99,7 @@ class RetailerCreate(Strict):
     ] = None
     segments: Segments = []
     rules: RetailerRules = RetailerRules()
+    slate_layout: SlateLayout = "ranked"
 
 
 class RulesUpdate(Strict):
@@ -124,6 +127,7 @@ class RetailerUpdate(Patch):
     ] = None
     segments: Segments | None = None
     rules: RetailerRules | None = None
+    slate_layout: SlateLayout | None = None
 
 
 class ApiKeyCreate(Strict):
@@ -168,6 +172,7 @@ class FirstPartyOfferCreate(Strict):
     tags: OfferTags = []
     sku: Sku | None = None
     offer_type: OfferType | None = None
+    tier: Tier | None = None
     product_type: Annotated[
         ProductType | None,
         Field(
@@ -197,7 +202,7 @@ class OfferCreate(FirstPartyOfferCreate):
 class OfferUpdate(Patch):
     """Change an offer (its owner cannot change). Pause and resume have their own route."""
 
-    NULLABLE = frozenset({"sku", "frequency_cap", "offer_type", "product_type", "complements"})
+    NULLABLE = frozenset({"sku", "frequency_cap", "offer_type", "tier", "product_type", "complements"})
 
     category: Category | None = None
     creative: Creative | None = None
@@ -207,6 +212,7 @@ class OfferUpdate(Patch):
     tags: OfferTags | None = None
     sku: Sku | None = None
     offer_type: OfferType | None = None
+    tier: Tier | None = None
     product_type: ProductType | None = None
     complements: Complements | None = None
     giftable: bool | None = None

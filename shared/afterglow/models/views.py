@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, Field
 
 from afterglow.models import entities
-from afterglow.models.fields import Arm, OfferTag, OfferType
+from afterglow.models.fields import Arm, OfferTag, OfferType, SlateLayout, Tier
 from afterglow.models.terms import (
     Complements,
     Creative,
@@ -45,6 +45,7 @@ class Retailer(BaseModel):
     ] = None
     segments: list[str] = []
     rules: RetailerRules = RetailerRules()
+    slate_layout: SlateLayout = "ranked"
     status: Annotated[
         Literal["active", "paused"], Field(description="A paused retailer's pages show no offers")
     ] = "active"
@@ -89,6 +90,7 @@ class Offer(BaseModel):
     tags: list[OfferTag] = []
     sku: str | None = None
     offer_type: OfferType | None = None
+    tier: Tier | None = None
     product_type: Annotated[str | None, Field(description="What the offer itself is, if a product type")] = (
         None
     )
@@ -194,6 +196,10 @@ class OfferView(BaseModel):
     expires_at: datetime | None
     tracking_token: str
     click_url: str
+    tier: Annotated[
+        str | None,
+        Field(description="bundle, accessory or low_friction: its tier (a tiered slate is in tier order)"),
+    ] = None
 
 
 class DecisionResponse(BaseModel):
@@ -226,12 +232,14 @@ class CandidateExplanation(BaseModel):
     relevance: float
     survey_boost: float
     expected_payout_minor: int
+    tier: Annotated[str | None, Field(description="Its tier, declared or implied by its offer type")] = None
 
 
 class DecisionExplanation(BaseModel):
     """Why each candidate would or would not show (secret key, `explain=true`); records nothing."""
 
     arm: Arm
+    slate_layout: Annotated[str, Field(description="ranked or tiered: how the slate is laid out")] = "ranked"
     candidates: list[CandidateExplanation]
 
 
