@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from afterglow.models.fields import OfferTag, OfferType
+from afterglow.models.fields import DEFAULT_RETURN_FLAG_RATE, OfferTag, OfferType, ReturnFlagRate
 from afterglow.models.terms import (
     Complements,
     Creative,
@@ -41,6 +41,7 @@ class Retailer(BaseModel):
     satisfaction: SatisfactionQuestion | None = None
     segments: list[str] = []
     rules: RetailerRules = RetailerRules()
+    return_flag_rate: ReturnFlagRate = DEFAULT_RETURN_FLAG_RATE
     status: Annotated[
         Literal["active", "paused"], Field(description="A paused retailer's pages show no offers")
     ] = "active"
