@@ -13,6 +13,7 @@ from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.keys import create_platform_key
 from afterglow.services.returns import accepted_add_on, record_return
 from afterglow.store.records import ReturnRecord
+from afterglow_dev.local.gateway import FakeLambdaContext
 from tests.utils import accept_add_on, http_event, invoke, seed_catalog
 
 
@@ -228,3 +229,71 @@ def test_malformed_bodies_are_4xx_never_500(function_module, shop, raw):
     seeded, _ = shop
     status, _, body = _return(function_module, seeded.secret_key, raw=raw)
     assert 400 <= status < 500 and "error" in body
+
+
+def test_reconciliation_reads_returns_out_net_and_a_rerun_changes_nothing(stores, function_module, shop):
+    seeded, offer_id = shop
+    # Given the 25.98 add-on with one unit (12.99) back, and a second add-on of 12.99 with 1.00 refunded
+    assert _return(function_module, seeded.secret_key, _body(offer_id, quantity=1))[0] == 200
+    second = accept_add_on(stores, seeded, decision_id="dec_2", offer_id=offer_id, quantity=1)
+    refund = _body(second, "rma-2", amount_minor=100) | {"decision_id": "dec_2"}
+    assert _return(function_module, seeded.secret_key, refund)[0] == 200
+    # When today is reconciled, twice
+    today = datetime.now(UTC).date().isoformat()
+    reconcile = function_module("ReconcileFunction").lambda_handler
+    prefix = f"reports/daily/dt={today}/"
+    assert reconcile({"date": today}, FakeLambdaContext("reconcile"))["status"] == "ok"
+    first = {
+        name: stores.reports.get(prefix + name) for name in ("summary.json", "report.html", "manifest.json")
+    }
+    assert reconcile({"date": today}, FakeLambdaContext("reconcile"))["status"] == "ok"
+    # Then the re-run wrote the same bytes
+    assert {name: stores.reports.get(prefix + name) for name in first} == first
+    # And the totals and the offer's row show what came back and what is left
+    summary = json.loads(first["summary.json"])
+    totals = summary["totals"]
+    assert (totals["accepts"], totals["returns"]) == (2, 2)
+    assert totals["own_brand_revenue_minor_by_currency"] == {"EUR": 3897}
+    assert totals["own_brand_returned_minor_by_currency"] == {"EUR": 1399}
+    [row] = summary["add_on_returns"]
+    assert (row["offer_id"], row["added_minor"], row["returned_minor"], row["net_minor"]) == (
+        offer_id,
+        3897,
+        1399,
+        2498,
+    )
+    assert (row["return_rate"], row["flag_rate"], row["flagged"]) == (0.358994, 0.2, True)
+    assert summary["offers_flagged_for_returns"] == [offer_id]
+    # And the experiment's own-brand revenue is net of returns
+    [arm] = [r for r in summary["experiment"] if r["retailer_id"] == seeded.retailer_id]
+    assert (arm["accepts"], arm["returns"], arm["revenue_minor"]) == (2, 2, 2498)
+    # And the retailer's page has a Returns section, flagged
+    page = stores.reports.get(f"{prefix}retailer={seeded.retailer_id}/report.html").decode()
+    assert "Returns of own-brand add-ons" in page and "⚑ over 20.0%" in page
+    assert "35.9%" in page
+
+
+def test_a_retailer_sets_its_return_flag_rate(stores, function_module, shop):
+    seeded, _ = shop
+    retailer_path = f"/v1/admin/retailers/{seeded.retailer_id}"
+    headers = {"authorization": f"Bearer {seeded.secret_key}"}
+    admin = function_module("AdminFunction")
+    _, _, current = invoke(
+        admin,
+        http_event("GET", retailer_path, route_path="/v1/admin/retailers/{retailer_id}", headers=headers),
+    )
+    assert current["return_flag_rate"] == 0.2
+    for rate, expected in ((0.35, 200), (1.5, 422)):
+        change = {"version": current["version"], "return_flag_rate": rate}
+        event = http_event(
+            "PATCH",
+            retailer_path,
+            route_path="/v1/admin/retailers/{retailer_id}",
+            body=change,
+            headers=headers,
+        )
+        status, _, body = invoke(admin, event)
+        assert status == expected, body
+    assert body["error"]["field"] == "return_flag_rate"
+    catalog_cache.clear()
+    assert catalog_cache.get(stores.catalog).retailers[seeded.retailer_id].return_flag_rate == 0.35
