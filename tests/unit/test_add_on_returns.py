@@ -92,33 +92,27 @@ def test_the_return_flag_rate_setting_is_a_share_from_0_to_1(rate):
     assert RetailerCreate(name="Shop", currency="EUR").return_flag_rate == 0.2
 
 
-def _accept(decision_id: str, revenue: int, quantity: int = 1, arm: str = "mixed"):
+def _own_brand(kind: str, decision_id: str, **fields: object) -> dict[str, object]:
+    """A ledger record of the shop's add-on `own_1` in the mixed arm."""
     return {
-        "kind": "accept",
+        "kind": kind,
         "retailer_id": SHOP,
         "partner_id": SHOP,
         "offer_id": "own_1",
-        "arm": arm,
+        "arm": "mixed",
         "currency": "EUR",
         "decision_id": decision_id,
-        "quantity": quantity,
-        "own_brand_revenue_minor": revenue,
+        **fields,
     }
 
 
-def _return(decision_id: str, amount: int, quantity: int | None = 1, arm: str = "mixed"):
-    return {
-        "kind": "return",
-        "retailer_id": SHOP,
-        "partner_id": SHOP,
-        "offer_id": "own_1",
-        "arm": arm,
-        "currency": "EUR",
-        "decision_id": decision_id,
-        "return_id": f"rma-{decision_id}-{amount}",
-        "amount_minor": amount,
-        **({"quantity": quantity} if quantity is not None else {}),
-    }
+def _accept(decision_id: str, revenue: int, quantity: int = 1):
+    return _own_brand("accept", decision_id, quantity=quantity, own_brand_revenue_minor=revenue)
+
+
+def _return(decision_id: str, amount: int, quantity: int | None = 1):
+    units = {"quantity": quantity} if quantity is not None else {}
+    return _own_brand("return", decision_id, return_id=f"rma-{decision_id}", amount_minor=amount, **units)
 
 
 def _decision(decision_id: str, arm: str = "mixed"):
