@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from afterglow.models.fields import OfferTag, OfferType, SlateLayout, Tier
+from afterglow.models.fields import (
+    DEFAULT_RETURN_FLAG_RATE,
+    OfferTag,
+    OfferType,
+    ReturnFlagRate,
+    SlateLayout,
+    Tier,
+)
 from afterglow.models.terms import (
     Complements,
     Creative,
@@ -42,6 +49,7 @@ class Retailer(BaseModel):
     segments: list[str] = []
     rules: RetailerRules = RetailerRules()
     slate_layout: SlateLayout = "ranked"
+    return_flag_rate: ReturnFlagRate = DEFAULT_RETURN_FLAG_RATE
     status: Annotated[
         Literal["active", "paused"], Field(description="A paused retailer's pages show no offers")
     ] = "active"

@@ -153,6 +153,16 @@ SlateLayout = Annotated[
     ),
 ]
 Sku = Annotated[str, Field(max_length=128, description="Product SKU, never offered to its buyer")]
+DEFAULT_RETURN_FLAG_RATE = 0.2
+ReturnFlagRate = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=1.0,
+        description="An own-brand add-on whose returned share of the revenue it added exceeds this "
+        "(0–1) is flagged in the daily read-out",
+    ),
+]
 FrequencyCap = Annotated[int, Field(ge=1, le=100, description="Times one customer may be offered it")]
 WindowDays = Annotated[int, Field(ge=1, le=90)]
 LockDays = Annotated[int, Field(ge=0, le=120)]

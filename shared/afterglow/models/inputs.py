@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from afterglow.models.fields import (
+    DEFAULT_RETURN_FLAG_RATE,
     ActionType,
     AwareDatetime,
     Category,
@@ -24,6 +25,7 @@ from afterglow.models.fields import (
     OfferTags,
     OfferType,
     ProductType,
+    ReturnFlagRate,
     Segments,
     Sku,
     SlateLayout,
@@ -97,6 +99,7 @@ class RetailerCreate(Strict):
         SatisfactionQuestion | None,
         Field(description="A one-tap satisfaction question (NPS 0–10 or CSAT 1–5) shown after the offers"),
     ] = None
+    return_flag_rate: ReturnFlagRate = DEFAULT_RETURN_FLAG_RATE
     segments: Segments = []
     rules: RetailerRules = RetailerRules()
     slate_layout: SlateLayout = "ranked"
@@ -128,6 +131,7 @@ class RetailerUpdate(Patch):
     segments: Segments | None = None
     rules: RetailerRules | None = None
     slate_layout: SlateLayout | None = None
+    return_flag_rate: ReturnFlagRate | None = None
 
 
 class ApiKeyCreate(Strict):
@@ -374,3 +378,33 @@ class IncomingEventBatch(Strict):
     so that one bad event gets its own rejection instead of sinking the batch."""
 
     events: Annotated[list[Any], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+
+
+# --- add-on returns (the retailer's back office) -------------------------------------------------
+
+MAX_ADD_ON_QUANTITY = 99  # units of one accepted add-on (the storefront's accept allows 1–99)
+
+
+class AddOnReturn(Strict):
+    """A return or refund of a first-party add-on accepted on the confirmation page, sent by the
+    retailer's order system with its secret key. The add-on is named as the SDK's `onAccept`
+    named it: the decision id and the offer id."""
+
+    return_id: Annotated[
+        PartnerRef, Field(description="Your own id of this return or refund (idempotency: resend it as is)")
+    ]
+    decision_id: Annotated[
+        Identifier, Field(description="The decision the add-on was accepted in (`onAccept`'s `decisionId`)")
+    ]
+    offer_id: Annotated[Identifier, Field(description="The first-party offer that was accepted")]
+    amount_minor: Annotated[
+        WebhookMinorUnits,
+        Field(
+            gt=0, description="Money refunded, integer minor units in the shop's currency (a JSON integer)"
+        ),
+    ]
+    quantity: Annotated[
+        Annotated[int, Field(strict=True, ge=1, le=MAX_ADD_ON_QUANTITY)] | None,
+        Field(description="Units that came back, if any (leave it out for a refund without goods back)"),
+    ] = None
+    occurred_at: Annotated[AwareDatetime | None, Field(description="When the return happened")] = None

@@ -14,7 +14,15 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, Field
 
 from afterglow.models import entities
-from afterglow.models.fields import Arm, OfferTag, OfferType, SlateLayout, Tier
+from afterglow.models.fields import (
+    DEFAULT_RETURN_FLAG_RATE,
+    Arm,
+    OfferTag,
+    OfferType,
+    ReturnFlagRate,
+    SlateLayout,
+    Tier,
+)
 from afterglow.models.terms import (
     Complements,
     Creative,
@@ -46,6 +54,7 @@ class Retailer(BaseModel):
     segments: list[str] = []
     rules: RetailerRules = RetailerRules()
     slate_layout: SlateLayout = "ranked"
+    return_flag_rate: ReturnFlagRate = DEFAULT_RETURN_FLAG_RATE
     status: Annotated[
         Literal["active", "paused"], Field(description="A paused retailer's pages show no offers")
     ] = "active"
@@ -323,3 +332,20 @@ class EventResult(BaseModel):
 
 class EventBatchResult(BaseModel):
     results: list[EventResult]
+
+
+class AddOnReturnResult(BaseModel):
+    """A return as recorded. `duplicate`: this `return_id` was recorded before, and the answer is
+    that first record (a resend with other figures changes nothing)."""
+
+    status: Literal["recorded", "duplicate"]
+    return_id: str
+    decision_id: str
+    offer_id: str
+    amount_minor: Annotated[int, Field(description="Money refunded by this return, minor units")]
+    quantity: Annotated[int | None, Field(description="Units that came back with it, if given")] = None
+    currency: str
+    added_minor: Annotated[int, Field(description="What the accepted add-on added to the order")]
+    returned_minor: Annotated[
+        int, Field(description="Returned of it so far, this return included (as of this answer)")
+    ]
