@@ -3,13 +3,15 @@
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from afterglow.models import (
     Creative,
     ExperimentSplit,
+    FirstPartyOfferCreate,
     FixedPayout,
+    IncomingEventBatch,
     OfferCreate,
     PartnerCreate,
     RetailerCreate,
@@ -18,6 +20,10 @@ from afterglow.models import (
     SurveyQuestion,
 )
 from afterglow.services import offers, partners, retailers
+from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.decisions import signer
+from afterglow.services.events import record_events
+from afterglow.signing import TrackingClaims
 from afterglow.store import Stores
 from afterglow_dev.local.gateway import FakeLambdaContext, api_gateway_event
 from afterglow_dev.local.load import signed_webhook_headers
@@ -156,3 +162,45 @@ def order(order_id: str = "o-1", category: str = "kitchen", **overrides: Any) ->
         "customer": {"email": "Ada@Example.com", "country": "DE"},
         **overrides,
     }
+
+
+def accept_add_on(
+    stores: Stores,
+    seeded: Seeded,
+    *,
+    decision_id: str = "dec_addon",
+    offer_id: str | None = None,
+    price_minor: int = 1299,
+    quantity: int = 1,
+    arm: str = "mixed",
+) -> str:
+    """A first-party add-on (created unless `offer_id` names one) accepted on the confirmation
+    page of `decision_id`, as the storefront SDK records it; returns the offer id."""
+    if offer_id is None:
+        offer_id = offers.create_first_party_offer(
+            stores,
+            seeded.retailer_id,
+            FirstPartyOfferCreate(
+                category="kitchen",
+                creative=Creative(title="Descaler", price_minor=price_minor),
+                landing_url="https://shop.example/descaler",
+                payout=FixedPayout(currency="EUR", amounts={"first_purchase": 0}),
+            ),
+        ).offer_id
+    now = datetime.now(UTC)
+    token = signer().sign(
+        TrackingClaims(seeded.retailer_id, decision_id, offer_id, arm, int(now.timestamp()))
+    )
+    event = {
+        "event_id": f"evt-{decision_id}",
+        "type": "accept",
+        "token": token,
+        "occurred_at": now.isoformat(),
+    }
+    batch = IncomingEventBatch(events=[event | {"data": {"quantity": quantity}}])
+    catalog_cache.clear()  # the offer was created a moment ago
+    index = catalog_cache.get(stores.catalog)
+    retailer = index.retailers[seeded.retailer_id]
+    [result] = record_events(stores, index, retailer, batch).results
+    assert result.status == "accepted", result
+    return offer_id

@@ -1,4 +1,5 @@
-"""track: storefront events, click redirects and the storefront SDK asset."""
+"""track: storefront events, click redirects, the storefront SDK asset, and the retailers' returns
+of add-ons accepted on the storefront."""
 
 from importlib.resources import files
 from typing import Annotated
@@ -12,6 +13,7 @@ from afterglow.api import (
     cors_headers,
     create_app,
     lambda_handler_for,
+    principal,
     rate_limited,
     raw_json_body_doc,
     read_json_body,
@@ -19,16 +21,17 @@ from afterglow.api import (
     stores,
 )
 from afterglow.errors import NotFound, validation_error
-from afterglow.models import EventBatch, EventBatchResult, IncomingEventBatch
-from afterglow.services.auth import Principal, storefront_retailer
+from afterglow.models import AddOnReturn, AddOnReturnResult, EventBatch, EventBatchResult, IncomingEventBatch
+from afterglow.services.auth import Principal, back_office_retailer, storefront_retailer
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.email import OPEN_PIXEL_GIF, record_open
 from afterglow.services.events import record_events
+from afterglow.services.returns import record_return
 from afterglow.services.satisfaction import record_link_answer, thank_you_page
 from afterglow.services.tracking import record_click
 from afterglow.store import Stores
 
-app = create_app("Afterglow tracking", "Clicks, storefront events and the SDK.")
+app = create_app("Afterglow tracking", "Clicks, storefront events, the SDK, and returns of add-ons.")
 
 Token = Annotated[str, Path(min_length=10, max_length=2048, description="Tracking token from a decision")]
 StoresDep = Annotated[Stores, Depends(stores)]
@@ -68,6 +71,26 @@ async def preflight_events(request: Request, stores: StoresDep) -> Response:
     catalog = catalog_cache.get(stores.catalog)
     headers = cors_headers(request, catalog.all_origins())
     return Response(status_code=204, headers={**headers, **CORS_PREFLIGHT_HEADERS})
+
+
+@app.post(
+    "/v1/returns",
+    response_model=AddOnReturnResult,
+    dependencies=[Depends(rate_limited)],
+    tags=["retailers"],
+)
+async def post_return(
+    body: AddOnReturn, caller: Annotated[Principal, Depends(principal)], stores: StoresDep
+) -> AddOnReturnResult:
+    """Record a return or refund of an own-brand add-on accepted on the confirmation page.
+
+    Takes the retailer's **secret** key (from its order system; a publishable key is 403). The
+    same `return_id` again → 200 `duplicate`, nothing changes; more than the add-on added, less
+    what was returned already → 422 `return_exceeds_accepted_amount` (or `…_quantity`); an accept
+    that is not yours or does not exist → 404 `accept_not_found`; a partner offer → 422.
+    """
+    retailer = back_office_retailer(stores.catalog, caller)
+    return record_return(stores, catalog_cache.get(stores.catalog), retailer, body)
 
 
 @app.get(

@@ -3,6 +3,7 @@
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from afterglow.catalog import CatalogIndex
 from afterglow.models import Arm, ExperimentSplit, FixedPayout, Offer
@@ -186,17 +187,57 @@ def explain_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[dict[s
                 "relevance": score,
                 "survey_boost": survey_boost(offer, ctx),
                 "expected_payout_minor": expected_payout(offer, ctx.request.order_value_minor),
+                "tier": offer.slate_tier,
             }
         )
     return rows
 
 
-def choose_slate(ranked: Iterable[Offer], limit: int) -> list[Offer]:
-    """Best first, at most one offer per partner, at most `limit`; a second offer from a category
-    already on the slate is taken only when no other category can fill the place (diversity)."""
+TIER_ORDER = {"bundle": 0, "accessory": 1, "low_friction": 2}  # a tiered slate, highest value first
+
+
+class SlateOffer(Protocol):
+    """What the slate rule reads of an offer (an `Offer`, or a logged candidate when evaluating)."""
+
+    @property
+    def partner_id(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def slate_tier(self) -> str | None: ...
+
+
+Shown = TypeVar("Shown", bound=SlateOffer)
+
+
+def choose_slate(ranked: Iterable[Shown], limit: int, layout: str = "ranked") -> list[Shown]:
+    """The offers to show, at most `limit`, at most one per partner.
+
+    `ranked`: best first; a second offer from a category already on the slate is taken only when no
+    other category can fill the place (diversity). `tiered`: the best offer of each tier (bundle,
+    accessory, low-friction), the best-ranked of them when the slate cannot hold all three; any place
+    left is filled as `ranked` would; the slate is then ordered by tier, untiered offers last.
+    """
     ranked = list(ranked)
-    slate: list[Offer] = []
+    if layout != "tiered":
+        return _fill(ranked, limit, [])
+    best_of_tier: dict[str, Shown] = {}
     partners: set[str] = set()
+    for offer in ranked:  # best of each tier, each from a partner not already chosen for a tier
+        tier = offer.slate_tier
+        if tier in TIER_ORDER and tier not in best_of_tier and offer.partner_id not in partners:
+            best_of_tier[tier] = offer
+            partners.add(offer.partner_id)
+    position = {id(offer): i for i, offer in enumerate(ranked)}
+    tiered = sorted(best_of_tier.values(), key=lambda offer: position[id(offer)])[:limit]
+    slate = _fill(ranked, limit, tiered)
+    return sorted(slate, key=lambda offer: (TIER_ORDER.get(offer.slate_tier or "", 3), position[id(offer)]))
+
+
+def _fill(ranked: list[Shown], limit: int, slate: list[Shown]) -> list[Shown]:
+    """`slate` topped up from `ranked` (best first) to `limit`: partners once each, new categories first."""
+    slate = list(slate)
+    partners = {offer.partner_id for offer in slate}
     for distinct_categories in (True, False):
         for offer in ranked:
             if len(slate) == limit:

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from typing import Protocol, cast
 
 from afterglow.decisioning import choose_slate
-from afterglow.models import Offer
 
 Z_95 = 1.959964
 FOLDS = 2
@@ -55,6 +54,7 @@ class LoggedCandidate:
     category: str
     prior_score: float = 0.0  # relevance × survey boost × expected payout (the catalog prior)
     slot_counts: tuple[int, ...] = ()  # logging policy draws that put it at each slot
+    slate_tier: str | None = None  # logged for tiered slates only
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ class LoggedDecision:
     shown: tuple[str, ...]
     propensities: tuple[float, ...]  # π_logged(shown[j] at slot j)
     rewards: Mapping[str, float] = field(default_factory=dict)  # offer id -> net revenue (minor units)
+    layout: str = "ranked"  # the retailer's slate layout when it decided (`choose_slate`)
 
     def reward(self, slot: int) -> float:
         return float(self.rewards.get(self.shown[slot], 0.0))
@@ -107,10 +108,12 @@ def draw_seeds(decision_id: str, draws: int, salt: str) -> list[int]:
     ]
 
 
-def slate_of(ranked: Iterable[str], candidates: Mapping[str, LoggedCandidate], limit: int) -> list[str]:
+def slate_of(
+    ranked: Iterable[str], candidates: Mapping[str, LoggedCandidate], limit: int, layout: str = "ranked"
+) -> list[str]:
     """The slate the live decision rule makes from a ranking (`afterglow.decisioning.choose_slate`)."""
-    offers = cast(list[Offer], [candidates[offer_id] for offer_id in ranked])  # it reads partner, category
-    return [offer.offer_id for offer in choose_slate(offers, limit)]
+    offers = [candidates[offer_id] for offer_id in ranked]
+    return [offer.offer_id for offer in choose_slate(offers, limit, layout)]
 
 
 # -- candidate policies -----------------------------------------------------------------------------
@@ -134,7 +137,7 @@ class RankingTarget:
             return {}
 
         def sample(seed: int) -> list[str]:
-            return slate_of(self._rank(decision, seed), by_id, decision.slots)
+            return slate_of(self._rank(decision, seed), by_id, decision.slots, decision.layout)
 
         seeds = draw_seeds(decision.decision_id, self._draws, self.name)
         counts = slot_counts(sample, seeds, decision.slots)

@@ -4,8 +4,10 @@ Definitions (per retailer, arm and currency of revenue):
 
 - transactions: decisions of the arm (holdout included: it is the baseline);
 - offer revenue of a transaction: partner payouts net of reversals plus own-brand add-to-order
-  revenue, booked on the day it was recorded (a decision that earns on two days counts as a
-  transaction-with-revenue on each: the read-out is by reconciliation day);
+  revenue net of its returns, each booked on the day it was recorded (a decision that earns on two
+  days counts as a transaction-with-revenue on each: the read-out is by reconciliation day; a
+  return, like a reversal, lowers the revenue of the day it is recorded, not of its accept's day,
+  so a day's figures never change once the day is over);
 - revenue per transaction = offer revenue / transactions (the holdout's is zero by construction,
   so a non-zero one means leakage);
 - engagement rate = engagements / impressions; click-through rate = clicks / impressions;
@@ -58,6 +60,7 @@ _ARM_COUNTS = {
     "conversions": "conversions",
     "reversals": "reversals",
     "accepts": "accepts",
+    "returns": "returns",
 }
 
 
@@ -190,6 +193,7 @@ class ArmReadout:
     sessions: int = 0
     revenue_per_session: float | None = None
     satisfaction: tuple[SatisfactionReadout, ...] = ()
+    returns: int = 0  # own-brand add-on returns recorded that day (their money is out of revenue)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -365,6 +369,7 @@ def readout(found: Mapping[MetricKey, int]) -> list[ArmReadout]:
                         satisfaction=satisfaction_readouts(
                             partial(value, retailer), arm, has_holdout=HOLDOUT in arms[retailer]
                         ),
+                        returns=value(retailer, arm, "returns"),
                     )
                 )
     return rows
@@ -376,7 +381,7 @@ def readout(found: Mapping[MetricKey, int]) -> list[ArmReadout]:
 @dataclass(frozen=True)
 class ArmRevenue:
     """One arm's revenue by where it comes from, kept apart: partner payouts (net of reversals)
-    and the retailer's own-brand add-to-order revenue."""
+    and the retailer's own-brand add-to-order revenue (net of returns)."""
 
     retailer_id: str
     arm: str
@@ -398,11 +403,12 @@ def revenue_by_source(cells: Iterable[tuple[AggregateKey, Aggregate]]) -> list[A
         if not _in_experiment(retailer, arm):
             continue
         transactions[(retailer, arm)] = transactions.get((retailer, arm), 0) + cell.decisions
-        if currency == NO_PARTNER or not (cell.net_minor or cell.own_brand_revenue_minor):
+        own_brand = cell.own_brand_revenue_minor - cell.own_brand_returned_minor
+        if currency == NO_PARTNER or not (cell.net_minor or own_brand):
             continue
         earned = money.setdefault((retailer, arm, currency), [0, 0])
         earned[0] += cell.net_minor
-        earned[1] += cell.own_brand_revenue_minor
+        earned[1] += own_brand
     return [
         ArmRevenue(retailer, arm, currency, transactions.get((retailer, arm), 0), *money[key])
         for key in sorted(money)

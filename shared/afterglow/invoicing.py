@@ -2,10 +2,11 @@
 
 Inputs are the money lines each reconciled day filed for the month's invoice (rows of its
 `conversions.csv`, see `afterglow.billing`) and the days' `aggregates.csv` (own-brand
-add-to-order revenue) — never the ledger again. A month's invoice bills the conversions that
-*locked* in that month, each reversal with its conversion, and credits the reversals of conversions
-invoiced before (a reversal of last month's invoiced conversion is a credit on this month's). The
-retailer statement shares exactly what the invoices bill. Every invoice carries its number
+add-to-order revenue, net of the add-on returns recorded each day) — never the ledger again. A
+month's invoice bills the conversions that *locked* in that month, each reversal with its
+conversion, and credits the reversals of conversions invoiced before (a reversal of last month's
+invoiced conversion is a credit on this month's). The retailer statement shares exactly what the
+invoices bill. Every invoice carries its number
 (`billing.invoice_number`).
 
 Rounding rule — the parts always sum exactly to the whole:
@@ -101,14 +102,16 @@ class MonthRollup:
             sums.net_minor += payout
 
     def add_aggregates(self, rows: Iterable[Mapping[str, str]]) -> None:
-        """Add a day's `aggregates.csv` rows (only add-to-order revenue is taken from them)."""
+        """Add a day's `aggregates.csv` rows (only add-to-order revenue is taken from them, net of
+        the returns recorded that day; a day reconciled before returns existed has none)."""
         for row in rows:
-            if int(row["accepts"]) or int(row["own_brand_revenue_minor"]):
+            returned = int(row.get("own_brand_returned_minor") or 0)
+            if int(row["accepts"]) or int(row["own_brand_revenue_minor"]) or returned:
                 sums = self.own_brand.setdefault(
                     (row["retailer_id"], row["offer_id"], row["currency"]), [0, 0]
                 )
                 sums[0] += int(row["accepts"])
-                sums[1] += int(row["own_brand_revenue_minor"])
+                sums[1] += int(row["own_brand_revenue_minor"]) - returned
 
 
 # --- invoices --------------------------------------------------------------------------------------
@@ -191,7 +194,7 @@ class OwnBrandLine:
     offer_id: str
     currency: str
     accepts: int
-    revenue_minor: int
+    revenue_minor: int  # net of the returns recorded in the month
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,16 @@
 """Per-offer figures of a day or a month, read from reconciliation cells (arms summed): how much
-of each offer's revenue was reversed (`refunds.csv`, flagged at REFUND_FLAG_SHARE), and the top
-offers by revenue, partner offers and own-brand offers ranked apart per retailer. Pure."""
+of each offer's revenue was reversed (`refunds.csv`, flagged at REFUND_FLAG_SHARE), how much of
+each own-brand add-on came back (`offer_returns`, flagged at the retailer's `return_flag_rate`),
+and the top offers by revenue, partner offers and own-brand offers ranked apart per retailer. Pure."""
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
+from afterglow.models.fields import DEFAULT_RETURN_FLAG_RATE
 from afterglow.reconciliation import NO_PARTNER, Aggregate, AggregateKey
+from afterglow.returns import exceeds_flag_rate, return_rate
 
 REFUND_FLAG_SHARE = 0.10  # an offer losing ≥ 10% of its gross to reversals is flagged
 
@@ -61,6 +64,70 @@ def offer_refunds(cells: Iterable[tuple[AggregateKey, Aggregate]]) -> list[Offer
 
 
 @dataclass(frozen=True)
+class OfferReturns:
+    """One own-brand add-on's accepts and returns (arms summed). Both are booked on the day they
+    were recorded, so a day's returns may be of earlier days' accepts."""
+
+    retailer_id: str
+    offer_id: str
+    currency: str
+    accepts: int
+    accepted_units: int
+    added_minor: int  # own-brand revenue the accepts added
+    returns: int
+    returned_units: int
+    returned_minor: int
+    net_minor: int  # added − returned
+    return_rate: float | None  # by amount: returned ÷ added (None when nothing was added)
+    returns_per_accept: float | None  # by count: returns ÷ accepts
+    flag_rate: float  # the retailer's return_flag_rate
+    flagged: bool  # returned > flag_rate × added
+
+
+def offer_returns(
+    cells: Iterable[tuple[AggregateKey, Aggregate]], flag_rates: Mapping[str, float] | None = None
+) -> list[OfferReturns]:
+    """Per own-brand offer with accepts or returns, what came back and whether that exceeds its
+    retailer's flag rate (`flag_rates`: retailer → rate; DEFAULT_RETURN_FLAG_RATE otherwise)."""
+    sums: dict[tuple[str, str, str], list[int]] = {}
+    for (retailer, partner, offer, _, currency), cell in cells:
+        if partner == retailer and (cell.accepts or cell.returns):
+            totals = sums.setdefault((retailer, offer, currency), [0] * 6)
+            for n, figure in enumerate(
+                (
+                    cell.accepts,
+                    cell.accepted_units,
+                    cell.own_brand_revenue_minor,
+                    cell.returns,
+                    cell.returned_units,
+                    cell.own_brand_returned_minor,
+                )
+            ):
+                totals[n] += figure
+    rows = []
+    for key in sorted(sums):
+        accepts, units, added, returns, returned_units, returned = sums[key]
+        flag_rate = (flag_rates or {}).get(key[0], DEFAULT_RETURN_FLAG_RATE)
+        rows.append(
+            OfferReturns(
+                *key,
+                accepts=accepts,
+                accepted_units=units,
+                added_minor=added,
+                returns=returns,
+                returned_units=returned_units,
+                returned_minor=returned,
+                net_minor=added - returned,
+                return_rate=return_rate(returned, added),
+                returns_per_accept=_ratio(returns, accepts),
+                flag_rate=flag_rate,
+                flagged=exceeds_flag_rate(returned, added, flag_rate),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
 class OfferRevenue:
     retailer_id: str
     partner_id: str
@@ -70,7 +137,7 @@ class OfferRevenue:
     clicks: int
     conversions: int
     accepts: int
-    revenue_minor: int  # net partner payouts + own-brand add-to-order revenue
+    revenue_minor: int  # net partner payouts + own-brand add-to-order revenue net of returns
 
 
 def top_offers(cells: Iterable[tuple[AggregateKey, Aggregate]], limit: int = 10) -> list[OfferRevenue]:
@@ -90,7 +157,7 @@ def top_offers(cells: Iterable[tuple[AggregateKey, Aggregate]], limit: int = 10)
             earned = money.setdefault((retailer, partner, offer, currency), [0, 0, 0])
             earned[0] += cell.conversions
             earned[1] += cell.accepts
-            earned[2] += cell.net_minor + cell.own_brand_revenue_minor
+            earned[2] += cell.net_minor + cell.own_brand_revenue_minor - cell.own_brand_returned_minor
     earning = {money_key[:3] for money_key in money}
     for key in counts.keys() - earning:
         money[(*key, NO_PARTNER)] = [0, 0, 0]

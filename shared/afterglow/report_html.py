@@ -10,7 +10,7 @@ No scripts, fonts, images or stylesheets are fetched (a Content-Security-Policy 
 it); every piece of text is HTML-escaped; numbers are formatted deterministically, so the same
 inputs always render the same bytes.
 
-(One module of ~440 lines on purpose: the page's tables and charts share its escaping, money and
+(One module of ~490 lines on purpose: the page's tables and charts share its escaping, money and
 label formatting; the satisfaction cells, which need none of it, are in `report_satisfaction`.)
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 from afterglow.experiments import ArmReadout, ArmRevenue, Lift
 from afterglow.models import PartnerBudget
 from afterglow.money import minor_places
-from afterglow.offer_figures import OfferRefunds, OfferRevenue
+from afterglow.offer_figures import OfferRefunds, OfferReturns, OfferRevenue
 from afterglow.pacing import QUARTERS, SLACK, PartnerPacing
 from afterglow.report_satisfaction import SATISFACTION_HEADER, satisfaction_cell, satisfaction_rows
 
@@ -50,6 +50,7 @@ class ReportNames:
     partners: Mapping[str, str] = field(default_factory=dict)
     offers: Mapping[str, str] = field(default_factory=dict)
     budgets: Mapping[str, PartnerBudget] = field(default_factory=dict)  # partner -> its budget, for pacing
+    return_flag_rates: Mapping[str, float] = field(default_factory=dict)  # retailer -> its setting
 
     def retailer(self, retailer_id: str) -> str:
         return _named(self.retailers.get(retailer_id), retailer_id)
@@ -80,6 +81,7 @@ class DayReport:
     top_offers: Sequence[OfferRevenue]  # per retailer: partner offers and own-brand offers
     refunds: Sequence[OfferRefunds]
     rejections_by_reason: Mapping[str, int]
+    add_on_returns: Sequence[OfferReturns] = ()  # per own-brand offer with accepts or returns
     followups: Mapping[str, int] = field(default_factory=dict)  # retailer -> rows
     names: ReportNames = field(default_factory=ReportNames)
     revenue: Sequence[ArmRevenue] = ()  # per retailer × arm × currency: partner and own-brand
@@ -312,25 +314,62 @@ def _retailer_section(report: DayReport, retailer: str) -> str:
         + grouped_bar_chart(
             "Revenue per transaction by arm: partner payouts and own-brand revenue",
             revenue,
-            series=["partner payouts (net)", "own-brand add-to-order"],
+            series=["partner payouts (net)", "own-brand add-to-order (net of returns)"],
         )
         + line_chart(
             f"Take rate, {len(report.history_days)} days to {report.day}", report.history_days, history
         )
         + bar_chart("Top partner offers by net payouts", offer_bars(own_brand=False))
-        + bar_chart("Top own-brand offers by add-to-order revenue", offer_bars(own_brand=True))
+        + bar_chart("Top own-brand offers by add-to-order revenue net of returns", offer_bars(own_brand=True))
         + "</div>"
+        + _returns_section(report, retailer)
         + (f"<p>Follow-ups for e-mail: {_e(followups)}</p>" if followups is not None else "")
         + "</section>"
     )
 
 
+_RETURNS_HEADER = ["offer", "accepts", "units", "added", "returns", "units back", "returned"]
+_RETURNS_HEADER += ["return rate (by amount)", "returns per accept", "net", "flagged"]
+
+
+def _returns_section(report: DayReport, retailer: str) -> str:
+    """Own-brand add-ons' returns: what came back of what was added, flagged over the retailer's
+    return flag rate (returns are booked on the day recorded, possibly of earlier accepts)."""
+    rows = [
+        [
+            report.names.offer(r.offer_id),
+            *(r.accepts, r.accepted_units, money(r.added_minor, r.currency), r.returns, r.returned_units),
+            money(r.returned_minor, r.currency),
+            *(percent(r.return_rate), percent(r.returns_per_accept), money(r.net_minor, r.currency)),
+            f"⚑ over {percent(r.flag_rate)}" if r.flagged else "",
+        ]
+        for r in report.add_on_returns
+        if r.retailer_id == retailer
+    ]
+    if not rows:
+        return ""
+    return (
+        "<h3>Returns of own-brand add-ons</h3>"
+        '<p class="muted">Returned money as a share of the money added, both as recorded this day; '
+        "an add-on whose returns exceed the retailer's return flag rate is flagged ⚑: its add-to-order "
+        "revenue is partly revenue on paper.</p>" + _table(_RETURNS_HEADER, rows)
+    )
+
+
 def _money_rows(totals: Mapping[str, Any]) -> list[list[str]]:
     currencies = sorted({c for name in _MONEY_COLUMNS for c in totals.get(f"{name}_by_currency", {})})
+
+    def amount(name: str, currency: str) -> int:
+        return int(totals.get(f"{name}_by_currency", {}).get(currency, 0))
+
     return [
         [
             currency,
-            *(money(totals[f"{name}_by_currency"].get(currency, 0), currency) for name in _MONEY_COLUMNS),
+            *(money(amount(name, currency), currency) for name in _MONEY_COLUMNS),
+            money(
+                amount("own_brand_revenue_minor", currency) - amount("own_brand_returned_minor", currency),
+                currency,
+            ),
         ]
         for currency in currencies
     ]
@@ -358,15 +397,24 @@ _STYLE = (
 )
 
 
-_MONEY_COLUMNS = ["gross_minor", "reversed_minor", "net_minor", "own_brand_revenue_minor"]
+_MONEY_COLUMNS = [
+    "gross_minor",
+    "reversed_minor",
+    "net_minor",
+    "own_brand_revenue_minor",
+    "own_brand_returned_minor",
+]
 _MONEY_HEADER = [
     "currency",
     "partner payouts (gross)",
     "reversed",
     "partner payouts (net)",
-    "own-brand revenue",
+    "own-brand revenue (added)",
+    "own-brand returned",
+    "own-brand revenue (net)",
 ]
 _COUNTS = ["decisions", "impressions", "engagements", "clicks", "conversions", "reversals", "accepts"]
+_COUNTS += ["returns"]
 _REFUND_HEADER = ["retailer", "offer", "conversions", "reversals", "refunded share"]
 
 

@@ -47,6 +47,7 @@ def offer(
     expires_in: timedelta | None = timedelta(minutes=15),
     price_minor: int | None = None,
     discount_pct: int | None = None,
+    tier: str | None = None,
     now: datetime = NOW,
     api: str = FAKE_API,
 ) -> dict[str, Any]:
@@ -66,6 +67,7 @@ def offer(
         "expires_at": iso(now + expires_in) if expires_in is not None else None,
         "tracking_token": token,
         "click_url": f"{api}/v1/c/{token}",
+        "tier": tier,
     }
 
 

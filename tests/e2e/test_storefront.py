@@ -595,7 +595,13 @@ def test_keyboard_navigation_reaches_every_control_in_order_with_visible_focus(p
 def test_first_party_offer_is_added_to_the_order_with_engage_and_accept(page, shop, api):
     # Given a first-party add-on
     addon = offer(
-        5, "Tent footprint", kind="first_party", category="camping", price_minor=2900, discount_pct=20
+        5,
+        "Tent footprint",
+        kind="first_party",
+        category="camping",
+        price_minor=2900,
+        discount_pct=20,
+        tier="accessory",
     )
     api.decisions["{}"] = decision([addon, offer(1, "Insure your new gear")])
     open_order(page, shop)
@@ -603,6 +609,8 @@ def test_first_party_offer_is_added_to_the_order_with_engage_and_accept(page, sh
     expect(card).to_contain_text("€29.00")
     expect(card).to_contain_text("20% off")
     expect(card).to_have_attribute("data-kind", "first_party")
+    expect(card).to_have_attribute("data-tier", "accessory")  # a shop may style its tiers
+    expect(page.locator(CARDS).nth(1)).not_to_have_attribute("data-tier", re.compile(".*"))
 
     # When the shopper opens "Add to order", picks 2 and confirms
     card.get_by_role("button", name="Add to order").click()

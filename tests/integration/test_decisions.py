@@ -6,7 +6,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from afterglow.models import Creative, FixedPayout, Offer, OfferCreate, PartnerCreate, RetailerCreate
+from afterglow.models import (
+    Creative,
+    FixedPayout,
+    Offer,
+    OfferCreate,
+    PartnerCreate,
+    RetailerCreate,
+    RetailerUpdate,
+)
 from afterglow.services import keys, offers, partners, retailers
 from tests.utils import http_event, invoke
 
@@ -284,3 +292,39 @@ def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, 
     ]
     assert first.count(ids["A"]) >= 1
     assert later.count(ids["B"]) >= 9
+
+
+def test_a_tiered_shop_gets_its_offers_highest_value_first_and_explain_shows_each_tier(
+    stores, function_module
+):
+    # Given a retailer asking for tiered slates, and one offer per tier (plus one that pays most)
+    shop = retailers.create_retailer(
+        stores, RetailerCreate(name="Tiers", currency="EUR", experiment={"holdout": 0, "mixed": 100})
+    )
+    layout = RetailerUpdate(version=shop.retailer.version, slate_layout="tiered")
+    retailers.update_retailer(stores, shop.retailer.retailer_id, layout, platform=False)
+    tiers = {"coffee": "low_friction", "meal_kits": "accessory", "kitchen": "bundle", "grocery": None}
+    for i, (category, tier) in enumerate(tiers.items()):
+        partner = partners.create_partner(stores, PartnerCreate(name=f"T{i}")).partner.partner_id
+        offers.create_offer(
+            stores,
+            OfferCreate(
+                partner_id=partner,
+                category=category,
+                tier=tier,
+                creative=Creative(title=f"{category} offer"),
+                landing_url=f"https://t{i}.example",
+                payout=FixedPayout(currency="EUR", amounts={"signup": 5_000 if tier is None else 100}),
+            ),
+        )
+    order = _order("tier-1", line_items=[{"sku": "S-1", "category": "kitchen", "price_minor": 30_000}])
+
+    # When a customer checks out
+    status, _, decision = _decide(function_module, shop.publishable_key, order)
+
+    # Then the slate is bundle, accessory, low-friction: the best-paying untiered offer waits its turn
+    assert status == 200
+    assert [offer["tier"] for offer in decision["offers"]] == ["bundle", "accessory", "low_friction"]
+    _, _, explained = _decide(function_module, shop.secret_key, order, "explain=true")
+    assert explained["slate_layout"] == "tiered"
+    assert {c["category"]: c["tier"] for c in explained["candidates"]} == tiers

@@ -11,7 +11,7 @@ import pytest
 from afterglow.services import keys, webhook_secrets
 from afterglow.services.keys import create_platform_key
 from afterglow_dev.local.gateway import FakeLambdaContext
-from tests.utils import GIFT_SURVEY, NPS_QUESTION, invoke, seed_catalog, signed_headers
+from tests.utils import GIFT_SURVEY, NPS_QUESTION, accept_add_on, invoke, seed_catalog, signed_headers
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -62,6 +62,7 @@ EXPECTED = {
     "track_get_sdk": ("TrackFunction", 200),
     "track_get_satisfaction_link": ("TrackFunction", 200),
     "track_get_open_pixel": ("TrackFunction", 200),
+    "track_post_return": ("TrackFunction", 200),
 }
 
 
@@ -102,6 +103,7 @@ def placeholders(stores, function_module) -> dict[str, str]:
     click_id = headers["location"].rsplit("click_id=", 1)[1]
     spare_key = keys.create_retailer_key(stores, seeded.retailer_id, "secret")
     spare_secret = webhook_secrets.add_webhook_secret(stores, seeded.partner_id)
+    add_on = accept_add_on(stores, seeded, decision_id="dec_sample_add_on")  # for the return
     return {
         "ADMIN_KEY": create_platform_key(stores),
         "KEY_ID": spare_key.key.key_id,
@@ -109,6 +111,9 @@ def placeholders(stores, function_module) -> dict[str, str]:
         "PARTNER_KEY_ID": keys.create_partner_key(stores, seeded.partner_id).key.key_id,
         "SECRET_ID": spare_secret.secret_id,
         "PUBLISHABLE_KEY": seeded.publishable_key,
+        "SECRET_KEY": seeded.secret_key,
+        "ADD_ON_OFFER_ID": add_on,
+        "ADD_ON_DECISION_ID": "dec_sample_add_on",
         "TRACKING_TOKEN": token,
         "DECISION_TOKEN": decision_token,
         "CLICK_ID": click_id,
@@ -134,6 +139,8 @@ def test_handler_answers_its_sample_event(name, placeholders, function_module):
         assert body["status"] == "recorded" and body["payout_minor"] == 1500
     if name == "track_post_events":
         assert [r["status"] for r in body["results"]] == ["accepted"] * 3
+    if name == "track_post_return":
+        assert (body["status"], body["returned_minor"]) == ("recorded", 1299)
 
 
 def test_the_aggregator_and_the_trainer_answer_their_sample_events(stores, function_module, placeholders):

@@ -3,7 +3,10 @@
 from datetime import UTC, datetime
 from typing import Any
 
+from afterglow.catalog import CatalogIndex
+from afterglow.decisioning import choose_slate, eligible_candidates
 from afterglow.models import (
+    Arm,
     Creative,
     DecisionRequest,
     ExperimentSplit,
@@ -14,6 +17,8 @@ from afterglow.models import (
     Retailer,
     RetailerRules,
 )
+from afterglow.rules import DecisionContext
+from afterglow.services.ranking import rank_candidates
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 RETAILER_ID = "ret_1"
@@ -69,6 +74,7 @@ def make_retailer(
     min_relevance: float = 0.0,
     experiment: ExperimentSplit | None = None,
     rules: RetailerRules | None = None,
+    slate_layout: str = "ranked",
 ) -> Retailer:
     return Retailer(
         retailer_id=RETAILER_ID,
@@ -80,6 +86,7 @@ def make_retailer(
         min_relevance=min_relevance,
         experiment=experiment or ExperimentSplit(holdout=0, mixed=100),
         rules=rules or RetailerRules(),
+        slate_layout=slate_layout,
         salt="salt-1",
         created_at=NOW,
     )
@@ -106,3 +113,20 @@ def make_request(
         ],
         **{"customer": {"id": "c-1", "country": "DE"}, "device": "mobile", "k": k, **fields},
     )
+
+
+def index_of(*offers: Offer) -> CatalogIndex:
+    partners = [make_partner(p) for p in {o.partner_id for o in offers if o.kind == "partner"}]
+    return CatalogIndex.build(offers, partners)
+
+
+def context(
+    request: DecisionRequest | None = None, *, retailer: Retailer | None = None, arm: Arm = Arm.MIXED
+) -> DecisionContext:
+    return DecisionContext.of(request or make_request(), retailer or make_retailer(), arm, NOW)
+
+
+def slate_for(index: CatalogIndex, ctx: DecisionContext, limit: int = 3) -> list[Offer]:
+    """Eligibility, ranking and slate, as the decide use case chains them."""
+    ranked = rank_candidates(eligible_candidates(index, ctx), {}, None)
+    return choose_slate(ranked, limit, ctx.retailer.slate_layout)

@@ -7,9 +7,10 @@ import pytest
 
 from afterglow.decisioning import Candidate, choose_slate
 from afterglow.learning import HierarchicalThompson
-from afterglow.models import Arm
+from afterglow.models import Arm, Offer
 from afterglow.services import decision_log
 from afterglow.services.decision_log import MAX_LOGGED_CANDIDATES, evaluation_log
+from afterglow.services.evaluation import logged_decision
 from tests.unit.builders import make_offer
 
 CONTEXT = {"purchase_category": "coffee", "segment": "ret_1/vip"}
@@ -17,9 +18,10 @@ CONTEXT = {"purchase_category": "coffee", "segment": "ret_1/vip"}
 
 def _candidates(n: int = 8) -> list[Candidate]:
     categories = ("coffee", "kitchen", "grocery", "home")
+    tiers = (None, "bundle", "accessory", "low_friction", None)  # a tiered layout reads them
     return [
         Candidate(
-            make_offer(f"off_{i}", partner_id=f"par_{i % 6}", category=categories[i % 4]),
+            make_offer(f"off_{i}", partner_id=f"par_{i % 6}", category=categories[i % 4], tier=tiers[i % 5]),
             1.0,
             1.0,
             500 + 10 * i,
@@ -44,21 +46,26 @@ def _by_prior(candidates: list[Candidate]) -> list[str]:
     return [c.offer.offer_id for c in sorted(candidates, key=lambda c: (-c.prior_score, c.offer.offer_id))]
 
 
-def test_logged_propensities_are_the_share_of_the_policys_own_draws_that_made_each_slate(monkeypatch):
-    # Given a learned policy and eight eligible offers (six partners, four categories)
+@pytest.mark.parametrize("layout", ["ranked", "tiered"])
+def test_logged_propensities_are_the_share_of_the_policys_own_draws_that_made_each_slate(monkeypatch, layout):
+    # Given a learned policy and eight eligible offers (six partners, four categories, three tiers)
     candidates = _candidates()
     policy = _policy(candidates)
     offers = {c.offer.offer_id: c.offer for c in candidates}
     ids = _by_prior(candidates)
+
+    def slate_of_draw(seed: int) -> list[Offer]:
+        return choose_slate((offers[i] for i in policy.rank(CONTEXT, ids, 8, seed=seed)), 3, layout)
+
     # When a decision logs its propensities with many draws
     monkeypatch.setattr(decision_log, "LOGGING_DRAWS", 4_000)
-    shown = [o.offer_id for o in choose_slate((offers[i] for i in policy.rank(CONTEXT, ids, 8, seed=1)), 3)]
-    entry = evaluation_log(candidates, [offers[i] for i in shown], 3, policy, CONTEXT, "dec_1", Arm.MIXED)
+    shown = [o.offer_id for o in slate_of_draw(1)]
+    slate = [offers[i] for i in shown]
+    entry = evaluation_log(candidates, slate, 3, policy, CONTEXT, "dec_1", Arm.MIXED, layout)
     # Then each offer's count at each slot matches how often `rank` + the slate rule put it there
     frequency: Counter[tuple[str, int]] = Counter()
     for seed in range(4_000):
-        slate = choose_slate((offers[i] for i in policy.rank(CONTEXT, ids, 8, seed=10_000 + seed)), 3)
-        frequency.update((offer.offer_id, slot) for slot, offer in enumerate(slate))
+        frequency.update((offer.offer_id, slot) for slot, offer in enumerate(slate_of_draw(10_000 + seed)))
     logged = {row[0]: row[4] for row in entry["candidates"]}
     assert entry["logging"] == "thompson" and entry["draws"] == 4_001
     for offer_id in ids:
@@ -109,3 +116,21 @@ def test_the_logged_shortlist_is_bounded_and_keeps_the_shown_offers_first():
     assert len(entry["candidates"]) == MAX_LOGGED_CANDIDATES
     assert [row[0] for row in entry["candidates"][:2]] == ["off_0", "off_1"]
     assert entry["candidates"][2][3] >= entry["candidates"][3][3]  # then by prior score
+
+
+def test_a_tiered_decision_logs_its_layout_and_tiers_and_the_evaluator_reads_them_back():
+    candidates = _candidates()
+    policy = _policy(candidates)
+    offers = {c.offer.offer_id: c.offer for c in candidates}
+    slate = choose_slate(
+        (offers[i] for i in policy.rank(CONTEXT, _by_prior(candidates), 8, seed=3)), 3, "tiered"
+    )
+    entry = evaluation_log(candidates, slate, 3, policy, CONTEXT, "dec_t", Arm.MIXED, "tiered")
+    record = {"decision_id": "dec_t", "offer_ids": [o.offer_id for o in slate], "evaluation": entry}
+    decision, kind = logged_decision(record)
+    assert kind == "thompson" and decision is not None and decision.layout == "tiered"
+    assert {c.offer_id: c.slate_tier for c in decision.candidates} == {
+        offer_id: offers[offer_id].slate_tier for offer_id in offers
+    }
+    ranked_entry = evaluation_log(candidates, slate, 3, policy, CONTEXT, "dec_t", Arm.MIXED)
+    assert "layout" not in ranked_entry and all(len(row) == 5 for row in ranked_entry["candidates"])

@@ -7,37 +7,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from afterglow import decisioning
-from afterglow.catalog import CatalogIndex
 from afterglow.decisioning import assign_arm, choose_slate, eligible_candidates
-from afterglow.models import Arm, DecisionRequest, ExperimentSplit, Offer, Retailer, RetailerRules
-from afterglow.rules import DecisionContext
-from afterglow.services.ranking import rank_candidates
+from afterglow.models import Arm, ExperimentSplit, Offer, RetailerRules
 from tests.unit.builders import (
-    NOW,
+    context,
+    index_of,
     make_first_party_offer,
     make_offer,
-    make_partner,
     make_request,
     make_retailer,
+    slate_for,
 )
 
 SUBJECTS = [f"customer-{n}" for n in range(10_000)]
-
-
-def index_of(*offers: Offer) -> CatalogIndex:
-    partners = [make_partner(p) for p in {o.partner_id for o in offers if o.kind == "partner"}]
-    return CatalogIndex.build(offers, partners)
-
-
-def context(
-    request: DecisionRequest | None = None, *, retailer: Retailer | None = None, arm: Arm = Arm.MIXED
-) -> DecisionContext:
-    return DecisionContext.of(request or make_request(), retailer or make_retailer(), arm, NOW)
-
-
-def slate_for(index: CatalogIndex, ctx: DecisionContext, limit: int = 3) -> list[Offer]:
-    """Eligibility, ranking and slate, as the decide use case chains them."""
-    return choose_slate(rank_candidates(eligible_candidates(index, ctx), {}, None), limit)
 
 
 def ids(offers: list[Offer]) -> list[str]:

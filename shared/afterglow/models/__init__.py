@@ -19,6 +19,7 @@ from afterglow.models import entities, views
 from afterglow.models.entities import Offer, Partner, Retailer
 from afterglow.models.error_bodies import ErrorBody, ErrorDetail, ErrorItem
 from afterglow.models.fields import (
+    DEFAULT_RETURN_FLAG_RATE,
     LOOPBACK_HOSTS,
     ActionType,
     Arm,
@@ -37,6 +38,7 @@ from afterglow.models.fields import (
     OfferTags,
     OfferType,
     ProductType,
+    ReturnFlagRate,
     SegmentName,
     Segments,
     Sku,
@@ -47,7 +49,9 @@ from afterglow.models.fields import (
     WindowDays,
 )
 from afterglow.models.inputs import (
+    MAX_ADD_ON_QUANTITY,
     MAX_EVENTS_PER_BATCH,
+    AddOnReturn,
     ApiKeyCreate,
     ConversionWebhook,
     Customer,
@@ -88,6 +92,7 @@ from afterglow.models.terms import (
     Targeting,
 )
 from afterglow.models.views import (
+    AddOnReturnResult,
     ApiKey,
     ApiKeyCreated,
     ApiKeyList,
@@ -116,9 +121,13 @@ from afterglow.models.views import (
 )
 
 __all__ = [
+    "DEFAULT_RETURN_FLAG_RATE",
     "LOOPBACK_HOSTS",
+    "MAX_ADD_ON_QUANTITY",
     "MAX_EVENTS_PER_BATCH",
     "ActionType",
+    "AddOnReturn",
+    "AddOnReturnResult",
     "ApiKey",
     "ApiKeyCreate",
     "ApiKeyCreated",
@@ -189,6 +198,7 @@ __all__ = [
     "RetailerCreated",
     "RetailerRules",
     "RetailerUpdate",
+    "ReturnFlagRate",
     "ReversalWebhook",
     "RulesUpdate",
     "SatisfactionQuestion",

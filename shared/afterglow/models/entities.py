@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from afterglow.models.fields import OfferTag, OfferType
+from afterglow.models.fields import (
+    DEFAULT_RETURN_FLAG_RATE,
+    OfferTag,
+    OfferType,
+    ReturnFlagRate,
+    SlateLayout,
+    Tier,
+)
 from afterglow.models.terms import (
     Complements,
     Creative,
@@ -41,6 +48,8 @@ class Retailer(BaseModel):
     satisfaction: SatisfactionQuestion | None = None
     segments: list[str] = []
     rules: RetailerRules = RetailerRules()
+    slate_layout: SlateLayout = "ranked"
+    return_flag_rate: ReturnFlagRate = DEFAULT_RETURN_FLAG_RATE
     status: Annotated[
         Literal["active", "paused"], Field(description="A paused retailer's pages show no offers")
     ] = "active"
@@ -64,6 +73,16 @@ class Partner(BaseModel):
     version: int = 1
 
 
+# The tier an offer type implies when an offer declares none (`Offer.slate_tier`); products and
+# experiences have none: only their owner knows whether one is a bundle.
+TIER_OF_OFFER_TYPE = {
+    "accessory": "accessory",
+    **dict.fromkeys(
+        ("insurance", "service", "refill", "subscription", "membership", "donation"), "low_friction"
+    ),
+}
+
+
 # No docstring on purpose: the snapshot fingerprints this model's JSON schema (see
 # `afterglow.catalog_snapshot.offer_schema_id`), and a description would change it for nothing.
 class Offer(BaseModel):
@@ -81,6 +100,7 @@ class Offer(BaseModel):
     tags: list[OfferTag] = []
     sku: str | None = None
     offer_type: OfferType | None = None
+    tier: Tier | None = None
     product_type: str | None = None  # validated as a ProductType on the way in
     complements: Complements | None = None
     giftable: bool = False
@@ -88,3 +108,8 @@ class Offer(BaseModel):
     status: Literal["active", "paused"] = "active"
     created_at: datetime
     version: int = 1
+
+    @property
+    def slate_tier(self) -> str | None:
+        """Its tier in a tiered slate: the one it declares, else the one its offer type implies."""
+        return self.tier or TIER_OF_OFFER_TYPE.get(self.offer_type or "")

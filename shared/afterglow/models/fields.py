@@ -136,7 +136,33 @@ OfferType = Annotated[
         "insurance, services and accessories show only after what they complement"
     ),
 ]
+Tier = Annotated[
+    Literal["bundle", "accessory", "low_friction"],
+    Field(
+        description="Its place in a tiered slate (retailer `slate_layout: tiered`): `bundle` (the "
+        "highest-value offer, shown first), `accessory` (mid-range), `low_friction` (a warranty, "
+        "subscription or free sample, shown last). Unset: accessories are `accessory`; insurance, "
+        "services, refills, subscriptions, memberships and donations are `low_friction`"
+    ),
+]
+SlateLayout = Annotated[
+    Literal["ranked", "tiered"],
+    Field(
+        description="`ranked`: the best offers first; `tiered`: the best offer of each tier, ordered "
+        "bundle → accessory → low-friction (presented highest value first); every rule still applies"
+    ),
+]
 Sku = Annotated[str, Field(max_length=128, description="Product SKU, never offered to its buyer")]
+DEFAULT_RETURN_FLAG_RATE = 0.2
+ReturnFlagRate = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=1.0,
+        description="An own-brand add-on whose returned share of the revenue it added exceeds this "
+        "(0–1) is flagged in the daily read-out",
+    ),
+]
 FrequencyCap = Annotated[int, Field(ge=1, le=100, description="Times one customer may be offered it")]
 WindowDays = Annotated[int, Field(ge=1, le=90)]
 LockDays = Annotated[int, Field(ge=0, le=120)]

@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from afterglow.models.fields import (
+    DEFAULT_RETURN_FLAG_RATE,
     ActionType,
     AwareDatetime,
     Category,
@@ -24,11 +25,14 @@ from afterglow.models.fields import (
     OfferTags,
     OfferType,
     ProductType,
+    ReturnFlagRate,
     Segments,
     Sku,
+    SlateLayout,
     Strict,
     SurveyAnswer,
     SurveyKey,
+    Tier,
     WebOrigin,
     WindowDays,
     utf8_at_most,
@@ -95,8 +99,10 @@ class RetailerCreate(Strict):
         SatisfactionQuestion | None,
         Field(description="A one-tap satisfaction question (NPS 0–10 or CSAT 1–5) shown after the offers"),
     ] = None
+    return_flag_rate: ReturnFlagRate = DEFAULT_RETURN_FLAG_RATE
     segments: Segments = []
     rules: RetailerRules = RetailerRules()
+    slate_layout: SlateLayout = "ranked"
 
 
 class RulesUpdate(Strict):
@@ -124,6 +130,8 @@ class RetailerUpdate(Patch):
     ] = None
     segments: Segments | None = None
     rules: RetailerRules | None = None
+    slate_layout: SlateLayout | None = None
+    return_flag_rate: ReturnFlagRate | None = None
 
 
 class ApiKeyCreate(Strict):
@@ -168,6 +176,7 @@ class FirstPartyOfferCreate(Strict):
     tags: OfferTags = []
     sku: Sku | None = None
     offer_type: OfferType | None = None
+    tier: Tier | None = None
     product_type: Annotated[
         ProductType | None,
         Field(
@@ -197,7 +206,7 @@ class OfferCreate(FirstPartyOfferCreate):
 class OfferUpdate(Patch):
     """Change an offer (its owner cannot change). Pause and resume have their own route."""
 
-    NULLABLE = frozenset({"sku", "frequency_cap", "offer_type", "product_type", "complements"})
+    NULLABLE = frozenset({"sku", "frequency_cap", "offer_type", "tier", "product_type", "complements"})
 
     category: Category | None = None
     creative: Creative | None = None
@@ -207,6 +216,7 @@ class OfferUpdate(Patch):
     tags: OfferTags | None = None
     sku: Sku | None = None
     offer_type: OfferType | None = None
+    tier: Tier | None = None
     product_type: ProductType | None = None
     complements: Complements | None = None
     giftable: bool | None = None
@@ -368,3 +378,33 @@ class IncomingEventBatch(Strict):
     so that one bad event gets its own rejection instead of sinking the batch."""
 
     events: Annotated[list[Any], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+
+
+# --- add-on returns (the retailer's back office) -------------------------------------------------
+
+MAX_ADD_ON_QUANTITY = 99  # units of one accepted add-on (the storefront's accept allows 1–99)
+
+
+class AddOnReturn(Strict):
+    """A return or refund of a first-party add-on accepted on the confirmation page, sent by the
+    retailer's order system with its secret key. The add-on is named as the SDK's `onAccept`
+    named it: the decision id and the offer id."""
+
+    return_id: Annotated[
+        PartnerRef, Field(description="Your own id of this return or refund (idempotency: resend it as is)")
+    ]
+    decision_id: Annotated[
+        Identifier, Field(description="The decision the add-on was accepted in (`onAccept`'s `decisionId`)")
+    ]
+    offer_id: Annotated[Identifier, Field(description="The first-party offer that was accepted")]
+    amount_minor: Annotated[
+        WebhookMinorUnits,
+        Field(
+            gt=0, description="Money refunded, integer minor units in the shop's currency (a JSON integer)"
+        ),
+    ]
+    quantity: Annotated[
+        Annotated[int, Field(strict=True, ge=1, le=MAX_ADD_ON_QUANTITY)] | None,
+        Field(description="Units that came back, if any (leave it out for a refund without goods back)"),
+    ] = None
+    occurred_at: Annotated[AwareDatetime | None, Field(description="When the return happened")] = None

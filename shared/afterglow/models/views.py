@@ -14,7 +14,15 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, Field
 
 from afterglow.models import entities
-from afterglow.models.fields import Arm, OfferTag, OfferType
+from afterglow.models.fields import (
+    DEFAULT_RETURN_FLAG_RATE,
+    Arm,
+    OfferTag,
+    OfferType,
+    ReturnFlagRate,
+    SlateLayout,
+    Tier,
+)
 from afterglow.models.terms import (
     Complements,
     Creative,
@@ -45,6 +53,8 @@ class Retailer(BaseModel):
     ] = None
     segments: list[str] = []
     rules: RetailerRules = RetailerRules()
+    slate_layout: SlateLayout = "ranked"
+    return_flag_rate: ReturnFlagRate = DEFAULT_RETURN_FLAG_RATE
     status: Annotated[
         Literal["active", "paused"], Field(description="A paused retailer's pages show no offers")
     ] = "active"
@@ -89,6 +99,7 @@ class Offer(BaseModel):
     tags: list[OfferTag] = []
     sku: str | None = None
     offer_type: OfferType | None = None
+    tier: Tier | None = None
     product_type: Annotated[str | None, Field(description="What the offer itself is, if a product type")] = (
         None
     )
@@ -194,6 +205,10 @@ class OfferView(BaseModel):
     expires_at: datetime | None
     tracking_token: str
     click_url: str
+    tier: Annotated[
+        str | None,
+        Field(description="bundle, accessory or low_friction: its tier (a tiered slate is in tier order)"),
+    ] = None
 
 
 class DecisionResponse(BaseModel):
@@ -257,12 +272,14 @@ class CandidateExplanation(BaseModel):
     relevance: float
     survey_boost: float
     expected_payout_minor: int
+    tier: Annotated[str | None, Field(description="Its tier, declared or implied by its offer type")] = None
 
 
 class DecisionExplanation(BaseModel):
     """Why each candidate would or would not show (secret key, `explain=true`); records nothing."""
 
     arm: Arm
+    slate_layout: Annotated[str, Field(description="ranked or tiered: how the slate is laid out")] = "ranked"
     candidates: list[CandidateExplanation]
 
 
@@ -346,3 +363,20 @@ class EventResult(BaseModel):
 
 class EventBatchResult(BaseModel):
     results: list[EventResult]
+
+
+class AddOnReturnResult(BaseModel):
+    """A return as recorded. `duplicate`: this `return_id` was recorded before, and the answer is
+    that first record (a resend with other figures changes nothing)."""
+
+    status: Literal["recorded", "duplicate"]
+    return_id: str
+    decision_id: str
+    offer_id: str
+    amount_minor: Annotated[int, Field(description="Money refunded by this return, minor units")]
+    quantity: Annotated[int | None, Field(description="Units that came back with it, if given")] = None
+    currency: str
+    added_minor: Annotated[int, Field(description="What the accepted add-on added to the order")]
+    returned_minor: Annotated[
+        int, Field(description="Returned of it so far, this return included (as of this answer)")
+    ]

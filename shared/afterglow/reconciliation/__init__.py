@@ -2,11 +2,14 @@
 
 One pass over a day's records (in any order, shard by shard) folds them into a `DayAggregation`:
 
-- `cells`: counters per retailer × partner × offer × arm × currency (`Aggregate`);
+- `cells`: counters per retailer × partner × offer × arm × currency (`Aggregate`), own-brand
+  add-ons' accepts and returns among them (a return counts in its accept's cell on the day it is
+  recorded, like a partner's reversal);
 - `actions`: conversions, gross, reversals and net per cell × conversion action (invoice lines);
 - `order_values`: count, sum and sum of squares of order values per retailer × arm × currency;
 - `offer_revenue` / `taken`: per decision that earned money or took an offer *that day*, its net
-  offer revenue (for the per-transaction variance) and its id (for the take rate);
+  offer revenue (payouts net of reversals, add-ons net of returns; for the per-transaction
+  variance) and its id (for the take rate);
 - `money_lines` / `rejections`: every conversion, reversal and refused webhook of the day;
 - `satisfaction`: per retailer × arm × scale, count, sum and sum of squares of satisfaction scores
   (and NPS promoters and detractors); `sessions`: confirmation page views per retailer × arm;

@@ -29,7 +29,11 @@ class Aggregate:
     reversed_minor: int = 0
     net_minor: int = 0
     accepts: int = 0
-    own_brand_revenue_minor: int = 0
+    own_brand_revenue_minor: int = 0  # added by accepts (gross of returns)
+    accepted_units: int = 0
+    returns: int = 0  # returns of own-brand add-ons recorded that day (of accepts of any day)
+    returned_units: int = 0
+    own_brand_returned_minor: int = 0
 
 
 AggregateKey = tuple[str, str, str, str, str]  # retailer, partner, offer, arm, currency
@@ -201,7 +205,7 @@ def fold(
         if kind in ("satisfaction", "page_view"):
             _experience(day, record)
             continue
-        if kind not in _COUNTED and kind not in ("decision", "conversion", "reversal", "accept"):
+        if kind not in _COUNTED and kind not in ("decision", "conversion", "reversal", "accept", "return"):
             continue  # survey answers and anything newer: not money, not counted here
         key = _cell_key(record)
         target = cells.get(key)
@@ -219,8 +223,15 @@ def fold(
         elif kind == "accept":
             revenue = int(record["own_brand_revenue_minor"])
             target.accepts += 1
+            target.accepted_units += int(record.get("quantity") or 1)
             target.own_brand_revenue_minor += revenue
             _earned(day, key, decision_id, revenue, taken=True)
+        elif kind == "return":  # of an own-brand add-on: in its accept's cell, on the day recorded
+            returned = int(record["amount_minor"])
+            target.returns += 1
+            target.returned_units += int(record.get("quantity") or 0)
+            target.own_brand_returned_minor += returned
+            _earned(day, key, decision_id, -returned, taken=False)
         else:  # conversion or reversal
             _money(day, key, target, record)
         if with_followups and decision_id and kind in _SEEN_OR_ENGAGING:

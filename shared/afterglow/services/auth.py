@@ -148,6 +148,17 @@ def storefront_retailer(catalog: CatalogStore, principal: Principal) -> Retailer
     return retailer
 
 
+def back_office_retailer(catalog: CatalogStore, principal: Principal) -> Retailer:
+    """The retailer whose own secret key calls from its back office (server to server): never a
+    publishable key, which any web page can read, and not the platform's or a partner's key."""
+    if principal.kind != "secret" or principal.scope != "retailer" or principal.retailer_id is None:
+        raise Forbidden("this endpoint takes the retailer's own secret key (sk_…), from its servers")
+    retailer = catalog_cache.retailer(catalog, principal.retailer_id)
+    if retailer is None:
+        raise Unauthorized("invalid API key")
+    return retailer
+
+
 def explaining_retailer(catalog: CatalogStore, principal: Principal, retailer_id: str | None) -> Retailer:
     """The retailer whose decision a secret key may explain: its own, or any for the platform."""
     if principal.kind != "secret":

@@ -11,7 +11,9 @@ Beside its slate, a decision keeps an `evaluation` entry:
 - `propensities`: per shown slot, the share of draws that put the shown offer at that slot;
 - `candidates`: the eligible shortlist (at most `MAX_LOGGED_CANDIDATES`: the shown offers, then
   the best by catalog prior), each `[offer id, partner id, category, prior score, [draws at slot
-  0, 1, …]]` — what a candidate policy and the slate rule need.
+  0, 1, …]]` — what a candidate policy and the slate rule need;
+- `layout`: `tiered` when the retailer's slates are tiered (absent: ranked); each candidate then
+  also carries its tier, for the slate rule.
 
 The draws rank only the already eligible shortlist (tens of offers), with the policy's own
 cached posteriors, so they cost a few rank calls, not a second decision.
@@ -42,6 +44,7 @@ def evaluation_log(
     context: dict[str, str],
     decision_id: str,
     arm: Arm,
+    layout: str = "ranked",
 ) -> dict[str, Any]:
     """The decision's `evaluation` entry (see the module docstring); never raises."""
     if arm is Arm.HOLDOUT:
@@ -55,7 +58,7 @@ def evaluation_log(
         counts = {offer_id: [int(slot == j) for j in range(limit)] for slot, offer_id in enumerate(shown)}
     else:
         try:
-            counts = _thompson_counts(by_prior, limit, policy, context, decision_id)
+            counts = _thompson_counts(by_prior, limit, policy, context, decision_id, layout)
         except Exception:  # evaluation is a by-product: it must never cost the page its offers
             logger.exception("propensities failed; the decision is logged unscored")
             return {"logging": "unscored", "k": limit}
@@ -65,7 +68,8 @@ def evaluation_log(
     by_id = {c.offer.offer_id: c for c in candidates}
     kept = [by_id[offer_id] for offer_id in shown if offer_id in by_id]  # the slate first, in its order
     kept += [c for c in by_prior if c.offer.offer_id not in set(shown)]
-    return {
+    tiered = layout == "tiered"
+    entry: dict[str, Any] = {
         "logging": kind,
         "k": limit,
         "draws": draws,
@@ -77,10 +81,14 @@ def evaluation_log(
                 c.offer.category,
                 round(c.prior_score, 2),
                 counts.get(c.offer.offer_id, [0] * limit),
+                *([c.offer.slate_tier] if tiered else []),
             ]
             for c in kept[:MAX_LOGGED_CANDIDATES]
         ],
     }
+    if tiered:
+        entry["layout"] = layout
+    return entry
 
 
 def _thompson_counts(
@@ -89,6 +97,7 @@ def _thompson_counts(
     policy: HierarchicalThompson,
     context: dict[str, str],
     decision_id: str,
+    layout: str,
 ) -> dict[str, list[int]]:
     """Where `LOGGING_DRAWS` more of the policy's draws put each candidate, slate rule included.
 
@@ -106,8 +115,11 @@ def _thompson_counts(
         )
         for z, z_sd, payout, payout_sd in distributions
     ]
-    floor = _dominating_floor(offers, [low for low, _ in bounds], 2 * limit - 1)
-    reachable = [i for i, (_, high) in enumerate(bounds) if high >= floor]
+    if layout == "tiered":  # the best of a tier shows however low it ranks: any offer may be chosen
+        reachable = list(range(len(offers)))
+    else:
+        floor = _dominating_floor(offers, [low for low, _ in bounds], 2 * limit - 1)
+        reachable = [i for i, (_, high) in enumerate(bounds) if high >= floor]
     rng = random.Random(draw_seeds(decision_id, 1, LOGGING_SALT)[0])  # noqa: S311 - sampling, not secrets
     bits, normals, log1p, exp = rng.getrandbits, _normals(), math.log1p, math.exp
     arms = [(-i, *distributions[i]) for i in reachable]
@@ -119,7 +131,9 @@ def _thompson_counts(
             score = (-log1p(exp(-z)) if z > -30.0 else z) + payout
             scored.append((score + payout_sd * normals[bits(12)] if payout_sd else score, minus_i))
         scored.sort(reverse=True)
-        for slot, offer in enumerate(choose_slate((offers[-minus_i] for _, minus_i in scored), limit)):
+        for slot, offer in enumerate(
+            choose_slate((offers[-minus_i] for _, minus_i in scored), limit, layout)
+        ):
             counts.setdefault(offer.offer_id, [0] * limit)[slot] += 1
     return counts
 

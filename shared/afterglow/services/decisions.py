@@ -136,6 +136,7 @@ def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferV
         expires_at=now + timedelta(minutes=minutes) if minutes else None,
         tracking_token=token,
         click_url=click_url(api_url, token),
+        tier=offer.slate_tier,
     )
 
 
@@ -262,10 +263,12 @@ def _choose(
     candidates = eligible_candidates(index, ctx, refusals)
     ranking_context = policy_context(context, retailer.retailer_id)
     ranked = rank_candidates(candidates, ranking_context, policy, seed=_draw_seed(decision_id))
-    slate = choose_slate(ranked, limit)
+    slate = choose_slate(ranked, limit, retailer.slate_layout)
     evaluation: dict[str, Any] = {"logging": "not_sampled"}
     if _sampled(decision_id, "evaluation", get_settings().evaluation_log_share):
-        evaluation = evaluation_log(candidates, slate, limit, policy, ranking_context, decision_id, arm)
+        evaluation = evaluation_log(
+            candidates, slate, limit, policy, ranking_context, decision_id, arm, retailer.slate_layout
+        )
     trace = None
     if refusals is not None:
         trace = DecisionTrace(
@@ -336,4 +339,8 @@ def explain(stores: Stores, retailer: Retailer, request: DecisionRequest) -> dic
     ctx = DecisionContext.of(
         request, retailer, arm, now, state.exposures, policy_cache.exhausted_partners, paced
     )
-    return {"arm": arm.value, "candidates": explain_candidates(index, ctx)}
+    return {
+        "arm": arm.value,
+        "slate_layout": retailer.slate_layout,
+        "candidates": explain_candidates(index, ctx),
+    }

@@ -70,8 +70,15 @@ def logged_decision(record: Mapping[str, Any]) -> tuple[LoggedDecision | None, s
     try:
         shown = tuple(str(offer_id) for offer_id in record.get("offer_ids") or ())
         candidates = tuple(
-            LoggedCandidate(str(o), str(p), str(c), float(s), tuple(int(n) for n in counts))
-            for o, p, c, s, counts in entry.get("candidates") or ()
+            LoggedCandidate(
+                str(o),
+                str(p),
+                str(c),
+                float(s),
+                tuple(int(n) for n in counts),
+                str(tier[0]) if tier and tier[0] else None,
+            )
+            for o, p, c, s, counts, *tier in entry.get("candidates") or ()
         )
         decision = LoggedDecision(
             decision_id=str(record["decision_id"]),
@@ -81,6 +88,7 @@ def logged_decision(record: Mapping[str, Any]) -> tuple[LoggedDecision | None, s
             candidates=candidates,
             shown=shown,
             propensities=tuple(float(p) for p in entry.get("propensities") or ()),
+            layout=str(entry.get("layout") or "ranked"),
         )
     except (KeyError, TypeError, ValueError):
         return None, "malformed"

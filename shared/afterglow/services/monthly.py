@@ -97,7 +97,8 @@ def _cells(rows: list[dict[str, str]]) -> list[tuple[AggregateKey, Aggregate]]:
     return [
         (
             (row["retailer_id"], row["partner_id"], row["offer_id"], row["arm"], row["currency"]),
-            Aggregate(**{name: int(row[name]) for name in names}),
+            # a day reconciled before a counter existed has no column for it: zero
+            Aggregate(**{name: int(row.get(name) or 0) for name in names}),
         )
         for row in rows
     ]

@@ -13,7 +13,8 @@ Files for D:
     reports/daily/dt=D/rejections.csv    every refused partner webhook, with its reason
     reports/daily/dt=D/experiment.csv    sufficient statistics of the experiment read-out
     reports/daily/dt=D/refunds.csv       reversal rate per offer
-    reports/daily/dt=D/summary.json      totals, read-out, rejections by reason, follow-up counts
+    reports/daily/dt=D/summary.json      totals, read-out, rejections by reason, follow-up counts,
+                                         own-brand add-on returns per offer (flagged ones listed)
     reports/daily/dt=D/report.html       the page for people (operators: every retailer)
     reports/daily/dt=D/retailer=R/report.html   one retailer's page (its figures only)
     followups/retailer=R/dt=D.csv        declined offers to follow up by e-mail (opt-outs removed),
@@ -155,14 +156,16 @@ def _take_rate_history(
 
 
 def report_names(catalog: CatalogStore) -> ReportNames:
-    """Retailer and partner names, offer titles and partners' budgets, as the catalog has them now
-    (a re-run with the same ledger and catalog writes the same bytes)."""
+    """Retailer and partner names, offer titles, partners' budgets and retailers' return flag
+    rates, as the catalog has them now (a re-run with the same ledger and catalog writes the same
+    bytes)."""
     index = catalog_cache.get(catalog)
     return ReportNames(
         retailers={retailer_id: r.name for retailer_id, r in index.retailers.items()},
         partners={partner_id: p.name for partner_id, p in index.partners.items()},
         offers={offer_id: o.creative.title for offer_id, o in index.offers.items()},
         budgets={partner_id: p.budget for partner_id, p in index.partners.items() if p.budget is not None},
+        return_flag_rates={retailer_id: r.return_flag_rate for retailer_id, r in index.retailers.items()},
     )
 
 
@@ -196,6 +199,8 @@ def day_files(
     found = experiments.metrics(aggregation)
     readouts = experiments.readout(found)
     refunds = offer_figures.offer_refunds(cells.items())
+    names = names or ReportNames()
+    add_on_returns = offer_figures.offer_returns(cells.items(), names.return_flag_rates)
     declined = followups.declined(aggregation.trails, _offer_kinds(index))
     retailers = sorted({key[0] for key in cells} | declined.keys())
     files: dict[str, ReportFile] = {}
@@ -219,7 +224,6 @@ def day_files(
     for rejection in aggregation.rejections.values():
         rejections[rejection.reason] = rejections.get(rejection.reason, 0) + 1
     history_days, history = _take_rate_history(day, found, _history(reports, day))
-    names = names or ReportNames()
     pacing = pacing_rows(aggregation.money_lines.values(), names.budgets)
     summary = {
         "date": day.isoformat(),
@@ -233,6 +237,8 @@ def day_files(
         ),
         "followups": followup_counts,
         "offers_flagged_for_refunds": [r.offer_id for r in refunds if r.flagged],
+        "add_on_returns": experiments.as_rows(add_on_returns),
+        "offers_flagged_for_returns": [r.offer_id for r in add_on_returns if r.flagged],
         "pacing": experiments.as_rows(pacing),
     }
     report = DayReport(
@@ -243,6 +249,7 @@ def day_files(
         history_days=history_days,
         top_offers=offer_figures.top_offers_by_source(cells.items(), limit=10),
         refunds=refunds,
+        add_on_returns=add_on_returns,
         rejections_by_reason=rejections,
         followups=followup_counts,
         names=names,

@@ -189,7 +189,7 @@ def audit_sample(
         by_id: Mapping[str, Candidate] = {c.offer.offer_id: c for c in candidates}
         context = policy_context(learning_context(ctx.request, retailer), retailer.retailer_id)
         ranked = rank_candidates(candidates, context, policy, seed=number)
-        slate = choose_slate(ranked, retailer.max_offers)
+        slate = choose_slate(ranked, retailer.max_offers, retailer.slate_layout)
         shown = [
             ShownOffer(
                 offer,

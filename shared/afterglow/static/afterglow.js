@@ -532,6 +532,7 @@
           "aria-labelledby": "ag-t" + n,
           "data-offer-id": offer.offer_id,
           "data-kind": own ? "first_party" : "partner",
+          "data-tier": offer.tier || null,
         },
         [
           isWebUrl(offer.image_url)

@@ -43,6 +43,12 @@ def event(event_type: str, decision_id: str, offer_id: str | None) -> str:
     return f"EVENT#{event_type}#{decision_id}#{offer_id or '-'}"
 
 
+def add_on_return(retailer_id: str, return_id: str) -> str:
+    """A retailer's return of an own-brand add-on, by the retailer's own return id (its ids are its
+    own: two retailers may use the same one)."""
+    return f"RETURN#{retailer_id}#{return_id}"
+
+
 def page_view(decision_id: str, view: int) -> str:
     """One confirmation page view per decision × view number (1 the first render, 2 a reload, …)."""
     return f"EVENT#page_view#{decision_id}#{view}"

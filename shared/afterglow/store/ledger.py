@@ -1,4 +1,5 @@
-"""Ledger table: append-only, write-once records of decisions, clicks and conversions.
+"""Ledger table: append-only, write-once records of decisions, clicks, conversions, storefront
+events and returns of own-brand add-ons.
 
 Each record's `pk` is its natural idempotency key (retailer+order+placement, click id, partner +
 partner's conversion id), written with `attribute_not_exists(pk)` so a retry never writes twice.
@@ -21,6 +22,7 @@ from afterglow.store.records import (
     DeliveryRecord,
     EventRecord,
     RejectionRecord,
+    ReturnRecord,
     ReversalRecord,
 )
 
@@ -344,6 +346,50 @@ class LedgerStore:
         it was there already."""
         key = keys.page_view(event.decision_id, event.view or 1)
         return self.record_once(key, "page_view", event.recorded_at, event.to_item()) is None
+
+    def find_return(self, retailer_id: str, return_id: str) -> ReturnRecord | None:
+        """A retailer's return of an own-brand add-on by the retailer's return id."""
+        item = self.get(keys.add_on_return(retailer_id, return_id))
+        return ReturnRecord.from_item(item) if item else None
+
+    def record_return(self, returned: ReturnRecord, *, added_minor: int, accepted_units: int) -> str:
+        """Write a return once and add it to its accept's running totals, in one transaction, on
+        condition that the accept (this retailer's; it added `added_minor` for `accepted_units`,
+        figures written once with it) still has that much left to return *when the transaction
+        lands*: concurrent returns of one add-on can never together take back more than it added.
+
+        Returns `recorded`, `duplicate` (this return id is recorded already: nothing changed) or
+        `exceeds` (other returns of the add-on landed first and left too little: nothing changed).
+        """
+        units = returned.quantity or 0
+        most_minor_before, most_units_before = added_minor - returned.amount_minor, accepted_units - units
+        if most_minor_before < 0 or most_units_before < 0:
+            raise ValueError("a return larger than its accept is refused before it is written")
+        guard = {
+            "Update": {
+                "TableName": self._table,
+                "Key": serialize({"pk": keys.event("accept", returned.decision_id, returned.offer_id)}),
+                "UpdateExpression": "ADD returned_minor :amount, returned_units :units",
+                "ConditionExpression": "attribute_exists(pk) AND retailer_id = :retailer"
+                " AND (attribute_not_exists(returned_minor) OR returned_minor <= :most_minor)"
+                " AND (attribute_not_exists(returned_units) OR returned_units <= :most_units)",
+                "ExpressionAttributeValues": serialize(
+                    {
+                        ":amount": returned.amount_minor,
+                        ":units": units,
+                        ":retailer": returned.retailer_id,
+                        ":most_minor": most_minor_before,
+                        ":most_units": most_units_before,
+                    }
+                ),
+            }
+        }
+        key = keys.add_on_return(returned.retailer_id, returned.return_id)
+        record = self._put_new(self._item(key, "return", returned.recorded_at, returned.to_item()))
+        codes = self._transact([record, guard])
+        if not codes:
+            return "recorded"
+        return "duplicate" if codes[0] == "ConditionalCheckFailed" else "exceeds"
 
     def get(self, pk: str) -> dict[str, Any] | None:
         """One record by its key, or None."""

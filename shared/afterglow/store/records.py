@@ -1,5 +1,5 @@
 """The stored shapes of the ledger's webhook and storefront side: clicks, conversions, reversals,
-refused webhooks, the partners' delivery log and storefront events.
+refused webhooks, the partners' delivery log, storefront events and returns of own-brand add-ons.
 
 Each record knows its attributes as DynamoDB holds them (`to_item`, `from_item`); the ledger adds
 the envelope every record shares (`pk`, `kind`, `at`, the day index, expiry) and composes the keys
@@ -318,11 +318,17 @@ class EventRecord:
     scale: str | None = None  # satisfaction: nps or csat
     score: int | None = None  # satisfaction: on the scale
     view: int | None = None  # page_view: 1 the first render, 2 a reload, …
+    # accept only: running totals of its returns, moved in place by the ledger with each return
+    returned_minor: int = 0
+    returned_units: int = 0
 
     def to_item(self) -> dict[str, Any]:
         """The record's own attributes, in the order they have always been written (the
-        satisfaction and page-view fields only on those events)."""
+        satisfaction and page-view fields only on those events, an accept's running totals of
+        returns once it has some)."""
         extra = {"channel": self.channel, "scale": self.scale, "score": self.score, "view": self.view}
+        if self.returned_minor or self.returned_units:
+            extra.update(returned_minor=self.returned_minor, returned_units=self.returned_units)
         return {
             "retailer_id": self.retailer_id,
             "decision_id": self.decision_id,
@@ -361,4 +367,57 @@ class EventRecord:
             scale=item.get("scale"),
             score=_int_or_none(item.get("score")),
             view=_int_or_none(item.get("view")),
+            returned_minor=int(item.get("returned_minor", 0)),
+            returned_units=int(item.get("returned_units", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class ReturnRecord:
+    """A retailer's return or refund of an accepted own-brand add-on (`RETURN#<retailer>#<return
+    id>`). It repeats its accept's offer, partner (the retailer itself), arm and currency, so that
+    reconciliation counts it in the accept's cell and arm."""
+
+    retailer_id: str
+    return_id: str  # the retailer's own id: its idempotency key
+    decision_id: str
+    offer_id: str
+    partner_id: str
+    arm: str
+    currency: str
+    amount_minor: int  # money refunded (positive)
+    quantity: int | None  # units that came back, if the retailer said
+    occurred_at: datetime | None
+    recorded_at: datetime
+
+    def to_item(self) -> dict[str, Any]:
+        """The record's own attributes."""
+        return {
+            "retailer_id": self.retailer_id,
+            "return_id": self.return_id,
+            "decision_id": self.decision_id,
+            "offer_id": self.offer_id,
+            "partner_id": self.partner_id,
+            "arm": self.arm,
+            "currency": self.currency,
+            "amount_minor": self.amount_minor,
+            "quantity": self.quantity,
+            "occurred_at": self.occurred_at.astimezone(UTC).isoformat() if self.occurred_at else None,
+        }
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> "ReturnRecord":
+        """A stored return (deserialized)."""
+        return cls(
+            retailer_id=str(item["retailer_id"]),
+            return_id=str(item["return_id"]),
+            decision_id=str(item["decision_id"]),
+            offer_id=str(item["offer_id"]),
+            partner_id=str(item["partner_id"]),
+            arm=str(item["arm"]),
+            currency=str(item["currency"]),
+            amount_minor=int(item["amount_minor"]),
+            quantity=_int_or_none(item.get("quantity")),
+            occurred_at=_when(item.get("occurred_at")),
+            recorded_at=datetime.fromisoformat(item["at"]),
         )

@@ -42,7 +42,11 @@ DEMO_OFFERS = [
         "Trail meals, delivered",
         "Six dehydrated camp dinners, 30% off your first box.",
         FixedPayout(currency="EUR", amounts={"signup": 400, "first_purchase": 1200}),
-        {"offer_type": "product", "complements": Complements(categories=["camping", "outdoor"])},
+        {
+            "offer_type": "product",
+            "tier": "bundle",  # a tiered slate leads with it
+            "complements": Complements(categories=["camping", "outdoor"]),
+        },
     ),
     (
         "Summit Cover",
