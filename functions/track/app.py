@@ -14,6 +14,7 @@ from afterglow.api import (
     create_app,
     lambda_handler_for,
     principal,
+    rate_limit_wait,
     rate_limited,
     raw_json_body_doc,
     read_json_body,
@@ -132,7 +133,6 @@ async def satisfaction_link(
     "/v1/o/{token}",
     response_class=Response,
     tags=["storefront"],
-    dependencies=[Depends(rate_limited)],
     responses={200: {"content": {"image/gif": {}}, "description": "A 1×1 transparent GIF, always"}},
 )
 async def open_pixel(
@@ -143,13 +143,17 @@ async def open_pixel(
         ),
     ],
     stores: StoresDep,
+    request: Request,
 ) -> Response:
     """An e-mail's open pixel: records an impression of each offer of its slate, once each.
 
     Answers the GIF whatever the token (a forged or expired one records nothing): a mail client
-    would show a broken image otherwise. Never cached, so each open reaches the API.
+    would show a broken image otherwise. Never cached, so each open reaches the API. Over the rate
+    limit (image proxies fetch for many readers from a few addresses) it records nothing, but
+    still answers the image, never a 429.
     """
-    record_open(stores, catalog_cache.cached(stores.catalog), token.removesuffix(".gif"))
+    if rate_limit_wait(request) <= 0:
+        record_open(stores, catalog_cache.cached(stores.catalog), token.removesuffix(".gif"))
     return Response(OPEN_PIXEL_GIF, media_type="image/gif", headers={"Cache-Control": "no-store, max-age=0"})
 
 

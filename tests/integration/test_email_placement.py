@@ -148,6 +148,35 @@ def test_a_pixel_that_cannot_be_trusted_still_answers_the_gif_and_records_nothin
     assert _impressions(stores) == []
 
 
+def test_an_image_proxy_over_the_rate_limit_still_gets_the_gif_and_records_nothing(
+    stores, function_module, monkeypatch
+):
+    # Given a mail provider's image proxy fetching pixels for many readers from one address
+    seeded = seed_catalog(stores)
+    decisions = [
+        _decide(function_module, seeded.publishable_key, f"proxy-{n}", placement="confirmation_email")
+        for n in range(8)
+    ]
+    monkeypatch.setenv("RATE_LIMIT_PER_IP_PER_S", "2")
+    get_settings.cache_clear()
+    # When it opens them all at once
+    answers = [_open(function_module, _pixel_token(decision)) for decision in decisions]
+    # Then every e-mail shows its image (never a 429), and only the opens within the limit count
+    assert all((status, body[:6]) == (200, GIF_MAGIC) for status, _, body in answers)
+    assert 0 < len(_impressions(stores)) < len(decisions)
+
+
+def test_an_email_that_cannot_be_rendered_still_answers_the_decision(stores, function_module, monkeypatch):
+    seeded = seed_catalog(stores)
+
+    def broken_renderer(*_args, **_kwargs):
+        raise RuntimeError("template bug")
+
+    monkeypatch.setattr("afterglow.services.email.render", broken_renderer)
+    decision = _decide(function_module, seeded.publishable_key, placement="confirmation_email")
+    assert decision["offers"] and decision["email"] is None
+
+
 def _reconcile(function_module):
     today = datetime.now(UTC).date().isoformat()
     handler = function_module("ReconcileFunction").lambda_handler

@@ -72,23 +72,31 @@ def with_email(
     pixel's token is made from the decision token's own claims."""
     email = None
     if response.offers and response.decision_token:
-        # The decision's own token, checked as of its own time: a replay days later renders alike.
-        claims = signer().verify(response.decision_token, now=int(response.created_at.timestamp()))
-        pixel = pixel_url(api_url, claims, tuple(offer.offer_id for offer in response.offers))
-        followup = is_followup_placement(request.placement)
-        heading = FOLLOWUP_HEADING if followup else CONFIRMATION_HEADING
-        rendered = render(
-            [email_offer(offer) for offer in response.offers],
-            heading=heading,
-            currency=request.currency,
-            locale=request.locale,
-            pixel_url=pixel,
-            subject=f"{retailer.name}: {heading}" if followup else None,
-        )
-        email = EmailView(
-            subject=rendered.subject, html=rendered.html, text=rendered.text, open_pixel_url=pixel
-        )
+        try:
+            email = _rendered(response, retailer, request, api_url)
+        except Exception:  # the slate is decided and recorded: answer it, without its e-mail
+            logger.exception("e-mail rendering failed", extra={"decision_id": response.decision_id})
+            metrics.add_metric(name="EmailRenderFailed", unit="Count", value=1)
     return EmailDecisionResponse(**dict(response), email=email)
+
+
+def _rendered(
+    response: DecisionResponse, retailer: Retailer, request: DecisionRequest, api_url: str
+) -> EmailView:
+    # The decision's own token, checked as of its own time: a replay days later renders alike.
+    claims = signer().verify(response.decision_token, now=int(response.created_at.timestamp()))
+    pixel = pixel_url(api_url, claims, tuple(offer.offer_id for offer in response.offers))
+    followup = is_followup_placement(request.placement)
+    heading = FOLLOWUP_HEADING if followup else CONFIRMATION_HEADING
+    rendered = render(
+        [email_offer(offer) for offer in response.offers],
+        heading=heading,
+        currency=request.currency,
+        locale=request.locale,
+        pixel_url=pixel,
+        subject=f"{retailer.name}: {heading}" if followup else None,
+    )
+    return EmailView(subject=rendered.subject, html=rendered.html, text=rendered.text, open_pixel_url=pixel)
 
 
 def followup_emails(
@@ -173,5 +181,7 @@ def record_open(stores: Stores, index: CatalogIndex, token: str) -> int:
         logger.warning(
             "open pixel not recorded: store unavailable", extra={"decision_id": claims.decision_id}
         )
+    except Exception:  # the image must still load in the customer's mail
+        logger.exception("open pixel not recorded", extra={"decision_id": claims.decision_id})
     metrics.add_metric(name="EmailImpressions", unit="Count", value=recorded)
     return recorded
