@@ -66,12 +66,16 @@ def http_routes(app: Any) -> list[Any]:
 
 
 def invoke(module: Any, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
-    """Call a function's real `lambda_handler`; returns status, headers and the JSON (or text) body."""
+    """Call a function's real `lambda_handler`; returns status, headers and the JSON (or text, or an
+    image's bytes) body."""
     result = module.lambda_handler(event, FakeLambdaContext(function_name="test", aws_request_id="req-1"))
     body = result.get("body") or ""
-    if result.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode()
     headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+    if result.get("isBase64Encoded"):
+        raw = base64.b64decode(body)
+        if not headers.get("content-type", "").startswith(("text/", "application/")):
+            return result["statusCode"], headers, raw  # an image: bytes, not text
+        body = raw.decode()
     try:
         parsed = json.loads(body) if body else None
     except ValueError:

@@ -14,7 +14,7 @@ from afterglow.api import (
     storefront_principal,
     stores,
 )
-from afterglow.models import DecisionExplanation, DecisionRequest, DecisionResponse
+from afterglow.models import DecisionExplanation, DecisionRequest, DecisionResponse, EmailDecisionResponse
 from afterglow.services.auth import Principal, explaining_retailer, storefront_retailer
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.decisions import decide
@@ -26,7 +26,7 @@ app = create_app("Afterglow decisions", "Choose the offers for an order-confirma
 
 @app.post(
     "/v1/decisions",
-    response_model=DecisionResponse | DecisionExplanation,
+    response_model=DecisionResponse | EmailDecisionResponse | DecisionExplanation,
     tags=["storefront"],
     dependencies=[Depends(rate_limited)],
 )
@@ -42,8 +42,11 @@ async def post_decision(
     retailer_id: Annotated[
         str | None, Query(max_length=128, description="Platform key + explain only")
     ] = None,
-) -> DecisionResponse | DecisionExplanation:
-    """Pick 1–3 offers for this transaction (publishable key). Reloads return the same decision."""
+) -> DecisionResponse | EmailDecisionResponse | DecisionExplanation:
+    """Pick 1–3 offers for this transaction (publishable key). Reloads return the same decision.
+
+    An e-mail placement (`confirmation_email`, or one starting `followup`/`email`) also gets
+    `email`: the slate as e-mail-safe HTML and plain text with tracked links and an open pixel."""
     if explain:
         retailer = explaining_retailer(stores.catalog, caller, retailer_id)
         return DecisionExplanation.model_validate(explain_decision(stores, retailer, body))

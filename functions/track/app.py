@@ -14,6 +14,7 @@ from afterglow.api import (
     create_app,
     lambda_handler_for,
     principal,
+    rate_limit_wait,
     rate_limited,
     raw_json_body_doc,
     read_json_body,
@@ -24,6 +25,7 @@ from afterglow.errors import NotFound, validation_error
 from afterglow.models import AddOnReturn, AddOnReturnResult, EventBatch, EventBatchResult, IncomingEventBatch
 from afterglow.services.auth import Principal, back_office_retailer, storefront_retailer
 from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.email import OPEN_PIXEL_GIF, record_open
 from afterglow.services.events import record_events
 from afterglow.services.returns import record_return
 from afterglow.services.satisfaction import record_link_answer, thank_you_page
@@ -125,6 +127,34 @@ async def satisfaction_link(
     """
     outcome = record_link_answer(stores, catalog_cache.cached(stores.catalog), token, score)
     return HTMLResponse(thank_you_page(outcome), headers={"Cache-Control": "no-store"})
+
+
+@app.get(
+    "/v1/o/{token}",
+    response_class=Response,
+    tags=["storefront"],
+    responses={200: {"content": {"image/gif": {}}, "description": "A 1×1 transparent GIF, always"}},
+)
+async def open_pixel(
+    token: Annotated[
+        str,
+        Path(
+            max_length=2048, description="The open pixel's token from a decision's e-mail (`.gif` optional)"
+        ),
+    ],
+    stores: StoresDep,
+    request: Request,
+) -> Response:
+    """An e-mail's open pixel: records an impression of each offer of its slate, once each.
+
+    Answers the GIF whatever the token (a forged or expired one records nothing): a mail client
+    would show a broken image otherwise. Never cached, so each open reaches the API. Over the rate
+    limit (image proxies fetch for many readers from a few addresses) it records nothing, but
+    still answers the image, never a 429.
+    """
+    if rate_limit_wait(request) <= 0:
+        record_open(stores, catalog_cache.cached(stores.catalog), token.removesuffix(".gif"))
+    return Response(OPEN_PIXEL_GIF, media_type="image/gif", headers={"Cache-Control": "no-store, max-age=0"})
 
 
 @app.get("/v1/sdk.js", tags=["storefront"], response_class=Response)

@@ -294,14 +294,18 @@ def client_address(request: Request) -> str:
     return str(source or (request.client.host if request.client else "unknown"))
 
 
-async def rate_limited(request: Request) -> None:
-    """429 with Retry-After when one key or one address sends more than its share."""
+def rate_limit_wait(request: Request) -> float:
+    """Seconds this caller should wait: > 0 when its key or its address sends more than its share."""
     settings = get_settings()
     per_ip, per_key = _limiters(settings.rate_limit_per_ip_per_s, settings.rate_limit_per_key_per_s)
     now = monotonic()
-    wait = max(
-        per_ip.check(client_address(request), now), per_key.check(publishable_key(request) or "-", now)
-    )
+    by_address = per_ip.check(client_address(request), now)
+    return max(by_address, per_key.check(publishable_key(request) or "-", now))
+
+
+async def rate_limited(request: Request) -> None:
+    """429 with Retry-After when one key or one address sends more than its share."""
+    wait = rate_limit_wait(request)
     if wait > 0:
         raise TooManyRequests("too many requests; slow down", retry_after=max(1, math.ceil(wait)))
 

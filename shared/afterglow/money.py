@@ -1,5 +1,31 @@
 """Money in integer minor units. Every split of an amount sums exactly back to the amount."""
 
+# ISO 4217 currencies whose minor unit is not a hundredth
+_ZERO_DECIMALS = frozenset(
+    ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "XAF", "XOF", "XPF"]
+)
+_THREE_DECIMALS = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
+# Languages that write 1.234,50 rather than 1,234.50 (the rest of the world's default here)
+_DECIMAL_COMMA_LANGUAGES = frozenset(
+    ["cs", "da", "de", "es", "fi", "fr", "id", "it", "nb", "nl", "no", "pl", "pt", "ru", "sv", "tr"]
+)
+
+
+def minor_places(currency: str) -> int:
+    """How many decimal places a currency's minor unit has (2 unless ISO 4217 says 0 or 3)."""
+    return 0 if currency in _ZERO_DECIMALS else 3 if currency in _THREE_DECIMALS else 2
+
+
+def format_amount(minor: int, currency: str, locale: str | None = None) -> str:
+    """An amount for a customer to read, with its currency code, in the locale's separators:
+    `1,234.50 EUR` (en, or no locale) or `1.234,50 EUR` (de-DE, fr, …)."""
+    places = minor_places(currency)
+    text = f"{minor / 10**places:,.{places}f}"
+    language = (locale or "").replace("_", "-").split("-")[0].lower()
+    if language in _DECIMAL_COMMA_LANGUAGES:
+        text = text.translate(str.maketrans(",.", ".,"))
+    return f"{text} {currency}"
+
 
 def percent_of(amount_minor: int, bps: int) -> int:
     """`bps` basis points of an amount, rounded half up to the minor unit."""

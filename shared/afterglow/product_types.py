@@ -118,8 +118,20 @@ BRANDS: Final[dict[str, str]] = {
     "pampers": "nappies", "royal canin": "dog_food", "whiskas": "cat_food", "samsonite": "luggage",
 }
 # fmt: on
+# Consumables: roughly how many days one usual purchase lasts, so that a refill follow-up goes out
+# before it runs out (a bag of beans, a month of kibble). Rough on purpose: a shop knows its pack
+# sizes better, and the follow-up's window is a few days wide.
+# fmt: off
+RUNS_OUT_AFTER_DAYS: Final[dict[str, int]] = {
+    "coffee_beans": 30, "coffee_capsules": 30, "tea": 45, "pantry_staples": 30,
+    "protein_powder": 30, "vitamins": 30, "skincare": 60, "makeup": 90, "shampoo": 45,
+    "razor": 30, "toothbrush": 90, "nappies": 14, "baby_formula": 14,
+    "dog_food": 30, "cat_food": 30, "cat_litter": 21,
+}
+# fmt: on
 assert all(category in CATEGORIES for category, _ in PRODUCT_TYPES.values()), "types sit in categories"
 assert set(BRANDS.values()) <= set(PRODUCT_TYPES), "brands name known types"
+assert set(RUNS_OUT_AFTER_DAYS) <= set(PRODUCT_TYPES), "only known types run out"
 
 PRODUCT_TYPE_NAMES: Final[tuple[str, ...]] = tuple(PRODUCT_TYPES)
 CATEGORY_OF: Final[dict[str, str]] = {name: category for name, (category, _) in PRODUCT_TYPES.items()}
@@ -184,6 +196,11 @@ def product_type_of(
     if brand:
         return _best_match(brand[:128], _BRAND_PHRASES, category)
     return None
+
+
+def runs_out_after_days(product_type: str | None) -> int | None:
+    """How many days a purchase of this product type usually lasts; None if it is not a consumable."""
+    return RUNS_OUT_AFTER_DAYS.get(product_type or "")
 
 
 def product_types_of(

@@ -22,21 +22,18 @@ from typing import Any
 
 from afterglow.experiments import ArmReadout, ArmRevenue, Lift
 from afterglow.models import PartnerBudget
+from afterglow.money import minor_places
 from afterglow.offer_figures import OfferRefunds, OfferReturns, OfferRevenue
 from afterglow.pacing import QUARTERS, SLACK, PartnerPacing
 from afterglow.report_satisfaction import SATISFACTION_HEADER, satisfaction_cell, satisfaction_rows
 
 PALETTE = ["#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5"]
-_ZERO_DECIMALS = frozenset(
-    ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "XAF", "XOF", "XPF"]
-)
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
-_THREE_DECIMALS = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}
 
 
 def money(minor: float, currency: str) -> str:
     """Minor units as a plain amount with its currency code (e.g. `12.50 EUR`)."""
-    places = 0 if currency in _ZERO_DECIMALS else 3 if currency in _THREE_DECIMALS else 2
+    places = minor_places(currency)
     return f"{minor / 10**places:,.{places}f} {currency}" if currency != "-" else f"{minor:,.2f}"
 
 

@@ -35,6 +35,12 @@ def is_followup_placement(placement: str) -> bool:
     return placement.startswith(FOLLOWUP_PLACEMENT_PREFIXES)
 
 
+def is_email_placement(placement: str) -> bool:
+    """Whether a placement is an e-mail (the confirmation e-mail or a follow-up): its decision
+    comes with the slate rendered as an e-mail."""
+    return "email" in placement or is_followup_placement(placement)
+
+
 @dataclass(frozen=True)
 class DecisionContext:
     """Everything the rules may look at for one transaction."""

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 
 from afterglow.errors import Unauthorized
 
+MAX_SLATE = 3  # offer ids an open-pixel token may carry: a slate is 1–3 offers
+MAX_LIFETIME_SECONDS = 180 * 24 * 3600  # the longest an explicit `expires_at` may reach past issue
+
 
 class InvalidToken(Unauthorized):
     """A tracking token that must not be trusted; `reason` is a stable code for event results."""
@@ -62,7 +65,10 @@ class TrackingClaims:
     """What a tracking token vouches for: which offer was shown to whom, when.
 
     `offer_id` is empty in a decision-level token (survey answers). `context` carries the few
-    context features the learner keys its counters on, so feedback needs no extra read.
+    context features the learner keys its counters on, so feedback needs no extra read. `slate`
+    (≤ MAX_SLATE offer ids) is what an e-mail's open pixel counts as seen. `expires_at` (epoch
+    seconds) replaces the signer's lifetime for links that must outlive it (a refill follow-up
+    sent weeks after its decision); it may reach at most MAX_LIFETIME_SECONDS past `issued_at`.
     """
 
     retailer_id: str
@@ -71,6 +77,8 @@ class TrackingClaims:
     arm: str
     issued_at: int
     context: dict[str, str] = field(default_factory=dict)
+    slate: tuple[str, ...] = ()
+    expires_at: int | None = None
 
 
 class TokenSigner:
@@ -115,6 +123,14 @@ class TokenSigner:
         }
         if claims.context:
             body["x"] = claims.context
+        if claims.slate:
+            if len(claims.slate) > MAX_SLATE:
+                raise ValueError(f"a token carries at most {MAX_SLATE} offer ids")
+            body["s"] = list(claims.slate)
+        if claims.expires_at is not None:
+            if not claims.issued_at < claims.expires_at <= claims.issued_at + MAX_LIFETIME_SECONDS:
+                raise ValueError("expires_at must be after issued_at and within MAX_LIFETIME_SECONDS")
+            body["e"] = claims.expires_at
         payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
         return f"{payload}.{self._mac(self._active, payload)}"
 
@@ -139,6 +155,8 @@ class TokenSigner:
                 arm=str(body["a"]),
                 issued_at=int(body["t"]),
                 context={str(k): str(v) for k, v in body.get("x", {}).items()},
+                slate=tuple(str(offer_id) for offer_id in body.get("s", ())[:MAX_SLATE]),
+                expires_at=int(body["e"]) if "e" in body else None,
             )
         except InvalidToken:
             raise
@@ -146,7 +164,8 @@ class TokenSigner:
             raise InvalidToken("invalid_token") from error
         if claims.issued_at > now + 300:  # tolerate a few minutes of clock skew, no more
             raise InvalidToken("invalid_token")
-        if now - claims.issued_at > self._ttl:
+        expires_at = claims.issued_at + self._ttl if claims.expires_at is None else claims.expires_at
+        if now > expires_at:
             raise InvalidToken("token_expired", "tracking token expired")
         if retailer_id is not None and claims.retailer_id != retailer_id:
             raise InvalidToken("token_of_another_retailer", "tracking token belongs to another retailer")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from playwright.sync_api import BrowserContext, Page, Playwright, Route
 from playwright.sync_api import Request as PlaywrightRequest
 
@@ -256,3 +257,17 @@ def sdk_sizes(path: Path = SDK) -> dict[str, int]:
         "minified": len(minified.encode()),
         "gzipped": len(gzip.compress(minified.encode(), compresslevel=9, mtime=0)),
     }
+
+
+def event_verdict(api_url: str, key: str, event_type: str, token: str, event_id: str = "e2e-check") -> str:
+    """The real API's verdict on one storefront event sent now: `duplicate` says it was recorded
+    already (by a beacon, an e-mail's open pixel …)."""
+    event = {"event_id": event_id, "type": event_type, "token": token, "occurred_at": iso(datetime.now(UTC))}
+    response = requests.post(
+        f"{api_url}/v1/events",
+        json={"events": [event]},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["results"][0]["status"])

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from standardwebhooks import Webhook
 
 from afterglow_dev.local.demo_shop import (
@@ -31,7 +31,6 @@ from afterglow_dev.local.demo_shop import (
     sign_conversion,
 )
 from tests.e2e.browser import (
-    CHROMIUM,
     CSAT_QUESTION,
     FAKE_API,
     FAKE_KEY,
@@ -41,7 +40,7 @@ from tests.e2e.browser import (
     SDK,
     FakeApi,
     decision,
-    launch_chromium,
+    event_verdict,
     offer,
     sdk_sizes,
 )
@@ -53,21 +52,6 @@ CARDS = "article[data-offer-id]"
 
 
 # --- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's headless Chromium for this module (Playwright is stopped after it: its sync API
-    keeps an event loop running that other modules' in-process handlers must not see)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"real-browser tests need {CHROMIUM}: `apt-get install -y chromium` (make e2e does it)")
-    playwright = sync_playwright().start()
-    try:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-    finally:
-        playwright.stop()
 
 
 @pytest.fixture(scope="module")
@@ -921,22 +905,8 @@ def test_real_stack_impressions_survey_answer_and_beacon_are_accepted(browser, l
         card.get_by_role("button", name=re.compile("^Not interested")).click()
         with page.expect_request_finished(lambda r: "/v1/events?key=" in r.url):
             page.evaluate("dispatchEvent(new PageTransitionEvent('pagehide', {persisted: false}))")
-        again = requests.post(
-            f"{api_url}/v1/events",
-            json={
-                "events": [
-                    {
-                        "event_id": "e2e-dismiss-check",
-                        "type": "dismiss",
-                        "token": token,
-                        "occurred_at": datetime.now(UTC).isoformat(),
-                    }
-                ]
-            },
-            headers={"Authorization": f"Bearer {env['AFTERGLOW_DEMO_PUBLISHABLE_KEY']}"},
-            timeout=10,
-        )
-        assert again.json()["results"][0]["status"] == "duplicate", again.text  # the beacon got there
+        again = event_verdict(api_url, env["AFTERGLOW_DEMO_PUBLISHABLE_KEY"], "dismiss", token)
+        assert again == "duplicate"  # the beacon got there
         assert errors.all() == []
     finally:
         context.close()

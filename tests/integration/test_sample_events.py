@@ -61,6 +61,7 @@ EXPECTED = {
     "track_post_events": ("TrackFunction", 200),
     "track_get_sdk": ("TrackFunction", 200),
     "track_get_satisfaction_link": ("TrackFunction", 200),
+    "track_get_open_pixel": ("TrackFunction", 200),
     "track_post_return": ("TrackFunction", 200),
 }
 

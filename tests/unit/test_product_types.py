@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from afterglow.product_types import CATEGORY_OF, PRODUCT_TYPES, product_type_of, product_types_of
+from afterglow.product_types import (
+    CATEGORY_OF,
+    PRODUCT_TYPES,
+    RUNS_OUT_AFTER_DAYS,
+    product_type_of,
+    product_types_of,
+    runs_out_after_days,
+)
 from afterglow.taxonomy import CATEGORIES
 
 
@@ -78,3 +85,10 @@ def test_every_type_sits_in_a_category_of_the_taxonomy_and_the_vocabulary_stays_
 def test_any_text_gives_a_known_type_or_none(title, sku, brand):
     found = product_type_of(title, sku, brand)
     assert found is None or found in PRODUCT_TYPES
+
+
+def test_consumables_run_out_and_durable_goods_do_not():
+    assert runs_out_after_days("coffee_beans") == 30
+    assert runs_out_after_days("dog_food") == 30
+    assert runs_out_after_days("bicycle") is None and runs_out_after_days(None) is None
+    assert all(7 <= days <= 120 for days in RUNS_OUT_AFTER_DAYS.values())  # a follow-up, not a year out

@@ -291,3 +291,32 @@ def test_new_webhook_secret_is_whsec_and_base64_of_32_bytes():
     assert secret.startswith("whsec_")
     assert len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) == 32
     assert new_webhook_secret() != secret
+
+
+def test_an_open_pixel_token_carries_its_slate_and_a_slate_is_at_most_three_offers():
+    slate = TrackingClaims("ret_1", "dec_1", "", "mixed", ISSUED_AT, slate=("off_1", "off_2", "off_3"))
+    token = signer().sign(slate)
+    assert signer().verify(token, now=ISSUED_AT) == slate
+    assert signer().verify(signer().sign(claims()), now=ISSUED_AT).slate == ()  # other tokens: none
+    with pytest.raises(ValueError, match="at most 3"):
+        signer().sign(TrackingClaims("ret_1", "dec_1", "", "mixed", ISSUED_AT, slate=("a", "b", "c", "d")))
+
+
+def test_an_explicit_expiry_outlives_the_signers_lifetime_and_is_kept_to_the_second():
+    # Given a follow-up link that must last 40 days from its decision (the signer's TTL is an hour)
+    expires = ISSUED_AT + 40 * 86_400
+    long_lived = TrackingClaims("ret_1", "dec_1", "off_1", "mixed", ISSUED_AT, expires_at=expires)
+    token = signer().sign(long_lived)
+    # Then it is valid until then and not a second longer
+    assert signer().verify(token, now=expires) == long_lived
+    with pytest.raises(InvalidToken) as refused:
+        signer().verify(token, now=expires + 1)
+    assert refused.value.reason == "token_expired"
+
+
+@pytest.mark.parametrize("lifetime", [0, -1, 181 * 86_400])
+def test_an_expiry_before_issue_or_beyond_the_longest_lifetime_is_not_signed(lifetime):
+    with pytest.raises(ValueError, match="expires_at"):
+        signer().sign(
+            TrackingClaims("ret_1", "dec_1", "off_1", "mixed", ISSUED_AT, expires_at=ISSUED_AT + lifetime)
+        )

@@ -230,6 +230,37 @@ class DecisionResponse(BaseModel):
     ] = None
 
 
+class EmailView(BaseModel):
+    """The slate of an e-mail placement, ready for the retailer's mailer."""
+
+    subject: Annotated[
+        str | None,
+        Field(description="Follow-up placements: the e-mail's subject (null: a block for your own)"),
+    ]
+    html: Annotated[
+        str,
+        Field(
+            description="E-mail-safe HTML: a table block to put into your confirmation e-mail, or a whole "
+            "document for a follow-up (inline styles, no script, sized images, tracked links, open pixel)"
+        ),
+    ]
+    text: Annotated[str, Field(description="The plain-text part: each offer with its tracked link")]
+    open_pixel_url: Annotated[
+        str,
+        Field(
+            description="The 1×1 GIF already in `html`; loading it counts every offer of the slate as "
+            "seen, once (for a template of your own)"
+        ),
+    ]
+
+
+class EmailDecisionResponse(DecisionResponse):
+    """A decision for an e-mail placement (`confirmation_email`, `followup…`, `email…`): the slate
+    also rendered as an e-mail; `email` is null when there is nothing to show."""
+
+    email: EmailView | None
+
+
 class CandidateExplanation(BaseModel):
     offer_id: str
     partner_id: str

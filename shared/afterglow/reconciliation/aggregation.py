@@ -134,6 +134,9 @@ class DecisionTrail:
     impressed: tuple[str, ...] = ()  # sorted offer ids
     engaged: bool = False
     arm: str = ""  # for the follow-up's signed satisfaction links
+    # the decision's learning context (its main product type among it): when a refill runs out, and
+    # what the follow-up's signed links count their clicks under
+    context: dict[str, str] = field(default_factory=dict)
 
     def absorb(self, other: "DecisionTrail") -> None:
         self.retailer_id = self.retailer_id or other.retailer_id
@@ -144,6 +147,7 @@ class DecisionTrail:
             self.impressed = tuple(sorted(set(self.impressed) | set(other.impressed)))
         self.engaged = self.engaged or other.engaged
         self.arm = self.arm or other.arm
+        self.context = self.context or other.context
 
 
 @dataclass
@@ -261,6 +265,9 @@ def _decision(
         trail.order_id = str(record.get("order_id") or "")
         trail.decided_at = str(record.get("at") or "")
         trail.arm = sys.intern(key[3])
+        context = record.get("context")
+        if isinstance(context, Mapping):
+            trail.context = {str(name): str(value) for name, value in context.items()}
 
 
 def _experience(day: DayAggregation, record: Mapping[str, Any]) -> None:

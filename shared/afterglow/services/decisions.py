@@ -30,7 +30,7 @@ from afterglow.models import (
 from afterglow.observability import logger, metrics
 from afterglow.pacing import paced_out
 from afterglow.product_types import product_type_of
-from afterglow.rules import DecisionContext
+from afterglow.rules import DecisionContext, is_email_placement
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.decision_log import evaluation_log
 from afterglow.services.ranking import policy_cache, rank_candidates
@@ -115,6 +115,11 @@ def customer_hash_of(retailer: Retailer, request: DecisionRequest) -> str:
     )
 
 
+def click_url(api_url: str, token: str) -> str:
+    """An offer's tracked link: `GET` records the click and redirects to the partner."""
+    return f"{api_url}/v1/c/{token}"
+
+
 def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferView:
     minutes = offer.creative.exclusive_minutes
     return OfferView(
@@ -130,7 +135,7 @@ def _offer_view(offer: Offer, token: str, now: datetime, api_url: str) -> OfferV
         discount_pct=offer.creative.discount_pct,
         expires_at=now + timedelta(minutes=minutes) if minutes else None,
         tracking_token=token,
-        click_url=f"{api_url}/v1/c/{token}",
+        click_url=click_url(api_url, token),
         tier=offer.slate_tier,
     )
 
@@ -150,6 +155,7 @@ def _degraded(reason: str) -> DecisionResponse:
 
 def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url: str) -> DecisionResponse:
     """Choose, sign and record the offers for one transaction; the same request gets the same answer.
+    An e-mail placement's answer also has the slate rendered as an e-mail (`services.email`).
 
     Past validation, nothing here fails the confirmation page: a store failure, a blown deadline
     or any unexpected error answers 200 with no offers and `degraded: true` (logged and counted).
@@ -158,12 +164,18 @@ def decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url
         raise InvalidInput(f"currency must be the retailer's ({retailer.currency})", field="currency")
     check_survey_answer(retailer, request)
     try:
-        return _decide(stores, retailer, request, api_url)
+        response = _decide(stores, retailer, request, api_url)
     except StoreUnavailable as error:
-        return _degraded(type(error.__cause__ or error).__name__)
+        response = _degraded(type(error.__cause__ or error).__name__)
     except Exception:
         logger.exception("decision failed; answering no offers")
-        return _degraded("internal_error")
+        response = _degraded("internal_error")
+    if not is_email_placement(request.placement):
+        return response
+    # Imported here: the confirmation page's path never loads the e-mail renderer.
+    from afterglow.services.email import with_email
+
+    return with_email(response, retailer, request, api_url)
 
 
 def _decide(stores: Stores, retailer: Retailer, request: DecisionRequest, api_url: str) -> DecisionResponse:

@@ -18,7 +18,9 @@ Files for D:
     reports/daily/dt=D/report.html       the page for people (operators: every retailer)
     reports/daily/dt=D/retailer=R/report.html   one retailer's page (its figures only)
     followups/retailer=R/dt=D.csv        declined offers to follow up by e-mail (opt-outs removed),
-                                         with one-tap satisfaction links when the shop asks
+                                         when to send each, one-tap satisfaction links if asked
+    followups/retailer=R/dt=D.jsonl      the same follow-ups as e-mails ready to send (subject,
+                                         HTML, text, tracked links); when PUBLIC_API_URL is set
     billing/month=M/dt=D.csv             D's money lines that month M's invoices bill (afterglow.billing)
     reports/daily/dt=D/manifest.json     last: every file above with rows, bytes and sha256
 
@@ -33,11 +35,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from afterglow import experiments, followups, offer_figures, reconciliation
+from afterglow.catalog import CatalogIndex
 from afterglow.observability import logger
 from afterglow.pacing import pacing_rows
 from afterglow.reconciliation import DayAggregation
 from afterglow.report_html import DayReport, ReportNames, render, render_retailer
 from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.email import followup_emails
 from afterglow.services.monthly import billing_files, reconcile_month
 from afterglow.services.report_files import (
     HTML,
@@ -45,6 +49,7 @@ from afterglow.services.report_files import (
     complete_manifest,
     csv_file,
     json_file,
+    jsonl_file,
     publish,
     read_verified,
 )
@@ -65,6 +70,10 @@ def daily_prefix(day: date) -> str:
 
 def followups_key(retailer_id: str, day: date) -> str:
     return f"followups/retailer={retailer_id}/dt={day.isoformat()}.csv"
+
+
+def followup_emails_key(retailer_id: str, day: date) -> str:
+    return f"followups/retailer={retailer_id}/dt={day.isoformat()}.jsonl"
 
 
 def optouts_key(retailer_id: str) -> str:
@@ -177,10 +186,13 @@ def day_files(
     aggregation: DayAggregation,
     names: ReportNames | None = None,
     satisfaction: Mapping[str, str] | None = None,
+    index: CatalogIndex | None = None,
 ) -> dict[str, ReportFile]:
     """Every file of the day (opt-out lists and earlier days' statistics are read from the bucket);
     `names` puts names beside the ids of the HTML pages; `satisfaction` (retailer → scale) adds
-    one-tap links to the follow-ups of retailers that ask (when PUBLIC_API_URL says where to)."""
+    one-tap links to the follow-ups of retailers that ask (when PUBLIC_API_URL says where to);
+    `index` (the catalog now) times refill follow-ups and, with PUBLIC_API_URL, renders each
+    follow-up's e-mail (`followups/…/dt=D.jsonl`)."""
     prefix = daily_prefix(day)
     cells = aggregation.cells
     totals = reconciliation.totals(cells)
@@ -189,7 +201,7 @@ def day_files(
     refunds = offer_figures.offer_refunds(cells.items())
     names = names or ReportNames()
     add_on_returns = offer_figures.offer_returns(cells.items(), names.return_flag_rates)
-    declined = followups.declined(aggregation.trails)
+    declined = followups.declined(aggregation.trails, _offer_kinds(index))
     retailers = sorted({key[0] for key in cells} | declined.keys())
     files: dict[str, ReportFile] = {}
     followup_counts: dict[str, int] = {}
@@ -204,6 +216,10 @@ def day_files(
             rows = followups.with_satisfaction_links(rows, followup_links(retailer, scale, api_url))
         followup_counts[retailer] = len(rows)
         files[followups_key(retailer, day)] = csv_file(followups.followups_csv(rows))
+        shop = index.retailers.get(retailer) if index else None
+        if index and shop and api_url:
+            emails = followups.followups_jsonl(rows, followup_emails(shop, index, api_url))
+            files[followup_emails_key(retailer, day)] = jsonl_file(emails)
     rejections: dict[str, int] = {}
     for rejection in aggregation.rejections.values():
         rejections[rejection.reason] = rejections.get(rejection.reason, 0) + 1
@@ -262,6 +278,13 @@ def day_files(
     return files
 
 
+def _offer_kinds(index: CatalogIndex | None) -> dict[str, followups.OfferKind]:
+    """Each offer's type and product type (what times a follow-up), as the catalog has them now."""
+    if index is None:
+        return {}
+    return {oid: followups.OfferKind(o.offer_type, o.product_type) for oid, o in index.offers.items()}
+
+
 def reconcile_day(stores: Stores, day: date, names: ReportNames | None = None) -> dict[str, Any]:
     """Aggregate one day's ledger and write its reports; re-running rewrites identical bytes.
     `names` (default: the catalog's, now) puts names beside the ids of the HTML pages."""
@@ -272,6 +295,7 @@ def reconcile_day(stores: Stores, day: date, names: ReportNames | None = None) -
         aggregation,
         names or report_names(stores.catalog),
         satisfaction_scales(stores.catalog),
+        catalog_cache.get(stores.catalog),
     )
 
 
@@ -307,7 +331,12 @@ def reconcile_day_from_partials(stores: Stores, day: date) -> dict[str, Any]:
             raise PartialMissing(f"no partial for shard {shard} of {day.isoformat()}")
         reconciliation.merge_into(total, reconciliation.partial_from_json(raw))
     return _publish_day(
-        stores.reports, day, total, report_names(stores.catalog), satisfaction_scales(stores.catalog)
+        stores.reports,
+        day,
+        total,
+        report_names(stores.catalog),
+        satisfaction_scales(stores.catalog),
+        catalog_cache.get(stores.catalog),
     )
 
 
@@ -317,8 +346,9 @@ def _publish_day(
     aggregation: DayAggregation,
     names: ReportNames | None,
     satisfaction: Mapping[str, str] | None = None,
+    index: CatalogIndex | None = None,
 ) -> dict[str, Any]:
-    files = day_files(reports, day, aggregation, names, satisfaction)
+    files = day_files(reports, day, aggregation, names, satisfaction, index)
     publish(reports, daily_prefix(day) + "manifest.json", files, {"date": day.isoformat()})
     logger.info(
         "day reconciled",

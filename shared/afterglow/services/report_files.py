@@ -19,6 +19,7 @@ from afterglow.store import ReportStore
 CSV = "text/csv; charset=utf-8"
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
+JSON_LINES = "application/x-ndjson; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class ReportFile:
 def csv_file(body: bytes) -> ReportFile:
     """A CSV with a header row; `rows` counts the lines after it."""
     return ReportFile(body, CSV, max(0, body.count(b"\n") - 1))
+
+
+def jsonl_file(body: bytes) -> ReportFile:
+    """JSON Lines: one document a line, each ending in a newline."""
+    return ReportFile(body, JSON_LINES, body.count(b"\n"))
 
 
 def json_bytes(document: Any) -> bytes:

@@ -314,7 +314,7 @@ class EventRecord:
     own_brand_revenue_minor: int | None = None  # accept only
     currency: str | None = None  # accept only
     context: Mapping[str, Any] | None = None  # offer events: what learning counts them under
-    channel: str | None = None  # satisfaction: page (the SDK) or link (a follow-up's one-tap link)
+    channel: str | None = None  # satisfaction: page or link (one-tap); impression: email (open pixel)
     scale: str | None = None  # satisfaction: nps or csat
     score: int | None = None  # satisfaction: on the scale
     view: int | None = None  # page_view: 1 the first render, 2 a reload, …
