@@ -29,6 +29,19 @@ FAKE_KEY = "pk_test_demo_storefront"
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
+def create_on_stack(local_stack: dict[str, str], path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST a new entity to the local stack's admin API with the platform key; its 201 body."""
+    response = requests.post(
+        f"{local_stack['AFTERGLOW_API_URL']}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {local_stack['AFTERGLOW_ADMIN_KEY']}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
 def launch_chromium(playwright: Playwright) -> Any:
     """Debian's Chromium, headless (Playwright's own browser download cannot work here)."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

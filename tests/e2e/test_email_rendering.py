@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import Route, expect
 
-from tests.e2e.browser import event_verdict
+from tests.e2e.browser import create_on_stack, event_verdict
 
 pytestmark = pytest.mark.e2e
 
@@ -22,21 +22,10 @@ PNG = base64.b64decode(
 )
 
 
-def _admin(local_stack: dict[str, str], path: str, body: dict) -> dict:
-    response = requests.post(
-        f"{local_stack['AFTERGLOW_API_URL']}{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {local_stack['AFTERGLOW_ADMIN_KEY']}"},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def _email_decision(local_stack: dict[str, str]) -> tuple[dict, str]:
     """A fresh shop with a hostile own-brand offer; its confirmation e-mail's decision and key."""
     api_url = local_stack["AFTERGLOW_API_URL"]
-    shop = _admin(
+    shop = create_on_stack(
         local_stack,
         "/v1/admin/retailers",
         {
@@ -46,7 +35,7 @@ def _email_decision(local_stack: dict[str, str]) -> tuple[dict, str]:
             "rules": {"allowed_partners": ["par_none"]},  # its own offer only
         },
     )
-    _admin(
+    create_on_stack(
         local_stack,
         f"/v1/admin/retailers/{shop['retailer']['retailer_id']}/offers",
         {

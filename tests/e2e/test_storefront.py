@@ -39,6 +39,7 @@ from tests.e2e.browser import (
     NPS_QUESTION,
     SDK,
     FakeApi,
+    create_on_stack,
     decision,
     event_verdict,
     offer,
@@ -765,14 +766,8 @@ def _real_stack_shop(
     if survey:
         retailer["survey"] = GIFT_SURVEY
     retailer.update(settings)
-    response = requests.post(
-        f"{api_url}/v1/admin/retailers",
-        json=retailer,
-        headers={"Authorization": f"Bearer {local_stack['AFTERGLOW_ADMIN_KEY']}"},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    env["AFTERGLOW_DEMO_PUBLISHABLE_KEY"] = response.json()["publishable_key"]  # read per request
+    created = create_on_stack(local_stack, "/v1/admin/retailers", retailer)
+    env["AFTERGLOW_DEMO_PUBLISHABLE_KEY"] = created["publishable_key"]  # read per request
     return shop, env
 
 
