@@ -37,6 +37,16 @@ class EmailOffer:
 
 
 @dataclass(frozen=True)
+class SatisfactionPrompt:
+    """The retailer's one-tap satisfaction question in a follow-up: one signed link per score."""
+
+    question: str
+    links: tuple[tuple[int, str], ...]  # (score, its one-tap `…/v1/s/{token}?score=N` URL), lowest first
+    low_label: str | None = None
+    high_label: str | None = None
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     """A slate ready to send: `subject` only for a whole e-mail (None for a block)."""
 
@@ -95,8 +105,36 @@ def _offer_row(offer: EmailOffer, currency: str, locale: str | None) -> str:
     )
 
 
+def _satisfaction_row(prompt: SatisfactionPrompt) -> str:
+    """The question, then one small button per score (a link: e-mails have no forms), then the
+    scale's end labels."""
+    cells = "".join(
+        f'<td style="padding:0 2px"><a href="{_e(url)}" aria-label="{score}" '
+        f'style="display:inline-block;min-width:24px;padding:8px 4px;border:1px solid #c4c8d0;'
+        f'border-radius:4px;{FONT};font-size:14px;{INK};text-align:center;text-decoration:none">{score}</a></td>'
+        for score, url in prompt.links
+    )
+    ends = ""
+    if prompt.low_label or prompt.high_label:
+        ends = (
+            f'<p style="margin:4px 0 0;{FONT};font-size:12px;color:#4a5160">'
+            f"{_e(prompt.low_label or '')} … {_e(prompt.high_label or '')}</p>"
+        )
+    return (
+        f'<tr><td colspan="2" style="padding:20px 0 0;border-top:1px solid #e3e5ea;{FONT};{INK}">'
+        f'<p style="margin:0 0 8px;font-size:15px;font-weight:bold">{_e(prompt.question)}</p>'
+        f'<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr>{cells}</tr></table>'
+        f"{ends}</td></tr>"
+    )
+
+
 def _block(
-    offers: Sequence[EmailOffer], heading: str, currency: str, locale: str | None, pixel_url: str | None
+    offers: Sequence[EmailOffer],
+    heading: str,
+    currency: str,
+    locale: str | None,
+    pixel_url: str | None,
+    satisfaction: SatisfactionPrompt | None = None,
 ) -> str:
     pixel = (
         f'<tr><td colspan="2" style="padding:0;line-height:1px;font-size:1px">'
@@ -111,6 +149,7 @@ def _block(
         f'<tr><td colspan="2" style="padding:16px 0 4px;{FONT};font-size:19px;line-height:24px;'
         f'font-weight:bold;{INK}">{_e(heading)}</td></tr>'
         + "".join(_offer_row(offer, currency, locale) for offer in offers)
+        + (_satisfaction_row(satisfaction) if satisfaction and satisfaction.links else "")
         + pixel
         + "</table>"
     )
@@ -131,7 +170,13 @@ def _document(subject: str, block: str) -> str:
     )
 
 
-def _text(offers: Sequence[EmailOffer], heading: str, currency: str, locale: str | None) -> str:
+def _text(
+    offers: Sequence[EmailOffer],
+    heading: str,
+    currency: str,
+    locale: str | None,
+    satisfaction: SatisfactionPrompt | None = None,
+) -> str:
     lines = [_one_line(heading), ""]
     for offer in offers:
         lines.append(_one_line(offer.title))
@@ -141,6 +186,10 @@ def _text(offers: Sequence[EmailOffer], heading: str, currency: str, locale: str
         if price:
             lines.append(price)
         lines.extend([f"{_one_line(offer.cta)}: {offer.click_url}", ""])
+    if satisfaction and satisfaction.links:
+        lines.append(_one_line(satisfaction.question))
+        lines.extend(f"{score}: {url}" for score, url in satisfaction.links)
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -152,13 +201,15 @@ def render(
     locale: str | None = None,
     pixel_url: str | None = None,
     subject: str | None = None,
+    satisfaction: SatisfactionPrompt | None = None,
 ) -> RenderedEmail:
     """The offers as e-mail HTML and plain text: a block to embed, or (with `subject`) a whole
-    e-mail. The plain text has no pixel: only the HTML part of a mail is "opened"."""
-    block = _block(offers, heading, currency, locale, pixel_url)
+    e-mail, with the retailer's one-tap satisfaction question after the offers when given. The
+    plain text has no pixel: only the HTML part of a mail is "opened"."""
+    block = _block(offers, heading, currency, locale, pixel_url, satisfaction)
     html = block if subject is None else _document(_one_line(subject), block)
     return RenderedEmail(
         subject=None if subject is None else _one_line(subject),
         html=html,
-        text=_text(offers, heading, currency, locale),
+        text=_text(offers, heading, currency, locale, satisfaction),
     )

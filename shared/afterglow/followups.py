@@ -33,6 +33,7 @@ from typing import Literal, NamedTuple
 from afterglow.email_render import RenderedEmail
 from afterglow.product_types import runs_out_after_days
 from afterglow.reconciliation import DecisionTrail
+from afterglow.signing import MAX_LIFETIME_SECONDS
 
 SEND_AFTER = timedelta(hours=24)
 SEND_BEFORE = timedelta(hours=48)
@@ -87,6 +88,14 @@ class Followup:
     satisfaction_links: tuple[str, ...] = ()
     timing: Timing = "after_purchase"
     context: Mapping[str, str] | None = None  # the decision's, for the e-mail's signed links
+
+    def link_lifetime(self, ttl_seconds: int) -> tuple[int, int]:
+        """(issued at, expires at) of the signed links its e-mail carries: issued at the decision's
+        own time, so a re-run writes the same bytes, and valid until the send window closes plus
+        `ttl_seconds`, so a refill e-mail sent weeks later still works."""
+        issued_at = int(datetime.fromisoformat(self.decided_at).timestamp())
+        send_before = int(datetime.fromisoformat(self.send_before).timestamp())
+        return issued_at, min(send_before + ttl_seconds, issued_at + MAX_LIFETIME_SECONDS)
 
 
 def parse_optouts(body: bytes | None) -> frozenset[str]:

@@ -1,8 +1,10 @@
 """E-mail placements through the real handlers: the decision's rendered e-mail, and the open pixel
 that records an impression of each offer of the slate, once."""
 
+import html
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -12,7 +14,7 @@ from afterglow.services import offers, partners
 from afterglow.services.decisions import signer
 from afterglow.settings import get_settings
 from afterglow_dev.local.gateway import FakeLambdaContext
-from tests.utils import http_event, invoke, order, seed_catalog
+from tests.utils import NPS_QUESTION, http_event, invoke, order, seed_catalog
 
 API = "https://offers.shop.example"
 GIF_MAGIC = b"GIF89a"
@@ -243,3 +245,28 @@ def test_declined_email_offers_become_followups_ready_to_send_timed_by_offer_typ
         function_module("TrackFunction"), http_event("GET", f"/v1/c/{token}", route_path="/v1/c/{token}")
     )
     assert status == 302 and headers["location"].startswith("https://beans.example/refill")
+
+
+def test_a_followup_email_asks_the_shops_satisfaction_question_with_links_that_last_its_window(
+    stores, function_module
+):
+    # Given a shop that asks the NPS question, and a confirmation e-mail opened and declined
+    seeded = seed_catalog(stores, satisfaction=NPS_QUESTION)
+    decision = _decide(function_module, seeded.publishable_key, "o-nps", placement="confirmation_email")
+    assert _open(function_module, _pixel_token(decision))[0] == 200
+    # When the day is reconciled
+    today = _reconcile(function_module)
+    body = stores.reports.get(f"followups/retailer={seeded.retailer_id}/dt={today}.jsonl")
+    (email,) = map(json.loads, body.decode().splitlines())
+    # Then the follow-up e-mail carries the question and one link per score, 0 to 10
+    assert NPS_QUESTION.question in email["html"] and NPS_QUESTION.question in email["text"]
+    links = email["satisfaction_links"]
+    assert [link.rsplit("=", 1)[1] for link in links] == [str(score) for score in range(11)]
+    assert all(f'href="{html.escape(link)}"' in email["html"] for link in links)
+    # And each link still answers when the e-mail is read at the end of its send window
+    token = unquote(links[9].split("/v1/s/", 1)[1].split("?", 1)[0])
+    send_before = int(datetime.fromisoformat(email["send_before"]).timestamp())
+    assert signer().verify(token, now=send_before + 3600).decision_id == decision["decision_id"]
+    event = http_event("GET", f"/v1/s/{quote(token, safe='')}", route_path="/v1/s/{token}", query="score=9")
+    status, _, page = invoke(function_module("TrackFunction"), event)
+    assert status == 200 and "Your answer has been recorded" in page

@@ -3,7 +3,7 @@ open pixel) and its plain-text twin."""
 
 from html.parser import HTMLParser
 
-from afterglow.email_render import IMAGE_PX, EmailOffer, render
+from afterglow.email_render import IMAGE_PX, EmailOffer, SatisfactionPrompt, render
 from afterglow.money import format_amount
 
 API = "https://offers.shop.example"
@@ -105,3 +105,28 @@ def test_amounts_follow_the_locale_and_the_currencys_minor_unit():
     assert format_amount(123450, "EUR", "fr_FR") == "1.234,50 EUR"
     assert format_amount(1234, "JPY", "en-GB") == "1,234 JPY"
     assert format_amount(1234, "KWD") == "1.234 KWD"
+
+
+def test_a_followup_carries_the_satisfaction_question_as_one_tap_links_after_the_offers():
+    # Given a follow-up with the retailer's CSAT question (one signed link per score)
+    links = tuple((score, f"{API}/v1/s/tok.mac?score={score}") for score in range(1, 6))
+    prompt = SatisfactionPrompt(question=HOSTILE, links=links, low_label="Not at all", high_label="Very")
+    offer = _offer(1)
+    # When it is rendered
+    email = render([offer], heading="h", currency="EUR", subject="s", satisfaction=prompt)
+    parsed = Parsed(email.html)
+    # Then after the offer's links come the five scores, lowest first, each its own link
+    hrefs = [a["href"] for a in parsed.all("a")]
+    assert hrefs[-5:] == [url for _, url in links]
+    assert set(hrefs[:-5]) == {offer.click_url}
+    assert [a["aria-label"] for a in parsed.all("a")[-5:]] == ["1", "2", "3", "4", "5"]
+    # And the question is escaped like any retailer string; the plain text has it too
+    assert parsed.all("script") == [] and HOSTILE in "".join(parsed.text)
+    assert "Not at all … Very" in "".join(parsed.text)
+    assert email.text.splitlines()[-6:] == [" ".join(HOSTILE.split()), *(f"{s}: {url}" for s, url in links)]
+
+
+def test_without_links_there_is_no_satisfaction_question():
+    empty = SatisfactionPrompt(question="How was it?", links=())
+    email = render([_offer(1)], heading="h", currency="EUR", satisfaction=empty)
+    assert "How was it?" not in email.html and "How was it?" not in email.text

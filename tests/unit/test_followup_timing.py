@@ -2,9 +2,12 @@
 days before what was bought runs out."""
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
-from afterglow.followups import DEFAULT_RUNS_OUT_DAYS, OfferKind, declined, send_window
+from afterglow.followups import DEFAULT_RUNS_OUT_DAYS, Followup, OfferKind, declined, send_window
 from afterglow.reconciliation import DecisionTrail
+from afterglow.services.decisions import signer
+from afterglow.services.satisfaction import followup_links
 
 DECIDED = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 ACCESSORY = OfferKind("accessory", "coffee_grinder")
@@ -59,3 +62,19 @@ def test_declined_decisions_are_timed_by_their_offers_and_the_main_product_type_
     assert row.context == trail.context
     (plain,) = declined({"dec_1": trail})["ret_1"]  # offers unknown to the catalog: after purchase
     assert plain.timing == "after_purchase"
+
+
+def test_a_refill_followups_links_last_until_its_window_closes_plus_the_token_lifetime():
+    # Given a refill follow-up sent up to 27 days after its decision, links living 7 days
+    opens, closes, _ = send_window(DECIDED, [REFILL], "coffee_beans")
+    row = Followup(
+        "hash", "o-1", "dec_1", ("off_1",), DECIDED.isoformat(), opens.isoformat(), closes.isoformat()
+    )
+    week = 7 * 86_400
+    # Then its links are issued at the decision (re-runs sign alike) and expire a week after it closes
+    assert row.link_lifetime(week) == (int(DECIDED.timestamp()), int(closes.timestamp()) + week)
+    # And the satisfaction links it carries are signed so: they answer when the e-mail is read late
+    (link, *_) = followup_links("ret_1", "csat", "https://api.example")(row)
+    token = unquote(link.split("/v1/s/", 1)[1].split("?", 1)[0])
+    claims = signer().verify(token, now=int(closes.timestamp()) + 3_600)
+    assert (claims.decision_id, claims.offer_id) == ("dec_1", "")

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from afterglow.catalog import CatalogIndex
-from afterglow.email_render import EmailOffer, RenderedEmail, render
+from afterglow.email_render import EmailOffer, RenderedEmail, SatisfactionPrompt, render
 from afterglow.errors import StoreUnavailable
 from afterglow.followups import Followup
 from afterglow.models import (
@@ -30,9 +30,10 @@ from afterglow.models import (
 )
 from afterglow.observability import logger, metrics
 from afterglow.rules import is_followup_placement
+from afterglow.satisfaction import SCALES
 from afterglow.services.decisions import click_url, signer
 from afterglow.settings import get_settings
-from afterglow.signing import MAX_LIFETIME_SECONDS, InvalidToken, TrackingClaims
+from afterglow.signing import InvalidToken, TrackingClaims
 from afterglow.store import Stores
 from afterglow.store.records import EventRecord
 
@@ -110,9 +111,7 @@ def followup_emails(
     tokens, ttl = signer(), get_settings().token_ttl_seconds
 
     def email(row: Followup) -> RenderedEmail | None:
-        issued_at = int(datetime.fromisoformat(row.decided_at).timestamp())
-        send_before = int(datetime.fromisoformat(row.send_before).timestamp())
-        expires_at = min(send_before + ttl, issued_at + MAX_LIFETIME_SECONDS)
+        issued_at, expires_at = row.link_lifetime(ttl)
         offers = []
         for offer_id in row.offer_ids:
             offer = index.offers.get(offer_id)
@@ -143,10 +142,32 @@ def followup_emails(
             return None
         heading = REFILL_HEADING if row.timing == "refill" else FOLLOWUP_HEADING
         return render(
-            offers, heading=heading, currency=retailer.currency, subject=f"{retailer.name}: {heading}"
+            offers,
+            heading=heading,
+            currency=retailer.currency,
+            subject=f"{retailer.name}: {heading}",
+            satisfaction=satisfaction_prompt(retailer, row.satisfaction_links),
         )
 
     return email
+
+
+def satisfaction_prompt(retailer: Retailer, links: tuple[str, ...]) -> SatisfactionPrompt | None:
+    """The retailer's satisfaction question with a follow-up's one-tap links (one per score, lowest
+    first, as `services.satisfaction.followup_links` signs them); None without either."""
+    question = retailer.satisfaction
+    if question is None or not links:
+        return None
+    low, high = SCALES[question.scale]
+    scores = range(low, high + 1)
+    if len(links) != len(scores):  # signed for another scale: the question changed since
+        return None
+    return SatisfactionPrompt(
+        question=question.question,
+        links=tuple(zip(scores, links, strict=True)),
+        low_label=question.low_label,
+        high_label=question.high_label,
+    )
 
 
 def record_open(stores: Stores, index: CatalogIndex, token: str) -> int:

@@ -18,6 +18,7 @@ from afterglow.models import Retailer
 from afterglow.observability import metrics
 from afterglow.satisfaction import SCALES, ScoreRefused, checked_score
 from afterglow.services.decisions import signer
+from afterglow.settings import get_settings
 from afterglow.signing import InvalidToken, TokenSigner, TrackingClaims
 from afterglow.store import Stores
 from afterglow.store.records import EventRecord
@@ -66,14 +67,13 @@ def answer_links(tokens: TokenSigner, claims: TrackingClaims, scale: str, api_ur
 
 
 def followup_links(retailer_id: str, scale: str, api_url: str) -> Callable[[Followup], tuple[str, ...]]:
-    """Signs a follow-up's links with the decision's own time as the token's: a re-run of the day
-    writes the same bytes, and the links last the token lifetime from the decision (7 days by
-    default: the e-mail goes out 24–48 h after it)."""
-    tokens = signer()
+    """Signs a follow-up's links like its e-mail's offer links (`Followup.link_lifetime`): a re-run
+    of the day writes the same bytes, and they last as long as the e-mail may be sent and read."""
+    tokens, ttl = signer(), get_settings().token_ttl_seconds
 
     def links(row: Followup) -> tuple[str, ...]:
-        issued_at = int(datetime.fromisoformat(row.decided_at).timestamp())
-        claims = TrackingClaims(retailer_id, row.decision_id, "", row.arm, issued_at)
+        issued_at, expires_at = row.link_lifetime(ttl)
+        claims = TrackingClaims(retailer_id, row.decision_id, "", row.arm, issued_at, expires_at=expires_at)
         return answer_links(tokens, claims, scale, api_url)
 
     return links
