@@ -55,7 +55,7 @@ def _local(args: argparse.Namespace) -> int:
         print(
             f"  demo trade: {played.orders} orders decided ({played.held_out} in the 10% holdout), "
             f"{played.impressions} impressions, {played.clicks} clicks, {played.conversions} sign-ups, "
-            f"{played.answers} NPS answers"
+            f"{played.answers} NPS answers, {played.add_ons} add-ons ({played.returns} sent back)"
             " — step 4 of the README's tour reads their lift"
         )
     if not args.no_demo:

@@ -1,12 +1,15 @@
 """The demo `make demo` seeds: a shop that holds out 10% of its customers, yet shows offers to every
 sample customer its pages and the README use, and a first hour of trade to read lift from."""
 
+import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from afterglow.models import Arm, DecisionRequest
 from afterglow.services import catalog_entities
 from afterglow.services.decisions import decide
+from afterglow.services.reconcile import reconcile_day
 from afterglow_dev.local.demo import SAMPLE_CUSTOMERS, seed_demo
 from afterglow_dev.local.demo_traffic import play_demo_orders
 
@@ -52,6 +55,14 @@ def test_the_demo_trade_gives_the_first_report_a_holdout_and_conversions(stores)
     assert played.impressions > played.clicks > played.conversions > 0
     # And about half of them answered the shop's NPS question (the holdout's shoppers too)
     assert 15 < played.answers < 45
+    # And some added the shop's own add-on, a few of whom sent it back: the first report reads it net
+    assert played.add_ons > played.returns > 0
+    today = datetime.now(UTC).date()
+    reconcile_day(stores, today)
+    summary = json.loads(stores.reports.get(f"reports/daily/dt={today.isoformat()}/summary.json"))
+    (add_on,) = summary["add_on_returns"]
+    assert add_on["accepts"] == played.add_ons and add_on["returns"] == played.returns
+    assert 0 < add_on["net_minor"] < add_on["added_minor"]
     # And playing them again (a restart against the same tables) decides nothing twice
     again = play_demo_orders(stores, demo, API, orders=60)
     assert again.conversions == 0 and again.orders == 60

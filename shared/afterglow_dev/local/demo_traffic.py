@@ -2,8 +2,10 @@
 
 `afterglow local --demo-orders N` decides N orders of shoppers across the shop's segments and sample
 baskets, records each confirmation page view (a session), their impressions, a click on some offers
-and a partner sign-up on some clicks (signed webhooks through the conversion desk), and the NPS
-answers of about half the shoppers (the holdout's too: the baseline), all as of now. The demo
+and a partner sign-up on some clicks (signed webhooks through the conversion desk), the NPS
+answers of about half the shoppers (the holdout's too: the baseline), and own-brand add-ons added
+to some orders, a few of them sent back (returns through the retailers' returns desk), all as of
+now. The demo
 retailer holds out 10% of its customers, so the first `afterglow reconcile` already reads the
 holdout against the offers — lift with its confidence interval, satisfaction beside revenue — and
 the learning loop has something to fold.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from afterglow.models import (
+    AddOnReturn,
     Arm,
     DecisionRequest,
     DecisionResponse,
@@ -29,18 +32,19 @@ from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.conversions import ConversionDesk
 from afterglow.services.decisions import decide
 from afterglow.services.events import record_events
+from afterglow.services.returns import record_return
 from afterglow.services.tracking import record_click
 from afterglow.store import Stores
 from afterglow_dev.local.demo import DemoCatalog, partner_terms
 from afterglow_dev.local.load import signed_webhook_headers
 
-# (sku, category, price in cents): the demo shop's sample baskets, one line each
+# (sku, category, price in cents, title): the demo shop's sample baskets, one line each
 BASKETS = [
-    ("TENT-2P", "camping", 24_900),
-    ("BAG-DOWN-5", "camping", 15_900),
-    ("SHOE-STRIDE-42", "running", 13_900),
-    ("ESP-DUO", "kitchen", 64_900),
-    ("HP-QUIET", "audio", 29_900),
+    ("TENT-2P", "camping", 24_900, "Two-person tent"),
+    ("BAG-DOWN-5", "camping", 15_900, "Down sleeping bag -5"),
+    ("SHOE-STRIDE-42", "running", 13_900, "Stride running shoes"),
+    ("ESP-DUO", "kitchen", 64_900, "Duo espresso machine"),
+    ("HP-QUIET", "audio", 29_900, "Quiet noise-cancelling headphones"),
 ]
 SEGMENTS = ("new", "returning", "vip")
 COUNTRIES = ("DE", "NL", "FR", "IE")
@@ -48,6 +52,8 @@ CLICK_RATE = 0.3  # of the first offer shown
 ANSWER_RATE = 0.5  # of the shoppers, to the shop's NPS question
 NPS_SCORES = (10, 10, 9, 9, 9, 8, 8, 7, 6, 3)  # drawn from: NPS +30 in expectation, every arm alike
 SIGN_UP_RATE = 0.35  # of a partner offer's clicks
+ADD_RATE = 0.4  # of the shoppers shown an own-brand add-on, who add it to the order
+RETURN_RATE = 0.25  # of the added add-ons, sent back and refunded
 BASKET_MINOR = 4_900  # what a shopper spends with a partner paid a share of the basket
 
 
@@ -61,6 +67,8 @@ class DemoTraffic:
     clicks: int
     conversions: int
     answers: int = 0  # NPS answers
+    add_ons: int = 0  # own-brand add-ons added to the order
+    returns: int = 0  # of those, sent back
 
 
 def play_demo_orders(
@@ -69,18 +77,19 @@ def play_demo_orders(
     """Decide `orders` orders of the demo shop and play what their shoppers do (see the module)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo traffic, not secrets
     answers = random.Random(seed + 1)  # noqa: S311 - its own draws: the orders stay as they were
+    add_ons = random.Random(seed + 2)  # noqa: S311 - likewise
     retailer = catalog_entities.load_retailer(stores.catalog, demo.retailer_id)
     terms = partner_terms(demo.partner_ids, demo.partner_secrets)
     desk = ConversionDesk(stores)
     counts: Counter[str] = Counter()
     for n in range(orders):
-        sku, category, price = rng.choice(BASKETS)
+        sku, category, price, title = rng.choice(BASKETS)
         request = DecisionRequest.model_validate(
             {
                 "order_id": f"demo-traffic-{seed}-{n:04d}",
                 "order_value_minor": price,
                 "currency": "EUR",
-                "line_items": [{"sku": sku, "category": category, "price_minor": price}],
+                "line_items": [{"sku": sku, "category": category, "price_minor": price, "title": title}],
                 "customer": {
                     "email": f"shopper-{n:04d}@example.com",
                     "country": rng.choice(COUNTRIES),
@@ -104,6 +113,9 @@ def play_demo_orders(
         index = catalog_cache.cached(stores.catalog)
         result = record_events(stores, index, retailer, IncomingEventBatch(events=impressions))
         counts["impressions"] += sum(r.status == "accepted" for r in result.results)
+        added, returned = _add_and_return(stores, retailer, decision, add_ons)
+        counts["add_ons"] += added
+        counts["returns"] += returned
         first = decision.offers[0]
         if rng.random() >= CLICK_RATE:
             continue
@@ -131,7 +143,34 @@ def play_demo_orders(
         clicks=counts["clicks"],
         conversions=counts["conversions"],
         answers=counts["answers"],
+        add_ons=counts["add_ons"],
+        returns=counts["returns"],
     )
+
+
+def _add_and_return(
+    stores: Stores, retailer: Retailer, decision: DecisionResponse, rng: random.Random
+) -> tuple[int, int]:
+    """A shopper adds the decision's own-brand add-on to the order now and then (an `accept`), and
+    sends a few back (a return of its full price); (added, returned) newly recorded."""
+    add_on = next((offer for offer in decision.offers if offer.kind == "first_party"), None)
+    if add_on is None or add_on.price_minor is None or rng.random() >= ADD_RATE:
+        return 0, 0
+    index = catalog_cache.cached(stores.catalog)
+    accept = {"event_id": f"{decision.decision_id}-add", "type": "accept", "token": add_on.tracking_token}
+    accept["occurred_at"] = datetime.now(UTC).isoformat()
+    (result,) = record_events(stores, index, retailer, IncomingEventBatch(events=[accept])).results
+    added = result.status == "accepted"
+    if not added or rng.random() >= RETURN_RATE:
+        return int(added), 0
+    sent_back = AddOnReturn(
+        return_id=f"demo-rma-{decision.decision_id}",
+        decision_id=decision.decision_id,
+        offer_id=add_on.offer_id,
+        amount_minor=add_on.price_minor,
+        quantity=1,
+    )
+    return 1, int(record_return(stores, index, retailer, sent_back).status == "recorded")
 
 
 def _view_and_answer(
