@@ -173,9 +173,11 @@ def accept_add_on(
     price_minor: int = 1299,
     quantity: int = 1,
     arm: str = "mixed",
+    context: dict[str, str] | None = None,
 ) -> str:
     """A first-party add-on (created unless `offer_id` names one) accepted on the confirmation
-    page of `decision_id`, as the storefront SDK records it; returns the offer id."""
+    page of `decision_id` (whose learning `context` its token carries), as the storefront SDK
+    records it; returns the offer id."""
     if offer_id is None:
         offer_id = offers.create_first_party_offer(
             stores,
@@ -189,7 +191,7 @@ def accept_add_on(
         ).offer_id
     now = datetime.now(UTC)
     token = signer().sign(
-        TrackingClaims(seeded.retailer_id, decision_id, offer_id, arm, int(now.timestamp()))
+        TrackingClaims(seeded.retailer_id, decision_id, offer_id, arm, int(now.timestamp()), context or {})
     )
     event = {
         "event_id": f"evt-{decision_id}",

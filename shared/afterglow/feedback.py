@@ -6,7 +6,12 @@ offer it is about, in every context row its context falls in:
 - a recorded decision: `shown` for each offer it showed (an exposure: certain, it was answered);
 - an impression event: `viewed`; a click or an engage event: `engaged`;
 - a conversion: `converted`, its payout in `revenue_minor` (and squared, for the payout's spread),
-  and the payout owed in the partner's spend for the day and the month (budgets).
+  and the payout owed in the partner's spend for the day and the month (budgets);
+- an accept (an own-brand add-on added to the order): `converted`, the revenue it added in
+  `revenue_minor` (and squared) — what a partner's conversion is to a partner offer;
+- a return of an accepted add-on: minus its refund in `revenue_minor`, so an add-on that comes
+  back is learned at what it really earned (its square is left as it was: the payout spread of a
+  much-returned add-on reads a little wide).
 
 Context rows come from declared vocabularies only, so the counter state is bounded whatever clients
 send: the purchase category from the taxonomy, the main item's product type from
@@ -69,7 +74,9 @@ GLOBAL_SCOPE: Final = "*"  # the scope of records without a retailer (none today
 OTHER_SEGMENT: Final = "other"
 MAX_SEGMENTS: Final = 20  # a retailer declares at most this many (RetailerCreate.segments)
 COUNTERS: Final = ("shown", "viewed", "engaged", "converted", "revenue_minor", "revenue_sq")
-LEARNED_KINDS: Final = frozenset({"decision", "impression", "engage", "click", "conversion"})
+LEARNED_KINDS: Final = frozenset(
+    {"decision", "impression", "engage", "click", "conversion", "accept", "return"}
+)
 
 Row = tuple[str, str]  # (feature, value)
 
@@ -173,6 +180,13 @@ class FeedbackFold:
             amounts = {"converted": 1, "revenue_minor": payout, "revenue_sq": payout * payout}
             self._count(offer_id, retailer_id, context, segments_of, amounts)
             self._owe(record, payout)
+        elif kind == "accept":
+            added = int(record.get("own_brand_revenue_minor") or 0)
+            amounts = {"converted": 1, "revenue_minor": added, "revenue_sq": added * added}
+            self._count(offer_id, retailer_id, context, segments_of, amounts)
+        elif kind == "return":
+            refunded = int(record.get("amount_minor") or 0)
+            self._count(offer_id, retailer_id, context, segments_of, {"revenue_minor": -refunded})
 
     def _count(
         self,

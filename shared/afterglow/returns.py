@@ -9,6 +9,7 @@ returns ÷ accepts, is shown beside it); an offer is flagged when the returned m
 retailer's `return_flag_rate` share of the added money.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -53,6 +54,7 @@ class AcceptedAddOn:
     added_minor: int
     returned_minor: int = 0
     returned_units: int = 0
+    context: Mapping[str, str] | None = None  # the decision's learning context, as the accept has it
 
     @property
     def returnable_minor(self) -> int:

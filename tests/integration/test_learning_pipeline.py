@@ -5,6 +5,7 @@ meets; items stay bounded whatever clients send; decide never scans."""
 import gzip
 import json
 import random
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -13,11 +14,14 @@ import pytest
 
 from afterglow.feedback import fold
 from afterglow.learning.published import model_rows_of
+from afterglow.models import AddOnReturn
 from afterglow.services import aggregation
 from afterglow.services.aggregation import aggregate, stream_records
 from afterglow.services.catalog_cache import catalog_cache
+from afterglow.services.decisions import signer
+from afterglow.services.returns import record_return
 from afterglow.store.learning import MAX_COUNTER_ITEM_BYTES, OFFER_LEVEL
-from tests.utils import http_event, invoke, order, seed_catalog, signed_headers
+from tests.utils import accept_add_on, http_event, invoke, order, seed_catalog, signed_headers
 
 
 @pytest.fixture
@@ -282,3 +286,24 @@ def test_a_changed_model_is_published_at_most_once_per_interval(
     later = datetime.fromisoformat(first["at"]) + timedelta(seconds=301)
     assert train(stores, now=later).published
     assert stores.learning.model_pointer()["version"] == first["version"] + 1
+
+
+def test_an_accepted_add_on_is_learned_at_what_it_earned_net_of_its_return(
+    stores, function_module, shop, learning_loop
+):
+    # Given an own-brand add-on shown once and added to the order (2 × 12.99), one unit sent back
+    decided = _decide(function_module, shop, order("addon-1"))[2]
+    context = dict(signer().verify(decided["decision_token"], now=int(time.time())).context)
+    offer_id = accept_add_on(stores, shop, decision_id=decided["decision_id"], quantity=2, context=context)
+    returned = AddOnReturn(return_id="rma-1", decision_id=decided["decision_id"], offer_id=offer_id,
+                           amount_minor=1299, quantity=1)  # fmt: skip
+    index = catalog_cache.get(stores.catalog)
+    record_return(stores, index, index.retailers[shop.retailer_id], returned)
+    # When the loop runs
+    learning_loop.run_once()
+    # Then the add-on's counters hold one conversion worth what stayed in the order, in every row
+    # of its decision's context, exactly as a fold of the ledger says
+    rows = _stored_counters(stores)[(offer_id, shop.retailer_id)]
+    assert rows[("*", "*")] == {"converted": 1, "revenue_minor": 1299, "revenue_sq": 2598**2}
+    assert len(rows) > 1 and all(cell["revenue_minor"] == 1299 for cell in rows.values())
+    assert _stored_counters(stores) == _fold_of_the_ledger(stores).counters

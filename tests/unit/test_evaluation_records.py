@@ -25,7 +25,7 @@ def _decision(decision_id, retailer="ret_a", offers=("o1",), logging="thompson",
 
 
 def _money(kind, decision_id, amount, *, retailer="ret_a", offer="o1", currency="EUR"):
-    field = "own_brand_revenue_minor" if kind == "accept" else "payout_minor"
+    field = {"accept": "own_brand_revenue_minor", "return": "amount_minor"}.get(kind, "payout_minor")
     return {"kind": kind, "retailer_id": retailer, "decision_id": decision_id, "offer_id": offer,
             "currency": currency, field: amount}  # fmt: skip
 
@@ -43,6 +43,7 @@ LEDGER = {
     "2026-12-02": [
         _money("reversal", "d1", -500),  # a partial refund, the next day
         _money("accept", "d2", 1200),
+        _money("return", "d2", 300),  # one of the add-on's units sent back
         _money("conversion", "d2", 800, currency="USD"),  # not the shop's currency: not summed in
         _decision("late"),  # after --until: not evaluated
     ],
@@ -61,12 +62,12 @@ def _read(**kwargs):
     )
 
 
-def test_a_retailers_decisions_earn_their_conversions_net_of_reversals_and_add_to_order_revenue():
+def test_a_retailers_decisions_earn_their_conversions_net_of_reversals_and_add_ons_net_of_returns():
     decisions, excluded, currency, read = _read()
     assert currency == "EUR" and read == 4
     assert [d.decision_id for d in decisions] == ["d1", "d2"]
     assert decisions[0].rewards == {"o1": 1000.0}
-    assert decisions[1].rewards == {"o1": 1200.0}
+    assert decisions[1].rewards == {"o1": 900.0}
     assert dict(excluded) == {"holdout": 1, "no_propensities": 1}
 
 

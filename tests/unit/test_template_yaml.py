@@ -1,6 +1,7 @@
 """template.yaml is valid (cfn-lint and the SAM transform, offline) and agrees with the code."""
 
 import copy
+import json
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from samtranslator.translator.transform import transform
 
+from afterglow.feedback import LEARNED_KINDS
 from afterglow_dev.local.gateway import load_function_module
 from afterglow_dev.local.template import Template
 from tests.utils import http_routes
@@ -116,3 +118,13 @@ def test_the_shared_layer_build_ships_the_package_its_data_and_its_bytecode(temp
     sources = {path.stem for path in package.rglob("*.py")}
     compiled = {path.name.split(".")[0] for path in package.rglob("__pycache__/*.pyc")}
     assert sources and sources <= compiled
+
+
+def test_the_aggregators_stream_filter_lets_through_exactly_the_kinds_learning_folds(template: Template):
+    # The filter only spares invocations (the aggregator skips other kinds itself), but a kind it
+    # leaves out is never learned: accepts and returns of add-ons were, once.
+    events = template.document["Resources"]["AggregateFunction"]["Properties"]["Events"]
+    (stream,) = (event for event in events.values() if event["Type"] == "DynamoDB")
+    (pattern,) = stream["Properties"]["FilterCriteria"]["Filters"]
+    kinds = json.loads(pattern["Pattern"])["dynamodb"]["NewImage"]["kind"]["S"]
+    assert set(kinds) == LEARNED_KINDS

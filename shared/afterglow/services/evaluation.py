@@ -2,8 +2,8 @@
 
 Reads the retailer's decision records of a date range (with the propensities and shortlist each
 logged, `afterglow.services.decision_log`) and their outcomes — conversions net of reversals and
-own-brand add-to-order revenue, booked per decision × offer as reconciliation books them — from the
-ledger, then estimates each candidate policy with `afterglow.evaluation`.
+own-brand add-to-order revenue net of returns, booked per decision × offer as reconciliation books
+them — from the ledger, then estimates each candidate policy with `afterglow.evaluation`.
 """
 
 import gzip
@@ -37,6 +37,7 @@ POLICIES = ("default", "payout-thompson", "category-thompson", "random", "prior"
 EVALUATED_LOGGING = frozenset({"thompson", "no_candidates"})
 MAX_DECISIONS = 10_000  # a deterministic sample (by decision id) beyond this: bounded memory and time
 OUTCOME_DAYS = 7  # conversions recorded up to this many days after the last decision day count
+REWARDED_KINDS = frozenset({"conversion", "reversal", "accept", "return"})
 TARGET_DRAWS = 100  # per decision and candidate policy: ~1 min per 10,000 decisions for `default`
 
 
@@ -97,6 +98,16 @@ def logged_decision(record: Mapping[str, Any]) -> tuple[LoggedDecision | None, s
     return decision, kind
 
 
+def _reward(kind: str, record: Mapping[str, Any]) -> int:
+    """What a ledger record adds to its decision × offer's reward: a payout (a reversal's is
+    negative), an add-on's revenue, or minus an add-on's refund."""
+    if kind == "accept":
+        return int(record.get("own_brand_revenue_minor") or 0)
+    if kind == "return":
+        return -int(record.get("amount_minor") or 0)
+    return int(record.get("payout_minor") or 0)
+
+
 def _days(first: date, last: date) -> Iterator[date]:
     day = first
     while day <= last:
@@ -143,10 +154,8 @@ def read_logs(
                 else:
                     excluded["sampled_out"] += 1
                     heapq.heappushpop(kept, entry)
-            elif kind in ("conversion", "reversal", "accept") and record.get("decision_id"):
-                amount = (
-                    record.get("own_brand_revenue_minor") if kind == "accept" else record.get("payout_minor")
-                )
+            elif kind in REWARDED_KINDS and record.get("decision_id"):
+                amount = _reward(kind, record)
                 key = (str(record["decision_id"]), str(record.get("offer_id") or ""))
                 by_currency = rewards.setdefault(key, {})
                 currency = str(record.get("currency"))

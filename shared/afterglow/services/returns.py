@@ -47,6 +47,7 @@ def accepted_add_on(
         added_minor=accept.own_brand_revenue_minor,
         returned_minor=accept.returned_minor,
         returned_units=accept.returned_units,
+        context=accept.context,
     )
 
 
@@ -99,6 +100,7 @@ def record_return(
         quantity=request.quantity,
         occurred_at=request.occurred_at,
         recorded_at=now or datetime.now(UTC),
+        context=accepted.context,
     )
     outcome = ledger.record_return(
         recorded, added_minor=accepted.added_minor, accepted_units=accepted.quantity

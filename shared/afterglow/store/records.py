@@ -389,6 +389,7 @@ class ReturnRecord:
     quantity: int | None  # units that came back, if the retailer said
     occurred_at: datetime | None
     recorded_at: datetime
+    context: Mapping[str, Any] | None = None  # its accept's: what learning counts the refund under
 
     def to_item(self) -> dict[str, Any]:
         """The record's own attributes."""
@@ -403,6 +404,7 @@ class ReturnRecord:
             "amount_minor": self.amount_minor,
             "quantity": self.quantity,
             "occurred_at": self.occurred_at.astimezone(UTC).isoformat() if self.occurred_at else None,
+            "context": None if self.context is None else dict(self.context),
         }
 
     @classmethod
@@ -420,4 +422,5 @@ class ReturnRecord:
             quantity=_int_or_none(item.get("quantity")),
             occurred_at=_when(item.get("occurred_at")),
             recorded_at=datetime.fromisoformat(item["at"]),
+            context=None if item.get("context") is None else dict(item["context"]),
         )
