@@ -127,8 +127,23 @@ def _simulate(args: argparse.Namespace) -> int:
     seeds = TUNING_SEEDS if args.worlds == "tuning" else HELD_OUT_SEEDS
     if args.seeds:
         seeds = tuple(int(seed) for seed in args.seeds.split(","))
-    print(simulate(seeds=seeds, quick=args.quick, png_path=args.png, jobs=args.jobs, details=args.details))
+    text = simulate(
+        seeds=seeds,
+        quick=args.quick,
+        png_path=args.png,
+        jobs=args.jobs,
+        details=args.details,
+        repeats=args.repeats,
+    )
+    print(text)
     return 0
+
+
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return number
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -222,6 +237,14 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--quick", action="store_true", help="two shrunk worlds: a smoke run")
     simulate.add_argument("--jobs", type=int, default=2, help="worlds simulated in parallel")
     simulate.add_argument("--details", action="store_true", help="one line per world: knobs and scores")
+    simulate.add_argument(
+        "--repeats",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="run each world N times with other policy seeds and score each policy by its mean share "
+        "(one run's share is noisy in sparse worlds; default 1)",
+    )
     simulate.add_argument("--png", default="bench/learning-curve.png", help="learning-curve PNG path")
     simulate.set_defaults(run=_simulate)
 

@@ -10,6 +10,10 @@ true expected value.
 
 World seeds are split: `TUNING_SEEDS` are the worlds the policy was tuned on, `HELD_OUT_SEEDS` the
 worlds it is reported on. A policy counts as better only if it wins on worlds it was not tuned on.
+
+In a sparse world one run's share moves by tenths with the policies' own random seeds alone, so
+`repeats` runs each world again with other policy seeds (every policy, the same world draws) and
+scores each policy by its mean share over the repeats.
 """
 
 import heapq
@@ -87,10 +91,16 @@ class WorldRun:
     oracle: float
     oracle_curve: list[float]
     policies: dict[str, PolicyRun]
+    repeat: int = 0
 
     def share(self, name: str) -> float:
         """The policy's share of the oracle's expected revenue."""
         return self.policies[name].expected / self.oracle if self.oracle > 0 else 0.0
+
+
+def policy_seed(seed: int, k: int, repeat: int = 0) -> int:
+    """The random seed every policy of world `seed` at slate size `k` gets in repeat `repeat`."""
+    return seed * 10 + k + 100_000 * repeat
 
 
 def run_world(
@@ -98,17 +108,19 @@ def run_world(
     k: int,
     names: Sequence[str],
     *,
+    repeat: int = 0,
     rounds: int | None = None,
     max_offers: int | None = None,
     factories: dict[str, PolicyFactory] | None = None,
     curve_points: int = 40,
 ) -> WorldRun:
-    """Drive the named policies through world `seed` in lockstep, slates of `k`."""
+    """Drive the named policies through world `seed` in lockstep, slates of `k`; `repeat` changes
+    only the policies' own random seeds (`policy_seed`), never the world's draws."""
     world = draw_world(seed, rounds, max_offers)
     knobs = world.knobs
     total = knobs.rounds
     makers = {**LINEUP, **(factories or {})}
-    policies = {name: makers[name](world, seed * 10 + k) for name in names}
+    policies = {name: makers[name](world, policy_seed(seed, k, repeat)) for name in names}
     runs = {name: PolicyRun() for name in names}
     pending: dict[str, list[tuple[int, int, dict[str, str | float], str, float]]] = {n: [] for n in names}
     weights = [knobs.position_decay**slot for slot in range(k)]
@@ -201,7 +213,7 @@ def run_world(
                 heapq.heappush(queue, (deliver, sequence, context, arm, reward))
             result.expected += expected
             result.curve[-1] += expected
-    return WorldRun(seed, k, knobs.describe(), oracle_total, oracle_curve, runs)
+    return WorldRun(seed, k, knobs.describe(), oracle_total, oracle_curve, runs, repeat)
 
 
 def _standard_normal(u: float) -> float:
@@ -244,9 +256,9 @@ def _erfinv(x: float) -> float:
     return p * x
 
 
-def _task(arguments: tuple[int, int, tuple[str, ...], int | None, int | None]) -> WorldRun:
-    seed, k, names, rounds, max_offers = arguments
-    return run_world(seed, k, names, rounds=rounds, max_offers=max_offers)
+def _task(arguments: tuple[int, int, int, tuple[str, ...], int | None, int | None]) -> WorldRun:
+    seed, k, repeat, names, rounds, max_offers = arguments
+    return run_world(seed, k, names, repeat=repeat, rounds=rounds, max_offers=max_offers)
 
 
 def compare(
@@ -257,26 +269,48 @@ def compare(
     rounds: int | None = None,
     max_offers: int | None = None,
     jobs: int = 1,
+    repeats: int = 1,
 ) -> list[WorldRun]:
-    """Every (world, slate size) run, in seed order; `jobs` > 1 runs worlds in parallel processes."""
+    """Every (world, slate size, repeat) run, in seed order; `jobs` > 1 runs them in parallel
+    processes."""
     chosen = tuple(names or lineup_names())
-    tasks = [(seed, k, chosen, rounds, max_offers) for seed in seeds for k in slate_sizes]
+    tasks = [
+        (seed, k, repeat, chosen, rounds, max_offers)
+        for seed in seeds
+        for k in slate_sizes
+        for repeat in range(repeats)
+    ]
     if jobs <= 1:
         return [_task(task) for task in tasks]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(_task, tasks))
 
 
+def world_shares(runs: list[WorldRun]) -> dict[tuple[int, int], dict[str, float]]:
+    """Per (world seed, k), in the runs' order: each policy's share of the oracle, the mean over
+    that world's repeats."""
+    grouped: dict[tuple[int, int], list[WorldRun]] = {}
+    for run in runs:
+        grouped.setdefault((run.seed, run.k), []).append(run)
+    return {
+        key: {name: statistics.fmean(run.share(name) for run in repeats) for name in repeats[0].policies}
+        for key, repeats in grouped.items()
+    }
+
+
 def summary(runs: list[WorldRun], policy: str = POLICY) -> dict[int, dict[str, dict[str, float]]]:
-    """Per slate size and policy: min and median share of the oracle, mean rank time (µs), and for
-    `policy` the share of worlds where it beats every other policy (`beats_all`)."""
+    """Per slate size and policy: min, median and mean over worlds of the share of the oracle (a
+    world's share: its mean over repeats), mean rank time (µs), and for `policy` the share of worlds
+    where it beats every other policy (`beats_all`)."""
     result: dict[int, dict[str, dict[str, float]]] = {}
+    per_world = world_shares(runs)
     for k in sorted({run.k for run in runs}):
         at_k = [run for run in runs if run.k == k]
+        worlds = [shares for (_, size), shares in per_world.items() if size == k]
         names = list(at_k[0].policies)
         table: dict[str, dict[str, float]] = {}
         for name in names:
-            shares = [run.share(name) for run in at_k]
+            shares = [world[name] for world in worlds]
             seconds = sum(run.policies[name].rank_seconds for run in at_k)
             ranks = sum(run.policies[name].ranks for run in at_k)
             table[name] = {
@@ -287,8 +321,7 @@ def summary(runs: list[WorldRun], policy: str = POLICY) -> dict[int, dict[str, d
             }
         if policy in names:
             wins = [
-                all(run.share(policy) > run.share(other) for other in names if other != policy)
-                for run in at_k
+                all(world[policy] > world[other] for other in names if other != policy) for world in worlds
             ]
             table[policy]["beats_all"] = sum(wins) / len(wins)
         result[k] = table
@@ -301,6 +334,7 @@ def table(runs: list[WorldRun], *, title: str = "", policy: str = POLICY) -> str
     sizes = sorted(stats)
     names = list(stats[sizes[0]])
     worlds = sorted({run.seed for run in runs})
+    repeats = len({run.repeat for run in runs})
     header = (
         f"{'policy':<30}"
         + "".join(f" {f'k={k} min':>9} {'median':>7} {'beats all':>9}" for k in sizes)
@@ -311,6 +345,11 @@ def table(runs: list[WorldRun], *, title: str = "", policy: str = POLICY) -> str
         "share of the oracle's expected revenue over the whole run; 'beats all': share of worlds",
         f"where {policy} beats every other policy listed; rank µs: mean time of one rank call in the",
         "run (10-60 candidates, with the learning done between calls)",
+        *(
+            [f"each world run {repeats} times with other policy seeds: a world's share is their mean"]
+            if repeats > 1
+            else []
+        ),
         "",
         header,
     ]
@@ -330,11 +369,12 @@ def table(runs: list[WorldRun], *, title: str = "", policy: str = POLICY) -> str
 def world_lines(runs: list[WorldRun], policy: str = POLICY) -> str:
     """Per world and k: the knobs drawn, the policy's share and the best other policy's."""
     lines = []
-    for run in runs:
-        others = {name: run.share(name) for name in run.policies if name != policy}
+    descriptions = {(run.seed, run.k): run.description for run in runs}
+    for (seed, k), shares in world_shares(runs).items():
+        others = {name: share for name, share in shares.items() if name != policy}
         rival = max(others, key=others.__getitem__)
         lines.append(
-            f"k={run.k} {run.description}: {policy} {run.share(policy):.3f},"
+            f"k={k} {descriptions[seed, k]}: {policy} {shares[policy]:.3f},"
             f" best other {rival} {others[rival]:.3f}"
         )
     return "\n".join(lines)
@@ -379,7 +419,8 @@ def rank_timing(candidates: int = 40, offers: int = 200, rounds: int = 20_000, s
 
 
 def plot(runs: list[WorldRun], png_path: str, policy: str = POLICY) -> None:
-    """Learning curves: per k, the share of the oracle per block of rounds, median over worlds."""
+    """Learning curves: per k, the share of the oracle per block of rounds, median over worlds (of
+    the mean over a world's repeats)."""
     import matplotlib  # a dev dependency: imported only when a picture is asked for
 
     matplotlib.use("Agg")
@@ -389,12 +430,17 @@ def plot(runs: list[WorldRun], png_path: str, policy: str = POLICY) -> None:
     figure, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.5), squeeze=False)
     for axis, k in zip(axes[0], sizes, strict=True):
         at_k = [run for run in runs if run.k == k]
+        seeds = list(dict.fromkeys(run.seed for run in at_k))
         for name in at_k[0].policies:
             points = min(len(run.oracle_curve) for run in at_k)
             curve = [
                 statistics.median(
-                    run.policies[name].curve[i] / run.oracle_curve[i] if run.oracle_curve[i] else 0.0
-                    for run in at_k
+                    statistics.fmean(
+                        run.policies[name].curve[i] / run.oracle_curve[i] if run.oracle_curve[i] else 0.0
+                        for run in at_k
+                        if run.seed == seed
+                    )
+                    for seed in seeds
                 )
                 for i in range(points)
             ]
@@ -406,7 +452,7 @@ def plot(runs: list[WorldRun], png_path: str, policy: str = POLICY) -> None:
             )
         axis.set_xlabel("share of the run")
         axis.set_ylabel("share of the oracle (median over worlds)")
-        axis.set_title(f"k={k}, {len({run.seed for run in at_k})} worlds")
+        axis.set_title(f"k={k}, {len(seeds)} worlds")
         axis.set_ylim(0, 1)
         axis.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=8, loc="lower right")
@@ -423,9 +469,11 @@ def main(
     png_path: str | None = None,
     jobs: int = 1,
     details: bool = False,
+    repeats: int = 1,
 ) -> str:
     """`afterglow simulate`: the line-up over the worlds of `seeds` at k=1 and k=3, as a table
-    (quick: the first two worlds, shrunk to 1,000 transactions and at most 80 offers)."""
+    (quick: the first two worlds, shrunk to 1,000 transactions and at most 80 offers); `repeats`
+    runs each world that many times with other policy seeds and reports the mean share."""
     started = time.perf_counter()
     rounds, max_offers = (1_000, 80) if quick else (None, None)
     chosen = list(seeds[:2] if quick else seeds)
@@ -434,7 +482,7 @@ def main(
         split = "held-out"
     elif set(chosen) <= set(TUNING_SEEDS):
         split = "tuning"
-    runs = compare(chosen, rounds=rounds, max_offers=max_offers, jobs=jobs)
+    runs = compare(chosen, rounds=rounds, max_offers=max_offers, jobs=jobs, repeats=repeats)
     title = f"afterglow simulate: {len(chosen)} {split} worlds (seeds {_ranges(sorted(chosen))})"
     text = table(runs, title=title + (", quick: shrunk worlds" if quick else ""))
     if details:

@@ -1,18 +1,24 @@
 """The offline simulator: reproducible worlds, fair comparisons, a readable report."""
 
+import statistics
+
 import pytest
 
 from afterglow_dev.baselines import RandomPolicy
+from afterglow_dev.cli import parser
 from afterglow_dev.simulation import (
     HELD_OUT_SEEDS,
     LINEUP,
     POLICY,
     TUNING_SEEDS,
+    compare,
     lineup_names,
     main,
+    policy_seed,
     run_world,
     summary,
     table,
+    world_lines,
 )
 from afterglow_dev.worlds import draw_knobs, draw_world
 
@@ -108,6 +114,38 @@ def test_the_report_has_every_policy_and_both_slate_sizes_and_is_reproducible():
     assert [run.share(n) for run in runs for n in names] == [run.share(n) for run in again for n in names]
     stats = summary(runs)
     assert set(stats) == {1, 3} and 0.0 <= stats[1][POLICY]["beats_all"] <= 1.0
+
+
+def test_repeats_score_each_world_by_the_mean_of_runs_with_other_policy_seeds():
+    # Given two policies and a tiny world, each run three times with other policy seeds
+    names = [POLICY, "uniform random"]
+    runs = compare([12], names=names, slate_sizes=(1,), repeats=3, **TINY)
+    singles = [run_world(12, 1, names, repeat=repeat, **TINY) for repeat in range(3)]
+    # Then the repeats are those single runs: the same world draws, other policy seeds
+    assert [run.repeat for run in runs] == [0, 1, 2]
+    assert {run.oracle for run in runs} == {singles[0].oracle}
+    assert len({policy_seed(12, 1, repeat) for repeat in range(3)}) == 3
+    assert len({run.share("uniform random") for run in singles}) > 1
+    # And the world's figure (min, median and mean over one world) is the mean of the singles' shares
+    stats = summary(runs)[1]
+    means = {name: statistics.fmean(run.share(name) for run in singles) for name in names}
+    for name in names:
+        assert stats[name]["min"] == stats[name]["median"] == stats[name]["mean"] == means[name]
+    assert stats[POLICY]["beats_all"] == float(means[POLICY] > means["uniform random"])
+    assert "each world run 3 times" in table(runs)
+    assert len(world_lines(runs).splitlines()) == 1
+
+
+def test_one_repeat_is_the_plain_run_and_the_cli_defaults_to_it():
+    names = ["uniform random"]
+    runs = compare([11], names=names, slate_sizes=(3,), **TINY)
+    assert len(runs) == 1 and runs[0].repeat == 0
+    assert runs[0].share(names[0]) == run_world(11, 3, names, **TINY).share(names[0])
+    assert "each world run" not in table(runs)
+    assert parser().parse_args(["simulate"]).repeats == 1
+    assert parser().parse_args(["simulate", "--repeats", "3"]).repeats == 3
+    with pytest.raises(SystemExit):
+        parser().parse_args(["simulate", "--repeats", "0"])
 
 
 def test_the_line_up_holds_the_required_baselines():
