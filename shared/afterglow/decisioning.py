@@ -7,6 +7,7 @@ from typing import Protocol, TypeVar
 
 from afterglow.catalog import CatalogIndex
 from afterglow.models import Arm, ExperimentSplit, FixedPayout, Offer
+from afterglow.models.fields import TIERS
 from afterglow.money import percent_of
 from afterglow.rules import (
     DecisionContext,
@@ -193,7 +194,7 @@ def explain_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[dict[s
     return rows
 
 
-TIER_ORDER = {"bundle": 0, "accessory": 1, "low_friction": 2}  # a tiered slate, highest value first
+TIER_ORDER = {tier: place for place, tier in enumerate(TIERS)}  # a tiered slate, highest value first
 
 
 class SlateOffer(Protocol):

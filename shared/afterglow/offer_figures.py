@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
-from afterglow.models.fields import DEFAULT_RETURN_FLAG_RATE
+from afterglow.models.fields import DEFAULT_RETURN_FLAG_RATE, TIERS
 from afterglow.reconciliation import NO_PARTNER, Aggregate, AggregateKey
 from afterglow.returns import exceeds_flag_rate, return_rate
 
@@ -192,6 +192,63 @@ def top_offers_by_source(
         for own_brand in (False, True)
         for offer in top_offers(by_retailer[retailer][own_brand], limit=limit)
     ]
+
+
+UNTIERED = "none"
+
+
+@dataclass(frozen=True)
+class TierFigures:
+    """One retailer's offers of one slate tier (`none`: offers without a tier), arms summed: how
+    each tier of a tiered slate does, and how tiered offers do in a ranked one."""
+
+    retailer_id: str
+    tier: str
+    impressions: int
+    clicks: int
+    conversions: int  # partner conversions and own-brand add-ons added to the order
+    revenue_minor_by_currency: dict[str, int]  # net partner payouts + own-brand revenue net of returns
+    conversion_rate: float | None  # conversions per impression
+
+
+def tier_figures(
+    cells: Iterable[tuple[AggregateKey, Aggregate]], tiers: Mapping[str, str]
+) -> list[TierFigures]:
+    """Per retailer with tiered offers shown or earning, its figures per tier (`tiers`: offer →
+    tier, as the catalog has it now; an offer it does not name is untiered)."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    revenue: dict[tuple[str, str], dict[str, int]] = {}
+    for (retailer, _, offer, _, currency), cell in cells:
+        if offer == NO_PARTNER:
+            continue
+        key = (retailer, tiers.get(offer) or UNTIERED)
+        seen = counts.setdefault(key, [0, 0, 0])
+        seen[0] += cell.impressions
+        seen[1] += cell.clicks
+        seen[2] += cell.conversions + cell.accepts
+        earned = cell.net_minor + cell.own_brand_revenue_minor - cell.own_brand_returned_minor
+        if currency != NO_PARTNER and earned:
+            by_currency = revenue.setdefault(key, {})
+            by_currency[currency] = by_currency.get(currency, 0) + earned
+    tiered = {retailer for retailer, tier in counts if tier != UNTIERED}
+    rows = []
+    for retailer in sorted(tiered):
+        for tier in (*TIERS, UNTIERED):
+            if (retailer, tier) not in counts:
+                continue
+            impressions, clicks, conversions = counts[retailer, tier]
+            rows.append(
+                TierFigures(
+                    retailer_id=retailer,
+                    tier=tier,
+                    impressions=impressions,
+                    clicks=clicks,
+                    conversions=conversions,
+                    revenue_minor_by_currency=dict(sorted(revenue.get((retailer, tier), {}).items())),
+                    conversion_rate=_ratio(conversions, impressions),
+                )
+            )
+    return rows
 
 
 def refunds_csv(rows: list[OfferRefunds]) -> bytes:

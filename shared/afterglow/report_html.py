@@ -10,7 +10,7 @@ No scripts, fonts, images or stylesheets are fetched (a Content-Security-Policy 
 it); every piece of text is HTML-escaped; numbers are formatted deterministically, so the same
 inputs always render the same bytes.
 
-(One module of ~490 lines on purpose: the page's tables and charts share its escaping, money and
+(One module of ~510 lines on purpose: the page's tables and charts share its escaping, money and
 label formatting; the satisfaction cells, which need none of it, are in `report_satisfaction`.)
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 from afterglow.experiments import ArmReadout, ArmRevenue, Lift
 from afterglow.models import PartnerBudget
 from afterglow.money import minor_places
-from afterglow.offer_figures import OfferRefunds, OfferReturns, OfferRevenue
+from afterglow.offer_figures import OfferRefunds, OfferReturns, OfferRevenue, TierFigures
 from afterglow.pacing import QUARTERS, SLACK, PartnerPacing
 from afterglow.report_satisfaction import SATISFACTION_HEADER, satisfaction_cell, satisfaction_rows
 
@@ -51,6 +51,7 @@ class ReportNames:
     offers: Mapping[str, str] = field(default_factory=dict)
     budgets: Mapping[str, PartnerBudget] = field(default_factory=dict)  # partner -> its budget, for pacing
     return_flag_rates: Mapping[str, float] = field(default_factory=dict)  # retailer -> its setting
+    tiers: Mapping[str, str] = field(default_factory=dict)  # offer -> its slate tier, if it has one
 
     def retailer(self, retailer_id: str) -> str:
         return _named(self.retailers.get(retailer_id), retailer_id)
@@ -82,6 +83,7 @@ class DayReport:
     refunds: Sequence[OfferRefunds]
     rejections_by_reason: Mapping[str, int]
     add_on_returns: Sequence[OfferReturns] = ()  # per own-brand offer with accepts or returns
+    by_tier: Sequence[TierFigures] = ()  # per retailer with tiered offers: its figures per tier
     followups: Mapping[str, int] = field(default_factory=dict)  # retailer -> rows
     names: ReportNames = field(default_factory=ReportNames)
     revenue: Sequence[ArmRevenue] = ()  # per retailer × arm × currency: partner and own-brand
@@ -322,10 +324,29 @@ def _retailer_section(report: DayReport, retailer: str) -> str:
         + bar_chart("Top partner offers by net payouts", offer_bars(own_brand=False))
         + bar_chart("Top own-brand offers by add-to-order revenue net of returns", offer_bars(own_brand=True))
         + "</div>"
+        + _tier_section(report, retailer)
         + _returns_section(report, retailer)
         + (f"<p>Follow-ups for e-mail: {_e(followups)}</p>" if followups is not None else "")
         + "</section>"
     )
+
+
+def _tier_section(report: DayReport, retailer: str) -> str:
+    """The retailer's offers by slate tier: how a tiered slate's places do."""
+    rows = [
+        [
+            t.tier.replace("_", "-"),
+            *(t.impressions, t.clicks, t.conversions, percent(t.conversion_rate)),
+            ", ".join(money(amount, currency) for currency, amount in t.revenue_minor_by_currency.items())
+            or "–",
+        ]
+        for t in report.by_tier
+        if t.retailer_id == retailer
+    ]
+    if not rows:
+        return ""
+    header = ["tier", "impressions", "clicks", "conversions", "per impression", "revenue (net)"]
+    return "<h3>Offers by slate tier</h3>" + _table(header, rows)
 
 
 _RETURNS_HEADER = ["offer", "accepts", "units", "added", "returns", "units back", "returned"]

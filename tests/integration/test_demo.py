@@ -63,6 +63,11 @@ def test_the_demo_trade_gives_the_first_report_a_holdout_and_conversions(stores)
     (add_on,) = summary["add_on_returns"]
     assert add_on["accepts"] == played.add_ons and add_on["returns"] == played.returns
     assert 0 < add_on["net_minor"] < add_on["added_minor"]
+    # And it reads the shop's offers by slate tier, every impression in one tier or none
+    by_tier = {row["tier"]: row for row in summary["by_tier"]}
+    assert {"bundle", "accessory", "low_friction"} <= by_tier.keys()
+    assert sum(row["impressions"] for row in by_tier.values()) == played.impressions
+    assert by_tier["accessory"]["conversions"] == played.add_ons
     # And playing them again (a restart against the same tables) decides nothing twice
     again = play_demo_orders(stores, demo, API, orders=60)
     assert again.conversions == 0 and again.orders == 60

@@ -5,8 +5,8 @@ from html.parser import HTMLParser
 
 from afterglow.experiments import metrics, readout, revenue_by_source
 from afterglow.followups import declined, followups_csv, parse_optouts, without_optouts
-from afterglow.offer_figures import offer_refunds, top_offers, top_offers_by_source
-from afterglow.reconciliation import aggregate_day, read_csv, totals
+from afterglow.offer_figures import offer_refunds, tier_figures, top_offers, top_offers_by_source
+from afterglow.reconciliation import Aggregate, aggregate_day, read_csv, totals
 from afterglow.report_html import (
     DayReport,
     ReportNames,
@@ -235,3 +235,30 @@ def test_a_retailers_page_has_its_own_figures_and_nothing_of_another_retailer():
         assert other not in page, other
     assert "12.00 EUR" in page and "20.00 EUR" in page  # its own partner and own-brand money
     assert render_retailer(report, "ret_a") == render_retailer(report, "ret_a")
+
+
+def test_offers_are_read_out_by_slate_tier_for_a_retailer_with_tiered_offers():
+    # Given a day's cells: a bundle seen twice and converted once, an accessory add-on added and
+    # half returned, an untiered offer seen once; and another retailer without tiered offers
+    cell = Aggregate
+    cells = [
+        (("ret_a", "par_1", "off_kit", "mixed", "-"), cell(impressions=2, clicks=1)),
+        (("ret_a", "par_1", "off_kit", "mixed", "EUR"), cell(conversions=1, net_minor=900)),
+        (("ret_a", "ret_a", "off_mug", "mixed", "EUR"), cell(impressions=1, accepts=1)),
+        (
+            ("ret_a", "ret_a", "off_mug", "mixed", "EUR"),
+            cell(own_brand_revenue_minor=1000, own_brand_returned_minor=400),
+        ),
+        (("ret_a", "par_2", "off_plain", "mixed", "-"), cell(impressions=1)),
+        (("ret_b", "par_2", "off_plain", "mixed", "-"), cell(impressions=5)),
+    ]
+    tiers = {"off_kit": "bundle", "off_mug": "accessory"}
+    # When they are read out by tier
+    rows = [(t.retailer_id, t.tier, t.impressions, t.conversions, t.revenue_minor_by_currency)
+            for t in tier_figures(cells, tiers)]  # fmt: skip
+    # Then the tiered retailer gets one row per tier in slate order, revenue net; the other none
+    assert rows == [
+        ("ret_a", "bundle", 2, 1, {"EUR": 900}),
+        ("ret_a", "accessory", 1, 1, {"EUR": 600}),
+        ("ret_a", "none", 1, 0, {}),
+    ]

@@ -136,6 +136,7 @@ OfferType = Annotated[
         "insurance, services and accessories show only after what they complement"
     ),
 ]
+TIERS = ("bundle", "accessory", "low_friction")  # a tiered slate's order: highest value first
 Tier = Annotated[
     Literal["bundle", "accessory", "low_friction"],
     Field(

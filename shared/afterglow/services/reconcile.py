@@ -166,6 +166,7 @@ def report_names(catalog: CatalogStore) -> ReportNames:
         offers={offer_id: o.creative.title for offer_id, o in index.offers.items()},
         budgets={partner_id: p.budget for partner_id, p in index.partners.items() if p.budget is not None},
         return_flag_rates={retailer_id: r.return_flag_rate for retailer_id, r in index.retailers.items()},
+        tiers={offer_id: o.slate_tier for offer_id, o in index.offers.items() if o.slate_tier},
     )
 
 
@@ -201,6 +202,7 @@ def day_files(
     refunds = offer_figures.offer_refunds(cells.items())
     names = names or ReportNames()
     add_on_returns = offer_figures.offer_returns(cells.items(), names.return_flag_rates)
+    by_tier = offer_figures.tier_figures(cells.items(), names.tiers)
     declined = followups.declined(aggregation.trails, _offer_kinds(index))
     retailers = sorted({key[0] for key in cells} | declined.keys())
     files: dict[str, ReportFile] = {}
@@ -239,6 +241,7 @@ def day_files(
         "offers_flagged_for_refunds": [r.offer_id for r in refunds if r.flagged],
         "add_on_returns": experiments.as_rows(add_on_returns),
         "offers_flagged_for_returns": [r.offer_id for r in add_on_returns if r.flagged],
+        "by_tier": experiments.as_rows(by_tier),
         "pacing": experiments.as_rows(pacing),
     }
     report = DayReport(
@@ -250,6 +253,7 @@ def day_files(
         top_offers=offer_figures.top_offers_by_source(cells.items(), limit=10),
         refunds=refunds,
         add_on_returns=add_on_returns,
+        by_tier=by_tier,
         rejections_by_reason=rejections,
         followups=followup_counts,
         names=names,
