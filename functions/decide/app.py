@@ -15,7 +15,8 @@ from afterglow.api import (
     stores,
 )
 from afterglow.models import DecisionExplanation, DecisionRequest, DecisionResponse, EmailDecisionResponse
-from afterglow.services.auth import Principal, explaining_retailer, storefront_retailer
+from afterglow.rules import is_email_placement
+from afterglow.services.auth import Principal, deciding_retailer, explaining_retailer
 from afterglow.services.catalog_cache import catalog_cache
 from afterglow.services.decisions import decide
 from afterglow.services.decisions import explain as explain_decision
@@ -46,11 +47,12 @@ async def post_decision(
     """Pick 1–3 offers for this transaction (publishable key). Reloads return the same decision.
 
     An e-mail placement (`confirmation_email`, or one starting `followup`/`email`) also gets
-    `email`: the slate as e-mail-safe HTML and plain text with tracked links and an open pixel."""
+    `email`: the slate as e-mail-safe HTML and plain text with tracked links and an open pixel;
+    the retailer's mailer may ask for it with the retailer's secret key instead."""
     if explain:
         retailer = explaining_retailer(stores.catalog, caller, retailer_id)
         return DecisionExplanation.model_validate(explain_decision(stores, retailer, body))
-    retailer = storefront_retailer(stores.catalog, caller)
+    retailer = deciding_retailer(stores.catalog, caller, email=is_email_placement(body.placement))
     response.headers.update(cors_headers(request, retailer.allowed_origins))
     return decide(stores, retailer, body, api_base_url(request))
 

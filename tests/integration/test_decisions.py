@@ -251,6 +251,32 @@ def test_one_address_flooding_decisions_gets_429_with_retry_after(stores, functi
     assert statuses[0][0] == 200  # the first requests of the burst pass
 
 
+def test_a_shops_server_with_its_secret_key_is_limited_by_its_key_not_its_address(
+    stores, function_module, shop, monkeypatch
+):
+    # Given a per-address limit of 2 requests/s, and a shop's mailer asking for the decisions of
+    # many confirmation e-mails from its one address with the shop's secret key
+    monkeypatch.setenv("RATE_LIMIT_PER_IP_PER_S", "2")
+    from afterglow.settings import get_settings
+
+    get_settings.cache_clear()
+    mailer = [
+        _decide(function_module, shop.secret_key, _order(f"mail-{i}", placement="confirmation_email"))[0]
+        for i in range(12)
+    ]
+    # Then none is turned away: once its key is known, the key's own limit is the one that counts
+    assert mailer == [200] * 12
+    # And the secret key decides e-mails only: the confirmation page still takes the publishable key
+    assert _decide(function_module, shop.secret_key, _order("page-1"))[0] == 403
+    # And a made-up secret key from another address is limited by that address, like anyone
+    forged = http_event(
+        "POST", "/v1/decisions", body=_order("forged"), headers={"authorization": "Bearer sk_made_up_key_x"}
+    )
+    forged["requestContext"]["http"]["sourceIp"] = "198.51.100.7"
+    statuses = [invoke(function_module("DecideFunction"), forged)[0] for _ in range(8)]
+    assert 401 in statuses and 429 in statuses
+
+
 def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, learning_loop):
     # Given two coffee offers where the catalog prior prefers A (it pays more per conversion)
     created = retailers.create_retailer(

@@ -12,6 +12,7 @@ from afterglow.signing import hash_key
 from afterglow.store import CatalogStore
 
 KEY_CACHE_SECONDS = 60.0
+SECRET_KEY_PREFIX = "sk_"  # noqa: S105 - the prefix every secret API key starts with, not a secret
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,15 @@ def authenticate(catalog: CatalogStore, api_key: str | None) -> Principal:
     return _look_up(catalog, key_hash, consistent=False)
 
 
+def known_server_key(api_key: str | None) -> bool:
+    """Whether `api_key` is a secret key this function authenticated less than a minute ago (from
+    the cache only: never a round trip, so a flood of made-up keys costs nothing here)."""
+    if not api_key or not api_key.startswith(SECRET_KEY_PREFIX):
+        return False
+    principal = key_cache.get(hash_key(api_key))
+    return principal is not None and principal.kind == "secret"
+
+
 def authenticate_fresh(catalog: CatalogStore, api_key: str | None) -> Principal:
     """The principal behind an API key, read from the table itself (strongly consistent) and not
     from this function's cache: for the routes that mint, revoke or rotate credentials, so that a
@@ -146,6 +156,15 @@ def storefront_retailer(catalog: CatalogStore, principal: Principal) -> Retailer
     if retailer is None:
         raise Unauthorized("invalid API key")
     return retailer
+
+
+def deciding_retailer(catalog: CatalogStore, principal: Principal, *, email: bool) -> Retailer:
+    """The retailer a decision is for: its publishable key (the storefront), or, for an e-mail
+    placement, also its own secret key (its mailer, a server: rate-limited by that key, not by its
+    address)."""
+    if email and principal.kind == "secret" and principal.scope == "retailer":
+        return back_office_retailer(catalog, principal)
+    return storefront_retailer(catalog, principal)
 
 
 def back_office_retailer(catalog: CatalogStore, principal: Principal) -> Retailer:
