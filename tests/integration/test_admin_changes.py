@@ -200,16 +200,17 @@ def test_an_offer_change_is_checked_as_a_whole_and_shows_in_the_next_decision(st
     assert [o["title"] for o in decision["offers"]] == ["Two free bags"]
 
 
+def _set_budget(api, seeded, platform, budget, version=1):
+    """PATCH the seeded partner's budget with the platform key: (status, body)."""
+    status, _, body = api("PATCH", PARTNER, platform, {"version": version, "budget": budget},
+                          partner_id=seeded.partner_id)  # fmt: skip
+    return status, body
+
+
 def test_a_payout_in_another_currency_than_the_partner_budget_is_refused(stores, api):
     seeded = seed_catalog(stores)
     platform = create_platform_key(stores)
-    status, _, partner = api(
-        "PATCH",
-        PARTNER,
-        platform,
-        {"version": 1, "budget": {"currency": "GBP", "daily_minor": 10000}},
-        partner_id=seeded.partner_id,
-    )
+    status, partner = _set_budget(api, seeded, platform, {"currency": "GBP", "daily_minor": 10000})
     assert status == 200 and partner["budget"]["currency"] == "GBP"
     offer = {
         "partner_id": seeded.partner_id,
@@ -221,13 +222,8 @@ def test_a_payout_in_another_currency_than_the_partner_budget_is_refused(stores,
     status, _, body = api("POST", "/v1/admin/offers", platform, offer)
     assert status == 422 and body["error"]["field"] == "payout.currency"
     assert "currency mismatch" in body["error"]["message"]
-    status, _, body = api(
-        "PATCH",
-        PARTNER,
-        platform,
-        {"version": 2, "budget": {"currency": "GBP", "daily_minor": 10, "monthly_minor": 5}},
-        partner_id=seeded.partner_id,
-    )
+    over_monthly = {"currency": "GBP", "daily_minor": 10, "monthly_minor": 5}
+    status, body = _set_budget(api, seeded, platform, over_monthly, version=2)
     assert status == 422 and "daily_minor" in body["error"]["message"]
 
 
@@ -538,13 +534,7 @@ def test_a_partner_over_its_daily_budget_rests_until_the_day_turns(stores, api, 
     platform = create_platform_key(stores)
     # Given a partner whose daily budget is 2,000, spent as fast as it comes (its offer pays 1,500
     # per first purchase; an evenly paced one would sit out decisions, see test_pacing)
-    status, _, _ = api(
-        "PATCH",
-        PARTNER,
-        platform,
-        {"version": 1, "budget": {"currency": "EUR", "daily_minor": 2000, "pacing": "asap"}},
-        partner_id=seeded.partner_id,
-    )
+    status, _ = _set_budget(api, seeded, platform, {"currency": "EUR", "daily_minor": 2000, "pacing": "asap"})
     assert status == 200
     click_id = _click(api, seeded)
     # When one first purchase is reported, the budget still has room
@@ -578,13 +568,7 @@ def test_an_evenly_paced_partners_spend_share_is_published_and_its_day_read_out(
     seeded = seed_catalog(stores)
     platform = create_platform_key(stores)
     # Given a partner spending a daily budget of 2,000 evenly (the default), and a first purchase (1,500)
-    status, _, partner = api(
-        "PATCH",
-        PARTNER,
-        platform,
-        {"version": 1, "budget": {"currency": "EUR", "daily_minor": 2000}},
-        partner_id=seeded.partner_id,
-    )
+    status, partner = _set_budget(api, seeded, platform, {"currency": "EUR", "daily_minor": 2000})
     assert status == 200 and partner["budget"]["pacing"] == "even"
     click_id = _click(api, seeded)
     _conversion(api, seeded, seeded.webhook_secret, click_id, "p-1", "first_purchase")
