@@ -13,6 +13,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -840,24 +841,56 @@ def test_real_stack_offers_click_through_to_partner_and_signed_signup(browser, l
         shop.server_close()
 
 
-def _events_passed_through(
-    context: BrowserContext, api_url: str
-) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """Let the pages' event batches through to the real API, noting each event sent (by id) and
+class EventsPassedThrough:
+    """Lets a context's event batches through to the real API, noting each event sent (by id) and
     the verdict the API gave it."""
-    results: dict[str, str] = {}
-    sent: dict[str, dict[str, Any]] = {}
 
-    def record(route: Route) -> None:
+    def __init__(self, context: BrowserContext, api_url: str) -> None:
+        self.results: dict[str, str] = {}
+        self.sent: dict[str, dict[str, Any]] = {}
+        context.route(f"{api_url}/v1/events*", self._record)
+
+    def _record(self, route: Route) -> None:
         answer = route.fetch()
         for event in json.loads(route.request.post_data or "{}").get("events", []):
-            sent[event["event_id"]] = event
+            self.sent[event["event_id"]] = event
         if answer.status == 200:
-            results.update({r["event_id"]: r["status"] for r in answer.json()["results"]})
+            self.results.update({r["event_id"]: r["status"] for r in answer.json()["results"]})
         route.fulfill(response=answer)
 
-    context.route(f"{api_url}/v1/events*", record)
-    return results, sent
+    def accepted(self, type_: str) -> bool:
+        """Whether an event of this type was sent and accepted."""
+        return any(self.sent[i]["type"] == type_ and s == "accepted" for i, s in self.results.items())
+
+
+@dataclass
+class RealStackVisit:
+    page: Page
+    shop: DemoShopServer
+    env: dict[str, str]  # the shop's
+    events: EventsPassedThrough
+    errors: PageErrors
+
+
+@contextlib.contextmanager
+def _real_stack_visit(
+    browser: Browser, local_stack: dict[str, str], **shop_settings: Any
+) -> Iterator[RealStackVisit]:
+    """A page of a demo shop of its own on the real stack, its clock paused a second from now,
+    its events passed through to the API."""
+    shop, env = _real_stack_shop(local_stack, **shop_settings)
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    try:
+        page = context.new_page()
+        now = datetime.now(UTC)
+        page.clock.install(time=now)
+        page.clock.pause_at(now + timedelta(seconds=1))
+        events = EventsPassedThrough(context, local_stack["AFTERGLOW_API_URL"])
+        yield RealStackVisit(page, shop, env, events, PageErrors(page))
+    finally:
+        context.close()
+        shop.shutdown()
+        shop.server_close()
 
 
 def test_real_stack_impressions_survey_answer_and_beacon_are_accepted(browser, local_stack):
@@ -865,16 +898,8 @@ def test_real_stack_impressions_survey_answer_and_beacon_are_accepted(browser, l
     preflight = requests.options(f"{api_url}/v1/events", timeout=10)
     if preflight.status_code in (404, 405):
         pytest.skip("POST /v1/events is not served by the local stack yet (un-skips itself once it is)")
-    shop, env = _real_stack_shop(local_stack, survey=True)
-    context = browser.new_context(viewport={"width": 1100, "height": 1400})
-    try:
-        page = context.new_page()
-        now = datetime.now(UTC)
-        page.clock.install(time=now)
-        page.clock.pause_at(now + timedelta(seconds=1))
-        errors = PageErrors(page)
-        results, sent = _events_passed_through(context, api_url)
-
+    with _real_stack_visit(browser, local_stack, survey=True) as visit:
+        page, shop, events, errors = visit.page, visit.shop, visit.events, visit.errors
         # Given the espresso order with the retailer's gift survey, on the real API
         page.goto(f"{shop.url}/order.html?order=espresso")
         expect(page.locator(CARDS).first).to_be_visible()
@@ -888,10 +913,7 @@ def test_real_stack_impressions_survey_answer_and_beacon_are_accepted(browser, l
         expect(page.get_by_text("Thanks for your answer!")).to_be_visible()
 
         # Then the impressions and the survey answer are accepted by the API
-        def accepted(type_: str) -> bool:
-            return any(sent[i]["type"] == type_ and s == "accepted" for i, s in results.items())
-
-        advance_until(page, lambda: accepted("impression") and accepted("survey_answer"))
+        advance_until(page, lambda: events.accepted("impression") and events.accepted("survey_answer"))
 
         # When the shopper dismisses an offer and the page is hidden, the beacon is accepted too
         page.clock.run_for(1_000)
@@ -900,13 +922,9 @@ def test_real_stack_impressions_survey_answer_and_beacon_are_accepted(browser, l
         card.get_by_role("button", name=re.compile("^Not interested")).click()
         with page.expect_request_finished(lambda r: "/v1/events?key=" in r.url):
             page.evaluate("dispatchEvent(new PageTransitionEvent('pagehide', {persisted: false}))")
-        again = event_verdict(api_url, env["AFTERGLOW_DEMO_PUBLISHABLE_KEY"], "dismiss", token)
+        again = event_verdict(api_url, visit.env["AFTERGLOW_DEMO_PUBLISHABLE_KEY"], "dismiss", token)
         assert again == "duplicate"  # the beacon got there
         assert errors.all() == []
-    finally:
-        context.close()
-        shop.shutdown()
-        shop.server_close()
 
 
 def test_real_stack_shop_origin_the_retailer_does_not_allow_shows_nothing(browser, local_stack):
@@ -931,17 +949,8 @@ def test_real_stack_shop_origin_the_retailer_does_not_allow_shows_nothing(browse
 
 
 def test_real_stack_satisfaction_answer_and_page_view_are_accepted(browser, local_stack):
-    api_url = local_stack["AFTERGLOW_API_URL"]
-    shop, _ = _real_stack_shop(local_stack, survey=False, satisfaction=NPS_QUESTION)
-    context = browser.new_context(viewport={"width": 1100, "height": 1400})
-    try:
-        page = context.new_page()
-        now = datetime.now(UTC)
-        page.clock.install(time=now)
-        page.clock.pause_at(now + timedelta(seconds=1))
-        errors = PageErrors(page)
-        results, sent = _events_passed_through(context, api_url)
-
+    with _real_stack_visit(browser, local_stack, survey=False, satisfaction=NPS_QUESTION) as visit:
+        page, shop, events, errors = visit.page, visit.shop, visit.events, visit.errors
         # Given the camping order's confirmation page on the real API, with the NPS question
         page.goto(f"{shop.url}/order.html?order=camping")
         expect(page.locator(CARDS).first).to_be_visible()
@@ -950,13 +959,6 @@ def test_real_stack_satisfaction_answer_and_page_view_are_accepted(browser, loca
         page.get_by_role("group", name=NPS_NAME).get_by_role("button", name="10 out of 10").click()
 
         # Then the API accepts the answer and the page view
-        def accepted(type_: str) -> bool:
-            return any(sent[i]["type"] == type_ and s == "accepted" for i, s in results.items())
-
-        advance_until(page, lambda: accepted("satisfaction") and accepted("page_view"))
-        assert [e["data"] for e in sent.values() if e["type"] == "satisfaction"] == [{"score": 10}]
+        advance_until(page, lambda: events.accepted("satisfaction") and events.accepted("page_view"))
+        assert [e["data"] for e in events.sent.values() if e["type"] == "satisfaction"] == [{"score": 10}]
         assert errors.all() == []
-    finally:
-        context.close()
-        shop.shutdown()
-        shop.server_close()
