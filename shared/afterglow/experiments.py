@@ -403,7 +403,7 @@ def revenue_by_source(cells: Iterable[tuple[AggregateKey, Aggregate]]) -> list[A
         if not _in_experiment(retailer, arm):
             continue
         transactions[(retailer, arm)] = transactions.get((retailer, arm), 0) + cell.decisions
-        own_brand = cell.own_brand_revenue_minor - cell.own_brand_returned_minor
+        own_brand = cell.own_brand_net_minor
         if currency == NO_PARTNER or not (cell.net_minor or own_brand):
             continue
         earned = money.setdefault((retailer, arm, currency), [0, 0])

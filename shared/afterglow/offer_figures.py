@@ -157,7 +157,7 @@ def top_offers(cells: Iterable[tuple[AggregateKey, Aggregate]], limit: int = 10)
             earned = money.setdefault((retailer, partner, offer, currency), [0, 0, 0])
             earned[0] += cell.conversions
             earned[1] += cell.accepts
-            earned[2] += cell.net_minor + cell.own_brand_revenue_minor - cell.own_brand_returned_minor
+            earned[2] += cell.earned_minor
     earning = {money_key[:3] for money_key in money}
     for key in counts.keys() - earning:
         money[(*key, NO_PARTNER)] = [0, 0, 0]
@@ -226,7 +226,7 @@ def tier_figures(
         seen[0] += cell.impressions
         seen[1] += cell.clicks
         seen[2] += cell.conversions + cell.accepts
-        earned = cell.net_minor + cell.own_brand_revenue_minor - cell.own_brand_returned_minor
+        earned = cell.earned_minor
         if currency != NO_PARTNER and earned:
             by_currency = revenue.setdefault(key, {})
             by_currency[currency] = by_currency.get(currency, 0) + earned

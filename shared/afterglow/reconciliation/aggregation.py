@@ -35,6 +35,16 @@ class Aggregate:
     returned_units: int = 0
     own_brand_returned_minor: int = 0
 
+    @property
+    def own_brand_net_minor(self) -> int:
+        """Own-brand add-to-order revenue net of the returns booked in this cell."""
+        return self.own_brand_revenue_minor - self.own_brand_returned_minor
+
+    @property
+    def earned_minor(self) -> int:
+        """What the cell earned: partner payouts net of reversals plus own-brand revenue net of returns."""
+        return self.net_minor + self.own_brand_net_minor
+
 
 AggregateKey = tuple[str, str, str, str, str]  # retailer, partner, offer, arm, currency
 ActionKey = tuple[str, str, str, str, str, str]  # retailer, partner, offer, arm, currency, action
