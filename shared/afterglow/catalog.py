@@ -1,7 +1,8 @@
 """The in-memory catalog a warm `decide` holds: active offers indexed by category."""
 
+import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from afterglow.models import FixedPayout, Offer, Partner, Retailer
@@ -78,3 +79,40 @@ def _headline_value(offer: Offer) -> int:
     if isinstance(offer.payout, FixedPayout):
         return max(offer.payout.amounts.values())
     return offer.payout.bps
+
+
+def catalog_payout(offer: Offer) -> float | None:
+    """What one conversion of `offer` should pay, in the minor units learning counts rewards in:
+    the learned policy's prior of its payout, before (and beside) the conversions it reports.
+
+    A fixed payout: its amount, or for several actions the geometric mean of their amounts (which
+    action converts is learned from the conversions). A first-party add-on: its price. A percentage
+    of an amount not known in advance: None (the payout is learned from conversions alone).
+    """
+    if offer.kind == "first_party":
+        return float(offer.creative.price_minor) if offer.creative.price_minor else None
+    if isinstance(offer.payout, FixedPayout):
+        amounts = [amount for amount in offer.payout.amounts.values() if amount > 0]
+        if amounts:
+            return float(math.prod(amounts) ** (1.0 / len(amounts)))
+    return None
+
+
+class CatalogPayouts(Mapping[str, float]):
+    """Every showable offer's `catalog_payout`, read from the offer only when asked for: a policy
+    asks for the offers it ranks, whose categories a decision has read anyway."""
+
+    def __init__(self, index: CatalogIndex) -> None:
+        self._index = index
+
+    def __getitem__(self, offer_id: str) -> float:
+        payout = catalog_payout(self._index.offers[offer_id])
+        if payout is None:
+            raise KeyError(offer_id)
+        return payout
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index.offer_categories)
+
+    def __len__(self) -> int:
+        return len(self._index.offer_categories)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from afterglow.learning import Policy, default_policy
+from afterglow.learning import HierarchicalThompson, Policy, default_policy
 from afterglow_dev.baselines import (
     NonContextualThompson,
     RandomPolicy,
@@ -35,6 +35,7 @@ from afterglow_dev.baselines import (
     VowpalWabbitPolicy,
     vowpal_wabbit_available,
 )
+from afterglow_dev.world_aware import WorldAwareThompson
 from afterglow_dev.worlds import CATEGORICAL, World, draw_world
 
 TUNING_SEEDS: tuple[int, ...] = tuple(range(1001, 1025))
@@ -43,6 +44,8 @@ SLATE_SIZES = (1, 3)
 POLICY = "default_policy()"
 ORACLE = "oracle"
 VOWPAL_WABBIT = "vowpal wabbit cb_adf"
+WITH_CATALOG = "(ref) policy + catalog"
+WORLD_AWARE = "(ref) world-aware thompson"
 PolicyFactory = Callable[[World, int], Policy]
 
 
@@ -59,8 +62,18 @@ LINEUP: dict[str, PolicyFactory] = {
     "per-category×segment thompson": lambda world, seed: SegmentedThompson(
         ("purchase_category", "segment"), seed=seed
     ),
+    "per-category thompson, pooled": lambda world, seed: SegmentedThompson(
+        ("purchase_category",), seed=seed, pooled_prior=True
+    ),
     VOWPAL_WABBIT: _vowpal_wabbit,
+    # References, not rivals (never in "beats all"): the production policy as decide builds it, told
+    # each offer's catalog category and payout; and a learner told everything but the base rates.
+    WITH_CATALOG: lambda world, seed: HierarchicalThompson(
+        world.offer_categories, offer_payouts=world.offer_payouts, seed=seed
+    ),
+    WORLD_AWARE: lambda world, seed: WorldAwareThompson(world, seed=seed),
 }
+REFERENCES = (WITH_CATALOG, WORLD_AWARE)
 
 
 def lineup_names(*, vowpal_wabbit: bool | None = None) -> list[str]:
@@ -320,9 +333,8 @@ def summary(runs: list[WorldRun], policy: str = POLICY) -> dict[int, dict[str, d
                 "rank_us": 1e6 * seconds / ranks if ranks else 0.0,
             }
         if policy in names:
-            wins = [
-                all(world[policy] > world[other] for other in names if other != policy) for world in worlds
-            ]
+            rivals = [name for name in names if name != policy and name not in REFERENCES]
+            wins = [all(world[policy] > world[other] for other in rivals) for world in worlds]
             table[policy]["beats_all"] = sum(wins) / len(wins)
         result[k] = table
     return result
@@ -343,8 +355,12 @@ def table(runs: list[WorldRun], *, title: str = "", policy: str = POLICY) -> str
     lines = [
         title or f"afterglow simulate: {len(worlds)} worlds (seeds {_ranges(worlds)})",
         "share of the oracle's expected revenue over the whole run; 'beats all': share of worlds",
-        f"where {policy} beats every other policy listed; rank µs: mean time of one rank call in the",
-        "run (10-60 candidates, with the learning done between calls)",
+        f"where {policy} beats every other policy listed but the (ref) rows; rank µs: mean time of one",
+        "rank call in the run (10-60 candidates, with the learning done between calls)",
+        "(ref) rows are references, not rivals: 'policy + catalog' is the same policy told each",
+        "offer's category and payout, as decide tells it from the catalog; 'world-aware thompson' is",
+        "told every context effect, payout and the prior of base rates and learns only each offer's",
+        "base rate: about what is learnable in a world's run, short of the oracle's perfect knowledge",
         *(
             [f"each world run {repeats} times with other policy seeds: a world's share is their mean"]
             if repeats > 1
@@ -371,7 +387,7 @@ def world_lines(runs: list[WorldRun], policy: str = POLICY) -> str:
     lines = []
     descriptions = {(run.seed, run.k): run.description for run in runs}
     for (seed, k), shares in world_shares(runs).items():
-        others = {name: share for name, share in shares.items() if name != policy}
+        others = {name: share for name, share in shares.items() if name != policy and name not in REFERENCES}
         rival = max(others, key=others.__getitem__)
         lines.append(
             f"k={k} {descriptions[seed, k]}: {policy} {shares[policy]:.3f},"

@@ -320,6 +320,48 @@ def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, 
     assert later.count(ids["B"]) >= 9
 
 
+def test_the_learned_ranking_knows_from_the_catalog_what_each_offer_pays(
+    stores, function_module, learning_loop
+):
+    # Given two coffee offers alike in everything the ledger holds (200 exposures each, no
+    # conversion yet), one paying ten times the other
+    created = retailers.create_retailer(
+        stores,
+        RetailerCreate(name="Payouts", currency="EUR", experiment={"holdout": 0, "mixed": 100}, max_offers=1),
+    )
+    ids = {}
+    for name, payout in (("rich", 5_000), ("poor", 500)):
+        partner = partners.create_partner(stores, PartnerCreate(name=name)).partner.partner_id
+        ids[name] = offers.create_offer(
+            stores,
+            OfferCreate(
+                partner_id=partner,
+                category="coffee",
+                creative=Creative(title=name),
+                landing_url=f"https://{name}.example",
+                payout=FixedPayout(currency="EUR", amounts={"signup": payout}),
+            ),
+        ).offer_id
+    retailer_id, now = created.retailer.retailer_id, datetime.now(UTC)
+    for n in range(200):
+        for name in ("rich", "poor"):
+            body = {
+                "retailer_id": retailer_id,
+                "offer_ids": [ids[name]],
+                "context": {"purchase_category": "kitchen"},
+            }
+            stores.ledger.record_once(f"DECISION#pay#{name}{n}", "decision", now, body)
+    learning_loop.run_once()
+    # When the learned model ranks them for 20 orders
+    shown = [
+        _decide(function_module, created.publishable_key, _order(f"p-{i}", k=1))[2]["offers"][0]["offer_id"]
+        for i in range(20)
+    ]
+    # Then the one the catalog says pays more comes first every time (without the catalog's payouts
+    # the two would be a coin toss)
+    assert shown == [ids["rich"]] * 20
+
+
 def test_a_tiered_shop_gets_its_offers_highest_value_first_and_explain_shows_each_tier(
     stores, function_module
 ):

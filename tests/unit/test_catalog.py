@@ -1,10 +1,12 @@
 """The in-memory catalog: only showable offers, found by category and its related categories."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from afterglow.catalog import CatalogIndex
-from afterglow.models import FixedPayout, PercentPayout
+from afterglow.catalog import CatalogIndex, CatalogPayouts, catalog_payout
+from afterglow.learning import HierarchicalThompson
+from afterglow.models import FixedPayout, Offer, PercentPayout
 from afterglow.taxonomy import CATEGORIES, RELATIONS
 from tests.unit.builders import make_first_party_offer, make_offer, make_partner, make_retailer
 
@@ -94,3 +96,40 @@ def test_candidates_are_each_offer_of_a_purchased_or_related_category_exactly_on
 def test_all_origins_are_every_retailers_allowed_origins():
     index = CatalogIndex.build([], [], [make_retailer()])
     assert index.all_origins() == {"https://shop.example"}
+
+
+def test_what_one_conversion_should_pay_comes_from_the_offers_terms():
+    two_actions = FixedPayout(currency="EUR", amounts={"signup": 400, "first_purchase": 1_600})
+    assert catalog_payout(make_offer(signup_payout=700)) == 700
+    assert catalog_payout(make_offer(payout=two_actions)) == pytest.approx(800)  # geometric mean
+    assert catalog_payout(make_offer(payout=PercentPayout(bps=500))) is None  # of an unknown amount
+    assert catalog_payout(make_first_party_offer()) == 900  # the add-on's price
+    assert catalog_payout(make_offer(kind="first_party", partner_id="ret_1")) is None  # no price
+
+
+class CountingOffers(dict[str, Offer]):
+    def __init__(self, offers: dict[str, Offer]) -> None:
+        super().__init__(offers)
+        self.read: list[str] = []
+
+    def __getitem__(self, offer_id: str) -> Offer:
+        self.read.append(offer_id)
+        return super().__getitem__(offer_id)
+
+
+def test_a_policy_reads_the_payouts_of_the_offers_it_ranks_and_no_others():
+    # Given a catalog of 30 offers, one paying by percentage
+    offers = [make_offer(f"off_{n:02d}", signup_payout=100 * (n + 1)) for n in range(29)]
+    offers.append(make_offer("off_pct", payout=PercentPayout(bps=500)))
+    index = CatalogIndex.build(offers, [make_partner("par_1")])
+    counting = CountingOffers(dict(index.offers))
+    index.offers = counting
+    payouts = CatalogPayouts(index)
+    assert len(payouts) == 30 and "off_pct" not in payouts and payouts["off_04"] == 500
+    counting.read.clear()
+    # When the policy ranks three of them
+    policy = HierarchicalThompson(index.offer_categories, offer_payouts=payouts, seed=1)
+    ranked = policy.rank({"purchase_category": "coffee"}, ["off_02", "off_28", "off_pct"], 3)
+    # Then it read those three offers only, and with nothing learned the best paying comes first
+    assert sorted(set(counting.read)) == ["off_02", "off_28", "off_pct"]
+    assert ranked[0] == "off_28"

@@ -293,3 +293,20 @@ def test_conversions_without_impressions_still_rank_the_converting_offer():
     policy = from_counters(rows, seed=1)
     # When the policy ranks it against an unseen offer, Then both are ranked, no error
     assert sorted(policy.rank({"purchase_category": "coffee"}, ["a", "b"], 2)) == ["a", "b"]
+
+
+def test_what_the_catalog_says_an_offer_pays_ranks_it_before_it_ever_converts():
+    # Given two offers shown alike and never converted, one paying ten times the other, and
+    # conversions of other offers that set the platform's payout in between
+    events = [(CONTEXT, arm, 0.0) for arm in ("rich", "poor") for _ in range(50)]
+    events += [(CONTEXT, "other", 1_500.0 if n % 20 == 0 else 0.0) for n in range(400)]
+    told = HierarchicalThompson(offer_payouts={"rich": 5_000.0, "poor": 500.0}, seed=3)
+    blind = HierarchicalThompson(seed=3)
+    teach(told, events)
+    teach(blind, events)
+    # When each ranks them in 100 decisions
+    told_first = Counter(told.rank(CONTEXT, ["poor", "rich"], 1, seed=s)[0] for s in range(100))
+    blind_first = Counter(blind.rank(CONTEXT, ["poor", "rich"], 1, seed=s)[0] for s in range(100))
+    # Then the policy told the payouts always shows the richer one; the blind one cannot tell them apart
+    assert told_first["rich"] == 100
+    assert 20 <= blind_first["rich"] <= 80

@@ -38,8 +38,9 @@ def published(rows: list[list[object]]) -> dict[str, object]:
 def test_a_published_model_ranks_exactly_like_the_policy_rebuilt_from_every_counter():
     # Given a trained model, published, and the same counters rebuilt the slow way
     rows = trained_rows()
-    loaded = policy_of(published(rows), offer_categories=CATEGORIES)
-    rebuilt = from_counters(counter_rows(rows), offer_categories=CATEGORIES)
+    payouts = {arm: 300.0 + 100 * n for n, arm in enumerate(ARMS) if n % 3}  # the catalog's, for some
+    loaded = policy_of(published(rows), offer_categories=CATEGORIES, offer_payouts=payouts)
+    rebuilt = from_counters(counter_rows(rows), offer_categories=CATEGORIES, offer_payouts=payouts)
     # When both rank the candidates of 300 decisions (each a different subset, so the loaded
     # policy reads offers as they first come up)
     rng = random.Random(11)

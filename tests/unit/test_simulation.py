@@ -4,13 +4,15 @@ import statistics
 
 import pytest
 
-from afterglow_dev.baselines import RandomPolicy
+from afterglow_dev.baselines import RandomPolicy, SegmentedThompson
 from afterglow_dev.cli import parser
 from afterglow_dev.simulation import (
     HELD_OUT_SEEDS,
     LINEUP,
     POLICY,
     TUNING_SEEDS,
+    WITH_CATALOG,
+    WORLD_AWARE,
     compare,
     lineup_names,
     main,
@@ -155,7 +157,10 @@ def test_the_line_up_holds_the_required_baselines():
         "payout-weighted thompson",
         "per-category thompson",
         "per-category×segment thompson",
+        "per-category thompson, pooled",
         "vowpal wabbit cb_adf",
+        WITH_CATALOG,
+        WORLD_AWARE,
     } <= set(LINEUP)
 
 
@@ -173,3 +178,31 @@ def test_the_policy_beats_random_and_context_blind_thompson_on_a_small_world(k):
     result = run_world(1003, k, names, rounds=3_000)
     # Then the contextual policy earns more, in ground-truth expectation
     assert result.share(POLICY) > result.share("payout-weighted thompson") > result.share("uniform random")
+
+
+def test_references_are_reported_but_never_count_against_the_policy():
+    # Given a small world where the learner told the world's structure earns far more than anyone
+    names = [POLICY, "uniform random", WORLD_AWARE, WITH_CATALOG]
+    run = run_world(1003, 1, names, rounds=2_000)
+    assert run.share(WORLD_AWARE) > run.share("uniform random")
+    assert run.share(WORLD_AWARE) > run.share(POLICY)
+    # Then "beats all" and a world's best other policy are about the rivals alone
+    stats = summary([run])[1]
+    assert stats[POLICY]["beats_all"] == float(run.share(POLICY) > run.share("uniform random"))
+    assert "best other uniform random" in world_lines([run])
+    assert "(ref) rows are references" in table([run])
+
+
+def test_a_pooled_prior_does_not_bet_on_every_offer_it_has_not_seen():
+    # Given a per-category Thompson sampler that has seen one offer convert 1% of 2,000 times
+    def firsts(pooled: bool) -> int:
+        policy = SegmentedThompson(("purchase_category",), seed=5, pooled_prior=pooled)
+        for n in range(2_000):
+            policy.update({"purchase_category": "coffee"}, "proven", 10.0 if n % 100 == 0 else 0.0)
+        ranked = [policy.rank({"purchase_category": "coffee"}, ["proven", "fresh"], 1)[0] for _ in range(200)]
+        return ranked.count("fresh")
+
+    # Then with a flat Beta(1, 1) prior an unseen offer wins nearly every draw; with the pooled
+    # prior (the platform's rate) it wins a few, as rarely as its rate might really be that high
+    assert firsts(pooled=False) > 180
+    assert firsts(pooled=True) < 60

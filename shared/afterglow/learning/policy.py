@@ -79,11 +79,8 @@ class HierarchicalThompson(EmpiricalBayes):
         self._rng = rng if rng is not None else random.Random(seed)  # noqa: S311 - sampling, not secrets
         self._exploration = EXPLORATION if exploration is None else exploration
         self._offer_categories = dict(offer_categories or {})
-        self._log_payouts = {
-            arm: math.log(payout)
-            for arm, payout in (offer_payouts or {}).items()
-            if math.isfinite(payout) and payout > 0
-        }
+        # Looked up per arm when it is first ranked (a catalog may hand a lazy mapping).
+        self._offer_payouts: Mapping[str, float] = offer_payouts or {}
         self._totals: dict[str, Counter] = {}  # arm -> its totals (and cached state)
         self._cells: dict[FeatureValue, dict[str, Counter]] = {}  # (feature, value) -> arm -> counter
         self._values_per_feature: dict[str, int] = {}
@@ -232,8 +229,9 @@ class HierarchicalThompson(EmpiricalBayes):
             prior = sigmoid(logit_posterior(others_shown, others_won, prior, self._arm_spread)[0])
         theta, variance = logit_posterior(shown, won, prior, self._arm_spread)
         prior_log, prior_var = self._log_payout, self._payout_spread
-        if arm in self._log_payouts:
-            prior_log, prior_var = self._log_payouts[arm], CATALOG_PAYOUT_SPREAD
+        catalog_payout = self._offer_payouts.get(arm)
+        if catalog_payout is not None and math.isfinite(catalog_payout) and catalog_payout > 0:
+            prior_log, prior_var = math.log(catalog_payout), CATALOG_PAYOUT_SPREAD
         successes = max(counter[1], 0.0) if counter is not None else 0.0
         reward_sum = max(counter[2], 0.0) if counter is not None else 0.0
         log_payout, payout_var = prior_log, prior_var
@@ -386,16 +384,17 @@ def from_published(
     estimates: Mapping[str, Any],
     *,
     offer_categories: Mapping[str, str] | None = None,
+    offer_payouts: Mapping[str, float] | None = None,
     seed: int | None = None,
 ) -> HierarchicalThompson:
     """A policy from a published model: `estimates` as `estimates()` gave them, and per arm its
     counter rows `[feature, value, shown, successes, reward_sum, reward_sq_sum]` as a JSON string,
     read only when a decision first ranks that arm (a cold start parses no offer it does not rank).
 
-    With the rows and catalog categories `from_counters` was given, it ranks exactly like that
-    policy; its estimates stay as published (it never re-estimates by itself).
+    With the rows and catalog categories and payouts `from_counters` was given, it ranks exactly
+    like that policy; its estimates stay as published (it never re-estimates by itself).
     """
-    policy = HierarchicalThompson(offer_categories, seed=seed)
+    policy = HierarchicalThompson(offer_categories, offer_payouts=offer_payouts, seed=seed)
     policy.use_estimates(estimates)
     policy._pending = {arm: raw for arm, raw in arms.items() if not arm.startswith(RESERVED_ARMS)}
     return policy

@@ -61,11 +61,21 @@ def published_model(
     }
 
 
-def policy_of(model: Mapping[str, Any], *, offer_categories: Mapping[str, str]) -> HierarchicalThompson:
-    """The policy of a published model (format 2, or an older trainer's format 1)."""
+def policy_of(
+    model: Mapping[str, Any],
+    *,
+    offer_categories: Mapping[str, str],
+    offer_payouts: Mapping[str, float] | None = None,
+) -> HierarchicalThompson:
+    """The policy of a published model (format 2, or an older trainer's format 1), with the
+    catalog's categories and payouts (`afterglow.catalog.CatalogPayouts`) as its priors."""
     if model.get("format") == MODEL_FORMAT:
-        return from_published(model["arms"], model["estimates"], offer_categories=offer_categories)
-    return from_counters(counter_rows(model["rows"]), offer_categories=offer_categories)
+        return from_published(
+            model["arms"], model["estimates"], offer_categories=offer_categories, offer_payouts=offer_payouts
+        )
+    return from_counters(
+        counter_rows(model["rows"]), offer_categories=offer_categories, offer_payouts=offer_payouts
+    )
 
 
 def model_rows_of(model: Mapping[str, Any]) -> list[list[Any]]:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from afterglow.catalog import CatalogPayouts
 from afterglow.evaluation import (
     Evaluation,
     LoggedCandidate,
@@ -31,6 +32,7 @@ from afterglow.evaluation import (
 from afterglow.feedback import policy_context
 from afterglow.learning import CounterRow, from_counters
 from afterglow.learning.published import counter_rows, model_rows_of
+from afterglow.services.catalog_cache import catalog_cache
 from afterglow.store import Stores
 
 POLICIES = ("default", "payout-thompson", "category-thompson", "random", "prior", "logged")
@@ -182,11 +184,14 @@ def _model_rows(stores: Stores) -> tuple[list[CounterRow], int | None]:
 
 
 def _default_target(
-    rows: list[CounterRow], decisions: list[LoggedDecision], retailer_id: str
+    rows: list[CounterRow],
+    decisions: list[LoggedDecision],
+    retailer_id: str,
+    offer_payouts: Mapping[str, float] | None,
 ) -> TargetPolicy:
-    """The production policy as the published model makes it, ranking as decide does."""
+    """The production policy as the published model and the catalog make it, ranking as decide does."""
     categories = {c.offer_id: c.category for d in decisions for c in d.candidates}
-    policy = from_counters(rows, offer_categories=categories)
+    policy = from_counters(rows, offer_categories=categories, offer_payouts=offer_payouts)
 
     def rank(decision: LoggedDecision, seed: int) -> list[str]:
         by_prior = sorted(decision.candidates, key=lambda c: (-c.prior_score, c.offer_id))
@@ -198,13 +203,20 @@ def _default_target(
 
 
 def target_policies(
-    names: Iterable[str], rows: list[CounterRow], decisions: list[LoggedDecision], retailer_id: str
+    names: Iterable[str],
+    rows: list[CounterRow],
+    decisions: list[LoggedDecision],
+    retailer_id: str,
+    *,
+    offer_payouts: Mapping[str, float] | None = None,
 ) -> list[TargetPolicy]:
-    """The named candidate policies, frozen at the learning counters `rows` (the published model)."""
+    """The named candidate policies, frozen at the learning counters `rows` (the published model);
+    `offer_payouts` (the catalog's, `afterglow.catalog.CatalogPayouts`) are the default policy's
+    payout priors, as in decide."""
     targets: list[TargetPolicy] = []
     for name in names:
         if name == "default":
-            targets.append(_default_target(rows, decisions, retailer_id))
+            targets.append(_default_target(rows, decisions, retailer_id, offer_payouts))
         elif name in ("payout-thompson", "category-thompson"):
             by_category = name == "category-thompson"
             targets.append(counter_thompson_target(name, rows, by_category=by_category, draws=TARGET_DRAWS))
@@ -247,7 +259,8 @@ def evaluate_retailer(
         max_decisions=max_decisions,
     )
     rows, version = _model_rows(stores) if names else ([], None)
-    targets = target_policies(names, rows, decisions, retailer_id)
+    payouts = CatalogPayouts(catalog_cache.get(stores.catalog)) if "default" in names else None
+    targets = target_policies(names, rows, decisions, retailer_id, offer_payouts=payouts)
     return EvaluationReport(
         retailer_id=retailer_id,
         first_day=first.isoformat(),

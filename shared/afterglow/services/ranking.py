@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from afterglow import warm
-from afterglow.catalog import CatalogIndex
+from afterglow.catalog import CatalogIndex, CatalogPayouts
 from afterglow.decisioning import Candidate
 from afterglow.learning import HierarchicalThompson
 from afterglow.learning.published import policy_of
@@ -23,7 +23,7 @@ from afterglow.store import LearningStore
 
 class PolicyCache:
     """The learned policy held by a warm function, rebuilt when a new model is published (or the
-    catalog changes: the policy knows each offer's category)."""
+    catalog changes: the policy knows each offer's category and what it pays)."""
 
     def __init__(self) -> None:
         self._policy: HierarchicalThompson | None = None
@@ -44,7 +44,9 @@ class PolicyCache:
         version = int(pointer["version"])
         if self._policy is None or version != self._model_version or index.version != self._catalog_version:
             model = json.loads(gzip.decompress(learning.read_model(str(pointer["object_key"]))))
-            self._policy = policy_of(model, offer_categories=index.offer_categories)
+            self._policy = policy_of(
+                model, offer_categories=index.offer_categories, offer_payouts=CatalogPayouts(index)
+            )
             self.exhausted_partners = frozenset(model.get("exhausted_partners", ()))
             self.pacing = {str(p): float(share) for p, share in model.get("pacing", {}).items()}
             self.budget_day = model.get("budget_day")
