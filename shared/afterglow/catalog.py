@@ -2,7 +2,7 @@
 
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from afterglow.models import FixedPayout, Offer, Partner, Retailer
@@ -23,6 +23,9 @@ class CatalogIndex:
     # What ranking and budgets need of every offer, without reading every offer.
     offer_categories: dict[str, str] = field(default_factory=dict)
     offer_owners: dict[str, str] = field(default_factory=dict)
+    # What offers declare they go with (`complement_keys`) -> their ids, best paying first: an offer
+    # filed under a category unrelated to the order is still found by what it complements.
+    complementing: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -43,8 +46,12 @@ class CatalogIndex:
                 by_category[offer.category].append(offer)
         # Best paying first, so a decision can stop scanning a category once it has enough.
         for category_offers in by_category.values():
-            category_offers.sort(key=lambda o: (-_headline_value(o), o.offer_id))
+            category_offers.sort(key=lambda o: (-headline_value(o), o.offer_id))
         owners = {offer.partner_id for offer in by_id.values()}
+        complementing: dict[str, list[str]] = defaultdict(list)
+        for offer in sorted(by_id.values(), key=lambda o: (-headline_value(o), o.offer_id)):
+            for key in complement_keys(offer):
+                complementing[key].append(offer.offer_id)
         return cls(
             version=version,
             retailers={r.retailer_id: r for r in retailers},
@@ -53,6 +60,7 @@ class CatalogIndex:
             partners={p.partner_id: p for p in partners if p.partner_id in owners},
             offer_categories={offer_id: offer.category for offer_id, offer in by_id.items()},
             offer_owners={offer_id: offer.partner_id for offer_id, offer in by_id.items()},
+            complementing=dict(complementing),
         )
 
     def all_origins(self) -> set[str]:
@@ -66,13 +74,38 @@ class CatalogIndex:
             wanted.update(RELATIONS.get(category, {}))
         return sorted(wanted)
 
+    def complementing_offers(
+        self, categories: Iterable[str], product_types: Iterable[str]
+    ) -> list[list[Offer]]:
+        """Per category and product type (of an order), the offers that declare they complement
+        it, best paying first."""
+        keys = [
+            *(f"category:{c}" for c in sorted(categories)),
+            *(f"product_type:{t}" for t in sorted(product_types)),
+        ]
+        return [
+            [self.offers[offer_id] for offer_id in self.complementing[key]]
+            for key in keys
+            if key in self.complementing
+        ]
+
     def candidates_for(self, purchased_categories: set[str]) -> list[Offer]:
         """Every offer in the purchased or related categories (best paying first per category)."""
         categories = self.categories_for(purchased_categories)
         return [offer for category in categories for offer in self.by_category.get(category, ())]
 
 
-def _headline_value(offer: Offer) -> int:
+def complement_keys(offer: Offer) -> list[str]:
+    """The keys an offer is found by for what it declares it complements."""
+    if offer.complements is None:
+        return []
+    return [
+        *(f"category:{category}" for category in offer.complements.categories),
+        *(f"product_type:{product_type}" for product_type in offer.complements.product_types),
+    ]
+
+
+def headline_value(offer: Offer) -> int:
     """An offer's best payout (or price, for first-party): the static order offers are scanned in."""
     if offer.kind == "first_party":
         return offer.creative.price_minor or 0

@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from afterglow.catalog import CatalogIndex
+from afterglow.catalog import CatalogIndex, headline_value
 from afterglow.models import Offer, Partner, Retailer
 
 SNAPSHOT_FORMAT = 2
@@ -44,6 +44,8 @@ class _Header(BaseModel):
     partners: list[Partner]
     categories: dict[str, tuple[int, int]]  # category -> (start, end) of its offers in the body
     offers: dict[str, tuple[str, str]]  # offer id -> (category, owner)
+    # what offers complement -> [(offer id, headline value)], best paying first (older snapshots: none)
+    complementing: dict[str, list[tuple[str, int]]] = {}
 
 
 @cache
@@ -68,7 +70,9 @@ def build_snapshot(
     """
     index = CatalogIndex.build(offers, partners, retailers, version=version)
     blobs = {category: _category_blob(index.by_category[category]) for category in index.by_category}
-    return _assemble(version, index.retailers, index.partners, blobs, _offer_keys(index))
+    return _assemble(
+        version, index.retailers, index.partners, blobs, _offer_keys(index), _complement_entries(index)
+    )
 
 
 def patch_snapshot(
@@ -114,9 +118,15 @@ def patch_snapshot(
     blobs.update(
         {category: _category_blob(rebuilt.by_category[category]) for category in rebuilt.by_category}
     )
+    complementing = {
+        key: [entry for entry in entries if keys[entry[0]][0] not in touched]
+        for key, entries in header.complementing.items()
+    }
+    for key, entries in _complement_entries(rebuilt).items():
+        complementing.setdefault(key, []).extend(entries)
     keys = {offer_id: key for offer_id, key in keys.items() if key[0] not in touched}
     keys.update(_offer_keys(rebuilt))
-    return _assemble(version, all_retailers, all_partners, blobs, keys)
+    return _assemble(version, all_retailers, all_partners, blobs, keys, complementing)
 
 
 def _category_blob(offers: Sequence[Offer]) -> bytes:
@@ -131,12 +141,20 @@ def _offer_keys(index: CatalogIndex) -> dict[str, tuple[str, str]]:
     }
 
 
+def _complement_entries(index: CatalogIndex) -> dict[str, list[tuple[str, int]]]:
+    return {
+        key: [(offer_id, headline_value(index.offers[offer_id])) for offer_id in offer_ids]
+        for key, offer_ids in index.complementing.items()
+    }
+
+
 def _assemble(
     version: int,
     retailers: Mapping[str, Retailer],
     partners: Mapping[str, Partner],
     blobs: Mapping[str, bytes],
     keys: Mapping[str, tuple[str, str]],
+    complementing: Mapping[str, list[tuple[str, int]]],
 ) -> bytes:
     """Header line + category blobs in category order, gzip: the one way a snapshot is laid out.
     Only partners that own an offer in it are kept."""
@@ -162,6 +180,11 @@ def _assemble(
         ],
         "categories": spans,
         "offers": {offer_id: keys[offer_id] for offer_id in sorted(keys)},
+        "complementing": {
+            key: sorted(entries, key=lambda entry: (-entry[1], entry[0]))
+            for key, entries in sorted(complementing.items())
+            if entries
+        },
     }
     head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()  # no raw newline
     return gzip.compress(head + b"\n" + bytes(body), compresslevel=9, mtime=0)
@@ -283,6 +306,9 @@ def load_snapshot(snapshot: bytes, *, freeze: bool = False) -> CatalogIndex:
             partners={partner.partner_id: partner for partner in header.partners},
             offer_categories=offer_categories,
             offer_owners={offer_id: owner for offer_id, (_, owner) in header.offers.items()},
+            complementing={
+                key: [offer_id for offer_id, _ in entries] for key, entries in header.complementing.items()
+            },
         )
         if freeze:
             gc.freeze()

@@ -132,29 +132,48 @@ def eligible_candidates(
     list them all; explain mode still gives every offer's verdicts).
     """
     owners = _allowed_owners(ctx)
-    candidates = []
+    candidates: list[Candidate] = []
+    scanned: set[str] = set()
     for category in candidate_categories(index, ctx):
         score = category_relevance(category, ctx)
         if score < ctx.retailer.min_relevance or score == 0.0:
             continue
-        found = 0
-        offers = index.by_category.get(category, ())
-        if owners is not None:
-            offers = [offer for offer in offers if offer.partner_id in owners]
-        for offer in offers:
-            if found == ELIGIBLE_PER_CATEGORY:
-                break
-            reason = first_refusal(offer, ctx)
-            offer_score = offer_relevance(offer, ctx, score) if reason is None else 0.0
-            if reason is None and offer_score < ctx.retailer.min_relevance:
-                reason = "below_min_relevance"
-            if reason is None:
-                payout = expected_payout(offer, ctx.request.order_value_minor)
-                candidates.append(Candidate(offer, offer_score, survey_boost(offer, ctx), payout))
-                found += 1
-            elif refusals is not None:
-                refusals.append((offer.offer_id, reason))
+        scanned.add(category)
+        _scan(index.by_category.get(category, ()), ctx, owners, candidates, refusals)
+    # Offers filed under a category the order does not reach, found by what they complement.
+    seen: set[str] = set()
+    for offers in index.complementing_offers(ctx.context_categories, ctx.purchased_types):
+        unseen = [o for o in offers if o.category not in scanned and o.offer_id not in seen]
+        seen.update(offer.offer_id for offer in unseen)
+        _scan(unseen, ctx, owners, candidates, refusals)
     return candidates
+
+
+def _scan(
+    offers: Iterable[Offer],
+    ctx: DecisionContext,
+    owners: frozenset[str] | None,
+    candidates: list[Candidate],
+    refusals: list[tuple[str, str]] | None,
+) -> None:
+    """Append to `candidates` the first `ELIGIBLE_PER_CATEGORY` of `offers` (best paying first)
+    that pass every rule and the minimum relevance; the refused ones to `refusals`, if given."""
+    found = 0
+    for offer in offers:
+        if found == ELIGIBLE_PER_CATEGORY:
+            break
+        if owners is not None and offer.partner_id not in owners:
+            continue
+        reason = first_refusal(offer, ctx)
+        offer_score = relevance_to_basket(offer, ctx) if reason is None else 0.0
+        if reason is None and offer_score < ctx.retailer.min_relevance:
+            reason = "below_min_relevance"
+        if reason is None:
+            payout = expected_payout(offer, ctx.request.order_value_minor)
+            candidates.append(Candidate(offer, offer_score, survey_boost(offer, ctx), payout))
+            found += 1
+        elif refusals is not None:
+            refusals.append((offer.offer_id, reason))
 
 
 def _allowed_owners(ctx: DecisionContext) -> frozenset[str] | None:
@@ -167,9 +186,15 @@ def _allowed_owners(ctx: DecisionContext) -> frozenset[str] | None:
 def explain_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[dict[str, object]]:
     """Every candidate with each rule's verdict and its score parts (explain mode)."""
     rows: list[dict[str, object]] = []
-    for offer in (
-        o for category in candidate_categories(index, ctx) for o in index.by_category.get(category, ())
-    ):
+    categories = candidate_categories(index, ctx)
+    in_categories = [o for category in categories for o in index.by_category.get(category, ())]
+    found_by_complements = {
+        offer.offer_id: offer
+        for offers in index.complementing_offers(ctx.context_categories, ctx.purchased_types)
+        for offer in offers
+        if offer.category not in categories
+    }
+    for offer in [*in_categories, *found_by_complements.values()]:
         if own_first_party_only(offer, ctx) is not None:
             continue  # another retailer's own brand: not even its existence is shown
         verdicts = all_verdicts(offer, ctx)

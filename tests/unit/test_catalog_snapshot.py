@@ -36,6 +36,10 @@ OFFERS = [
     make_offer("off_paused", status="paused"),
     make_offer("off_of_paused_partner", partner_id="par_2"),
     make_first_party_offer("own_1", category="kitchen"),
+    make_offer(
+        "off_jersey", category="apparel", signup_payout=500, complements={"product_types": ["bicycle"]}
+    ),
+    make_offer("off_rack", category="home", signup_payout=700, complements={"categories": ["cycling"]}),
 ]
 
 
@@ -50,6 +54,8 @@ def test_a_loaded_snapshot_is_the_index_built_from_the_catalog():
     assert loaded.offers == expected.offers
     assert loaded.by_category == expected.by_category
     assert loaded.retailers == expected.retailers
+    assert loaded.complementing == expected.complementing
+    assert loaded.complementing == {"category:cycling": ["off_rack"], "product_type:bicycle": ["off_jersey"]}
 
 
 def test_the_retailers_salt_survives_the_round_trip():
@@ -59,7 +65,14 @@ def test_the_retailers_salt_survives_the_round_trip():
 
 def test_only_showable_offers_and_their_partners_are_in_the_snapshot():
     contents = open_snapshot(_snapshot())
-    assert {offer.offer_id for offer in contents.offers} == {"off_fixed", "off_percent", "off_cheap", "own_1"}
+    assert {offer.offer_id for offer in contents.offers} == {
+        "off_fixed",
+        "off_percent",
+        "off_cheap",
+        "own_1",
+        "off_jersey",
+        "off_rack",
+    }
     assert [partner.partner_id for partner in contents.partners] == ["par_1"]
 
 
@@ -79,7 +92,7 @@ def test_a_snapshot_is_a_json_header_line_then_each_categorys_offers_under_gzip(
 def test_a_cold_start_reads_no_offer_until_a_decision_asks_for_its_category():
     index = load_snapshot(_snapshot())
     assert index.by_category.categories_read() == set()
-    assert len(index.offers) == 4 and index.offer_categories["off_percent"] == "kitchen"
+    assert len(index.offers) == 6 and index.offer_categories["off_percent"] == "kitchen"
     assert [offer.offer_id for offer in index.by_category["coffee"]] == ["off_fixed", "off_cheap"]
     assert index.by_category.categories_read() == {"coffee"}
     assert index.offers["own_1"].kind == "first_party"  # looking an offer up reads its category
@@ -162,6 +175,23 @@ def _replace(items, new, key):
         ),
         ("a partner is paused", [make_partner("par_1", status="paused")], []),
         ("a first-party offer changes", [], [make_first_party_offer("own_1", category="coffee")]),
+        (
+            "an offer now complements more, and pays more",
+            [],
+            [
+                make_offer(
+                    "off_jersey",
+                    category="apparel",
+                    signup_payout=800,
+                    complements={"product_types": ["bicycle"], "categories": ["cycling"]},
+                )
+            ],
+        ),
+        (
+            "an offer complementing something is paused",
+            [],
+            [make_offer("off_rack", category="home", status="paused")],
+        ),
     ],
 )
 def test_a_patched_snapshot_is_byte_for_byte_the_snapshot_of_the_whole_changed_catalog(

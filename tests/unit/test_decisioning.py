@@ -280,6 +280,52 @@ def test_an_offer_complementing_a_category_of_the_basket_counts_as_closely_relat
     assert [c.relevance for c in eligible_candidates(index_of(pantry), ctx)] == [0.9]
 
 
+def test_an_offer_is_found_by_what_it_complements_though_its_category_is_unrelated():
+    # Given a cycling jersey filed under apparel (unrelated to cycling) that declares it goes with
+    # bicycles, a kitchen gadget that declares it goes with coffee, and a plain apparel offer
+    jersey = make_offer(
+        "jersey",
+        partner_id="p1",
+        category="apparel",
+        offer_type="accessory",
+        complements={"product_types": ["bicycle"]},
+    )
+    rack = make_offer("rack", partner_id="p2", category="home", complements={"categories": ["cycling"]})
+    plain = make_offer("plain_apparel", partner_id="p3", category="apparel")
+    index = index_of(jersey, rack, plain)
+    after_bike = context(make_request(categories=("cycling",), titles=("Gravel bike Grail",)))
+    # Then after a bicycle both complements are candidates, fully and closely relevant; the plain one is not
+    scores = {c.offer.offer_id: c.relevance for c in eligible_candidates(index, after_bike)}
+    assert scores == {"jersey": 1.0, "rack": 0.9}
+    # And explain mode lists them with that relevance
+    explained = {row["offer_id"]: row for row in decisioning.explain_candidates(index, after_bike)}
+    assert explained["jersey"]["eligible"] and explained["jersey"]["relevance"] == 1.0
+    assert "plain_apparel" not in explained
+    # And after coffee none of them is
+    assert eligible_candidates(index, context(make_request(categories=("coffee",)))) == []
+
+
+def test_an_offer_found_by_its_complements_still_obeys_the_retailers_rules():
+    jersey = make_offer(
+        "jersey", partner_id="p1", category="apparel", complements={"categories": ["cycling"]}
+    )
+    after_bike = make_request(categories=("cycling",))
+    blocked = make_retailer(rules=RetailerRules(blocked_categories=["apparel"]))
+    refusals: list[tuple[str, str]] = []
+    assert eligible_candidates(index_of(jersey), context(after_bike, retailer=blocked), refusals) == []
+    assert [offer_id for offer_id, _ in refusals] == ["jersey"]
+    picky = make_retailer(rules=RetailerRules(allowed_partners=["p2"]))
+    assert eligible_candidates(index_of(jersey), context(after_bike, retailer=picky)) == []
+    demanding = make_retailer(min_relevance=0.95)  # closely related (0.9) is not enough for it
+    assert eligible_candidates(index_of(jersey), context(after_bike, retailer=demanding)) == []
+
+
+def test_an_offer_complementing_several_things_bought_is_a_candidate_once():
+    both = make_offer("both", category="apparel", complements={"categories": ["cycling", "coffee"]})
+    ctx = context(make_request(categories=("cycling", "coffee")))
+    assert [c.offer.offer_id for c in eligible_candidates(index_of(both), ctx)] == ["both"]
+
+
 def test_pet_cover_never_shows_after_a_bicycle_and_bike_cover_does():
     # Given insurance offers that declare what they cover, the pet cover paying best
     pet = make_offer(
