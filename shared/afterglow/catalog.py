@@ -2,7 +2,7 @@
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from afterglow.models import FixedPayout, Offer, Partner, Retailer
@@ -75,19 +75,27 @@ class CatalogIndex:
         return sorted(wanted)
 
     def complementing_offers(
-        self, categories: Iterable[str], product_types: Iterable[str]
-    ) -> list[list[Offer]]:
-        """Per category and product type (of an order), the offers that declare they complement
-        it, best paying first."""
+        self, categories: Iterable[str], product_types: Iterable[str], *, skip: Set[str] = frozenset()
+    ) -> list[Iterator[Offer]]:
+        """Per category and product type of an order, the offers that declare they complement it,
+        best paying first, read as they are asked for: an offer filed under a category of `skip`
+        (one a decision has scanned already) or found under an earlier key is left out."""
         keys = [
             *(f"category:{c}" for c in sorted(categories)),
             *(f"product_type:{t}" for t in sorted(product_types)),
         ]
+        seen: set[str] = set()
         return [
-            [self.offers[offer_id] for offer_id in self.complementing[key]]
+            self._complementing(self.complementing[key], skip, seen)
             for key in keys
             if key in self.complementing
         ]
+
+    def _complementing(self, offer_ids: list[str], skip: Set[str], seen: set[str]) -> Iterator[Offer]:
+        for offer_id in offer_ids:
+            if offer_id not in seen and self.offer_categories[offer_id] not in skip:
+                seen.add(offer_id)
+                yield self.offers[offer_id]
 
     def candidates_for(self, purchased_categories: set[str]) -> list[Offer]:
         """Every offer in the purchased or related categories (best paying first per category)."""

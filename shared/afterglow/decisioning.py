@@ -3,6 +3,7 @@
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol, TypeVar
 
 from afterglow.catalog import CatalogIndex
@@ -116,6 +117,7 @@ class Candidate:
 
 
 ELIGIBLE_PER_CATEGORY = 8  # enough choice for ranking and diversity; the rest are worse paid
+COMPLEMENTING_SCANNED = 32  # offers looked at per thing bought, found by what they complement
 
 
 def eligible_candidates(
@@ -140,12 +142,11 @@ def eligible_candidates(
             continue
         scanned.add(category)
         _scan(index.by_category.get(category, ()), ctx, owners, candidates, refusals)
-    # Offers filed under a category the order does not reach, found by what they complement.
-    seen: set[str] = set()
-    for offers in index.complementing_offers(ctx.context_categories, ctx.purchased_types):
-        unseen = [o for o in offers if o.category not in scanned and o.offer_id not in seen]
-        seen.update(offer.offer_id for offer in unseen)
-        _scan(unseen, ctx, owners, candidates, refusals)
+    # Offers filed under a category the order does not reach, found by what they complement (a
+    # bounded look: a popular product type is complemented by hundreds of offers, most targeted
+    # elsewhere).
+    for offers in index.complementing_offers(ctx.context_categories, ctx.purchased_types, skip=scanned):
+        _scan(islice(offers, COMPLEMENTING_SCANNED), ctx, owners, candidates, refusals)
     return candidates
 
 
@@ -188,13 +189,14 @@ def explain_candidates(index: CatalogIndex, ctx: DecisionContext) -> list[dict[s
     rows: list[dict[str, object]] = []
     categories = candidate_categories(index, ctx)
     in_categories = [o for category in categories for o in index.by_category.get(category, ())]
-    found_by_complements = {
-        offer.offer_id: offer
-        for offers in index.complementing_offers(ctx.context_categories, ctx.purchased_types)
+    found_by_complements = [
+        offer
+        for offers in index.complementing_offers(
+            ctx.context_categories, ctx.purchased_types, skip=set(categories)
+        )
         for offer in offers
-        if offer.category not in categories
-    }
-    for offer in [*in_categories, *found_by_complements.values()]:
+    ]
+    for offer in [*in_categories, *found_by_complements]:
         if own_first_party_only(offer, ctx) is not None:
             continue  # another retailer's own brand: not even its existence is shown
         verdicts = all_verdicts(offer, ctx)

@@ -320,6 +320,34 @@ def test_an_offer_found_by_its_complements_still_obeys_the_retailers_rules():
     assert eligible_candidates(index_of(jersey), context(after_bike, retailer=demanding)) == []
 
 
+def test_the_look_at_offers_found_by_their_complements_is_bounded():
+    # Given 40 well-paid offers complementing bicycles, all targeted at another country, and a
+    # worse-paid one that could show
+    elsewhere = [
+        make_offer(
+            f"fr_{n:02d}",
+            partner_id=f"p{n}",
+            category="apparel",
+            signup_payout=2_000 - n,
+            targeting={"countries": ["FR"]},
+            complements={"categories": ["cycling"]},
+        )
+        for n in range(40)
+    ]
+    last = make_offer(
+        "de",
+        partner_id="p_de",
+        category="apparel",
+        signup_payout=100,
+        complements={"categories": ["cycling"]},
+    )
+    refusals: list[tuple[str, str]] = []
+    ctx = context(make_request(categories=("cycling",)))
+    # Then a decision looks at the best paying 32 and no further
+    assert eligible_candidates(index_of(*elsewhere, last), ctx, refusals) == []
+    assert len(refusals) == decisioning.COMPLEMENTING_SCANNED == 32
+
+
 def test_an_offer_complementing_several_things_bought_is_a_candidate_once():
     both = make_offer("both", category="apparel", complements={"categories": ["cycling", "coffee"]})
     ctx = context(make_request(categories=("cycling", "coffee")))
