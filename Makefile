@@ -50,7 +50,7 @@ openapi: $(STAMP)  ## regenerate shared/afterglow/openapi.json after changing ro
 
 bench: $(STAMP)  ## every performance figure against DESIGN.md's budgets; writes bench/results.json
 	$(BIN)/afterglow bench
-	$(BIN)/afterglow simulate --png bench/learning-curve.png | tee bench/simulate.txt
+	$(BIN)/afterglow simulate --details --repeats 2 --png bench/learning-curve.png | tee bench/simulate.txt
 
 simulate: $(STAMP)  ## the learning policy vs baselines on the held-out simulated worlds (a few minutes)
 	$(BIN)/afterglow simulate --png bench/learning-curve.png
