@@ -277,14 +277,15 @@ def test_a_shops_server_with_its_secret_key_is_limited_by_its_key_not_its_addres
     assert 401 in statuses and 429 in statuses
 
 
-def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, learning_loop):
-    # Given two coffee offers where the catalog prior prefers A (it pays more per conversion)
+def _one_slot_shop_with_coffee_offers(stores, payouts: dict[str, int]):
+    """A retailer showing one offer, and per name a partner with one coffee offer paying that much
+    per sign-up; the retailer and each name's offer id."""
     created = retailers.create_retailer(
         stores,
         RetailerCreate(name="Learner", currency="EUR", experiment={"holdout": 0, "mixed": 100}, max_offers=1),
     )
     ids = {}
-    for name, payout in (("A", 900), ("B", 800)):
+    for name, payout in payouts.items():
         partner = partners.create_partner(stores, PartnerCreate(name=name)).partner.partner_id
         ids[name] = offers.create_offer(
             stores,
@@ -296,6 +297,12 @@ def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, 
                 payout=FixedPayout(currency="EUR", amounts={"signup": payout}),
             ),
         ).offer_id
+    return created, ids
+
+
+def test_feedback_from_conversions_reaches_the_ranking(stores, function_module, learning_loop):
+    # Given two coffee offers where the catalog prior prefers A (it pays more per conversion)
+    created, ids = _one_slot_shop_with_coffee_offers(stores, {"A": 900, "B": 800})
     first = [
         _decide(function_module, created.publishable_key, _order(f"l-{i}", k=1))[2]["offers"][0]["offer_id"]
         for i in range(5)
@@ -325,23 +332,7 @@ def test_the_learned_ranking_knows_from_the_catalog_what_each_offer_pays(
 ):
     # Given two coffee offers alike in everything the ledger holds (200 exposures each, no
     # conversion yet), one paying ten times the other
-    created = retailers.create_retailer(
-        stores,
-        RetailerCreate(name="Payouts", currency="EUR", experiment={"holdout": 0, "mixed": 100}, max_offers=1),
-    )
-    ids = {}
-    for name, payout in (("rich", 5_000), ("poor", 500)):
-        partner = partners.create_partner(stores, PartnerCreate(name=name)).partner.partner_id
-        ids[name] = offers.create_offer(
-            stores,
-            OfferCreate(
-                partner_id=partner,
-                category="coffee",
-                creative=Creative(title=name),
-                landing_url=f"https://{name}.example",
-                payout=FixedPayout(currency="EUR", amounts={"signup": payout}),
-            ),
-        ).offer_id
+    created, ids = _one_slot_shop_with_coffee_offers(stores, {"rich": 5_000, "poor": 500})
     retailer_id, now = created.retailer.retailer_id, datetime.now(UTC)
     for n in range(200):
         for name in ("rich", "poor"):
