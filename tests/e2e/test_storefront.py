@@ -377,6 +377,32 @@ def test_impression_is_sent_only_after_half_the_offer_was_visible_for_one_second
     context.close()
 
 
+def test_a_card_that_scrolls_further_into_view_is_seen_a_second_after_it_first_came_into_view(
+    browser, shop, api
+):
+    # Given a phone-sized viewport and the first offer 60% on screen: in view, counting
+    context = browser.new_context(viewport={"width": 420, "height": 640})
+    api.install(context)
+    page = context.new_page()
+    page.clock.install(time=NOW - timedelta(seconds=1))
+    page.clock.pause_at(NOW)
+    open_order(page, shop)
+    first = page.locator(f'{CARDS}[data-offer-id="off_1"]')
+    scroll_card_to_ratio(page, "off_1", 0.6)
+    expect(first).to_have_attribute("data-in-view", "")
+    page.clock.run_for(500)
+    # When half a second later it scrolls fully into view (another threshold: the SDK hears of it again)
+    scroll_card_to_ratio(page, "off_1", 1.0)
+    page.evaluate("window.scrollBy(0, 40)")
+    assert intersection_ratio(page, "off_1") == 1.0
+    # Then the second it needs ran on from when it first came into view
+    page.clock.run_for(499)
+    expect(first).not_to_have_attribute("data-seen", "")
+    page.clock.run_for(1)
+    expect(first).to_have_attribute("data-seen", "")
+    context.close()
+
+
 # --- the countdown -----------------------------------------------------------------------------
 
 

@@ -659,9 +659,13 @@
     }
 
     function arm(card) {
+      const counting =
+        alive && card.inView && !card.seen && !card.state && d.visibilityState !== "hidden";
+      // Still in view (the ratio moved past another threshold): the second runs on from when it began.
+      if (counting && card.wait) return;
       clearTimeout(card.wait);
       card.wait = 0;
-      if (!alive || !card.inView || card.seen || card.state || d.visibilityState === "hidden") return;
+      if (!counting) return;
       card.wait = setTimeout(
         safe(() => {
           card.seen = true;
