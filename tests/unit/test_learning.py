@@ -310,3 +310,44 @@ def test_what_the_catalog_says_an_offer_pays_ranks_it_before_it_ever_converts():
     # Then the policy told the payouts always shows the richer one; the blind one cannot tell them apart
     assert told_first["rich"] == 100
     assert 20 <= blind_first["rich"] <= 80
+
+
+def _payout_world(rate_of_payout: dict[float, float], seed: int = 2) -> HierarchicalThompson:
+    """A policy told 16 offers' catalog payouts, after 3,000 shows of each converting at the rate
+    their payout band has."""
+    payouts = {f"off_{n:02d}": float(100 * 2 ** (n // 4)) for n in range(16)}
+    policy = HierarchicalThompson(offer_payouts=payouts, seed=seed)
+    rng = random.Random(seed)
+    for arm, payout in payouts.items():
+        for _ in range(3_000):
+            policy.update(CONTEXT, arm, payout if rng.random() < rate_of_payout[payout] else 0.0)
+    policy.refresh()
+    return policy
+
+
+def test_the_policy_learns_how_much_less_a_better_paid_offer_converts():
+    # Given offers whose conversion halves each time their payout doubles
+    falling = _payout_world({100.0: 0.04, 200.0: 0.02, 400.0: 0.01, 800.0: 0.005})
+    flat = _payout_world({100.0: 0.02, 200.0: 0.02, 400.0: 0.02, 800.0: 0.02})
+    # Then it estimates about -1 log-odds per unit of log payout, and about none where rates are flat
+    assert -1.2 < falling.estimates()["payout_slope"] < -0.7
+    assert abs(flat.estimates()["payout_slope"]) < 0.2
+    # And a new offer that pays 8× is expected to convert much less than one paying the least
+    new = HierarchicalThompson(offer_payouts={"cheap_new": 100.0, "rich_new": 800.0}, seed=1)
+    new.use_estimates(falling.estimates())
+    rates = dict(
+        zip(
+            ["cheap_new", "rich_new"],
+            (d[0] for d in new.score_distributions(CONTEXT, ["cheap_new", "rich_new"])),
+            strict=True,
+        )
+    )
+    assert rates["rich_new"] < rates["cheap_new"] - 1.5
+
+
+def test_a_model_published_before_the_payout_slope_still_loads_without_one():
+    estimates = _payout_world({100.0: 0.02, 200.0: 0.02, 400.0: 0.02, 800.0: 0.02}).estimates()
+    older = {key: value for key, value in estimates.items() if key not in ("payout_slope", "payout_center")}
+    policy = HierarchicalThompson(seed=1)
+    policy.use_estimates(older)
+    assert policy.estimates()["payout_slope"] == 0.0

@@ -28,10 +28,10 @@ def trained_rows(seed: int = 4) -> list[list[object]]:
     return sorted([row[field] for field in fields] for row in live.to_counters())  # type: ignore[literal-required]
 
 
-def published(rows: list[list[object]]) -> dict[str, object]:
+def published(rows: list[list[object]], payouts: dict[str, float] | None = None) -> dict[str, object]:
     """What a decide reads: the trainer's model through JSON, as S3 hands it back."""
     budgets = {"budget_day": "2026-12-06", "exhausted_partners": [], "pacing": {}}
-    model = published_model(rows, offer_categories=CATEGORIES, budgets=budgets)
+    model = published_model(rows, offer_categories=CATEGORIES, budgets=budgets, offer_payouts=payouts)
     return json.loads(json.dumps(model, sort_keys=True, separators=(",", ":")))
 
 
@@ -39,7 +39,7 @@ def test_a_published_model_ranks_exactly_like_the_policy_rebuilt_from_every_coun
     # Given a trained model, published, and the same counters rebuilt the slow way
     rows = trained_rows()
     payouts = {arm: 300.0 + 100 * n for n, arm in enumerate(ARMS) if n % 3}  # the catalog's, for some
-    loaded = policy_of(published(rows), offer_categories=CATEGORIES, offer_payouts=payouts)
+    loaded = policy_of(published(rows, payouts), offer_categories=CATEGORIES, offer_payouts=payouts)
     rebuilt = from_counters(counter_rows(rows), offer_categories=CATEGORIES, offer_payouts=payouts)
     # When both rank the candidates of 300 decisions (each a different subset, so the loaded
     # policy reads offers as they first come up)

@@ -27,6 +27,8 @@ from afterglow.taxonomy import relevance
 CATEGORY_KEY: Final = "purchase_category"
 REFRESH_EVERY = 500  # updates between empirical-Bayes refreshes, and at least 1/REFRESH_FRACTION of all
 REFRESH_FRACTION = 3
+PAYOUT_BANDS = 4  # bands of offers by catalog payout, for the payout slope
+PAYOUT_SLOPE_PRIOR = 0.25  # variance of the payout slope before data (log-odds per log payout)
 
 # A counter: [shown, successes, reward_sum, reward_sq_sum] as stored (raw sums, clamped finite),
 # then a cache. Arm totals: [.., version, state]; cells: [.., stamp of the arm state, deviation, variance].
@@ -54,6 +56,10 @@ class EmpiricalBayes:
     _global_devs: dict[FeatureValue, float]
     _groups: dict[str, tuple[float, float]]
     _group_devs: dict[tuple[str, str, str], float]
+    _offer_payouts: Mapping[str, float]
+    # How offers' log-odds move per unit of the log of their catalog payout, around its mean.
+    _payout_slope: float = 0.0
+    _payout_center: float = 0.0
     _estimates_fixed: bool = False  # published estimates in use (`use_estimates`)
 
     def refresh(self) -> None:
@@ -74,6 +80,8 @@ class EmpiricalBayes:
             "global_devs": [[f, v, dev] for (f, v), dev in sorted(self._global_devs.items())],
             "groups": {category: list(group) for category, group in sorted(self._groups.items())},
             "group_devs": [[c, f, v, dev] for (c, f, v), dev in sorted(self._group_devs.items())],
+            "payout_slope": self._payout_slope,
+            "payout_center": self._payout_center,
         }
 
     def use_estimates(self, data: Mapping[str, Any]) -> None:
@@ -88,6 +96,8 @@ class EmpiricalBayes:
         self._global_devs = {(str(f), str(v)): float(dev) for f, v, dev in data["global_devs"]}
         self._groups = {str(c): (float(n), float(s)) for c, (n, s) in data["groups"].items()}
         self._group_devs = {(str(c), str(f), str(v)): float(dev) for c, f, v, dev in data["group_devs"]}
+        self._payout_slope = float(data.get("payout_slope", 0.0))  # older models: none
+        self._payout_center = float(data.get("payout_center", 0.0))
         self._generation += 1.0
         self._unseen = {}
         self._estimates_fixed = True
@@ -138,6 +148,7 @@ class EmpiricalBayes:
             for f, (n, d) in parts.items()
         }
         self._refresh_payouts()
+        self._refresh_payout_slope(arms)
         self._refresh_groups(arms)
         self._generation += 1.0
         self._unseen = {}
@@ -169,6 +180,47 @@ class EmpiricalBayes:
             between = sum((m - center) ** 2 - self._payout_noise / n for m, n in means)
             spread = max((between + 2 * PAYOUT_LOG_SPREAD) / (len(means) + 2), 1e-3)
         self._log_payout, self._payout_spread = center, spread
+
+    def catalog_log_payout(self, arm: str) -> float | None:
+        """The log of what the catalog says one conversion of `arm` pays (None: not said)."""
+        payout = self._offer_payouts.get(arm)
+        if payout is None or not math.isfinite(payout) or payout <= 0:
+            return None
+        return math.log(payout)
+
+    def _refresh_payout_slope(self, arms: dict[str, tuple[float, float]]) -> None:
+        """How offers' conversion log-odds move with the log of their catalog payout: often down
+        (the better paid actions are harder to earn). Told the payouts but not this, the policy
+        would try every well-paid offer as if it converted like the rest. Pooled over four payout
+        bands of offers (sparse conversions make single offers' rates useless), a weighted
+        regression of the bands' log-odds on their mean log payout, shrunk toward 0 by its variance."""
+        self._payout_slope = self._payout_center = 0.0
+        points = []
+        for arm, (shown, won) in arms.items():
+            log_payout = self.catalog_log_payout(arm)
+            if log_payout is not None and shown > 0:
+                points.append((log_payout, shown, won))
+        if len(points) < 2 * PAYOUT_BANDS:
+            return
+        points.sort()
+        total = sum(shown for _, shown, _ in points)
+        self._payout_center = sum(x * shown for x, shown, _ in points) / total
+        bands = []
+        for band in range(PAYOUT_BANDS):
+            part = points[band * len(points) // PAYOUT_BANDS : (band + 1) * len(points) // PAYOUT_BANDS]
+            shown = sum(n for _, n, _ in part)
+            won = sum(s for _, _, s in part)
+            rate = (won + 0.5) / (shown + 1.0)
+            x = sum(x * n for x, n, _ in part) / shown
+            bands.append((x, math.log(rate / (1.0 - rate)), shown * rate * (1.0 - rate)))
+        weights = sum(w for _, _, w in bands)
+        x_mean = sum(x * w for x, _, w in bands) / weights
+        y_mean = sum(y * w for _, y, w in bands) / weights
+        sxx = sum(w * (x - x_mean) ** 2 for x, _, w in bands)
+        if sxx <= 1e-9:
+            return
+        slope = sum(w * (x - x_mean) * (y - y_mean) for x, y, w in bands) / sxx
+        self._payout_slope = slope * PAYOUT_SLOPE_PRIOR / (PAYOUT_SLOPE_PRIOR + 1.0 / sxx)
 
     def _refresh_groups(self, arms: dict[str, tuple[float, float]]) -> None:
         """Per catalog category, its offers' pooled rate and pooled cells (their deviations)."""

@@ -227,11 +227,14 @@ class HierarchicalThompson(EmpiricalBayes):
             others_shown = max(group[0] - shown, 0.0)
             others_won = min(max(group[1] - won, 0.0), others_shown)
             prior = sigmoid(logit_posterior(others_shown, others_won, prior, self._arm_spread)[0])
-        theta, variance = logit_posterior(shown, won, prior, self._arm_spread)
+        catalog_log_payout = self.catalog_log_payout(arm)
         prior_log, prior_var = self._log_payout, self._payout_spread
-        catalog_payout = self._offer_payouts.get(arm)
-        if catalog_payout is not None and math.isfinite(catalog_payout) and catalog_payout > 0:
-            prior_log, prior_var = math.log(catalog_payout), CATALOG_PAYOUT_SPREAD
+        if catalog_log_payout is not None:
+            prior_log, prior_var = catalog_log_payout, CATALOG_PAYOUT_SPREAD
+            if self._payout_slope:  # a better paid offer is expected to convert that much less (or more)
+                slope = self._payout_slope * (catalog_log_payout - self._payout_center)
+                prior = sigmoid(math.log(prior / (1.0 - prior)) + slope)
+        theta, variance = logit_posterior(shown, won, prior, self._arm_spread)
         successes = max(counter[1], 0.0) if counter is not None else 0.0
         reward_sum = max(counter[2], 0.0) if counter is not None else 0.0
         log_payout, payout_var = prior_log, prior_var

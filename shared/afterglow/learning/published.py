@@ -45,11 +45,15 @@ def published_model(
     *,
     offer_categories: Mapping[str, str],
     budgets: Mapping[str, Any],
+    offer_payouts: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """The model to publish (format 2) from the summed counter rows, sorted by arm; `budgets`
     (`budget_day`, `exhausted_partners`, `pacing`: what decide needs of partners' budgets that day)
-    goes in as it is."""
-    estimates = from_counters(counter_rows(rows), offer_categories=offer_categories).estimates()
+    goes in as it is. With the catalog's `offer_payouts`, the estimates hold how conversion moves
+    with payout (`payout_slope`)."""
+    estimates = from_counters(
+        counter_rows(rows), offer_categories=offer_categories, offer_payouts=offer_payouts
+    ).estimates()
     arms: dict[str, list[list[Any]]] = {}
     for arm, *row in rows:
         arms.setdefault(arm, []).append(row)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from afterglow.catalog import CatalogPayouts
 from afterglow.feedback import model_value, spend_periods
 from afterglow.learning.published import published_model
 from afterglow.models import Partner
@@ -100,7 +101,9 @@ def train(stores: Stores, now: datetime | None = None) -> Training:
     if pointer is not None and _published_within(pointer, at, get_settings().model_publish_interval_seconds):
         # Each publish costs every warm decide one model load: not every minute.
         return Training(int(pointer["version"]), False, len(rows), 0)
-    model = published_model(rows, offer_categories=index.offer_categories, budgets=budgets)
+    model = published_model(
+        rows, offer_categories=index.offer_categories, budgets=budgets, offer_payouts=CatalogPayouts(index)
+    )
     blob = gzip.compress(json.dumps(model, sort_keys=True, separators=(",", ":")).encode(), mtime=0)
     version = int(pointer["version"]) + 1 if pointer else 1
     published = stores.learning.publish_model(version, digest, blob, at)
