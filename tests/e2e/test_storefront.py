@@ -328,14 +328,21 @@ def test_reduced_motion_turns_the_entrance_animation_off(page, shop, api):
 # --- impressions -------------------------------------------------------------------------------
 
 
-def test_impression_is_sent_only_after_half_the_offer_was_visible_for_one_second(browser, shop, api):
-    # Given a phone-sized viewport: the offers are stacked below the fold
+def open_order_on_a_phone(browser: Any, shop: Any, api: Any) -> tuple[Any, Page]:
+    """The order page in a phone-sized viewport (the offers stacked below the fold), its clock
+    paused at NOW; the caller closes the context."""
     context = browser.new_context(viewport={"width": 420, "height": 640})
     api.install(context)
     page = context.new_page()
     page.clock.install(time=NOW - timedelta(seconds=1))
     page.clock.pause_at(NOW)
     open_order(page, shop)
+    return context, page
+
+
+def test_impression_is_sent_only_after_half_the_offer_was_visible_for_one_second(browser, shop, api):
+    # Given a phone-sized viewport: the offers are stacked below the fold
+    context, page = open_order_on_a_phone(browser, shop, api)
     first, second = (page.locator(f'{CARDS}[data-offer-id="off_{n}"]') for n in (1, 2))
 
     # When the offers stay off screen, nothing is sent, however long the shopper stays
@@ -381,12 +388,7 @@ def test_a_card_that_scrolls_further_into_view_is_seen_a_second_after_it_first_c
     browser, shop, api
 ):
     # Given a phone-sized viewport and the first offer 60% on screen: in view, counting
-    context = browser.new_context(viewport={"width": 420, "height": 640})
-    api.install(context)
-    page = context.new_page()
-    page.clock.install(time=NOW - timedelta(seconds=1))
-    page.clock.pause_at(NOW)
-    open_order(page, shop)
+    context, page = open_order_on_a_phone(browser, shop, api)
     first = page.locator(f'{CARDS}[data-offer-id="off_1"]')
     scroll_card_to_ratio(page, "off_1", 0.6)
     expect(first).to_have_attribute("data-in-view", "")
