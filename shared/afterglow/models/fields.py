@@ -7,7 +7,7 @@ naming the field, wherever the type is used.
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
@@ -136,9 +136,10 @@ OfferType = Annotated[
         "insurance, services and accessories show only after what they complement"
     ),
 ]
-TIERS = ("bundle", "accessory", "low_friction")  # a tiered slate's order: highest value first
+TierName = Literal["bundle", "accessory", "low_friction"]
+TIERS: tuple[str, ...] = get_args(TierName)  # a tiered slate's order: highest value first
 Tier = Annotated[
-    Literal["bundle", "accessory", "low_friction"],
+    TierName,
     Field(
         description="Its place in a tiered slate (retailer `slate_layout: tiered`): `bundle` (the "
         "highest-value offer, shown first), `accessory` (mid-range), `low_friction` (a warranty, "
