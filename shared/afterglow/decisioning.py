@@ -141,7 +141,7 @@ def eligible_candidates(
         if score < ctx.retailer.min_relevance or score == 0.0:
             continue
         scanned.add(category)
-        _scan(index.by_category.get(category, ()), ctx, owners, candidates, refusals)
+        _scan(index.by_category.get(category, ()), ctx, owners, candidates, refusals, score)
     # Offers filed under a category the order does not reach, found by what they complement (a
     # bounded look: a popular product type is complemented by hundreds of offers, most targeted
     # elsewhere).
@@ -156,9 +156,11 @@ def _scan(
     owners: frozenset[str] | None,
     candidates: list[Candidate],
     refusals: list[tuple[str, str]] | None,
+    category_score: float | None = None,
 ) -> None:
     """Append to `candidates` the first `ELIGIBLE_PER_CATEGORY` of `offers` (best paying first)
-    that pass every rule and the minimum relevance; the refused ones to `refusals`, if given."""
+    that pass every rule and the minimum relevance; the refused ones to `refusals`, if given.
+    `category_score`: the relevance of the category all `offers` are in, when they share one."""
     found = 0
     for offer in offers:
         if found == ELIGIBLE_PER_CATEGORY:
@@ -166,7 +168,10 @@ def _scan(
         if owners is not None and offer.partner_id not in owners:
             continue
         reason = first_refusal(offer, ctx)
-        offer_score = relevance_to_basket(offer, ctx) if reason is None else 0.0
+        offer_score = 0.0
+        if reason is None:
+            score = category_relevance(offer.category, ctx) if category_score is None else category_score
+            offer_score = offer_relevance(offer, ctx, score)
         if reason is None and offer_score < ctx.retailer.min_relevance:
             reason = "below_min_relevance"
         if reason is None:
