@@ -67,8 +67,9 @@ class NonContextualThompson:
 
 
 class SegmentedThompson:
-    """Beta(1, 1) Thompson sampling on P(reward > 0) per offer × segment of `keys`, times the
-    offer's mean positive reward (its rewards plus one platform-mean reward, over conversions + 1)."""
+    """Beta(1, 1) Thompson sampling on P(reward > 0) per offer × segment of `keys` (with
+    `pooled_prior`: a Beta prior worth two impressions at the platform's rate), times the offer's
+    mean positive reward (its rewards plus one platform-mean reward, over conversions + 1)."""
 
     def __init__(self, keys: tuple[str, ...], *, seed: int | None = None, pooled_prior: bool = False) -> None:
         self._keys = keys
