@@ -35,6 +35,7 @@ from afterglow_dev.baselines import (
     VowpalWabbitPolicy,
     vowpal_wabbit_available,
 )
+from afterglow_dev.told_priors import ToldPriorsThompson
 from afterglow_dev.world_aware import WorldAwareThompson
 from afterglow_dev.worlds import CATEGORICAL, World, draw_world
 
@@ -46,6 +47,7 @@ ORACLE = "oracle"
 VOWPAL_WABBIT = "vowpal wabbit cb_adf"
 WITH_CATALOG = "(ref) policy + catalog"
 WORLD_AWARE = "(ref) world-aware thompson"
+TOLD_PRIORS = "(ref) bayes told the priors"
 PolicyFactory = Callable[[World, int], Policy]
 
 
@@ -67,13 +69,15 @@ LINEUP: dict[str, PolicyFactory] = {
     ),
     VOWPAL_WABBIT: _vowpal_wabbit,
     # References, not rivals (never in "beats all"): the production policy as decide builds it, told
-    # each offer's catalog category and payout; and a learner told everything but the base rates.
+    # each offer's catalog category and payout; a Bayesian learner told the payouts and every
+    # prior, which learns the effects; and a learner told everything but the base rates.
     WITH_CATALOG: lambda world, seed: HierarchicalThompson(
         world.offer_categories, offer_payouts=world.offer_payouts, seed=seed
     ),
+    TOLD_PRIORS: lambda world, seed: ToldPriorsThompson(world, seed=seed),
     WORLD_AWARE: lambda world, seed: WorldAwareThompson(world, seed=seed),
 }
-REFERENCES = (WITH_CATALOG, WORLD_AWARE)
+REFERENCES = (WITH_CATALOG, TOLD_PRIORS, WORLD_AWARE)
 
 
 def lineup_names(*, vowpal_wabbit: bool | None = None) -> list[str]:
@@ -358,9 +362,10 @@ def table(runs: list[WorldRun], *, title: str = "", policy: str = POLICY) -> str
         f"where {policy} beats every other policy listed but the (ref) rows; rank µs: mean time of one",
         "rank call in the run (10-60 candidates, with the learning done between calls)",
         "(ref) rows are references, not rivals: 'policy + catalog' is the same policy told each",
-        "offer's category and payout, as decide tells it from the catalog; 'world-aware thompson' is",
-        "told every context effect, payout and the prior of base rates and learns only each offer's",
-        "base rate: about what is learnable in a world's run, short of the oracle's perfect knowledge",
+        "offer's category and payout, as decide tells it from the catalog; 'bayes told the priors' is",
+        "told every payout and the distributions every effect was drawn from, and learns the effects",
+        "(approximate Bayes): about what is learnable in a world's run; 'world-aware thompson' is told",
+        "the effects too and learns only each offer's base rate: what knowing them is worth",
         *(
             [f"each world run {repeats} times with other policy seeds: a world's share is their mean"]
             if repeats > 1

@@ -1,23 +1,24 @@
 """A reference learner for `afterglow simulate`: what learning could reach in a world if the learner
-knew that world's structure (development only).
+knew that world's context effects (development only).
 
 The oracle knows every offer's true conversion probability, so "share of the oracle" mixes two
 things: how well a policy learns, and how much any learner *can* learn from a short run of sparse
-conversions. `WorldAwareThompson` separates them. It is told everything about its world except each
-offer's base rate: every context effect (purchase category, segment, device, gift, country, order
-value and the category × segment interaction), each offer's mean payout, and the distribution the
-base rates were drawn from. It learns the base rates alone, by exact Thompson sampling on a grid
-posterior. No policy that must learn the context effects too can expect to beat it, so its share
-bounds what is reachable in a world; it is a reference, not a rival, and is never in "beats all".
-It does not know the slow drift of an offer's appeal, which no learner can foresee.
+conversions. `WorldAwareThompson` and `ToldPriorsThompson` (`told_priors`) separate them.
+`WorldAwareThompson` is told everything about its world except each offer's base rate: every context
+effect (purchase category, segment, device, gift, country, order value and the category × segment
+interaction), each offer's mean payout, and the distribution the base rates were drawn from. It
+learns the base rates alone, by exact (full-width) Thompson sampling on a grid posterior. Its share
+says what knowing the effects is worth: in most worlds, no policy that must learn them comes near
+it (in a few of the largest, its full-width draws explore more than the tempered learners' and it
+earns less). It is a reference, not a rival, and is never in "beats all". It does not know the slow
+drift of an offer's appeal, which no learner can foresee.
 """
 
 import heapq
-import math
 
 import numpy as np
 
-from afterglow_dev.worlds import World
+from afterglow_dev.worlds import CATEGORICAL, World
 
 Context = dict[str, str | float]
 # The grid of each base rate's posterior: the prior's mean ± 4 sd, in 49 points.
@@ -32,30 +33,21 @@ class WorldAwareThompson:
         self._world = world
         self._rng = np.random.default_rng(seed)
         self._index = {offer: i for i, offer in enumerate(world.offer_ids)}
-        self._codes = {
-            feature: {value: i for i, value in enumerate(values)}
-            for feature, values in world.vocabularies.items()
-        }
-        knobs = world.knobs
-        log_payout = np.log(world.payouts)
-        # The base rates were drawn as N(shift, spread²), lowered for higher payouts.
-        penalty = -knobs.payout_penalty * (log_payout - log_payout.mean())
-        shift = float(np.mean(world.intercept - penalty))
-        self._grid = (shift + penalty)[:, None] + knobs.offer_spread * _GRID[None, :]  # [offer, point]
+        center, spread = world.base_rate_prior()
+        self._grid = center[:, None] + spread * _GRID[None, :]  # [offer, point]
         self._log_posterior = np.tile(-0.5 * _GRID**2, (len(world.offer_ids), 1))
         self._cdf = np.empty_like(self._log_posterior)
         self._stale = np.ones(len(world.offer_ids), dtype=bool)
-        self._step = knobs.offer_spread * float(_GRID[1] - _GRID[0])
+        self._step = spread * float(_GRID[1] - _GRID[0])
 
     def _offsets(self, context: Context, offers: np.ndarray) -> np.ndarray:
         """Each offer's known log-odds shift in this context (everything but its base rate)."""
         world = self._world
-        codes = [self._codes[feature].get(str(context.get(feature)), 0) for feature in world.vocabularies]
+        codes = world.context_codes(context)
         offset = world.interaction[codes[0], codes[1], offers]
-        for feature, code in zip(world.vocabularies, codes, strict=True):
+        for feature, code in zip(CATEGORICAL, codes, strict=True):
             offset = offset + world.tables[feature][code, offers]
-        value = float(context.get("order_value", world.order_value_median))
-        z = (math.log(max(value, 0.01)) - math.log(world.order_value_median)) / world.order_value_sigma
+        z = world.value_z(float(context.get("order_value", world.order_value_median)))
         result: np.ndarray = offset + world.value_slope[offers] * z
         return result
 

@@ -21,7 +21,9 @@ Everything is a pure function of the seed (numpy's generator): the same seed, th
 """
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,8 @@ COUNTRIES = ("de", "fr", "nl", "es", "it", "at", "be", "pl", "se", "dk", "ie", "
 GIFT = ("no", "yes")
 # Categorical context features, in the order the truth tables hold them.
 CATEGORICAL = ("purchase_category", "segment", "device", "is_gift", "country")
+KIND_SHARE = 0.3  # share of a context effect's variance an offer's kind holds (but the category's)
+COMMON_SD = 0.3  # sd of a value's effect on every offer alike, where its feature matters
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class World:
     traffic: dict[str, np.ndarray]  # feature -> value probabilities
     order_value_median: float
     order_value_sigma: float
+    # feature -> the share of its effect's variance that offers of one kind have in common
+    kind_shares: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -111,14 +117,35 @@ class World:
 
     def logits(self, codes: tuple[int, ...], order_value: float, drift: np.ndarray) -> np.ndarray:
         """Every offer's engagement log-odds for one customer (`codes`: value index per CATEGORICAL)."""
-        z = self.intercept + drift + self.value_slope * self._value_z(order_value)
+        z = self.intercept + drift + self.value_slope * self.value_z(order_value)
         for feature, code in zip(CATEGORICAL, codes, strict=True):
             z = z + self.tables[feature][code]
         result: np.ndarray = z + self.interaction[codes[0], codes[1]]
         return result
 
-    def _value_z(self, order_value: float) -> float:
-        return (math.log(order_value) - math.log(self.order_value_median)) / self.order_value_sigma
+    def value_z(self, order_value: float) -> float:
+        """An order value in sds of log order value from the world's median (what slopes multiply)."""
+        return (math.log(max(order_value, 0.01)) - math.log(self.order_value_median)) / self.order_value_sigma
+
+    def context_codes(self, context: Mapping[str, object]) -> tuple[int, ...]:
+        """A policy's context as value indexes per CATEGORICAL feature (an unknown value: the first)."""
+        codes = self._value_codes
+        return tuple(codes[feature].get(str(context.get(feature)), 0) for feature in CATEGORICAL)
+
+    @cached_property
+    def _value_codes(self) -> dict[str, dict[str, int]]:
+        return {
+            feature: {value: i for i, value in enumerate(self.vocabularies[feature])}
+            for feature in CATEGORICAL
+        }
+
+    def base_rate_prior(self) -> tuple[np.ndarray, float]:
+        """What each offer's base log-odds was drawn around (lower the better it pays) and the
+        sd of that draw: what a learner told the world's structure knows before any data."""
+        log_payout = np.log(self.payouts)
+        penalty = -self.knobs.payout_penalty * (log_payout - log_payout.mean())
+        center: np.ndarray = penalty + float(np.mean(self.intercept - penalty))
+        return center, self.knobs.offer_spread
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
@@ -205,16 +232,18 @@ def draw_world(seed: int, rounds: int | None = None, max_offers: int | None = No
     intercept -= knobs.payout_penalty * (log_payout - log_payout.mean())
 
     tables: dict[str, np.ndarray] = {}
-    shared_share = rng.uniform(0.2, 0.9)  # how much of the category effect a kind shares
+    # How much of each effect a kind's offers share (of the purchase category's: drawn).
+    category_share = float(rng.uniform(0.2, 0.9))
+    kind_shares = {f: category_share if f == "purchase_category" else KIND_SHARE for f in vocabularies}
     for feature, values in vocabularies.items():
         sd = knobs.effects[feature]
         size = len(values)
         own = rng.normal(0.0, 1.0, size=(size, n))
         by_kind = rng.normal(0.0, 1.0, size=(size, kinds))[:, kind_of]
-        share = shared_share if feature == "purchase_category" else 0.3
+        share = kind_shares[feature]
         effect = sd * (math.sqrt(share) * by_kind + math.sqrt(1.0 - share) * own)
         # Some values lift or lower every offer alike (VIPs buy more of everything).
-        common = rng.normal(0.0, 0.3, size=(size, 1)) if knobs.effects[feature] > 0 else 0.0
+        common = rng.normal(0.0, COMMON_SD, size=(size, 1)) if knobs.effects[feature] > 0 else 0.0
         tables[feature] = effect + common
     value_slope = rng.normal(0.0, knobs.effects["order_value"], size=n)
     rank = 2
@@ -246,6 +275,7 @@ def draw_world(seed: int, rounds: int | None = None, max_offers: int | None = No
         traffic=traffic,
         order_value_median=float(rng.uniform(30.0, 120.0)),
         order_value_sigma=float(rng.uniform(0.4, 1.0)),
+        kind_shares=kind_shares,
     )
     world.intercept = world.intercept + _calibrate(world, rng)
     return world

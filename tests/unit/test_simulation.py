@@ -10,6 +10,7 @@ from afterglow_dev.simulation import (
     HELD_OUT_SEEDS,
     LINEUP,
     POLICY,
+    TOLD_PRIORS,
     TUNING_SEEDS,
     WITH_CATALOG,
     WORLD_AWARE,
@@ -160,6 +161,7 @@ def test_the_line_up_holds_the_required_baselines():
         "per-category thompson, pooled",
         "vowpal wabbit cb_adf",
         WITH_CATALOG,
+        TOLD_PRIORS,
         WORLD_AWARE,
     } <= set(LINEUP)
 
@@ -181,16 +183,17 @@ def test_the_policy_beats_random_and_context_blind_thompson_on_a_small_world(k):
 
 
 def test_references_are_reported_but_never_count_against_the_policy():
-    # Given a small world where the learner told the world's structure earns far more than anyone
-    names = [POLICY, "uniform random", WORLD_AWARE, WITH_CATALOG]
-    run = run_world(1003, 1, names, rounds=2_000)
-    assert run.share(WORLD_AWARE) > run.share("uniform random")
-    assert run.share(WORLD_AWARE) > run.share(POLICY)
+    # Given a small world where the learners told the world's structure earn far more than anyone
+    names = [POLICY, "uniform random", WORLD_AWARE, TOLD_PRIORS, WITH_CATALOG]
+    run = run_world(1003, 1, names, rounds=4_000)
+    for reference in (WORLD_AWARE, TOLD_PRIORS):
+        assert run.share(reference) > run.share("uniform random")
+        assert run.share(reference) > run.share(POLICY)
     # Then "beats all" and a world's best other policy are about the rivals alone
     stats = summary([run])[1]
     assert stats[POLICY]["beats_all"] == float(run.share(POLICY) > run.share("uniform random"))
     assert "best other uniform random" in world_lines([run])
-    assert "(ref) rows are references" in table([run])
+    assert "(ref) rows are references" in table([run]) and TOLD_PRIORS in table([run])
 
 
 def test_a_pooled_prior_does_not_bet_on_every_offer_it_has_not_seen():
