@@ -87,6 +87,20 @@ def test_revenue_rewards_move_the_ranking_to_the_higher_expected_value():
     assert first_choices(policy, CONTEXT, ["often", "rich"], 200)["rich"] >= 170
 
 
+def test_an_offer_not_yet_converted_is_worth_what_offers_pay_on_average_not_the_typical_payout():
+    # Given nine offers converting 2% each, for fixed payouts from 1.00 to 10,000.00 (×10 steps of √10)
+    payouts = {f"paid_{n}": 10 ** (n / 2) for n in range(9)}
+    # and one of them paying the typical (median) amount: 100.00, proven over 3,000 shows
+    assert payouts["paid_4"] == 100.0
+    policy = HierarchicalThompson(seed=6)
+    teach(policy, bernoulli_events(dict.fromkeys(payouts, 0.02), n=3_000, payouts=payouts))
+    # When an offer that has never converted competes with the typical one
+    picks = first_choices(policy, CONTEXT, ["paid_4", "new"], 400)
+    # Then it is tried most of the time: unknown, it is worth the offers' mean payout (16× the median),
+    # not a coin flip against the median's
+    assert picks["new"] >= 300
+
+
 def test_zero_one_rewards_rank_by_conversion_rate():
     policy = HierarchicalThompson(seed=5)
     teach(policy, bernoulli_events({"low": 0.2, "high": 0.5}, n=400))

@@ -14,7 +14,9 @@ rewards may be 0/1 or amounts.
   moments, re-estimated as data comes in): a feature that moves no offer (a device, a customer id)
   adds no noise, one that matters is learned fast.
 - The payout of one success is log-normal around the offers' typical payout (or the catalog's
-  figure): one fixed bounty tells an offer's payout, revenue shares need a few.
+  figure): one fixed bounty tells an offer's payout, revenue shares need a few. Offers are valued
+  at their posterior mean payout, so one whose payout is still unknown is worth what offers pay
+  on average, not the typical (median) offer's payout.
 - Thompson draws are tempered (`EXPLORATION`): full-width draws over-explore when there are many
   more offers and offer × context cells than conversions to learn them from.
 

@@ -243,6 +243,10 @@ class HierarchicalThompson(EmpiricalBayes):
             observed = math.log(reward_sum / successes)
             log_payout = (prior_log / prior_var + observed * successes / self._payout_noise) / precision
             payout_var = 1.0 / precision
+        # Ranked by the posterior *mean* payout: log-normal, so the median × e^(var/2). Tempered draws
+        # around the median would undervalue every offer whose payout is still uncertain, most of
+        # all the rare high payers of a wide payout spread that have not converted yet.
+        log_payout += 0.5 * payout_var
         self._stamp += 1.0
         version = counter[4] if counter is not None else -1.0
         state = [self._generation, version, theta, variance, log_payout, math.sqrt(payout_var), self._stamp]
@@ -304,7 +308,8 @@ class HierarchicalThompson(EmpiricalBayes):
         self, context: Context, arm_ids: list[str]
     ) -> list[tuple[float, float, float, float]]:
         """Per arm of `arm_ids` (no duplicates), what `rank` draws its score from: (log-odds mean,
-        its draw's sd, log payout mean, its draw's sd); a score is log σ(mean + sd·N₁) + mean + sd·N₂.
+        its draw's sd, log of the mean payout, its draw's sd); a score is log σ(mean + sd·N₁) + mean
+        + sd·N₂.
         Lets a caller draw many rankings cheaply (e.g. Monte Carlo propensities of a decision)."""
         if self._pending:
             self._read_pending(arm_ids)
