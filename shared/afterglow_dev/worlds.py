@@ -36,7 +36,7 @@ COUNTRIES = ("de", "fr", "nl", "es", "it", "at", "be", "pl", "se", "dk", "ie", "
 GIFT = ("no", "yes")
 # Categorical context features, in the order the truth tables hold them.
 CATEGORICAL = ("purchase_category", "segment", "device", "is_gift", "country")
-KIND_SHARE = 0.3  # share of a context effect's variance an offer's kind holds (but the category's)
+KIND_SHARE = 0.3  # share of an effect's variance an offer's kind holds (the category's: drawn per world)
 COMMON_SD = 0.3  # sd of a value's effect on every offer alike, where its feature matters
 
 
